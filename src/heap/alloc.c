@@ -1,0 +1,586 @@
+/* alloc.c - the rc_malloc family: one fast path each for malloc and free, and
+ * one generic slow path behind them; spans for large blocks; realloc policy.
+ *
+ * Fast path of rc_malloc (sizes <= RC_DIRECT_MAX, no hook, no debug):
+ *     pool = heap->direct[(size + 15) / 16]; pop pool->free.
+ * Fast path of rc_free (a block of a SMALL pool owned by this thread's heap,
+ * no flags): push on pool->free. Everything else goes through
+ * rci_malloc_generic / free_generic. Neither fast path takes a lock or does an
+ * atomic read-modify-write; the only atomics are relaxed loads and stores.
+ */
+#include "heap/internal.h"
+#include "heap/os/os.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* ---- sentinels and global state ---- */
+
+rci_pool rci_pool_empty = { .flags = RCI_PF_FULL, .state = RCI_POOL_FREE };
+
+#define RCI_E5 &rci_pool_empty, &rci_pool_empty, &rci_pool_empty, &rci_pool_empty, &rci_pool_empty
+rci_heap rci_heap_empty = {
+    .direct = { RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5,
+                RCI_E5, RCI_E5, RCI_E5, RCI_E5 },
+};
+#undef RCI_E5
+_Static_assert(RC_DIRECT_SLOTS == 65, "rci_heap_empty.direct initialiser has 65 entries");
+
+RCI_TLS rci_heap *rci_tl_heap = &rci_heap_empty;
+_Atomic int rci_slow_mode;
+_Atomic long rci_g_bytes_in_use_signed;
+_Atomic size_t rci_g_peak;
+
+/* ---- statistics: bytes in use, kept per thread and folded in batches ---- */
+
+void rci_stat_flush(rci_heap *h) {
+    long d = atomic_load_explicit((_Atomic long *)&h->stat_delta_shared, memory_order_relaxed);
+    if (d == 0)
+        return;
+    atomic_store_explicit(&h->stat_delta_shared, 0, memory_order_relaxed);
+    long now = atomic_fetch_add(&rci_g_bytes_in_use_signed, d) + d;
+    if (now > 0) {
+        size_t peak = atomic_load(&rci_g_peak);
+        while ((size_t)now > peak && !atomic_compare_exchange_weak(&rci_g_peak, &peak, (size_t)now)) {
+        }
+    }
+}
+
+RCI_INLINE void stat_add(rci_heap *h, long delta) {
+    long d = atomic_load_explicit(&h->stat_delta_shared, memory_order_relaxed) + delta;
+    atomic_store_explicit(&h->stat_delta_shared, d, memory_order_relaxed);
+    if (rci_unlikely(d > RC_STAT_FLUSH_BYTES || d < -RC_STAT_FLUSH_BYTES))
+        rci_stat_flush(h);
+}
+
+void rci_stat_add(rci_heap *h, long delta) {
+    if (h == &rci_heap_empty) {
+        atomic_fetch_add(&rci_g_bytes_in_use_signed, delta);
+        return;
+    }
+    stat_add(h, delta);
+}
+
+/* ---- errors ---- */
+
+static void *fail_enomem(void) {
+    errno = ENOMEM;
+    return NULL;
+}
+
+/* ---- allocation: generic path ---- */
+
+static rci_pool_list *class_list(rci_heap *h, unsigned cls, bool debug) {
+    return debug ? &h->dclasses[cls] : &h->classes[cls];
+}
+
+RCI_INLINE void *pool_pop(rci_heap *h, rci_pool *pool) {
+    rci_block *b = pool->free;
+    rci_block *next = b->next;
+    pool->free = next;
+    /* The next block of this pool is likely cold (freed long ago): start
+     * loading it now, so the next allocation does not wait for it. */
+    __builtin_prefetch(next, 1, 3);
+    uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
+    atomic_store_explicit(&pool->used, used + 1, memory_order_relaxed);
+    stat_add(h, (long)pool->block_size);
+    return b;
+}
+
+static void *small_alloc_generic(rci_heap *h, unsigned cls, bool debug) {
+    if (atomic_load_explicit(&h->delayed_free, memory_order_relaxed))
+        rci_heap_drain_delayed(h);
+    rci_pool_list *l = class_list(h, cls, debug);
+    rci_pool *old_head = l->head;
+    rci_pool *pool;
+    while ((pool = l->head) != NULL) {
+        if (rci_pool_refill(pool))
+            break;
+        /* Exhausted: mark it full. Remote frees then go to the heap's delayed
+         * list, which wakes it up again. If some arrived just now, the CAS
+         * fails and the next refill finds them. */
+        uintptr_t expected = 0;
+        if (!atomic_compare_exchange_strong_explicit(&pool->thread_free, &expected, RCI_TF_NOTIFY,
+                                                     memory_order_acq_rel, memory_order_relaxed))
+            continue;
+        pool->flags |= RCI_PF_FULL;
+        rci_pool_list_remove(l, pool);
+    }
+    if (!pool) {
+        pthread_mutex_lock(&h->lock);
+        pool = rci_arena_take_pools(h, 1, false);
+        if (pool)
+            rci_pool_init_small(pool, rci_arena_of(pool), h, cls, debug);
+        pthread_mutex_unlock(&h->lock);
+        if (!pool) {
+            if (!debug && l->head != old_head)
+                rci_heap_update_direct(h, cls);
+            return fail_enomem();
+        }
+        rci_pool_list_push_front(l, pool);
+        rci_pool_refill(pool);
+    }
+    if (!debug && l->head != old_head)
+        rci_heap_update_direct(h, cls);
+    return pool_pop(h, pool);
+}
+
+static void *span_alloc(rci_heap *h, size_t size, bool debug) {
+    size_t npools = (size + RC_POOL_SIZE - 1) >> RC_POOL_SHIFT;
+    pthread_mutex_lock(&h->lock);
+    rci_pool *pool = rci_arena_take_pools(h, (unsigned)npools, true);
+    if (pool) {
+        rci_arena *a = rci_arena_of(pool);
+        pool->free = NULL;
+        pool->heap = h;
+        pool->flags = (uint8_t)(RCI_PF_SPAN | (debug ? RCI_PF_DEBUG : 0));
+        pool->class_idx = 0;
+        pool->span_pools = (uint8_t)npools;
+        pool->block_size = 0;
+        pool->capacity = 1;
+        pool->start = rci_pool_base(a, pool);
+        pool->bump = pool->start + (npools << RC_POOL_SHIFT);
+        pool->span_size = npools << RC_POOL_SHIFT;
+        atomic_store_explicit(&pool->used, 1, memory_order_relaxed);
+        /* A span is always "full": remote frees go to the delayed list. */
+        atomic_store_explicit(&pool->thread_free, RCI_TF_NOTIFY, memory_order_relaxed);
+        for (size_t i = 1; i < npools; i++) {
+            rci_pool *t = pool + i;
+            t->heap = h;
+            t->flags = RCI_PF_SPAN;
+            t->free = NULL;
+            atomic_store_explicit(&t->used, 0, memory_order_relaxed);
+            t->state = RCI_POOL_SPAN_TAIL;
+        }
+        /* state last: readers of statistics check it under the same lock */
+        pool->state = RCI_POOL_SPAN;
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (!pool)
+        return fail_enomem();
+    stat_add(h, (long)pool->span_size);
+    return pool->start;
+}
+
+void *rci_raw_malloc(size_t size, bool debug) {
+    rci_heap *h = rci_heap_get_or_create();
+    if (!h)
+        return fail_enomem();
+    if (size <= RC_POOLED_MAX)
+        return small_alloc_generic(h, rci_class_of(size), debug);
+    if (size <= RC_SPAN_MAX)
+        return span_alloc(h, size, debug);
+    void *p = rci_huge_alloc(size, 0, debug);
+    if (p)
+        rci_stat_add(h, (long)rci_arena_of(p)->huge_size);
+    return p;
+}
+
+void *rci_raw_aligned(size_t alignment, size_t size, bool debug) {
+    if (alignment <= RC_HEAP_ALIGNMENT)
+        return rci_raw_malloc(size, debug);
+    if (size <= RC_POOLED_MAX && alignment <= RC_POOLED_MAX / 4 &&
+        size + alignment - RC_HEAP_ALIGNMENT <= RC_POOLED_MAX) {
+        size_t need = size + alignment - RC_HEAP_ALIGNMENT;
+        char *b = rci_raw_malloc(need, debug);
+        if (!b)
+            return NULL;
+        char *p = (char *)(((uintptr_t)b + alignment - 1) & ~(uintptr_t)(alignment - 1));
+        if (p != b) {
+            rci_pool *pool = rci_pool_of(rci_arena_of(b), b);
+            pool->flags |= RCI_PF_ALIGNED;
+        }
+        return p;
+    }
+    if (size <= RC_SPAN_MAX && alignment <= RC_POOL_SIZE) {
+        rci_heap *h = rci_heap_get_or_create();
+        if (!h)
+            return fail_enomem();
+        /* spans start on a pool boundary */
+        return span_alloc(h, size == 0 ? 1 : size, debug);
+    }
+    rci_heap *h = rci_heap_get_or_create();
+    if (!h)
+        return fail_enomem();
+    void *p = rci_huge_alloc(size, alignment, debug);
+    if (p)
+        rci_stat_add(h, (long)rci_arena_of(p)->huge_size);
+    return p;
+}
+
+/* ---- freeing ---- */
+
+static void pool_unfull(rci_heap *h, rci_pool *pool) {
+    pool->flags &= (uint8_t)~RCI_PF_FULL;
+    /* While FULL, remote frees went to the delayed list and thread_free held
+     * exactly NOTIFY; clearing it lets them use thread_free again. */
+    atomic_store_explicit(&pool->thread_free, 0, memory_order_release);
+    bool debug = (pool->flags & RCI_PF_DEBUG) != 0;
+    rci_pool_list *l = class_list(h, pool->class_idx, debug);
+    bool was_empty = l->head == NULL;
+    rci_pool_list_push_back(l, pool);
+    if (was_empty && !debug)
+        rci_heap_update_direct(h, pool->class_idx);
+}
+
+void rci_free_local_slow(rci_heap *h, rci_pool *pool) {
+    /* pool->used just reached zero. The list head stays (it is the current
+     * pool of its class); any other empty pool goes back to its arena. */
+    bool debug = (pool->flags & RCI_PF_DEBUG) != 0;
+    rci_pool_list *l = class_list(h, pool->class_idx, debug);
+    if (pool->flags & RCI_PF_FULL) {
+        pool->flags &= (uint8_t)~RCI_PF_FULL;
+        atomic_store_explicit(&pool->thread_free, 0, memory_order_release);
+    } else {
+        if (l->head == pool)
+            return;
+        rci_pool_list_remove(l, pool);
+    }
+    pthread_mutex_lock(&h->lock);
+    rci_arena_give_pools(h, pool);
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* Free block b of pool, owned by h == this thread's heap. Statistics are the
+ * caller's business. */
+static void free_local(rci_heap *h, rci_pool *pool, void *p) {
+    if (pool->state == RCI_POOL_SPAN) {
+        pthread_mutex_lock(&h->lock);
+        rci_arena_give_pools(h, pool);
+        pthread_mutex_unlock(&h->lock);
+        return;
+    }
+    rci_block *b = p;
+    b->next = pool->free;
+    pool->free = b;
+    uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed) - 1;
+    atomic_store_explicit(&pool->used, used, memory_order_relaxed);
+    if (used == 0) {
+        rci_free_local_slow(h, pool);
+        return;
+    }
+    if (pool->flags & RCI_PF_FULL)
+        pool_unfull(h, pool);
+}
+
+static void free_remote(rci_pool *pool, void *p) {
+    rci_block *b = p;
+    rci_heap *owner = pool->heap;
+    uintptr_t tf = atomic_load_explicit(&pool->thread_free, memory_order_relaxed);
+    for (;;) {
+        if (tf & RCI_TF_NOTIFY) {
+            rci_block *head = atomic_load_explicit(&owner->delayed_free, memory_order_relaxed);
+            do {
+                b->next = head;
+            } while (!atomic_compare_exchange_weak_explicit(&owner->delayed_free, &head, b,
+                                                            memory_order_release, memory_order_relaxed));
+            return;
+        }
+        b->next = (rci_block *)tf;
+        if (atomic_compare_exchange_weak_explicit(&pool->thread_free, &tf, (uintptr_t)b,
+                                                  memory_order_release, memory_order_relaxed))
+            return;
+    }
+}
+
+void rci_heap_drain_delayed(rci_heap *h) {
+    rci_block *b = atomic_exchange_explicit(&h->delayed_free, NULL, memory_order_acquire);
+    while (b) {
+        rci_block *next = b->next;
+        rci_arena *a = rci_arena_of(b);
+        free_local(h, rci_pool_of(a, b), b);
+        b = next;
+    }
+}
+
+static size_t block_bytes(rci_pool *pool) {
+    return pool->state == RCI_POOL_SPAN ? pool->span_size : pool->block_size;
+}
+
+void rci_raw_free(void *p) {
+    rci_arena *a = rci_arena_of(p);
+    rci_heap *h = rci_tl_heap;
+    if (a->kind == RCI_ARENA_HUGE) {
+        rci_stat_add(h, -(long)a->huge_size);
+        rci_huge_free(a);
+        return;
+    }
+    rci_pool *pool = rci_pool_of(a, p);
+    if (pool->state == RCI_POOL_SMALL && (pool->flags & RCI_PF_ALIGNED))
+        p = rci_pool_block_start(pool, p);
+    rci_stat_add(h, -(long)block_bytes(pool));
+    if (pool->heap == h)
+        free_local(h, pool, p);
+    else
+        free_remote(pool, p);
+}
+
+/* Is p the start of a live block (or, for an ALIGNED pool, inside one)? Used
+ * on every generic free so that a bad pointer is reported, not followed. */
+static bool valid_block(rci_arena *a, const void *p) {
+    if (a->magic != RCI_ARENA_MAGIC)
+        return false;
+    if (a->kind == RCI_ARENA_HUGE)
+        return p == a->huge_block;
+    rci_pool *pool = rci_pool_of(a, p);
+    if (pool->state == RCI_POOL_SPAN)
+        return p == pool->start;
+    if (pool->state != RCI_POOL_SMALL)
+        return false;
+    char *start = rci_pool_block_start(pool, p);
+    if (!start)
+        return false;
+    return start == p || (pool->flags & RCI_PF_ALIGNED);
+}
+
+static RCI_NOINLINE void free_foreign(void *p) {
+    if (p == NULL)
+        return;
+    rci_report(RC_HEAP_ERR_FOREIGN, p, 0, 0,
+               "rc_free(%p): pointer was not allocated by this heap; ignored", p);
+}
+
+bool rci_debug_owns(const void *p) {
+    rci_arena *a = rci_arena_of(p);
+    if (a->kind == RCI_ARENA_HUGE)
+        return (a->huge_flags & RCI_PF_DEBUG) != 0;
+    return (rci_pool_of(a, p)->flags & RCI_PF_DEBUG) != 0;
+}
+
+static RCI_NOINLINE void free_generic(void *p) {
+    if (!rci_arena_map_is_head((uintptr_t)p)) {
+        free_foreign(p);
+        return;
+    }
+    rci_arena *a = rci_arena_of(p);
+    if (a->magic == RCI_ARENA_MAGIC && rci_debug_owns(p)) {
+        rci_debug_free(p, 0);
+        return;
+    }
+    if (!valid_block(a, p)) {
+        rci_report(RC_HEAP_ERR_INVALID, p, 0, 0,
+                   "rc_free(%p): pointer is inside the heap but not the start of a live block; ignored", p);
+        return;
+    }
+    rci_raw_free(p);
+}
+
+/* ---- public entry points without hooks ---- */
+
+static RCI_NOINLINE void *malloc_nohook_slow(size_t size) {
+    if (atomic_load_explicit(&rci_debug_on, memory_order_relaxed))
+        return rci_debug_malloc(size, 0, 0);
+    return rci_raw_malloc(size, false);
+}
+
+RCI_INLINE void *malloc_nohook(size_t size) {
+    if (rci_likely(size <= RC_DIRECT_MAX)) {
+        rci_heap *h = rci_tl_heap;
+        rci_pool *pool = h->direct[(size + 15) >> 4];
+        if (rci_likely(pool->free != NULL))
+            return pool_pop(h, pool);
+    }
+    return malloc_nohook_slow(size);
+}
+
+RCI_INLINE void free_nohook(void *p) {
+    if (rci_unlikely(!rci_arena_map_is_head((uintptr_t)p))) {
+        free_generic(p);
+        return;
+    }
+    rci_arena *a = rci_arena_of(p);
+    rci_pool *pool = rci_pool_of(a, p);
+    rci_heap *h = rci_tl_heap;
+    if (rci_likely(pool->heap == h && pool->flags == 0)) {
+        rci_block *b = p;
+        b->next = pool->free;
+        pool->free = b;
+        uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed) - 1;
+        atomic_store_explicit(&pool->used, used, memory_order_relaxed);
+        stat_add(h, -(long)pool->block_size);
+        if (rci_unlikely(used == 0))
+            rci_free_local_slow(h, pool);
+        return;
+    }
+    free_generic(p);
+}
+
+void *rci_default_malloc(void *ctx, size_t size) {
+    (void)ctx;
+    if (rci_unlikely(atomic_load_explicit(&rci_debug_on, memory_order_relaxed)))
+        return rci_debug_malloc(size, 0, 0);
+    return malloc_nohook(size);
+}
+
+void rci_default_free(void *ctx, void *p) {
+    (void)ctx;
+    free_nohook(p);
+}
+
+size_t rci_raw_usable(const void *p) {
+    rci_arena *a = rci_arena_of(p);
+    if (a->kind == RCI_ARENA_HUGE)
+        return (size_t)(a->huge_block + a->huge_size - (const char *)p);
+    rci_pool *pool = rci_pool_of(a, p);
+    if (pool->state == RCI_POOL_SPAN)
+        return (size_t)(pool->start + pool->span_size - (const char *)p);
+    char *start = rci_pool_block_start(pool, p);
+    if (!start)
+        return 0;
+    return (size_t)(start + pool->block_size - (const char *)p);
+}
+
+size_t rci_default_usable(void *ctx, const void *p) {
+    (void)ctx;
+    if (p == NULL || !rci_arena_map_is_head((uintptr_t)p))
+        return 0;
+    rci_arena *a = rci_arena_of(p);
+    if (a->magic != RCI_ARENA_MAGIC || !valid_block(a, p))
+        return 0;
+    if (rci_debug_owns(p))
+        return rci_debug_usable(p);
+    return rci_raw_usable(p);
+}
+
+static bool mul_overflows(size_t a, size_t b, size_t *out) {
+    return __builtin_mul_overflow(a, b, out);
+}
+
+void *rci_default_calloc(void *ctx, size_t count, size_t size) {
+    size_t total;
+    if (mul_overflows(count, size, &total))
+        return fail_enomem();
+    void *p = rci_default_malloc(ctx, total);
+    if (!p)
+        return NULL;
+    /* A huge block is a fresh mapping, already zero. */
+    if (!(total > RC_SPAN_MAX && rci_arena_of(p)->kind == RCI_ARENA_HUGE && !rci_debug_owns(p)))
+        memset(p, 0, total);
+    return p;
+}
+
+void *rci_default_aligned(void *ctx, size_t alignment, size_t size) {
+    (void)ctx;
+    if (alignment == 0 || (alignment & (alignment - 1)) != 0 || alignment > RC_MAX_ALIGNMENT) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (size > PTRDIFF_MAX)
+        return fail_enomem();
+    if (atomic_load_explicit(&rci_debug_on, memory_order_relaxed))
+        return rci_debug_malloc(size, alignment, 0);
+    if (alignment <= RC_HEAP_ALIGNMENT)
+        return malloc_nohook(size);
+    return rci_raw_aligned(alignment, size, false);
+}
+
+/* Keep the block in place when the new size still fits and does not waste
+ * more than a quarter of it (pymalloc's rule: shrinking a lot copies, so that
+ * memory is actually given back; shrinking a little does not). */
+static bool fits_in_place(size_t usable, size_t size) {
+    return size <= usable && (size >= usable - usable / 4 || usable <= RC_SMALL_STEP);
+}
+
+void *rci_default_realloc(void *ctx, void *p, size_t size) {
+    if (p == NULL)
+        return rci_default_malloc(ctx, size);
+    if (!rci_arena_map_is_head((uintptr_t)p)) {
+        rci_report(RC_HEAP_ERR_FOREIGN, p, 0, 0,
+                   "rc_realloc(%p): pointer was not allocated by this heap", p);
+        errno = EINVAL;
+        return NULL;
+    }
+    rci_arena *a = rci_arena_of(p);
+    if (a->magic == RCI_ARENA_MAGIC && rci_debug_owns(p))
+        return rci_debug_realloc(p, size);
+    if (!valid_block(a, p)) {
+        rci_report(RC_HEAP_ERR_INVALID, p, 0, 0,
+                   "rc_realloc(%p): pointer is inside the heap but not the start of a live block", p);
+        errno = EINVAL;
+        return NULL;
+    }
+    if (size > PTRDIFF_MAX)
+        return fail_enomem();
+    size_t usable = rci_raw_usable(p);
+    if (fits_in_place(usable, size)) {
+        /* size-class granularity: same class is always in place */
+        return p;
+    }
+    if (size <= usable && size <= RC_POOLED_MAX && usable <= RC_POOLED_MAX &&
+        rci_class_of(size) == rci_class_of(usable))
+        return p;
+    void *q = rci_default_malloc(ctx, size);
+    if (!q)
+        return NULL;
+    memcpy(q, p, size < usable ? size : usable);
+    free_nohook(p);
+    return q;
+}
+
+/* ---- the public API ---- */
+
+void *rc_malloc(size_t size) {
+    if (rci_unlikely(atomic_load_explicit(&rci_slow_mode, memory_order_relaxed))) {
+        if (atomic_load_explicit(&rci_hooked, memory_order_acquire))
+            return rci_allocator.malloc(rci_allocator.ctx, size);
+        return rci_default_malloc(NULL, size);
+    }
+    return malloc_nohook(size);
+}
+
+void rc_free(void *p) {
+    if (rci_unlikely(atomic_load_explicit(&rci_slow_mode, memory_order_relaxed))) {
+        if (atomic_load_explicit(&rci_hooked, memory_order_acquire)) {
+            rci_allocator.free(rci_allocator.ctx, p);
+            return;
+        }
+    }
+    free_nohook(p);
+}
+
+void *rc_calloc(size_t count, size_t size) {
+    if (rci_unlikely(atomic_load_explicit(&rci_hooked, memory_order_acquire)))
+        return rci_allocator.calloc(rci_allocator.ctx, count, size);
+    return rci_default_calloc(NULL, count, size);
+}
+
+void *rc_realloc(void *p, size_t size) {
+    if (rci_unlikely(atomic_load_explicit(&rci_hooked, memory_order_acquire)))
+        return rci_allocator.realloc(rci_allocator.ctx, p, size);
+    return rci_default_realloc(NULL, p, size);
+}
+
+void *rc_aligned_alloc(size_t alignment, size_t size) {
+    if (rci_unlikely(atomic_load_explicit(&rci_hooked, memory_order_acquire)))
+        return rci_allocator.aligned_alloc(rci_allocator.ctx, alignment, size);
+    return rci_default_aligned(NULL, alignment, size);
+}
+
+size_t rc_usable_size(const void *p) {
+    if (rci_unlikely(atomic_load_explicit(&rci_hooked, memory_order_acquire)))
+        return rci_allocator.usable_size(rci_allocator.ctx, p);
+    return rci_default_usable(NULL, p);
+}
+
+char *rc_strdup(const char *s) {
+    if (!s) {
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t n = strlen(s) + 1;
+    char *d = rc_malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+void *rc_reallocarray(void *p, size_t count, size_t size) {
+    size_t total;
+    if (mul_overflows(count, size, &total))
+        return fail_enomem();
+    return rc_realloc(p, total);
+}
+
+int rc_heap_contains(const void *p) {
+    return p != NULL && rci_arena_map_contains((uintptr_t)p);
+}

@@ -1,0 +1,242 @@
+/* internal.h - the heap's data model, shared by the files of src/heap/.
+ *
+ * Memory comes from the OS in arenas of RC_ARENA_SIZE bytes, aligned to their
+ * size. The first bytes of an arena hold its header (rci_arena), which holds
+ * one descriptor (rci_pool) per pool of RC_POOL_SIZE bytes; pool 0 starts
+ * after the header. Given any pointer p into an arena:
+ *
+ *     arena = p & ~RC_ARENA_MASK
+ *     pool  = &arena->pools[(p - arena) >> RC_POOL_SHIFT]
+ *
+ * so freeing needs no lookup table. A global bitmap (the arena map) records
+ * which arena-sized chunks of the address space are ours, so that a foreign
+ * pointer is recognised before its "header" is read.
+ *
+ * Arenas of kind RCI_ARENA_POOLS belong to one thread-local heap (rci_heap):
+ * only the owning thread carves pools out of them, allocates from their pools
+ * and frees into them directly. Another thread frees a block by pushing it
+ * atomically on the pool's thread_free list, or, when the owner has marked the
+ * pool full (it is then on no list the owner scans), on the heap's
+ * delayed_free list; the owner folds both back in its slow paths.
+ *
+ * Arenas of kind RCI_ARENA_HUGE hold exactly one block larger than
+ * RC_SPAN_MAX and are unmapped when it is freed, by whichever thread.
+ *
+ * A heap whose thread exits is abandoned, not destroyed: its blocks stay valid
+ * and it is handed whole to the next thread that needs a heap. Heaps are never
+ * returned to the OS, so a pointer to one stays valid for the process.
+ */
+#ifndef RC_HEAP_INTERNAL_H
+#define RC_HEAP_INTERNAL_H
+#ifndef RC_BUILD_CORE
+#error "internal header: define RC_BUILD_CORE only inside recycle and its white-box tests"
+#endif
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "recycle/heap.h"
+#include "heap/config.h"
+#include "heap/sizeclass.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define rci_likely(x)   __builtin_expect(!!(x), 1)
+#define rci_unlikely(x) __builtin_expect(!!(x), 0)
+#define RCI_NOINLINE    __attribute__((noinline))
+#define RCI_INLINE      static inline __attribute__((always_inline))
+#define RCI_TLS         __thread __attribute__((tls_model("initial-exec")))
+#else
+#define rci_likely(x)   (x)
+#define rci_unlikely(x) (x)
+#define RCI_NOINLINE
+#define RCI_INLINE      static inline
+#define RCI_TLS         _Thread_local
+#endif
+
+#define RCI_ARENA_MAGIC 0x52434152u /* "RCAR" */
+
+typedef struct rci_block { struct rci_block *next; } rci_block;
+typedef struct rci_heap rci_heap;
+typedef struct rci_arena rci_arena;
+
+/* pool->state */
+enum {
+    RCI_POOL_FREE = 0,    /* in its arena's free bitmap */
+    RCI_POOL_SMALL,       /* serves a size class */
+    RCI_POOL_SPAN,        /* first pool of a large block of span_pools pools */
+    RCI_POOL_SPAN_TAIL    /* a later pool of such a span */
+};
+
+/* pool->flags: any bit set sends rc_free to the generic path. */
+enum {
+    RCI_PF_FULL    = 1u << 0, /* unlinked from its class list; thread_free has NOTIFY */
+    RCI_PF_DEBUG   = 1u << 1, /* blocks carry debug headers */
+    RCI_PF_SPAN    = 1u << 2, /* a large block, not a size class */
+    RCI_PF_ALIGNED = 1u << 3  /* some block was handed out at an interior offset */
+};
+
+/* Low bit of pool->thread_free: the owner is not looking at this pool, so a
+ * remote free must go to the heap's delayed_free list instead. */
+#define RCI_TF_NOTIFY ((uintptr_t)1)
+
+typedef struct rci_pool {
+    /* Hot: touched by the allocation and free fast paths. Owner only. */
+    rci_block *free;              /* blocks ready to hand out */
+    rci_heap *heap;               /* owner; fixed while any block is live */
+    uint8_t flags;                /* RCI_PF_* */
+    uint8_t state;                /* RCI_POOL_* */
+    uint8_t class_idx;            /* size class when state == SMALL */
+    uint8_t span_pools;           /* pools in the span when state == SPAN */
+    uint32_t block_size;          /* bytes per block (SMALL) */
+    _Atomic uint32_t used;        /* blocks handed out, remote frees pending included */
+    uint32_t capacity;            /* blocks the pool can hold */
+    /* Warm: slow paths. */
+    char *start;                  /* first block */
+    char *bump;                   /* first never-carved block (SMALL) */
+    _Atomic uintptr_t thread_free;/* remote frees: block list | RCI_TF_NOTIFY */
+    struct rci_pool *next, *prev; /* class list of the owner */
+    size_t span_size;             /* usable bytes of the large block (SPAN) */
+} rci_pool;
+
+enum { RCI_ARENA_POOLS = 1, RCI_ARENA_HUGE = 2 };
+
+struct rci_arena {
+    uint32_t magic;               /* RCI_ARENA_MAGIC */
+    uint8_t kind;                 /* RCI_ARENA_* */
+    uint8_t huge_flags;           /* RCI_PF_DEBUG for a debug huge block */
+    uint32_t nfree;               /* pools free (== popcount(free_mask)) */
+    uint64_t free_mask;           /* bit i: pool i is free */
+    rci_heap *heap;               /* owner (POOLS) */
+    rci_arena *next, *prev;       /* owner's usable list, ascending nfree */
+    rci_arena *all_next, *all_prev; /* owner's list of all its arenas */
+    size_t map_size;              /* bytes mapped (HUGE: whole mapping) */
+    char *huge_block;             /* HUGE: the block's address */
+    size_t huge_size;             /* HUGE: usable bytes from huge_block */
+    rci_pool pools[RC_POOLS_PER_ARENA];
+};
+
+typedef struct rci_pool_list { rci_pool *head, *tail; } rci_pool_list;
+
+/* A thread-local heap. Fields are owned by the thread using the heap, except
+ * those marked otherwise. `lock` is taken by the owner around changes to its
+ * arenas and pools (rare: the slow path), and by readers of statistics. */
+struct rci_heap {
+    /* direct[(size + 15) / 16]: current pool for that size (size <= 1024);
+     * never NULL (an empty sentinel pool sends malloc to the slow path). */
+    rci_pool *direct[RC_DIRECT_SLOTS];
+    rci_pool_list classes[RC_NCLASSES];        /* pools with room, head is current */
+    rci_pool_list dclasses[RC_NCLASSES];       /* the same for debug blocks */
+    _Atomic(rci_block *) delayed_free;         /* any thread pushes; owner drains */
+    /* bytes_in_use not yet folded into rci_g_bytes_in_use_signed; written by
+     * the owner only (relaxed load + store, no RMW), read by statistics. */
+    _Atomic long stat_delta_shared;
+    rci_arena *usable;                         /* arenas with a free pool, ascending nfree */
+    rci_arena *all;                            /* every POOLS arena of this heap */
+    rci_arena *cached_empty;                   /* one empty arena kept for reuse */
+    size_t narenas;
+    pthread_mutex_t lock;
+    uint64_t thread_id;                        /* 0 when abandoned */
+    bool abandoned;
+    rci_heap *all_next;                        /* global list (g_heaps), under g_lock */
+    rci_heap *abandoned_next;                  /* abandoned stack, under g_lock */
+};
+
+/* ---- globals (alloc.c / tlheap.c) ---- */
+extern rci_pool rci_pool_empty;                /* sentinel: free == NULL, flags != 0 */
+extern rci_heap rci_heap_empty;                /* sentinel heap of threads without one */
+extern RCI_TLS rci_heap *rci_tl_heap;
+extern _Atomic int rci_slow_mode;              /* hooks installed or debug mode on */
+extern _Atomic int rci_debug_on;
+extern pthread_mutex_t rci_g_lock;             /* heap list, abandoned list, huge stats */
+extern rci_heap *rci_g_heaps;
+extern _Atomic long rci_g_bytes_in_use_signed;  /* flushed part of bytes in use */
+extern _Atomic size_t rci_g_peak;
+extern _Atomic size_t rci_g_arenas_allocated, rci_g_arenas_freed, rci_g_arenas_peak;
+extern _Atomic size_t rci_g_huge_blocks, rci_g_huge_bytes, rci_g_bytes_reserved;
+
+/* ---- arena map (arena.c) ---- */
+extern _Atomic uint8_t rci_arena_map_head[RC_MAP_CHUNKS / 8];
+
+RCI_INLINE bool rci_arena_map_is_head(uintptr_t addr) {
+    uintptr_t idx = addr >> RC_ARENA_SHIFT;
+    if (rci_unlikely(idx >= RC_MAP_CHUNKS))
+        return false;
+    return (atomic_load_explicit(&rci_arena_map_head[idx >> 3], memory_order_relaxed)
+            >> (idx & 7)) & 1;
+}
+bool rci_arena_map_contains(uintptr_t addr);
+
+RCI_INLINE rci_arena *rci_arena_of(const void *p) {
+    return (rci_arena *)((uintptr_t)p & ~(uintptr_t)RC_ARENA_MASK);
+}
+RCI_INLINE rci_pool *rci_pool_of(rci_arena *a, const void *p) {
+    return &a->pools[((uintptr_t)p - (uintptr_t)a) >> RC_POOL_SHIFT];
+}
+RCI_INLINE char *rci_pool_base(rci_arena *a, const rci_pool *pool) {
+    return (char *)a + ((size_t)(pool - a->pools) << RC_POOL_SHIFT);
+}
+
+/* ---- arena.c ---- */
+size_t rci_arena_header_size(void);
+rci_arena *rci_arena_new(rci_heap *h);                 /* NULL on ENOMEM */
+void rci_arena_release(rci_arena *a);                  /* back to the OS */
+/* npools free pools in a row (span: never pool 0, which holds the header). */
+rci_pool *rci_arena_take_pools(rci_heap *h, unsigned npools, bool span); /* NULL on ENOMEM */
+void rci_arena_give_pools(rci_heap *h, rci_pool *first);      /* state SMALL or SPAN */
+void *rci_huge_alloc(size_t size, size_t alignment, bool debug);
+void rci_huge_free(rci_arena *a);
+void rci_heap_release_cached(rci_heap *h);
+
+/* ---- pool.c ---- */
+void rci_pool_init_small(rci_pool *pool, rci_arena *a, rci_heap *h, unsigned cls, bool debug);
+size_t rci_pool_collect_remote(rci_pool *pool);       /* owner: fold thread_free in */
+bool rci_pool_refill(rci_pool *pool);                 /* owner: make free non-empty */
+void rci_pool_list_push_front(rci_pool_list *l, rci_pool *p);
+void rci_pool_list_push_back(rci_pool_list *l, rci_pool *p);
+void rci_pool_list_remove(rci_pool_list *l, rci_pool *p);
+char *rci_pool_block_start(rci_pool *pool, const void *p);  /* NULL if not inside a block */
+
+/* ---- tlheap.c ---- */
+rci_heap *rci_heap_get_or_create(void);                /* NULL on ENOMEM */
+void rci_heap_drain_delayed(rci_heap *h);
+void rci_heap_update_direct(rci_heap *h, unsigned cls);
+void rci_heap_collect_heap(rci_heap *h, bool force);
+size_t rci_heap_abandoned_count(void);
+
+/* ---- alloc.c: raw (no hooks, no debug) allocation on the calling thread ---- */
+void *rci_raw_malloc(size_t size, bool debug);
+void *rci_raw_aligned(size_t alignment, size_t size, bool debug);
+void rci_raw_free(void *p);                            /* p validated by the caller */
+size_t rci_raw_usable(const void *p);
+void rci_free_local_slow(rci_heap *h, rci_pool *pool);
+void rci_stat_add(rci_heap *h, long delta);
+void rci_stat_flush(rci_heap *h);
+
+/* ---- debug.c ---- */
+void *rci_debug_malloc(size_t size, size_t alignment, int api);
+void rci_debug_free(void *p, int api);
+void *rci_debug_realloc(void *p, size_t size);
+size_t rci_debug_usable(const void *p);
+bool rci_debug_owns(const void *p);                    /* p's pool/arena has the DEBUG flag */
+void rci_debug_quarantine_flush(void);
+void rci_report(rc_heap_error_kind kind, const void *ptr, size_t size, uint64_t serial,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ---- hooks.c ---- */
+void *rci_default_malloc(void *ctx, size_t size);
+void *rci_default_calloc(void *ctx, size_t count, size_t size);
+void *rci_default_realloc(void *ctx, void *p, size_t size);
+void rci_default_free(void *ctx, void *p);
+void *rci_default_aligned(void *ctx, size_t alignment, size_t size);
+size_t rci_default_usable(void *ctx, const void *p);
+extern rc_allocator rci_allocator;                     /* in force when rci_hooked */
+extern _Atomic int rci_hooked;
+void rci_update_slow_mode(void);
+
+/* ---- options.c ---- */
+void rci_options_init(void);                           /* idempotent, allocation-free */
+
+#endif /* RC_HEAP_INTERNAL_H */

@@ -1,0 +1,114 @@
+/* pool.c - pools: initialisation, lazy carving, folding remote frees back in,
+ * and the doubly-linked class lists.
+ *
+ * A SMALL pool's blocks are, at any time, exactly one of: handed out (counted
+ * in `used`), on `free`, on `thread_free` or the heap's delayed list (also
+ * counted in `used`: the owner has not seen them yet), or not yet carved
+ * (between `bump` and the end). Carving is lazy so that a new pool touches
+ * its pages only as they are needed.
+ */
+#include "heap/internal.h"
+
+#include <string.h>
+
+void rci_pool_init_small(rci_pool *pool, rci_arena *a, rci_heap *h, unsigned cls, bool debug) {
+    char *base = rci_pool_base(a, pool);
+    char *start = base;
+    if (pool == &a->pools[0])
+        start = (char *)a + rci_arena_header_size();
+    uint32_t bsize = rci_class_size[cls];
+    pool->free = NULL;
+    pool->heap = h;
+    pool->flags = debug ? RCI_PF_DEBUG : 0;
+    pool->state = RCI_POOL_SMALL;
+    pool->class_idx = (uint8_t)cls;
+    pool->span_pools = 1;
+    pool->block_size = bsize;
+    atomic_store_explicit(&pool->used, 0, memory_order_relaxed);
+    pool->capacity = (uint32_t)((size_t)(base + RC_POOL_SIZE - start) / bsize);
+    pool->start = start;
+    pool->bump = start;
+    atomic_store_explicit(&pool->thread_free, 0, memory_order_relaxed);
+    pool->next = pool->prev = NULL;
+    pool->span_size = 0;
+}
+
+size_t rci_pool_collect_remote(rci_pool *pool) {
+    uintptr_t tf = atomic_load_explicit(&pool->thread_free, memory_order_relaxed);
+    if ((tf & ~RCI_TF_NOTIFY) == 0)
+        return 0;
+    /* Keep the NOTIFY bit as it is; take the whole list. */
+    while (!atomic_compare_exchange_weak_explicit(&pool->thread_free, &tf, tf & RCI_TF_NOTIFY,
+                                                  memory_order_acquire, memory_order_relaxed)) {
+    }
+    rci_block *list = (rci_block *)(tf & ~RCI_TF_NOTIFY);
+    size_t n = 1;
+    rci_block *last = list;
+    while (last->next) {
+        last = last->next;
+        n++;
+    }
+    last->next = pool->free;
+    pool->free = list;
+    uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
+    atomic_store_explicit(&pool->used, used - (uint32_t)n, memory_order_relaxed);
+    return n;
+}
+
+static bool pool_carve(rci_pool *pool) {
+    char *end = pool->start + (size_t)pool->capacity * pool->block_size;
+    if (pool->bump >= end)
+        return false;
+    size_t bsize = pool->block_size;
+    size_t n = RC_CARVE_BYTES / bsize;
+    if (n < 4)
+        n = 4;
+    size_t left = (size_t)(end - pool->bump) / bsize;
+    if (n > left)
+        n = left;
+    char *b = pool->bump;
+    for (size_t i = 0; i + 1 < n; i++, b += bsize)
+        ((rci_block *)b)->next = (rci_block *)(b + bsize);
+    ((rci_block *)b)->next = pool->free;
+    pool->free = (rci_block *)pool->bump;
+    pool->bump += n * bsize;
+    return true;
+}
+
+bool rci_pool_refill(rci_pool *pool) {
+    if (pool->free)
+        return true;
+    if (rci_pool_collect_remote(pool))
+        return true;
+    return pool_carve(pool);
+}
+
+char *rci_pool_block_start(rci_pool *pool, const void *p) {
+    if (pool->state != RCI_POOL_SMALL)
+        return NULL;
+    const char *c = p;
+    if (c < pool->start || c >= pool->bump)
+        return NULL;
+    size_t off = (size_t)(c - pool->start);
+    return pool->start + off - off % pool->block_size;
+}
+
+void rci_pool_list_push_front(rci_pool_list *l, rci_pool *p) {
+    p->prev = NULL;
+    p->next = l->head;
+    if (l->head) l->head->prev = p; else l->tail = p;
+    l->head = p;
+}
+
+void rci_pool_list_push_back(rci_pool_list *l, rci_pool *p) {
+    p->next = NULL;
+    p->prev = l->tail;
+    if (l->tail) l->tail->next = p; else l->head = p;
+    l->tail = p;
+}
+
+void rci_pool_list_remove(rci_pool_list *l, rci_pool *p) {
+    if (p->prev) p->prev->next = p->next; else l->head = p->next;
+    if (p->next) p->next->prev = p->prev; else l->tail = p->prev;
+    p->next = p->prev = NULL;
+}

@@ -1,0 +1,206 @@
+/* tlheap.c - thread-local heaps: creation, adoption of abandoned heaps,
+ * hand-on at thread exit, collection, and fork safety.
+ *
+ * Lifecycle of a heap: created (from the OS, never freed) or adopted by a
+ * thread on its first allocation -> owned while the thread runs -> abandoned
+ * when the thread exits (pthread key destructor). An abandoned heap keeps its
+ * live blocks and pools; other threads may still free into it (thread_free
+ * and delayed_free are atomic). The next thread that needs a heap adopts the
+ * most recently abandoned one, folds in what was freed meanwhile, and goes on.
+ */
+#include "heap/internal.h"
+#include "heap/os/os.h"
+
+#include <errno.h>
+#include <string.h>
+
+pthread_mutex_t rci_g_lock = PTHREAD_MUTEX_INITIALIZER;
+rci_heap *rci_g_heaps;
+static rci_heap *g_abandoned;
+static pthread_key_t g_heap_key;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static bool g_key_ok;
+
+_Atomic size_t rci_g_arenas_allocated, rci_g_arenas_freed, rci_g_arenas_peak;
+_Atomic size_t rci_g_huge_blocks, rci_g_huge_bytes, rci_g_bytes_reserved;
+
+static void heap_abandon(void *arg);
+
+static void atfork_prepare(void) {
+    pthread_mutex_lock(&rci_g_lock);
+    for (rci_heap *h = rci_g_heaps; h; h = h->all_next)
+        pthread_mutex_lock(&h->lock);
+}
+
+static void atfork_parent(void) {
+    for (rci_heap *h = rci_g_heaps; h; h = h->all_next)
+        pthread_mutex_unlock(&h->lock);
+    pthread_mutex_unlock(&rci_g_lock);
+}
+
+static void atfork_child(void) {
+    /* Only the forking thread survives: every other owned heap is now
+     * orphaned, so abandon it for adoption by the child's future threads. */
+    rci_heap *self = rci_tl_heap;
+    for (rci_heap *h = rci_g_heaps; h; h = h->all_next) {
+        pthread_mutex_unlock(&h->lock);
+        if (h != self && !h->abandoned) {
+            h->abandoned = true;
+            h->thread_id = 0;
+            h->abandoned_next = g_abandoned;
+            g_abandoned = h;
+        }
+    }
+    if (self != &rci_heap_empty)
+        self->thread_id = rci_os_thread_id();
+    pthread_mutex_unlock(&rci_g_lock);
+}
+
+static void heap_once(void) {
+    g_key_ok = pthread_key_create(&g_heap_key, heap_abandon) == 0;
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+    rci_options_init();
+}
+
+void rci_heap_update_direct(rci_heap *h, unsigned cls) {
+    rci_pool *head = h->classes[cls].head;
+    rci_pool *pool = head ? head : &rci_pool_empty;
+    if (cls < RC_NSMALL) {
+        h->direct[cls + 1] = pool;
+        if (cls == 0)
+            h->direct[0] = pool;
+    } else if (cls < RC_NSMALL + 4) {
+        unsigned first = 33 + 8 * (cls - RC_NSMALL);
+        for (unsigned s = first; s < first + 8; s++)
+            h->direct[s] = pool;
+    }
+}
+
+static rci_heap *heap_new(void) {
+    size_t size = (sizeof(rci_heap) + rci_os_page_size() - 1) & ~(rci_os_page_size() - 1);
+    void *mem;
+    if (rci_os_alloc_aligned(size, rci_os_page_size(), &mem) != 0)
+        return NULL;
+    rci_heap *h = mem;
+    for (unsigned i = 0; i < RC_DIRECT_SLOTS; i++)
+        h->direct[i] = &rci_pool_empty;
+    pthread_mutex_init(&h->lock, NULL);
+    atomic_fetch_add(&rci_g_bytes_reserved, size);
+    return h;
+}
+
+static RCI_NOINLINE rci_heap *heap_create_slow(void) {
+    pthread_once(&g_once, heap_once);
+    pthread_mutex_lock(&rci_g_lock);
+    rci_heap *h = g_abandoned;
+    if (h) {
+        g_abandoned = h->abandoned_next;
+        h->abandoned_next = NULL;
+        h->abandoned = false;
+    }
+    pthread_mutex_unlock(&rci_g_lock);
+    if (!h) {
+        h = heap_new();
+        if (!h)
+            return NULL;
+        pthread_mutex_lock(&rci_g_lock);
+        h->all_next = rci_g_heaps;
+        rci_g_heaps = h;
+        pthread_mutex_unlock(&rci_g_lock);
+    }
+    h->thread_id = rci_os_thread_id();
+    rci_tl_heap = h;
+    if (g_key_ok)
+        pthread_setspecific(g_heap_key, h);
+    /* An adopted heap may have frees waiting. */
+    rci_heap_collect_heap(h, false);
+    return h;
+}
+
+rci_heap *rci_heap_get_or_create(void) {
+    rci_heap *h = rci_tl_heap;
+    if (rci_likely(h != &rci_heap_empty))
+        return h;
+    return heap_create_slow();
+}
+
+/* Fold in remote frees and give back every empty pool of h. Owner (or, for an
+ * abandoned heap, the caller holding rci_g_lock) only. */
+void rci_heap_collect_heap(rci_heap *h, bool force) {
+    rci_heap_drain_delayed(h);
+    for (int dbg = 0; dbg < 2; dbg++) {
+        for (unsigned cls = 0; cls < RC_NCLASSES; cls++) {
+            rci_pool_list *l = dbg ? &h->dclasses[cls] : &h->classes[cls];
+            rci_pool *pool = l->head;
+            while (pool) {
+                rci_pool *next = pool->next;
+                rci_pool_collect_remote(pool);
+                if (atomic_load_explicit(&pool->used, memory_order_relaxed) == 0 &&
+                    (force || pool != l->head || h->abandoned)) {
+                    rci_pool_list_remove(l, pool);
+                    pthread_mutex_lock(&h->lock);
+                    rci_arena_give_pools(h, pool);
+                    pthread_mutex_unlock(&h->lock);
+                }
+                pool = next;
+            }
+            if (!dbg)
+                rci_heap_update_direct(h, cls);
+        }
+    }
+    rci_stat_flush(h);
+    if (force || h->abandoned) {
+        pthread_mutex_lock(&h->lock);
+        rci_heap_release_cached(h);
+        pthread_mutex_unlock(&h->lock);
+    }
+}
+
+static void heap_abandon(void *arg) {
+    rci_heap *h = arg;
+    if (!h || h == &rci_heap_empty)
+        return;
+    h->abandoned = true;
+    rci_heap_collect_heap(h, true);
+    rci_stat_flush(h);
+    pthread_mutex_lock(&rci_g_lock);
+    h->thread_id = 0;
+    h->abandoned_next = g_abandoned;
+    g_abandoned = h;
+    pthread_mutex_unlock(&rci_g_lock);
+    rci_tl_heap = &rci_heap_empty;
+}
+
+void rc_heap_collect(int force) {
+    rci_heap *h = rci_tl_heap;
+    if (h != &rci_heap_empty)
+        rci_heap_collect_heap(h, force != 0);
+    if (force && atomic_load(&rci_debug_on))
+        rci_debug_quarantine_flush();
+    /* Abandoned heaps: take each off the stack while we work on it so that
+     * no thread adopts it meanwhile. */
+    pthread_mutex_lock(&rci_g_lock);
+    rci_heap *list = g_abandoned;
+    g_abandoned = NULL;
+    pthread_mutex_unlock(&rci_g_lock);
+    rci_heap *last = NULL;
+    for (rci_heap *a = list; a; a = a->abandoned_next) {
+        rci_heap_collect_heap(a, true);
+        last = a;
+    }
+    if (list) {
+        pthread_mutex_lock(&rci_g_lock);
+        last->abandoned_next = g_abandoned;
+        g_abandoned = list;
+        pthread_mutex_unlock(&rci_g_lock);
+    }
+}
+
+size_t rci_heap_abandoned_count(void) {
+    size_t n = 0;
+    pthread_mutex_lock(&rci_g_lock);
+    for (rci_heap *h = g_abandoned; h; h = h->abandoned_next)
+        n++;
+    pthread_mutex_unlock(&rci_g_lock);
+    return n;
+}
