@@ -103,7 +103,7 @@ static void *small_alloc_generic(rci_heap *h, unsigned cls, bool debug) {
         if (!atomic_compare_exchange_strong_explicit(&pool->thread_free, &expected, RCI_TF_NOTIFY,
                                                      memory_order_acq_rel, memory_order_relaxed))
             continue;
-        pool->flags |= RCI_PF_FULL;
+        RCI_FLAGS_SET(pool, RCI_FLAGS(pool) | RCI_PF_FULL);
         rci_pool_list_remove(l, pool);
     }
     if (!pool) {
@@ -133,7 +133,7 @@ static void *span_alloc(rci_heap *h, size_t size, bool debug) {
         rci_arena *a = rci_arena_of(pool);
         pool->free = NULL;
         pool->heap = h;
-        pool->flags = (uint8_t)(RCI_PF_SPAN | (debug ? RCI_PF_DEBUG : 0));
+        RCI_FLAGS_SET(pool, (uint8_t)(RCI_PF_SPAN | (debug ? RCI_PF_DEBUG : 0)));
         pool->class_idx = 0;
         pool->span_pools = (uint8_t)npools;
         pool->block_size = 0;
@@ -147,7 +147,7 @@ static void *span_alloc(rci_heap *h, size_t size, bool debug) {
         for (size_t i = 1; i < npools; i++) {
             rci_pool *t = pool + i;
             t->heap = h;
-            t->flags = RCI_PF_SPAN;
+            RCI_FLAGS_SET(t, RCI_PF_SPAN);
             t->free = NULL;
             atomic_store_explicit(&t->used, 0, memory_order_relaxed);
             t->state = RCI_POOL_SPAN_TAIL;
@@ -179,6 +179,10 @@ void *rci_raw_malloc(size_t size, bool debug) {
 void *rci_raw_aligned(size_t alignment, size_t size, bool debug) {
     if (alignment <= RC_HEAP_ALIGNMENT)
         return rci_raw_malloc(size, debug);
+    /* The aligned pointer must lie strictly inside its block, even for size 0,
+     * or it would name the next block. */
+    if (size == 0)
+        size = 1;
     if (size <= RC_POOLED_MAX && alignment <= RC_POOLED_MAX / 4 &&
         size + alignment - RC_HEAP_ALIGNMENT <= RC_POOLED_MAX) {
         size_t need = size + alignment - RC_HEAP_ALIGNMENT;
@@ -188,7 +192,7 @@ void *rci_raw_aligned(size_t alignment, size_t size, bool debug) {
         char *p = (char *)(((uintptr_t)b + alignment - 1) & ~(uintptr_t)(alignment - 1));
         if (p != b) {
             rci_pool *pool = rci_pool_of(rci_arena_of(b), b);
-            pool->flags |= RCI_PF_ALIGNED;
+            RCI_FLAGS_SET(pool, RCI_FLAGS(pool) | RCI_PF_ALIGNED);
         }
         return p;
     }
@@ -211,11 +215,11 @@ void *rci_raw_aligned(size_t alignment, size_t size, bool debug) {
 /* ---- freeing ---- */
 
 static void pool_unfull(rci_heap *h, rci_pool *pool) {
-    pool->flags &= (uint8_t)~RCI_PF_FULL;
+    RCI_FLAGS_SET(pool, RCI_FLAGS(pool) & (uint8_t)~RCI_PF_FULL);
     /* While FULL, remote frees went to the delayed list and thread_free held
      * exactly NOTIFY; clearing it lets them use thread_free again. */
     atomic_store_explicit(&pool->thread_free, 0, memory_order_release);
-    bool debug = (pool->flags & RCI_PF_DEBUG) != 0;
+    bool debug = (RCI_FLAGS(pool) & RCI_PF_DEBUG) != 0;
     rci_pool_list *l = class_list(h, pool->class_idx, debug);
     bool was_empty = l->head == NULL;
     rci_pool_list_push_back(l, pool);
@@ -226,10 +230,10 @@ static void pool_unfull(rci_heap *h, rci_pool *pool) {
 void rci_free_local_slow(rci_heap *h, rci_pool *pool) {
     /* pool->used just reached zero. The list head stays (it is the current
      * pool of its class); any other empty pool goes back to its arena. */
-    bool debug = (pool->flags & RCI_PF_DEBUG) != 0;
+    bool debug = (RCI_FLAGS(pool) & RCI_PF_DEBUG) != 0;
     rci_pool_list *l = class_list(h, pool->class_idx, debug);
-    if (pool->flags & RCI_PF_FULL) {
-        pool->flags &= (uint8_t)~RCI_PF_FULL;
+    if (RCI_FLAGS(pool) & RCI_PF_FULL) {
+        RCI_FLAGS_SET(pool, RCI_FLAGS(pool) & (uint8_t)~RCI_PF_FULL);
         atomic_store_explicit(&pool->thread_free, 0, memory_order_release);
     } else {
         if (l->head == pool)
@@ -259,7 +263,7 @@ static void free_local(rci_heap *h, rci_pool *pool, void *p) {
         rci_free_local_slow(h, pool);
         return;
     }
-    if (pool->flags & RCI_PF_FULL)
+    if (RCI_FLAGS(pool) & RCI_PF_FULL)
         pool_unfull(h, pool);
 }
 
@@ -306,7 +310,7 @@ void rci_raw_free(void *p) {
         return;
     }
     rci_pool *pool = rci_pool_of(a, p);
-    if (pool->state == RCI_POOL_SMALL && (pool->flags & RCI_PF_ALIGNED))
+    if (pool->state == RCI_POOL_SMALL && (RCI_FLAGS(pool) & RCI_PF_ALIGNED))
         p = rci_pool_block_start(pool, p);
     rci_stat_add(h, -(long)block_bytes(pool));
     if (pool->heap == h)
@@ -330,7 +334,7 @@ static bool valid_block(rci_arena *a, const void *p) {
     char *start = rci_pool_block_start(pool, p);
     if (!start)
         return false;
-    return start == p || (pool->flags & RCI_PF_ALIGNED);
+    return start == p || (RCI_FLAGS(pool) & RCI_PF_ALIGNED);
 }
 
 static RCI_NOINLINE void free_foreign(void *p) {
@@ -344,7 +348,7 @@ bool rci_debug_owns(const void *p) {
     rci_arena *a = rci_arena_of(p);
     if (a->kind == RCI_ARENA_HUGE)
         return (a->huge_flags & RCI_PF_DEBUG) != 0;
-    return (rci_pool_of(a, p)->flags & RCI_PF_DEBUG) != 0;
+    return (RCI_FLAGS(rci_pool_of(a, p)) & RCI_PF_DEBUG) != 0;
 }
 
 static RCI_NOINLINE void free_generic(void *p) {
@@ -391,7 +395,7 @@ RCI_INLINE void free_nohook(void *p) {
     rci_arena *a = rci_arena_of(p);
     rci_pool *pool = rci_pool_of(a, p);
     rci_heap *h = rci_tl_heap;
-    if (rci_likely(pool->heap == h && pool->flags == 0)) {
+    if (rci_likely(pool->heap == h && RCI_FLAGS(pool) == 0)) {
         rci_block *b = p;
         b->next = pool->free;
         pool->free = b;
@@ -474,11 +478,16 @@ void *rci_default_aligned(void *ctx, size_t alignment, size_t size) {
     return rci_raw_aligned(alignment, size, false);
 }
 
-/* Keep the block in place when the new size still fits and does not waste
- * more than a quarter of it (pymalloc's rule: shrinking a lot copies, so that
- * memory is actually given back; shrinking a little does not). */
+/* Keep the block in place when the new size fits, unless it would leave more
+ * than half of the block unused: then copying to a smaller block actually
+ * gives memory back (pymalloc's rule, with a different ratio). A size that
+ * maps to the block's own size class always stays. */
 static bool fits_in_place(size_t usable, size_t size) {
-    return size <= usable && (size >= usable - usable / 4 || usable <= RC_SMALL_STEP);
+    if (size > usable)
+        return false;
+    if (size >= usable / 2)
+        return true;
+    return usable <= RC_POOLED_MAX && rci_class_of(size) == rci_class_of(usable);
 }
 
 void *rci_default_realloc(void *ctx, void *p, size_t size) {
@@ -502,12 +511,7 @@ void *rci_default_realloc(void *ctx, void *p, size_t size) {
     if (size > PTRDIFF_MAX)
         return fail_enomem();
     size_t usable = rci_raw_usable(p);
-    if (fits_in_place(usable, size)) {
-        /* size-class granularity: same class is always in place */
-        return p;
-    }
-    if (size <= usable && size <= RC_POOLED_MAX && usable <= RC_POOLED_MAX &&
-        rci_class_of(size) == rci_class_of(usable))
+    if (fits_in_place(usable, size))
         return p;
     void *q = rci_default_malloc(ctx, size);
     if (!q)

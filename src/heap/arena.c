@@ -212,7 +212,7 @@ void rci_arena_give_pools(rci_heap *h, rci_pool *first) {
     for (unsigned i = 0; i < n; i++) {
         rci_pool *p = &a->pools[idx + i];
         p->state = RCI_POOL_FREE;
-        p->flags = 0;
+        RCI_FLAGS_SET(p, 0);
         p->free = NULL;
         p->heap = NULL;
         p->next = p->prev = NULL;
@@ -264,7 +264,7 @@ void *rci_huge_alloc(size_t size, size_t alignment, bool debug) {
     /* Every pool descriptor that a pointer into the first chunk can select
      * says "not a small pool", so rc_free takes the generic path. */
     for (unsigned i = 0; i < RC_POOLS_PER_ARENA; i++)
-        a->pools[i].flags = RCI_PF_SPAN;
+        RCI_FLAGS_SET(&a->pools[i], RCI_PF_SPAN);
     map_set(rci_arena_map_head, (uintptr_t)a, map, true);
     map_set(arena_map_tail, (uintptr_t)a, map, true);
     atomic_fetch_add(&rci_g_bytes_reserved, map);

@@ -86,7 +86,7 @@ typedef struct rci_pool {
     /* Hot: touched by the allocation and free fast paths. Owner only. */
     rci_block *free;              /* blocks ready to hand out */
     rci_heap *heap;               /* owner; fixed while any block is live */
-    uint8_t flags;                /* RCI_PF_* */
+    _Atomic uint8_t flags;        /* RCI_PF_*; written by the owner, read by any thread */
     uint8_t state;                /* RCI_POOL_* */
     uint8_t class_idx;            /* size class when state == SMALL */
     uint8_t span_pools;           /* pools in the span when state == SPAN */
@@ -117,6 +117,12 @@ struct rci_arena {
     size_t huge_size;             /* HUGE: usable bytes from huge_block */
     rci_pool pools[RC_POOLS_PER_ARENA];
 };
+
+/* Relaxed accessors for pool->flags: the owner changes FULL and ALIGNED while
+ * other threads may read DEBUG/SPAN/ALIGNED of a live block; those bits do not
+ * change while the block they describe is live. */
+#define RCI_FLAGS(p) atomic_load_explicit(&(p)->flags, memory_order_relaxed)
+#define RCI_FLAGS_SET(p, v) atomic_store_explicit(&(p)->flags, (uint8_t)(v), memory_order_relaxed)
 
 typedef struct rci_pool_list { rci_pool *head, *tail; } rci_pool_list;
 

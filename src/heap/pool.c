@@ -19,7 +19,7 @@ void rci_pool_init_small(rci_pool *pool, rci_arena *a, rci_heap *h, unsigned cls
     uint32_t bsize = rci_class_size[cls];
     pool->free = NULL;
     pool->heap = h;
-    pool->flags = debug ? RCI_PF_DEBUG : 0;
+    RCI_FLAGS_SET(pool, debug ? RCI_PF_DEBUG : 0);
     pool->state = RCI_POOL_SMALL;
     pool->class_idx = (uint8_t)cls;
     pool->span_pools = 1;
@@ -86,8 +86,10 @@ bool rci_pool_refill(rci_pool *pool) {
 char *rci_pool_block_start(rci_pool *pool, const void *p) {
     if (pool->state != RCI_POOL_SMALL)
         return NULL;
+    /* The end of the pool's blocks, not `bump`: other threads call this on
+     * live blocks while the owner carves. */
     const char *c = p;
-    if (c < pool->start || c >= pool->bump)
+    if (c < pool->start || c >= pool->start + (size_t)pool->capacity * pool->block_size)
         return NULL;
     size_t off = (size_t)(c - pool->start);
     return pool->start + off - off % pool->block_size;
