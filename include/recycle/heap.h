@@ -34,8 +34,10 @@ RC_API RC_MALLOC_ATTR RC_ALLOC_SIZE2(1, 2) void *rc_calloc(size_t count, size_t 
 RC_API RC_ALLOC_SIZE(2) void *rc_realloc(void *ptr, size_t size);
 /* rc_free(NULL) does nothing. */
 RC_API void rc_free(void *ptr);
-/* alignment must be a power of two (any size, not only a multiple of it);
- * otherwise NULL and errno = EINVAL. The block is freed with rc_free. */
+/* alignment must be a power of two no larger than RC_HEAP_MAX_ALIGNMENT
+ * (size need not be a multiple of it); otherwise NULL and errno = EINVAL.
+ * The block is freed with rc_free. */
+#define RC_HEAP_MAX_ALIGNMENT ((size_t)2 << 20)
 RC_API RC_MALLOC_ATTR RC_ALLOC_SIZE(2) void *rc_aligned_alloc(size_t alignment, size_t size);
 /* The number of bytes usable in the block (>= the size requested); 0 for NULL. */
 RC_API size_t rc_usable_size(const void *ptr);
@@ -79,8 +81,9 @@ typedef struct rc_heap_stats {
     size_t arenas_freed;     /* total arenas returned to the OS */
     size_t arenas_current;   /* arenas held now (including cached empty ones) */
     size_t arenas_peak;      /* highest arenas_current seen */
-    size_t pools_used;       /* pools serving a size class now */
+    size_t pools_used;       /* pools in use now: serving a size class or part of a large block */
     size_t pools_free;       /* pools in held arenas available for reuse */
+    size_t pools_large;      /* pools in use under large blocks (part of pools_used) */
     size_t large_blocks;     /* live blocks above the largest size class */
     size_t large_bytes;      /* bytes in those blocks (as reserved) */
     size_t bytes_in_use;     /* bytes of live blocks (block size, not request) */

@@ -87,6 +87,31 @@ RCI_INLINE void *pool_pop(rci_heap *h, rci_pool *pool) {
     return b;
 }
 
+/* Before a class takes a fresh pool, it may borrow an already-used free block
+ * of one of the next classes up (at most 1/8 larger, so only classes of 128
+ * bytes and more borrow, and
+ * only from pools that have such blocks: nothing new is touched). Segregated
+ * classes otherwise each keep memory for their own peak; borrowing lets
+ * neighbouring classes absorb each other's fluctuations, which keeps the
+ * resident size close to the bytes actually live. The block stays a block of
+ * the lender's class: free and realloc need no special case. */
+#define RC_BORROW_CLASSES 3
+#define RC_BORROW_POOLS 4
+static void *borrow_neighbour(rci_heap *h, unsigned cls) {
+    uint32_t limit = rci_class_size[cls] + rci_class_size[cls] / 8;
+    for (unsigned k = 1; k <= RC_BORROW_CLASSES && cls + k < RC_NCLASSES; k++) {
+        if (rci_class_size[cls + k] > limit)
+            break;
+        unsigned seen = 0;
+        for (rci_pool *np = h->classes[cls + k].head; np && seen < RC_BORROW_POOLS;
+             np = np->next, seen++) {
+            if (np->free || rci_pool_collect_remote(np))
+                return pool_pop(h, np);
+        }
+    }
+    return NULL;
+}
+
 static void *small_alloc_generic(rci_heap *h, unsigned cls, bool debug) {
     if (atomic_load_explicit(&h->delayed_free, memory_order_relaxed))
         rci_heap_drain_delayed(h);
@@ -105,6 +130,14 @@ static void *small_alloc_generic(rci_heap *h, unsigned cls, bool debug) {
             continue;
         RCI_FLAGS_SET(pool, RCI_FLAGS(pool) | RCI_PF_FULL);
         rci_pool_list_remove(l, pool);
+    }
+    if (!pool && !debug) {
+        void *b = borrow_neighbour(h, cls);
+        if (b) {
+            if (l->head != old_head)
+                rci_heap_update_direct(h, cls);
+            return b;
+        }
     }
     if (!pool) {
         pthread_mutex_lock(&h->lock);
@@ -352,11 +385,11 @@ bool rci_debug_owns(const void *p) {
 }
 
 static RCI_NOINLINE void free_generic(void *p) {
-    if (!rci_arena_map_is_head((uintptr_t)p)) {
+    rci_arena *a = rci_arena_of(p);
+    if (!rci_arena_map_is_head((uintptr_t)p) || !rci_arena_spans(a, p)) {
         free_foreign(p);
         return;
     }
-    rci_arena *a = rci_arena_of(p);
     if (a->magic == RCI_ARENA_MAGIC && rci_debug_owns(p)) {
         rci_debug_free(p, 0);
         return;
@@ -439,10 +472,12 @@ size_t rci_default_usable(void *ctx, const void *p) {
     if (p == NULL || !rci_arena_map_is_head((uintptr_t)p))
         return 0;
     rci_arena *a = rci_arena_of(p);
-    if (a->magic != RCI_ARENA_MAGIC || !valid_block(a, p))
+    if (a->magic != RCI_ARENA_MAGIC || !rci_arena_spans(a, p))
         return 0;
     if (rci_debug_owns(p))
         return rci_debug_usable(p);
+    if (!valid_block(a, p))
+        return 0;
     return rci_raw_usable(p);
 }
 
@@ -493,7 +528,7 @@ static bool fits_in_place(size_t usable, size_t size) {
 void *rci_default_realloc(void *ctx, void *p, size_t size) {
     if (p == NULL)
         return rci_default_malloc(ctx, size);
-    if (!rci_arena_map_is_head((uintptr_t)p)) {
+    if (!rci_arena_map_is_head((uintptr_t)p) || !rci_arena_spans(rci_arena_of(p), p)) {
         rci_report(RC_HEAP_ERR_FOREIGN, p, 0, 0,
                    "rc_realloc(%p): pointer was not allocated by this heap", p);
         errno = EINVAL;

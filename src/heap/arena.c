@@ -40,13 +40,23 @@ static void map_set(_Atomic uint8_t *map, uintptr_t addr, size_t size, bool on) 
     }
 }
 
+static bool map_bit(_Atomic uint8_t *map, uintptr_t idx) {
+    return (atomic_load_explicit(&map[idx >> 3], memory_order_relaxed) >> (idx & 7)) & 1;
+}
+
 bool rci_arena_map_contains(uintptr_t addr) {
     uintptr_t idx = addr >> RC_ARENA_SHIFT;
     if (idx >= RC_MAP_CHUNKS)
         return false;
-    if (rci_arena_map_is_head(addr))
-        return true;
-    return (atomic_load_explicit(&arena_map_tail[idx >> 3], memory_order_relaxed) >> (idx & 7)) & 1;
+    /* Walk back over the chunks of a huge mapping to its header, then check
+     * that the mapping really reaches addr. */
+    while (!map_bit(rci_arena_map_head, idx)) {
+        if (!map_bit(arena_map_tail, idx) || idx == 0)
+            return false;
+        idx--;
+    }
+    rci_arena *a = (rci_arena *)(idx << RC_ARENA_SHIFT);
+    return rci_arena_spans(a, (const void *)addr);
 }
 
 size_t rci_arena_header_size(void) {

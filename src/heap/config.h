@@ -52,6 +52,9 @@
 /* Largest alignment rc_aligned_alloc supports: a huge block's header must lie
  * in the same arena-sized chunk as the block's first byte. */
 #define RC_MAX_ALIGNMENT (RC_ARENA_SIZE / 2)
+#if RC_ARENA_SHIFT != 22
+#error "RC_HEAP_MAX_ALIGNMENT in recycle/heap.h assumes 4 MiB arenas"
+#endif
 
 /* Address bits covered by the arena map (user space on x86-64 and AArch64). */
 #ifndef RC_ADDRESS_BITS

@@ -127,7 +127,8 @@ static unsigned char *user_of(rci_dbg *d) {
     return (unsigned char *)d + RCI_DBG_OFFSET;
 }
 
-/* Report damaged guards of a live or dead block; returns problems found. */
+/* Report damaged guards of a live or dead block, then repair them so that
+ * the same damage is reported once; returns problems found. */
 static size_t check_guards(rci_dbg *d, const char *when) {
     size_t problems = 0, bad = 0;
     unsigned char *u = user_of(d);
@@ -144,6 +145,10 @@ static size_t check_guards(rci_dbg *d, const char *when) {
                    "%s: buffer overrun: block %p of size %zu (allocation #%llu) was written "
                    "at offset %zu, past its end",
                    when, (void *)u, d->size, (unsigned long long)d->serial, d->size + bad);
+    }
+    if (problems) {
+        memset(u - RCI_DBG_GUARD, RC_DEBUG_GUARD_BYTE, RCI_DBG_GUARD);
+        memset(u + d->size, RC_DEBUG_GUARD_BYTE, RCI_DBG_GUARD);
     }
     return problems;
 }
@@ -223,7 +228,8 @@ void *rci_debug_malloc(size_t size, size_t alignment, int api) {
 }
 
 static void release_dead(rci_dbg *d) {
-    check_dead(d, "quarantine");
+    if (check_dead(d, "quarantine"))
+        memset(user_of(d), RC_DEBUG_DEAD_BYTE, d->size);
     check_guards(d, "quarantine");
     rci_raw_free(d->raw);
 }

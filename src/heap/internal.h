@@ -178,6 +178,12 @@ bool rci_arena_map_contains(uintptr_t addr);
 RCI_INLINE rci_arena *rci_arena_of(const void *p) {
     return (rci_arena *)((uintptr_t)p & ~(uintptr_t)RC_ARENA_MASK);
 }
+/* Does arena a's mapping cover p? Always for pool arenas (they fill their
+ * chunk); a huge mapping may end before its chunk does, and the OS may put
+ * someone else's mapping in the rest. */
+RCI_INLINE bool rci_arena_spans(const rci_arena *a, const void *p) {
+    return (uintptr_t)p - (uintptr_t)a < a->map_size;
+}
 RCI_INLINE rci_pool *rci_pool_of(rci_arena *a, const void *p) {
     return &a->pools[((uintptr_t)p - (uintptr_t)a) >> RC_POOL_SHIFT];
 }

@@ -84,6 +84,7 @@ int rc_heap_stats_get(rc_heap_stats *out) {
                     out->large_blocks++;
                     out->large_bytes += p->span_size;
                     out->pools_used += p->span_pools;
+                    out->pools_large += p->span_pools;
                 }
             }
         }

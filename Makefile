@@ -1,0 +1,161 @@
+# recycle - a thin driver over CMake and CTest (GNU make).
+#
+#   make demo         install the Debian packages needed, build, run the heap demo
+#   make test         install packages, then the whole test matrix (below)
+#   make test-quick   normal build + ctest, nothing else
+#   make build        configure and build in build/ (RelWithDebInfo)
+#   make bench        install packages, then bench/run.sh (it installs its own
+#                     comparison allocators) -> docs/BENCHMARKS.md
+#   make install      install build/ into PREFIX (default /usr/local)
+#   make check        tools/check_layers.sh and tools/check_exports.sh
+#   make clean        remove build/ and build-*/
+#   make deps         only install the missing Debian packages
+#
+# The test matrix, each step in its own build directory; the first failure
+# stops it:
+#   test-normal    build-test/   gcc, RC_WERROR=ON, ctest (every label)
+#   test-asan      build-asan/   gcc, RC_SANITIZE=address,undefined, ctest
+#   test-valgrind  build-test/   the tests labelled "unit" (not "novalgrind")
+#                                under valgrind memcheck
+#   test-tsan      build-tsan/   clang, RC_SANITIZE=thread, ctest -L threads
+#   test-clang     build-clang/  clang, RC_WERROR=ON, compile only
+#
+# Variables: JOBS (2), PREFIX (/usr/local), CC_CLANG (clang), BUILD_TYPE.
+
+SHELL       := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+JOBS       ?= 2
+PREFIX     ?= /usr/local
+BUILD_TYPE ?= RelWithDebInfo
+CMAKE      ?= cmake
+CTEST      ?= ctest
+CC_CLANG   ?= clang
+CTEST_ARGS ?= --output-on-failure -j$(JOBS) --timeout 600
+# The build tool must not inherit this make's flags (it would print
+# "Entering directory" for every step and could join a foreign jobserver).
+BUILD      := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(CMAKE) --build
+
+DEPS := build-essential cmake pkg-config libcmocka-dev valgrind clang
+
+# cmake arguments of each build directory. (Kept in variables: a comma in
+# a $(call) argument would split it.)
+NORMAL_ARGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRC_WERROR=ON
+# Sanitizer builds: optimised a little (-O1) but with assertions on.
+SAN_BUILD   := -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-O1 -g"
+ASAN_ARGS   := $(SAN_BUILD) -DRC_SANITIZE=address,undefined
+TSAN_ARGS   := $(SAN_BUILD) -DCMAKE_C_COMPILER=$(CC_CLANG) -DRC_SANITIZE=thread -DRC_BUILD_EXAMPLES=OFF
+CLANG_ARGS  := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=$(CC_CLANG) -DRC_WERROR=ON
+
+export ASAN_OPTIONS  ?= detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS  ?= halt_on_error=1:second_deadlock_stack=1
+
+# configure <dir> <cmake args...>: (re)configure a build directory.
+define configure
+	@echo '==> configure $(1): $(strip $(2))'
+	@$(CMAKE) -S . -B $(1) $(2)
+endef
+
+# The steps share the 2 cores through their own -j; never run them side by side.
+.NOTPARALLEL:
+
+.PHONY: all deps build demo test test-quick test-normal test-asan test-valgrind \
+        test-tsan test-clang bench install check clean distclean
+
+all: build
+
+# --- Debian packages --------------------------------------------------------
+deps:
+	@if ! command -v dpkg >/dev/null 2>&1; then \
+	    echo "deps: not a Debian system; install by hand: $(DEPS)"; exit 0; \
+	fi; \
+	missing=""; \
+	for p in $(DEPS); do \
+	    dpkg -s "$$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all present ($(DEPS))"; exit 0; fi; \
+	sudo=""; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+	    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; \
+	    else echo "deps: missing$$missing; run make deps as root"; exit 1; fi; \
+	fi; \
+	echo "deps: installing$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$sudo apt-get update -qq; \
+	log=$$(mktemp); \
+	$$sudo apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 $$missing > "$$log" 2>&1 \
+	    || { cat "$$log"; rm -f "$$log"; exit 1; }; \
+	rm -f "$$log"; \
+	echo "deps: done"
+
+# --- everyday targets ---------------------------------------------------------
+build:
+	$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	$(BUILD) build -j$(JOBS)
+
+demo: deps
+	@$(MAKE) --no-print-directory build
+	./build/examples/heap_demo
+
+test-quick: build
+	cd build && $(CTEST) $(CTEST_ARGS)
+
+install: build
+	$(CMAKE) --install build --prefix "$(PREFIX)"
+
+bench: deps
+	@test -f bench/run.sh || { echo "bench: bench/run.sh does not exist yet"; exit 1; }
+	bash bench/run.sh
+
+check: test-normal-build
+	tools/check_layers.sh
+	tools/check_exports.sh build-test
+
+clean:
+	rm -rf build build-*
+
+distclean: clean
+
+# --- the test matrix ------------------------------------------------------------
+test: deps
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory test-normal test-asan test-valgrind test-tsan test-clang; \
+	echo "==> make test: all steps passed in $$(( $$(date +%s) - start )) s"
+
+.PHONY: test-normal-build
+test-normal-build:
+	$(call configure,build-test,$(NORMAL_ARGS))
+	@echo "==> build build-test"
+	@$(BUILD) build-test -j$(JOBS)
+
+test-normal: test-normal-build
+	@echo "==> [1/5] ctest (gcc, RelWithDebInfo, -Werror)"
+	cd build-test && $(CTEST) $(CTEST_ARGS) --no-tests=error
+
+test-asan:
+	$(call configure,build-asan,$(ASAN_ARGS))
+	@echo "==> build build-asan"
+	@$(BUILD) build-asan -j$(JOBS)
+	@echo "==> [2/5] ctest (gcc, ASan + UBSan)"
+	cd build-asan && $(CTEST) $(CTEST_ARGS) --no-tests=error
+
+test-valgrind: test-normal-build
+	@echo "==> [3/5] valgrind memcheck (label unit, not novalgrind)"
+	$(CMAKE) -DBUILD_DIR=build-test -DLABEL=unit -DEXCLUDE_LABEL=novalgrind \
+	    -P cmake/RecycleValgrind.cmake
+
+test-tsan:
+	$(call configure,build-tsan,$(TSAN_ARGS))
+	@echo "==> build build-tsan"
+	@$(BUILD) build-tsan -j$(JOBS)
+	@echo "==> [4/5] ctest -L threads (clang, TSan)"
+	@cd build-tsan && n=$$($(CTEST) -N -L threads | sed -n 's/^Total Tests: //p'); \
+	if [ "$${n:-0}" -eq 0 ]; then echo "test-tsan: warning: no test carries the label 'threads'"; \
+	else $(CTEST) $(CTEST_ARGS) -L threads; fi
+
+test-clang:
+	$(call configure,build-clang,$(CLANG_ARGS))
+	@echo "==> [5/5] build (clang, -Werror)"
+	@$(BUILD) build-clang -j$(JOBS)
