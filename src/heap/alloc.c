@@ -64,6 +64,9 @@ void rci_stat_add(rci_heap *h, long delta) {
 /* ---- errors ---- */
 
 static void *fail_enomem(void) {
+    if (atomic_load_explicit(&rci_verbose, memory_order_relaxed))
+        rci_report(RC_HEAP_ERR_OUT_OF_MEMORY, NULL, 0, 0,
+                   "out of memory: the OS refused more memory; returning NULL (ENOMEM)");
     errno = ENOMEM;
     return NULL;
 }
@@ -83,7 +86,7 @@ RCI_INLINE void *pool_pop(rci_heap *h, rci_pool *pool) {
     __builtin_prefetch(next, 1, 3);
     uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
     atomic_store_explicit(&pool->used, used + 1, memory_order_relaxed);
-    stat_add(h, (long)pool->block_size);
+    stat_add(h, (long)pool->block_size_hot);
     return b;
 }
 
@@ -170,6 +173,7 @@ static void *span_alloc(rci_heap *h, size_t size, bool debug) {
         pool->class_idx = 0;
         pool->span_pools = (uint8_t)npools;
         pool->block_size = 0;
+        pool->block_size_hot = 0;
         pool->capacity = 1;
         pool->start = rci_pool_base(a, pool);
         pool->bump = pool->start + (npools << RC_POOL_SHIFT);
@@ -204,8 +208,9 @@ void *rci_raw_malloc(size_t size, bool debug) {
     if (size <= RC_SPAN_MAX)
         return span_alloc(h, size, debug);
     void *p = rci_huge_alloc(size, 0, debug);
-    if (p)
-        rci_stat_add(h, (long)rci_arena_of(p)->huge_size);
+    if (!p)
+        return fail_enomem();
+    rci_stat_add(h, (long)rci_arena_of(p)->huge_size);
     return p;
 }
 
@@ -240,8 +245,9 @@ void *rci_raw_aligned(size_t alignment, size_t size, bool debug) {
     if (!h)
         return fail_enomem();
     void *p = rci_huge_alloc(size, alignment, debug);
-    if (p)
-        rci_stat_add(h, (long)rci_arena_of(p)->huge_size);
+    if (!p)
+        return fail_enomem();
+    rci_stat_add(h, (long)rci_arena_of(p)->huge_size);
     return p;
 }
 
@@ -434,9 +440,20 @@ RCI_INLINE void free_nohook(void *p) {
         pool->free = b;
         uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed) - 1;
         atomic_store_explicit(&pool->used, used, memory_order_relaxed);
-        stat_add(h, -(long)pool->block_size);
+        stat_add(h, -(long)pool->block_size_hot);
         if (rci_unlikely(used == 0))
             rci_free_local_slow(h, pool);
+        return;
+    }
+    if (rci_likely(RCI_FLAGS(pool) == 0 && pool->state == RCI_POOL_SMALL)) {
+        /* A plain block of another thread's pool (or this thread has no
+         * heap yet): push it on the pool's remote list. */
+        free_remote(pool, p);
+        if (h != &rci_heap_empty)
+            stat_add(h, -(long)pool->block_size);
+        else
+            atomic_fetch_sub_explicit(&rci_g_bytes_in_use_signed, (long)pool->block_size,
+                                      memory_order_relaxed);
         return;
     }
     free_generic(p);

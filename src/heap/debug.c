@@ -185,7 +185,7 @@ static rci_dbg *header_of(const void *p) {
     }
     if (u < lo + RCI_DBG_OFFSET)
         return NULL;
-    return (rci_dbg *)(u - RCI_DBG_OFFSET);
+    return (rci_dbg *)(void *)(u - RCI_DBG_OFFSET);
 }
 
 /* ---- allocation ---- */
@@ -206,7 +206,7 @@ void *rci_debug_malloc(size_t size, size_t alignment, int api) {
     if (!raw)
         return NULL;
     unsigned char *u = (unsigned char *)raw + front;
-    rci_dbg *d = (rci_dbg *)(u - RCI_DBG_OFFSET);
+    rci_dbg *d = (rci_dbg *)(void *)(u - RCI_DBG_OFFSET);
     d->size = size;
     d->serial = atomic_fetch_add(&dbg_serial, 1) + 1;
     d->raw = raw;

@@ -82,24 +82,33 @@ enum {
  * remote free must go to the heap's delayed_free list instead. */
 #define RCI_TF_NOTIFY ((uintptr_t)1)
 
+/* A pool descriptor spans three cache lines, grouped by who writes them, so
+ * that a thread freeing remotely does not steal the owner's hot line:
+ *   line 0: written by the owner on every malloc/free (free list, used);
+ *   line 1: read by any thread freeing a block, written only when the pool
+ *           changes role (heap, flags, state, sizes);
+ *   line 2: thread_free, written by remote frees (CAS) and the owner. */
 typedef struct rci_pool {
-    /* Hot: touched by the allocation and free fast paths. Owner only. */
-    rci_block *free;              /* blocks ready to hand out */
-    rci_heap *heap;               /* owner; fixed while any block is live */
+    /* line 0: owner only, hot */
+    _Alignas(64) rci_block *free;  /* blocks ready to hand out */
+    _Atomic uint32_t used;        /* blocks handed out, remote frees pending included */
+    uint32_t block_size_hot;      /* == block_size, kept here for the malloc fast path */
+    char *bump;                   /* first never-carved block (SMALL) */
+    struct rci_pool *next, *prev; /* class list of the owner */
+    /* line 1: read-mostly */
+    _Alignas(64) rci_heap *heap;  /* owner; fixed while any block is live */
     _Atomic uint8_t flags;        /* RCI_PF_*; written by the owner, read by any thread */
     uint8_t state;                /* RCI_POOL_* */
     uint8_t class_idx;            /* size class when state == SMALL */
     uint8_t span_pools;           /* pools in the span when state == SPAN */
     uint32_t block_size;          /* bytes per block (SMALL) */
-    _Atomic uint32_t used;        /* blocks handed out, remote frees pending included */
     uint32_t capacity;            /* blocks the pool can hold */
-    /* Warm: slow paths. */
     char *start;                  /* first block */
-    char *bump;                   /* first never-carved block (SMALL) */
-    _Atomic uintptr_t thread_free;/* remote frees: block list | RCI_TF_NOTIFY */
-    struct rci_pool *next, *prev; /* class list of the owner */
     size_t span_size;             /* usable bytes of the large block (SPAN) */
+    /* line 2: shared with remote freeing threads */
+    _Alignas(64) _Atomic uintptr_t thread_free; /* remote frees: block list | RCI_TF_NOTIFY */
 } rci_pool;
+_Static_assert(sizeof(rci_pool) == 192, "pool descriptor is three cache lines");
 
 enum { RCI_ARENA_POOLS = 1, RCI_ARENA_HUGE = 2 };
 
@@ -249,6 +258,7 @@ extern _Atomic int rci_hooked;
 void rci_update_slow_mode(void);
 
 /* ---- options.c ---- */
+extern _Atomic int rci_verbose;                  /* RECYCLE_VERBOSE */
 void rci_options_init(void);                           /* idempotent, allocation-free */
 
 #endif /* RC_HEAP_INTERNAL_H */

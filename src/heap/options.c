@@ -2,6 +2,7 @@
  *
  *   RECYCLE_DEBUG=1        debug mode from the start (see heap.h)
  *   RECYCLE_SHOW_STATS=1   print heap statistics to stderr at exit
+ *   RECYCLE_VERBOSE=1      report out-of-memory through the error handler too
  */
 #include "heap/internal.h"
 #include "heap/os/os.h"
@@ -17,7 +18,10 @@ typedef struct option_desc {
 static const option_desc options[] = {
     { "RECYCLE_DEBUG", "1 turns the heap debug mode on from the start" },
     { "RECYCLE_SHOW_STATS", "1 prints heap statistics to stderr at exit" },
+    { "RECYCLE_VERBOSE", "1 also reports out-of-memory through the error handler" },
 };
+
+_Atomic int rci_verbose;
 
 static _Atomic int options_state; /* 0 not read, 1 reading, 2 done */
 
@@ -46,6 +50,8 @@ void rci_options_init(void) {
     }
     if (env_true(options[1].name))
         atexit(show_stats_at_exit);
+    if (env_true(options[2].name))
+        atomic_store(&rci_verbose, 1);
     atomic_store_explicit(&options_state, 2, memory_order_release);
 }
 

@@ -24,6 +24,7 @@ void rci_pool_init_small(rci_pool *pool, rci_arena *a, rci_heap *h, unsigned cls
     pool->class_idx = (uint8_t)cls;
     pool->span_pools = 1;
     pool->block_size = bsize;
+    pool->block_size_hot = bsize;
     atomic_store_explicit(&pool->used, 0, memory_order_relaxed);
     pool->capacity = (uint32_t)((size_t)(base + RC_POOL_SIZE - start) / bsize);
     pool->start = start;
@@ -68,9 +69,9 @@ static bool pool_carve(rci_pool *pool) {
         n = left;
     char *b = pool->bump;
     for (size_t i = 0; i + 1 < n; i++, b += bsize)
-        ((rci_block *)b)->next = (rci_block *)(b + bsize);
-    ((rci_block *)b)->next = pool->free;
-    pool->free = (rci_block *)pool->bump;
+        ((rci_block *)(void *)b)->next = (rci_block *)(void *)(b + bsize);
+    ((rci_block *)(void *)b)->next = pool->free;
+    pool->free = (rci_block *)(void *)pool->bump;
     pool->bump += n * bsize;
     return true;
 }

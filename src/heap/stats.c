@@ -126,6 +126,7 @@ void rc_heap_stats_print(FILE *out) {
             st.nclasses, st.pool_size >> 10, st.arena_size >> 20);
     fprintf(out, "\n%5s %10s %8s %12s %12s\n", "class", "block size", "pools", "blocks used", "blocks free");
     size_t used_bytes = 0, free_bytes = 0;
+    (void)free_bytes;
     for (size_t c = 0; c < st.nclasses; c++) {
         const rc_heap_class_stats *cs = &st.classes[c];
         if (cs->pools == 0)
@@ -147,6 +148,7 @@ void rc_heap_stats_print(FILE *out) {
     fprintf(out, "# arenas peak             %12zu\n", st.arenas_peak);
     fprintf(out, "# pools used / free       %6zu / %zu\n", st.pools_used, st.pools_free);
     fprintf(out, "# bytes in pooled blocks  %12zu  (%s)\n", used_bytes, d);
+    fprintf(out, "# bytes free in pools     %12zu\n", free_bytes);
     fprintf(out, "# large blocks            %12zu  (%s)\n", st.large_blocks, e);
     fprintf(out, "# bytes in use            %12zu  (%s)\n", st.bytes_in_use, a);
     fprintf(out, "# peak bytes in use       %12zu  (%s)\n", st.peak_bytes_in_use, b);

@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
 
 static _Atomic size_t os_page_size;
 /* Fault injection: remaining successes before failures start; -1 = never fail. */
