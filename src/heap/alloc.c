@@ -16,13 +16,16 @@
 
 /* ---- sentinels and global state ---- */
 
-rci_pool rci_pool_empty = { .flags = RCI_PF_FULL, .state = RCI_POOL_FREE };
+rci_pool rci_pool_empty = { .flags_hot = RCI_PF_FULL, .state = RCI_POOL_FREE };
 
 #define RCI_E5 &rci_pool_empty, &rci_pool_empty, &rci_pool_empty, &rci_pool_empty, &rci_pool_empty
+#define RCI_E65 { RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, \
+                  RCI_E5, RCI_E5, RCI_E5, RCI_E5 }
 rci_heap rci_heap_empty = {
-    .direct = { RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5,
-                RCI_E5, RCI_E5, RCI_E5, RCI_E5 },
+    .direct = { RCI_E65, RCI_E65, RCI_E65, RCI_E65 },
 };
+_Static_assert(RCI_KINDS == 4, "rci_heap_empty.direct initialiser has 4 kinds");
+#undef RCI_E65
 #undef RCI_E5
 _Static_assert(RC_DIRECT_SLOTS == 65, "rci_heap_empty.direct initialiser has 65 entries");
 
@@ -46,12 +49,7 @@ void rci_stat_flush(rci_heap *h) {
     }
 }
 
-RCI_INLINE void stat_add(rci_heap *h, long delta) {
-    long d = atomic_load_explicit(&h->stat_delta_shared, memory_order_relaxed) + delta;
-    atomic_store_explicit(&h->stat_delta_shared, d, memory_order_relaxed);
-    if (rci_unlikely(d > RC_STAT_FLUSH_BYTES || d < -RC_STAT_FLUSH_BYTES))
-        rci_stat_flush(h);
-}
+#define stat_add rci_stat_add_inline
 
 void rci_stat_add(rci_heap *h, long delta) {
     if (h == &rci_heap_empty) {
@@ -73,52 +71,81 @@ static void *fail_enomem(void) {
 
 /* ---- allocation: generic path ---- */
 
-static rci_pool_list *class_list(rci_heap *h, unsigned cls, bool debug) {
-    return debug ? &h->dclasses[cls] : &h->classes[cls];
+/* Thread heaps mark their debug kind with the DEBUG pool flag, which sends
+ * every free of such a block to the debug layer. */
+static bool kind_is_debug(const rci_heap *h, unsigned kind) {
+    return !h->is_private && kind == RCI_KIND_DEBUG;
 }
 
-RCI_INLINE void *pool_pop(rci_heap *h, rci_pool *pool) {
-    rci_block *b = pool->free;
-    rci_block *next = b->next;
-    pool->free = next;
-    /* The next block of this pool is likely cold (freed long ago): start
-     * loading it now, so the next allocation does not wait for it. */
-    __builtin_prefetch(next, 1, 3);
-    uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
-    atomic_store_explicit(&pool->used, used + 1, memory_order_relaxed);
-    stat_add(h, (long)pool->block_size_hot);
-    return b;
-}
+#define pool_pop rci_pool_pop
 
-/* Before a class takes a fresh pool, it may borrow an already-used free block
+/* Before a class takes a fresh pool, it may borrow already-used free blocks
  * of one of the next classes up (at most 1/8 larger, so only classes of 128
- * bytes and more borrow, and
- * only from pools that have such blocks: nothing new is touched). Segregated
- * classes otherwise each keep memory for their own peak; borrowing lets
- * neighbouring classes absorb each other's fluctuations, which keeps the
- * resident size close to the bytes actually live. The block stays a block of
- * the lender's class: free and realloc need no special case. */
+ * bytes and more borrow), and only from pools that have such blocks: nothing
+ * new is touched. Segregated classes otherwise each keep memory for their
+ * own peak; borrowing lets neighbouring classes absorb each other's
+ * fluctuations, which keeps the resident size close to the bytes actually
+ * live. The lending pool becomes the borrower's direct pool, so the fast path
+ * serves the borrower from it until it runs dry or the borrower's own list
+ * gets a pool back. Blocks stay blocks of the lender's class: free and
+ * realloc need no special case. Invariant: a direct slot names a pool of its
+ * own class or of a class at most RC_BORROW_CLASSES above it, and never a
+ * pool that has gone back to its arena (see retire_pool). */
 #define RC_BORROW_CLASSES 3
 #define RC_BORROW_POOLS 4
-static void *borrow_neighbour(rci_heap *h, unsigned cls) {
+
+static void set_direct(rci_heap *h, unsigned kind, unsigned cls, rci_pool *pool) {
+    rci_pool **direct = h->direct[kind];
+    if (cls < RC_NSMALL) {
+        direct[cls + 1] = pool;
+        if (cls == 0)
+            direct[0] = pool;
+    } else if (cls < RC_NSMALL + 4) {
+        unsigned first = 33 + 8 * (cls - RC_NSMALL);
+        for (unsigned i = first; i < first + 8; i++)
+            direct[i] = pool;
+    }
+}
+
+static void *borrow_neighbour(rci_heap *h, unsigned kind, unsigned cls) {
     uint32_t limit = rci_class_size[cls] + rci_class_size[cls] / 8;
     for (unsigned k = 1; k <= RC_BORROW_CLASSES && cls + k < RC_NCLASSES; k++) {
         if (rci_class_size[cls + k] > limit)
             break;
         unsigned seen = 0;
-        for (rci_pool *np = h->classes[cls + k].head; np && seen < RC_BORROW_POOLS;
+        for (rci_pool *np = h->lists[kind][cls + k].head; np && seen < RC_BORROW_POOLS;
              np = np->next, seen++) {
-            if (np->free || rci_pool_collect_remote(np))
+            /* Only a lender with a good stock of used free blocks: a pool
+             * with one or two would send the borrower back here at once. */
+            if (np->free && np->bump == np->start + (size_t)np->capacity * np->block_size &&
+                np->capacity - atomic_load_explicit(&np->used, memory_order_relaxed) >= 8) {
+                set_direct(h, kind, cls, np);
                 return pool_pop(h, np);
+            }
         }
     }
     return NULL;
 }
 
-static void *small_alloc_generic(rci_heap *h, unsigned cls, bool debug) {
+/* Give an empty pool back to its arena, first pointing away any direct slot
+ * of a borrowing class that still names it. */
+static void retire_pool(rci_heap *h, rci_pool *pool) {
+    unsigned cls = pool->class_idx, kind = pool->kind;
+    for (unsigned k = 1; k <= RC_BORROW_CLASSES && k <= cls; k++) {
+        unsigned b = cls - k;
+        unsigned slot = b < RC_NSMALL ? b + 1 : (b < RC_NSMALL + 4 ? 33 + 8 * (b - RC_NSMALL) : 0);
+        if (slot && h->direct[kind][slot] == pool)
+            rci_heap_update_direct(h, kind, b);
+    }
+    pthread_mutex_lock(&h->lock);
+    rci_arena_give_pools(h, pool);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void *small_alloc_generic(rci_heap *h, unsigned cls, unsigned kind) {
     if (atomic_load_explicit(&h->delayed_free, memory_order_relaxed))
         rci_heap_drain_delayed(h);
-    rci_pool_list *l = class_list(h, cls, debug);
+    rci_pool_list *l = &h->lists[kind][cls];
     rci_pool *old_head = l->head;
     rci_pool *pool;
     while ((pool = l->head) != NULL) {
@@ -131,37 +158,34 @@ static void *small_alloc_generic(rci_heap *h, unsigned cls, bool debug) {
         if (!atomic_compare_exchange_strong_explicit(&pool->thread_free, &expected, RCI_TF_NOTIFY,
                                                      memory_order_acq_rel, memory_order_relaxed))
             continue;
-        RCI_FLAGS_SET(pool, RCI_FLAGS(pool) | RCI_PF_FULL);
+        RCI_FULL_SET(pool);
         rci_pool_list_remove(l, pool);
     }
-    if (!pool && !debug) {
-        void *b = borrow_neighbour(h, cls);
-        if (b) {
-            if (l->head != old_head)
-                rci_heap_update_direct(h, cls);
+    if (!pool && !kind_is_debug(h, kind)) {
+        void *b = borrow_neighbour(h, kind, cls);   /* sets the direct slot */
+        if (b)
             return b;
-        }
     }
     if (!pool) {
         pthread_mutex_lock(&h->lock);
         pool = rci_arena_take_pools(h, 1, false);
         if (pool)
-            rci_pool_init_small(pool, rci_arena_of(pool), h, cls, debug);
+            rci_pool_init_small(pool, rci_arena_of(pool), h, cls, kind);
         pthread_mutex_unlock(&h->lock);
         if (!pool) {
-            if (!debug && l->head != old_head)
-                rci_heap_update_direct(h, cls);
+            if (l->head != old_head)
+                rci_heap_update_direct(h, kind, cls);
             return fail_enomem();
         }
         rci_pool_list_push_front(l, pool);
         rci_pool_refill(pool);
     }
-    if (!debug && l->head != old_head)
-        rci_heap_update_direct(h, cls);
+    /* The head may have changed, or the slot may still name a lender. */
+    rci_heap_update_direct(h, kind, cls);
     return pool_pop(h, pool);
 }
 
-static void *span_alloc(rci_heap *h, size_t size, bool debug) {
+static void *span_alloc(rci_heap *h, size_t size, unsigned kind) {
     size_t npools = (size + RC_POOL_SIZE - 1) >> RC_POOL_SHIFT;
     pthread_mutex_lock(&h->lock);
     rci_pool *pool = rci_arena_take_pools(h, (unsigned)npools, true);
@@ -169,8 +193,9 @@ static void *span_alloc(rci_heap *h, size_t size, bool debug) {
         rci_arena *a = rci_arena_of(pool);
         pool->free = NULL;
         pool->heap = h;
-        RCI_FLAGS_SET(pool, (uint8_t)(RCI_PF_SPAN | (debug ? RCI_PF_DEBUG : 0)));
+        RCI_FLAGS_SET(pool, RCI_PF_SPAN | (kind_is_debug(h, kind) ? RCI_PF_DEBUG : 0));
         pool->class_idx = 0;
+        pool->kind = (uint8_t)kind;
         pool->span_pools = (uint8_t)npools;
         pool->block_size = 0;
         pool->block_size_hot = 0;
@@ -199,19 +224,27 @@ static void *span_alloc(rci_heap *h, size_t size, bool debug) {
     return pool->start;
 }
 
-void *rci_raw_malloc(size_t size, bool debug) {
-    rci_heap *h = rci_heap_get_or_create();
-    if (!h)
-        return fail_enomem();
-    if (size <= RC_POOLED_MAX)
-        return small_alloc_generic(h, rci_class_of(size), debug);
-    if (size <= RC_SPAN_MAX)
-        return span_alloc(h, size, debug);
-    void *p = rci_huge_alloc(size, 0, debug);
+static void *huge_alloc(rci_heap *h, size_t size, size_t alignment, unsigned kind) {
+    void *p = rci_huge_alloc(h, size, alignment, kind);
     if (!p)
         return fail_enomem();
     rci_stat_add(h, (long)rci_arena_of(p)->huge_size);
     return p;
+}
+
+void *rci_heap_alloc_kind(rci_heap *h, size_t size, unsigned kind) {
+    if (size <= RC_POOLED_MAX)
+        return small_alloc_generic(h, rci_class_of(size), kind);
+    if (size <= RC_SPAN_MAX)
+        return span_alloc(h, size, kind);
+    return huge_alloc(h, size, 0, kind);
+}
+
+void *rci_raw_malloc(size_t size, bool debug) {
+    rci_heap *h = rci_heap_get_or_create();
+    if (!h)
+        return fail_enomem();
+    return rci_heap_alloc_kind(h, size, debug ? RCI_KIND_DEBUG : 0);
 }
 
 void *rci_raw_aligned(size_t alignment, size_t size, bool debug) {
@@ -234,54 +267,42 @@ void *rci_raw_aligned(size_t alignment, size_t size, bool debug) {
         }
         return p;
     }
-    if (size <= RC_SPAN_MAX && alignment <= RC_POOL_SIZE) {
-        rci_heap *h = rci_heap_get_or_create();
-        if (!h)
-            return fail_enomem();
-        /* spans start on a pool boundary */
-        return span_alloc(h, size == 0 ? 1 : size, debug);
-    }
     rci_heap *h = rci_heap_get_or_create();
     if (!h)
         return fail_enomem();
-    void *p = rci_huge_alloc(size, alignment, debug);
-    if (!p)
-        return fail_enomem();
-    rci_stat_add(h, (long)rci_arena_of(p)->huge_size);
-    return p;
+    unsigned kind = debug ? RCI_KIND_DEBUG : 0;
+    if (size <= RC_SPAN_MAX && alignment <= RC_POOL_SIZE)
+        return span_alloc(h, size, kind);   /* spans start on a pool boundary */
+    return huge_alloc(h, size, alignment, kind);
 }
 
 /* ---- freeing ---- */
 
 static void pool_unfull(rci_heap *h, rci_pool *pool) {
-    RCI_FLAGS_SET(pool, RCI_FLAGS(pool) & (uint8_t)~RCI_PF_FULL);
+    RCI_FULL_CLEAR(pool);
     /* While FULL, remote frees went to the delayed list and thread_free held
      * exactly NOTIFY; clearing it lets them use thread_free again. */
     atomic_store_explicit(&pool->thread_free, 0, memory_order_release);
-    bool debug = (RCI_FLAGS(pool) & RCI_PF_DEBUG) != 0;
-    rci_pool_list *l = class_list(h, pool->class_idx, debug);
+    rci_pool_list *l = &h->lists[pool->kind][pool->class_idx];
     bool was_empty = l->head == NULL;
     rci_pool_list_push_back(l, pool);
-    if (was_empty && !debug)
-        rci_heap_update_direct(h, pool->class_idx);
+    if (was_empty)
+        rci_heap_update_direct(h, pool->kind, pool->class_idx);
 }
 
 void rci_free_local_slow(rci_heap *h, rci_pool *pool) {
     /* pool->used just reached zero. The list head stays (it is the current
      * pool of its class); any other empty pool goes back to its arena. */
-    bool debug = (RCI_FLAGS(pool) & RCI_PF_DEBUG) != 0;
-    rci_pool_list *l = class_list(h, pool->class_idx, debug);
+    rci_pool_list *l = &h->lists[pool->kind][pool->class_idx];
     if (RCI_FLAGS(pool) & RCI_PF_FULL) {
-        RCI_FLAGS_SET(pool, RCI_FLAGS(pool) & (uint8_t)~RCI_PF_FULL);
+        RCI_FULL_CLEAR(pool);
         atomic_store_explicit(&pool->thread_free, 0, memory_order_release);
     } else {
         if (l->head == pool)
             return;
         rci_pool_list_remove(l, pool);
     }
-    pthread_mutex_lock(&h->lock);
-    rci_arena_give_pools(h, pool);
-    pthread_mutex_unlock(&h->lock);
+    retire_pool(h, pool);
 }
 
 /* Free block b of pool, owned by h == this thread's heap. Statistics are the
@@ -302,7 +323,7 @@ static void free_local(rci_heap *h, rci_pool *pool, void *p) {
         rci_free_local_slow(h, pool);
         return;
     }
-    if (RCI_FLAGS(pool) & RCI_PF_FULL)
+    if (RCI_IS_FULL(pool))
         pool_unfull(h, pool);
 }
 
@@ -334,6 +355,20 @@ void rci_heap_drain_delayed(rci_heap *h) {
         free_local(h, rci_pool_of(a, b), b);
         b = next;
     }
+}
+
+void rci_heap_free_owned(rci_heap *h, void *p) {
+    rci_arena *a = rci_arena_of(p);
+    if (a->kind == RCI_ARENA_HUGE) {
+        rci_stat_add(h, -(long)a->huge_size);
+        rci_huge_free(a);
+        return;
+    }
+    rci_pool *pool = rci_pool_of(a, p);
+    if (pool->state == RCI_POOL_SMALL && (RCI_FLAGS(pool) & RCI_PF_ALIGNED))
+        p = rci_pool_block_start(pool, p);
+    rci_stat_add(h, -(long)(pool->state == RCI_POOL_SPAN ? pool->span_size : pool->block_size));
+    free_local(h, pool, p);
 }
 
 static size_t block_bytes(rci_pool *pool) {
@@ -413,13 +448,16 @@ static RCI_NOINLINE void free_generic(void *p) {
 static RCI_NOINLINE void *malloc_nohook_slow(size_t size) {
     if (atomic_load_explicit(&rci_debug_on, memory_order_relaxed))
         return rci_debug_malloc(size, 0, 0);
+    rci_heap *h = rci_tl_heap;
+    if (rci_likely(h != &rci_heap_empty && size <= RC_POOLED_MAX))
+        return small_alloc_generic(h, rci_class_of(size), 0);
     return rci_raw_malloc(size, false);
 }
 
 RCI_INLINE void *malloc_nohook(size_t size) {
     if (rci_likely(size <= RC_DIRECT_MAX)) {
         rci_heap *h = rci_tl_heap;
-        rci_pool *pool = h->direct[(size + 15) >> 4];
+        rci_pool *pool = h->direct[0][(size + 15) >> 4];
         if (rci_likely(pool->free != NULL))
             return pool_pop(h, pool);
     }
@@ -434,18 +472,24 @@ RCI_INLINE void free_nohook(void *p) {
     rci_arena *a = rci_arena_of(p);
     rci_pool *pool = rci_pool_of(a, p);
     rci_heap *h = rci_tl_heap;
-    if (rci_likely(pool->heap == h && RCI_FLAGS(pool) == 0)) {
-        rci_block *b = p;
-        b->next = pool->free;
-        pool->free = b;
-        uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed) - 1;
-        atomic_store_explicit(&pool->used, used, memory_order_relaxed);
-        stat_add(h, -(long)pool->block_size_hot);
-        if (rci_unlikely(used == 0))
-            rci_free_local_slow(h, pool);
-        return;
-    }
-    if (rci_likely(RCI_FLAGS(pool) == 0 && pool->state == RCI_POOL_SMALL)) {
+    /* The arena's owner is the pool's owner; reading it from the arena header
+     * (a line that rarely changes) keeps the pool's lines out of it. */
+    if (rci_likely(a->heap == h)) {
+        uint8_t fl = pool->flags_hot;
+        if (rci_likely((fl & (uint8_t)~RCI_PF_FULL) == 0)) {
+            rci_block *b = p;
+            b->next = pool->free;
+            pool->free = b;
+            uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed) - 1;
+            atomic_store_explicit(&pool->used, used, memory_order_relaxed);
+            stat_add(h, -(long)pool->block_size_hot);
+            if (rci_unlikely(used == 0))
+                rci_free_local_slow(h, pool);
+            else if (rci_unlikely(fl))
+                pool_unfull(h, pool);
+            return;
+        }
+    } else if (rci_likely(RCI_FLAGS(pool) == 0 && pool->state == RCI_POOL_SMALL)) {
         /* A plain block of another thread's pool (or this thread has no
          * heap yet): push it on the pool's remote list. */
         free_remote(pool, p);

@@ -223,6 +223,7 @@ void rci_arena_give_pools(rci_heap *h, rci_pool *first) {
         rci_pool *p = &a->pools[idx + i];
         p->state = RCI_POOL_FREE;
         RCI_FLAGS_SET(p, 0);
+        p->flags_hot = 0;
         p->free = NULL;
         p->heap = NULL;
         p->next = p->prev = NULL;
@@ -248,7 +249,7 @@ void rci_arena_give_pools(rci_heap *h, rci_pool *first) {
 
 /* ---- huge blocks: one mapping each ---- */
 
-void *rci_huge_alloc(size_t size, size_t alignment, bool debug) {
+void *rci_huge_alloc(rci_heap *h, size_t size, size_t alignment, unsigned kind) {
     size_t ps = rci_os_page_size();
     size_t hdr = rci_arena_header_size();
     if (alignment < RC_HEAP_ALIGNMENT)
@@ -267,7 +268,10 @@ void *rci_huge_alloc(size_t size, size_t alignment, bool debug) {
     rci_arena *a = mem;
     a->magic = RCI_ARENA_MAGIC;
     a->kind = RCI_ARENA_HUGE;
-    a->huge_flags = debug ? RCI_PF_DEBUG : 0;
+    a->huge_flags = (!h->is_private && kind == RCI_KIND_DEBUG) ? RCI_PF_DEBUG : 0;
+    a->huge_kind = (uint8_t)kind;
+    for (unsigned i = 0; i < RC_POOLS_PER_ARENA; i++)
+        a->pools[i].kind = (uint8_t)kind;
     a->map_size = map;
     a->huge_block = (char *)a + offset;
     a->huge_size = map - offset;
@@ -280,10 +284,29 @@ void *rci_huge_alloc(size_t size, size_t alignment, bool debug) {
     atomic_fetch_add(&rci_g_bytes_reserved, map);
     atomic_fetch_add(&rci_g_huge_blocks, 1);
     atomic_fetch_add(&rci_g_huge_bytes, a->huge_size);
+    if (h->is_private) {
+        /* Private heaps remember their huge blocks, to walk and to release
+         * them; a thread heap's huge block belongs to no heap. */
+        a->heap = h;
+        pthread_mutex_lock(&h->lock);
+        a->prev = NULL;
+        a->next = h->huge;
+        if (h->huge)
+            h->huge->prev = a;
+        h->huge = a;
+        pthread_mutex_unlock(&h->lock);
+    }
     return a->huge_block;
 }
 
 void rci_huge_free(rci_arena *a) {
+    rci_heap *h = a->heap;
+    if (h) {
+        pthread_mutex_lock(&h->lock);
+        if (a->prev) a->prev->next = a->next; else h->huge = a->next;
+        if (a->next) a->next->prev = a->prev;
+        pthread_mutex_unlock(&h->lock);
+    }
     atomic_fetch_sub(&rci_g_huge_blocks, 1);
     atomic_fetch_sub(&rci_g_huge_bytes, a->huge_size);
     rci_arena_release(a);

@@ -84,23 +84,27 @@ enum {
 
 /* A pool descriptor spans three cache lines, grouped by who writes them, so
  * that a thread freeing remotely does not steal the owner's hot line:
- *   line 0: written by the owner on every malloc/free (free list, used);
+ *   line 0: the owner's, touched by every malloc and free (free list, used,
+ *           and a copy of the flags that also holds FULL);
  *   line 1: read by any thread freeing a block, written only when the pool
  *           changes role (heap, flags, state, sizes);
- *   line 2: thread_free, written by remote frees (CAS) and the owner. */
+ *   line 2: thread_free, written by remote frees (CAS) and the owner.
+ * The owner's fast paths touch line 0 and the arena header only. */
 typedef struct rci_pool {
     /* line 0: owner only, hot */
     _Alignas(64) rci_block *free;  /* blocks ready to hand out */
     _Atomic uint32_t used;        /* blocks handed out, remote frees pending included */
-    uint32_t block_size_hot;      /* == block_size, kept here for the malloc fast path */
+    uint32_t block_size_hot;      /* == block_size, for the fast paths */
+    uint8_t flags_hot;            /* == flags | RCI_PF_FULL when full; 0: fast free */
     char *bump;                   /* first never-carved block (SMALL) */
     struct rci_pool *next, *prev; /* class list of the owner */
     /* line 1: read-mostly */
     _Alignas(64) rci_heap *heap;  /* owner; fixed while any block is live */
-    _Atomic uint8_t flags;        /* RCI_PF_*; written by the owner, read by any thread */
+    _Atomic uint8_t flags;        /* RCI_PF_* except FULL; read by any thread */
     uint8_t state;                /* RCI_POOL_* */
     uint8_t class_idx;            /* size class when state == SMALL */
     uint8_t span_pools;           /* pools in the span when state == SPAN */
+    uint8_t kind;                 /* block kind (see RCI_KINDS) */
     uint32_t block_size;          /* bytes per block (SMALL) */
     uint32_t capacity;            /* blocks the pool can hold */
     char *start;                  /* first block */
@@ -116,10 +120,11 @@ struct rci_arena {
     uint32_t magic;               /* RCI_ARENA_MAGIC */
     uint8_t kind;                 /* RCI_ARENA_* */
     uint8_t huge_flags;           /* RCI_PF_DEBUG for a debug huge block */
+    uint8_t huge_kind;            /* HUGE: block kind */
     uint32_t nfree;               /* pools free (== popcount(free_mask)) */
     uint64_t free_mask;           /* bit i: pool i is free */
-    rci_heap *heap;               /* owner (POOLS) */
-    rci_arena *next, *prev;       /* owner's usable list, ascending nfree */
+    rci_heap *heap;               /* owner (POOLS; HUGE of a private heap, else NULL) */
+    rci_arena *next, *prev;       /* owner's usable list, ascending nfree; HUGE: private heap's list */
     rci_arena *all_next, *all_prev; /* owner's list of all its arenas */
     size_t map_size;              /* bytes mapped (HUGE: whole mapping) */
     char *huge_block;             /* HUGE: the block's address */
@@ -127,23 +132,41 @@ struct rci_arena {
     rci_pool pools[RC_POOLS_PER_ARENA];
 };
 
-/* Relaxed accessors for pool->flags: the owner changes FULL and ALIGNED while
- * other threads may read DEBUG/SPAN/ALIGNED of a live block; those bits do not
- * change while the block they describe is live. */
+/* pool->flags (line 1) holds DEBUG, SPAN and ALIGNED, which other threads
+ * read; they do not change while a block they describe is live. The owner
+ * keeps the same bits plus FULL in flags_hot (line 0). Set both together. */
 #define RCI_FLAGS(p) atomic_load_explicit(&(p)->flags, memory_order_relaxed)
-#define RCI_FLAGS_SET(p, v) atomic_store_explicit(&(p)->flags, (uint8_t)(v), memory_order_relaxed)
+#define RCI_FLAGS_SET(p, v)                                                          \
+    do {                                                                             \
+        uint8_t rci_v_ = (uint8_t)(v);                                               \
+        atomic_store_explicit(&(p)->flags, (uint8_t)(rci_v_ & ~RCI_PF_FULL),         \
+                              memory_order_relaxed);                                 \
+        (p)->flags_hot = (uint8_t)(rci_v_ | ((p)->flags_hot & RCI_PF_FULL));         \
+    } while (0)
+#define RCI_FULL_SET(p) ((p)->flags_hot |= RCI_PF_FULL)
+#define RCI_FULL_CLEAR(p) ((p)->flags_hot &= (uint8_t)~RCI_PF_FULL)
+#define RCI_IS_FULL(p) (((p)->flags_hot & RCI_PF_FULL) != 0)
 
 typedef struct rci_pool_list { rci_pool *head, *tail; } rci_pool_list;
 
-/* A thread-local heap. Fields are owned by the thread using the heap, except
- * those marked otherwise. `lock` is taken by the owner around changes to its
- * arenas and pools (rare: the slow path), and by readers of statistics. */
+/* Blocks of a heap come in kinds; each pool serves one (size class, kind).
+ * Thread heaps use kind 0 for plain blocks and RCI_KIND_DEBUG for debug
+ * blocks. Private heaps (see private.h) let their owner choose the meaning,
+ * e.g. the object layer keeps one kind per object header layout, so that a
+ * walk over the heap knows how to read each block. */
+#define RCI_KINDS 4
+#define RCI_KIND_DEBUG 1
+
+/* A heap: thread-local (one per thread, found through rci_tl_heap) or private
+ * (owned by a client such as an object runtime, used by one thread at a
+ * time). Fields are owned by the thread using the heap, except those marked
+ * otherwise. `lock` is taken by the owner around changes to its arenas and
+ * pools (rare: the slow path), and by readers of statistics. */
 struct rci_heap {
-    /* direct[(size + 15) / 16]: current pool for that size (size <= 1024);
-     * never NULL (an empty sentinel pool sends malloc to the slow path). */
-    rci_pool *direct[RC_DIRECT_SLOTS];
-    rci_pool_list classes[RC_NCLASSES];        /* pools with room, head is current */
-    rci_pool_list dclasses[RC_NCLASSES];       /* the same for debug blocks */
+    /* direct[kind][(size + 15) / 16]: current pool for that size (size <=
+     * 1024); never NULL (an empty sentinel pool sends malloc to the slow path). */
+    rci_pool *direct[RCI_KINDS][RC_DIRECT_SLOTS];
+    rci_pool_list lists[RCI_KINDS][RC_NCLASSES]; /* pools with room, head is current */
     _Atomic(rci_block *) delayed_free;         /* any thread pushes; owner drains */
     /* bytes_in_use not yet folded into rci_g_bytes_in_use_signed; written by
      * the owner only (relaxed load + store, no RMW), read by statistics. */
@@ -151,12 +174,15 @@ struct rci_heap {
     rci_arena *usable;                         /* arenas with a free pool, ascending nfree */
     rci_arena *all;                            /* every POOLS arena of this heap */
     rci_arena *cached_empty;                   /* one empty arena kept for reuse */
+    rci_arena *huge;                           /* private heaps: their huge blocks */
     size_t narenas;
     pthread_mutex_t lock;
-    uint64_t thread_id;                        /* 0 when abandoned */
+    uint64_t thread_id;                        /* 0 when abandoned or private */
     bool abandoned;
+    bool is_private;
+    void *owner;                               /* private heaps: the client's pointer */
     rci_heap *all_next;                        /* global list (g_heaps), under g_lock */
-    rci_heap *abandoned_next;                  /* abandoned stack, under g_lock */
+    rci_heap *abandoned_next;                  /* abandoned or free-private stack, under g_lock */
 };
 
 /* ---- globals (alloc.c / tlheap.c) ---- */
@@ -200,6 +226,31 @@ RCI_INLINE char *rci_pool_base(rci_arena *a, const rci_pool *pool) {
     return (char *)a + ((size_t)(pool - a->pools) << RC_POOL_SHIFT);
 }
 
+/* ---- hot inline helpers (alloc.c uses them; so does private.h) ---- */
+
+void rci_stat_flush(rci_heap *h);
+
+RCI_INLINE void rci_stat_add_inline(rci_heap *h, long delta) {
+    long d = atomic_load_explicit(&h->stat_delta_shared, memory_order_relaxed) + delta;
+    atomic_store_explicit(&h->stat_delta_shared, d, memory_order_relaxed);
+    if (rci_unlikely(d > RC_STAT_FLUSH_BYTES || d < -RC_STAT_FLUSH_BYTES))
+        rci_stat_flush(h);
+}
+
+/* Pop a block from a pool whose free list is not empty (owner only). */
+RCI_INLINE void *rci_pool_pop(rci_heap *h, rci_pool *pool) {
+    rci_block *b = pool->free;
+    rci_block *next = b->next;
+    pool->free = next;
+    /* The next block of this pool is likely cold (freed long ago): start
+     * loading it now, so the next allocation does not wait for it. */
+    __builtin_prefetch(next, 1, 3);
+    uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
+    atomic_store_explicit(&pool->used, used + 1, memory_order_relaxed);
+    rci_stat_add_inline(h, (long)pool->block_size_hot);
+    return b;
+}
+
 /* ---- arena.c ---- */
 size_t rci_arena_header_size(void);
 rci_arena *rci_arena_new(rci_heap *h);                 /* NULL on ENOMEM */
@@ -207,12 +258,12 @@ void rci_arena_release(rci_arena *a);                  /* back to the OS */
 /* npools free pools in a row (span: never pool 0, which holds the header). */
 rci_pool *rci_arena_take_pools(rci_heap *h, unsigned npools, bool span); /* NULL on ENOMEM */
 void rci_arena_give_pools(rci_heap *h, rci_pool *first);      /* state SMALL or SPAN */
-void *rci_huge_alloc(size_t size, size_t alignment, bool debug);
+void *rci_huge_alloc(rci_heap *h, size_t size, size_t alignment, unsigned kind);
 void rci_huge_free(rci_arena *a);
 void rci_heap_release_cached(rci_heap *h);
 
 /* ---- pool.c ---- */
-void rci_pool_init_small(rci_pool *pool, rci_arena *a, rci_heap *h, unsigned cls, bool debug);
+void rci_pool_init_small(rci_pool *pool, rci_arena *a, rci_heap *h, unsigned cls, unsigned kind);
 size_t rci_pool_collect_remote(rci_pool *pool);       /* owner: fold thread_free in */
 bool rci_pool_refill(rci_pool *pool);                 /* owner: make free non-empty */
 void rci_pool_list_push_front(rci_pool_list *l, rci_pool *p);
@@ -223,18 +274,20 @@ char *rci_pool_block_start(rci_pool *pool, const void *p);  /* NULL if not insid
 /* ---- tlheap.c ---- */
 rci_heap *rci_heap_get_or_create(void);                /* NULL on ENOMEM */
 void rci_heap_drain_delayed(rci_heap *h);
-void rci_heap_update_direct(rci_heap *h, unsigned cls);
+void rci_heap_update_direct(rci_heap *h, unsigned kind, unsigned cls);
+rci_heap *rci_heap_new_struct(void);              /* zeroed, direct[] set; NULL on ENOMEM */
 void rci_heap_collect_heap(rci_heap *h, bool force);
 size_t rci_heap_abandoned_count(void);
 
 /* ---- alloc.c: raw (no hooks, no debug) allocation on the calling thread ---- */
 void *rci_raw_malloc(size_t size, bool debug);
+void *rci_heap_alloc_kind(rci_heap *h, size_t size, unsigned kind);  /* owner, generic path */
+void rci_heap_free_owned(rci_heap *h, void *p);         /* owner; p validated by the caller */
 void *rci_raw_aligned(size_t alignment, size_t size, bool debug);
 void rci_raw_free(void *p);                            /* p validated by the caller */
 size_t rci_raw_usable(const void *p);
 void rci_free_local_slow(rci_heap *h, rci_pool *pool);
 void rci_stat_add(rci_heap *h, long delta);
-void rci_stat_flush(rci_heap *h);
 
 /* ---- debug.c ---- */
 void *rci_debug_malloc(size_t size, size_t alignment, int api);

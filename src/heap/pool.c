@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-void rci_pool_init_small(rci_pool *pool, rci_arena *a, rci_heap *h, unsigned cls, bool debug) {
+void rci_pool_init_small(rci_pool *pool, rci_arena *a, rci_heap *h, unsigned cls, unsigned kind) {
     char *base = rci_pool_base(a, pool);
     char *start = base;
     if (pool == &a->pools[0])
@@ -19,7 +19,9 @@ void rci_pool_init_small(rci_pool *pool, rci_arena *a, rci_heap *h, unsigned cls
     uint32_t bsize = rci_class_size[cls];
     pool->free = NULL;
     pool->heap = h;
-    RCI_FLAGS_SET(pool, debug ? RCI_PF_DEBUG : 0);
+    pool->flags_hot = 0;
+    RCI_FLAGS_SET(pool, (!h->is_private && kind == RCI_KIND_DEBUG) ? RCI_PF_DEBUG : 0);
+    pool->kind = (uint8_t)kind;
     pool->state = RCI_POOL_SMALL;
     pool->class_idx = (uint8_t)cls;
     pool->span_pools = 1;

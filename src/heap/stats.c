@@ -60,6 +60,8 @@ int rc_heap_stats_get(rc_heap_stats *out) {
     size_t arenas = 0;
     pthread_mutex_lock(&rci_g_lock);
     for (rci_heap *h = rci_g_heaps; h; h = h->all_next) {
+        if (h->is_private && h->owner == NULL)
+            continue;   /* destroyed, kept for reuse: holds nothing */
         out->heaps_current++;
         if (h->abandoned)
             out->heaps_abandoned++;

@@ -62,28 +62,30 @@ static void heap_once(void) {
     rci_options_init();
 }
 
-void rci_heap_update_direct(rci_heap *h, unsigned cls) {
-    rci_pool *head = h->classes[cls].head;
+void rci_heap_update_direct(rci_heap *h, unsigned kind, unsigned cls) {
+    rci_pool *head = h->lists[kind][cls].head;
     rci_pool *pool = head ? head : &rci_pool_empty;
+    rci_pool **direct = h->direct[kind];
     if (cls < RC_NSMALL) {
-        h->direct[cls + 1] = pool;
+        direct[cls + 1] = pool;
         if (cls == 0)
-            h->direct[0] = pool;
+            direct[0] = pool;
     } else if (cls < RC_NSMALL + 4) {
         unsigned first = 33 + 8 * (cls - RC_NSMALL);
         for (unsigned s = first; s < first + 8; s++)
-            h->direct[s] = pool;
+            direct[s] = pool;
     }
 }
 
-static rci_heap *heap_new(void) {
+rci_heap *rci_heap_new_struct(void) {
     size_t size = (sizeof(rci_heap) + rci_os_page_size() - 1) & ~(rci_os_page_size() - 1);
     void *mem;
     if (rci_os_alloc_aligned(size, rci_os_page_size(), &mem) != 0)
         return NULL;
     rci_heap *h = mem;
-    for (unsigned i = 0; i < RC_DIRECT_SLOTS; i++)
-        h->direct[i] = &rci_pool_empty;
+    for (unsigned k = 0; k < RCI_KINDS; k++)
+        for (unsigned i = 0; i < RC_DIRECT_SLOTS; i++)
+            h->direct[k][i] = &rci_pool_empty;
     pthread_mutex_init(&h->lock, NULL);
     atomic_fetch_add(&rci_g_bytes_reserved, size);
     return h;
@@ -100,7 +102,7 @@ static RCI_NOINLINE rci_heap *heap_create_slow(void) {
     }
     pthread_mutex_unlock(&rci_g_lock);
     if (!h) {
-        h = heap_new();
+        h = rci_heap_new_struct();
         if (!h)
             return NULL;
         pthread_mutex_lock(&rci_g_lock);
@@ -128,9 +130,9 @@ rci_heap *rci_heap_get_or_create(void) {
  * abandoned heap, the caller holding rci_g_lock) only. */
 void rci_heap_collect_heap(rci_heap *h, bool force) {
     rci_heap_drain_delayed(h);
-    for (int dbg = 0; dbg < 2; dbg++) {
+    for (unsigned kind = 0; kind < RCI_KINDS; kind++) {
         for (unsigned cls = 0; cls < RC_NCLASSES; cls++) {
-            rci_pool_list *l = dbg ? &h->dclasses[cls] : &h->classes[cls];
+            rci_pool_list *l = &h->lists[kind][cls];
             rci_pool *pool = l->head;
             while (pool) {
                 rci_pool *next = pool->next;
@@ -144,8 +146,7 @@ void rci_heap_collect_heap(rci_heap *h, bool force) {
                 }
                 pool = next;
             }
-            if (!dbg)
-                rci_heap_update_direct(h, cls);
+            rci_heap_update_direct(h, kind, cls);
         }
     }
     rci_stat_flush(h);

@@ -1,0 +1,134 @@
+/* private.c - private heaps (see private.h): creation, destruction, walking. */
+#include "heap/private.h"
+#include "heap/os/os.h"
+
+#include <string.h>
+
+static rci_heap *g_free_private;   /* destroyed private heaps, for reuse; under rci_g_lock */
+
+rci_heap *rci_pheap_new(void *owner) {
+    rci_options_init();
+    pthread_mutex_lock(&rci_g_lock);
+    rci_heap *h = g_free_private;
+    if (h)
+        g_free_private = h->abandoned_next;
+    pthread_mutex_unlock(&rci_g_lock);
+    if (!h) {
+        h = rci_heap_new_struct();
+        if (!h)
+            return NULL;
+        h->is_private = true;
+        pthread_mutex_lock(&rci_g_lock);
+        h->all_next = rci_g_heaps;
+        rci_g_heaps = h;
+        pthread_mutex_unlock(&rci_g_lock);
+    }
+    h->abandoned_next = NULL;
+    h->owner = owner;
+    return h;
+}
+
+rci_heap *rci_pheap_of(const void *block) {
+    rci_arena *a = rci_arena_of(block);
+    if (a->kind == RCI_ARENA_HUGE)
+        return a->heap;
+    return rci_pool_of(a, block)->heap;
+}
+
+size_t rci_pheap_usable(const void *block) {
+    return rci_raw_usable(block);
+}
+
+void rci_pheap_collect(rci_heap *h) {
+    rci_heap_collect_heap(h, false);
+}
+
+/* Walk the live blocks of one SMALL pool. A block is free when it is on the
+ * free list or was never carved; every other carved block is live. */
+static int visit_pool(rci_pool *pool, rci_block_visitor fn, void *arg) {
+    uint64_t freebits[(RC_POOL_SIZE / RC_SMALL_STEP) / 64];
+    size_t carved = (size_t)(pool->bump - pool->start) / pool->block_size;
+    memset(freebits, 0, (carved + 63) / 64 * sizeof(uint64_t));
+    for (rci_block *b = pool->free; b; b = b->next) {
+        size_t i = (size_t)((char *)b - pool->start) / pool->block_size;
+        freebits[i / 64] |= (uint64_t)1 << (i % 64);
+    }
+    for (size_t i = 0; i < carved; i++) {
+        if (freebits[i / 64] & ((uint64_t)1 << (i % 64)))
+            continue;
+        int r = fn(pool->start + i * pool->block_size, pool->block_size, pool->kind, arg);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+int rci_pheap_visit(rci_heap *h, rci_block_visitor fn, void *arg) {
+    rci_heap_drain_delayed(h);
+    for (rci_arena *a = h->all; a; a = a->all_next) {
+        for (unsigned i = 0; i < RC_POOLS_PER_ARENA; i++) {
+            rci_pool *pool = &a->pools[i];
+            int r = 0;
+            if (pool->state == RCI_POOL_SMALL) {
+                rci_pool_collect_remote(pool);
+                r = visit_pool(pool, fn, arg);
+            } else if (pool->state == RCI_POOL_SPAN) {
+                r = fn(pool->start, pool->span_size, pool->kind, arg);
+            }
+            if (r)
+                return r;
+        }
+    }
+    for (rci_arena *a = h->huge; a; a = a->next) {
+        int r = fn(a->huge_block, a->huge_size, a->huge_kind, arg);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+static int count_live(void *block, size_t usable, unsigned kind, void *arg) {
+    (void)block;
+    (void)kind;
+    *(size_t *)arg += usable;
+    return 0;
+}
+
+void rci_pheap_destroy(rci_heap *h) {
+    /* Whatever is still live is released with the arenas: take its bytes
+     * out of the statistics first. */
+    size_t live = 0;
+    rci_pheap_visit(h, count_live, &live);
+    rci_stat_add(h, -(long)live);
+    rci_stat_flush(h);
+    pthread_mutex_lock(&h->lock);
+    while (h->huge) {
+        rci_arena *a = h->huge;
+        h->huge = a->next;
+        a->heap = NULL;
+        atomic_fetch_sub(&rci_g_huge_blocks, 1);
+        atomic_fetch_sub(&rci_g_huge_bytes, a->huge_size);
+        rci_arena_release(a);
+    }
+    while (h->all) {
+        rci_arena *a = h->all;
+        h->all = a->all_next;
+        rci_arena_release(a);
+    }
+    rci_heap_release_cached(h);
+    h->usable = NULL;
+    h->narenas = 0;
+    for (unsigned k = 0; k < RCI_KINDS; k++) {
+        for (unsigned c = 0; c < RC_NCLASSES; c++)
+            h->lists[k][c].head = h->lists[k][c].tail = NULL;
+        for (unsigned i = 0; i < RC_DIRECT_SLOTS; i++)
+            h->direct[k][i] = &rci_pool_empty;
+    }
+    atomic_store(&h->delayed_free, NULL);
+    h->owner = NULL;
+    pthread_mutex_unlock(&h->lock);
+    pthread_mutex_lock(&rci_g_lock);
+    h->abandoned_next = g_free_private;
+    g_free_private = h;
+    pthread_mutex_unlock(&rci_g_lock);
+}

@@ -1,0 +1,67 @@
+/* private.h - private heaps: heaps owned by a client rather than a thread.
+ *
+ * The object layer gives each runtime its own private heap. A private heap
+ * is used by one thread at a time (the client serialises), so allocation and
+ * freeing take the owner's lock-free paths without consulting thread-local
+ * state. Any block can name its heap (rci_pheap_of) and so its client
+ * (rci_pheap_owner), which is how an object finds its runtime without storing
+ * a pointer to it. Blocks carry a kind (0..RCI_KINDS-1) chosen by the client,
+ * and a walk of the heap (rci_pheap_visit) reports each live block with its
+ * kind. Destroying the heap returns all its memory at once, live blocks
+ * included.
+ */
+#ifndef RC_HEAP_PRIVATE_H
+#define RC_HEAP_PRIVATE_H
+#ifndef RC_BUILD_CORE
+#error "internal header: define RC_BUILD_CORE only inside recycle and its white-box tests"
+#endif
+
+#include "heap/internal.h"
+
+/* A new private heap whose client pointer is owner; NULL on ENOMEM. */
+rci_heap *rci_pheap_new(void *owner);
+/* Release every block and all memory of h; h must not be used again. */
+void rci_pheap_destroy(rci_heap *h);
+/* The heap a block of any heap belongs to (NULL for a thread heap's huge
+ * block), and a private heap's client pointer. */
+rci_heap *rci_pheap_of(const void *block);
+static inline void *rci_pheap_owner(const rci_heap *h) { return h->owner; }
+/* Usable bytes of a block of a private heap. */
+size_t rci_pheap_usable(const void *block);
+/* Call fn on every live block of h, with its usable size and kind; a nonzero
+ * return stops the walk and is returned. fn must not allocate or free in h. */
+typedef int (*rci_block_visitor)(void *block, size_t usable, unsigned kind, void *arg);
+int rci_pheap_visit(rci_heap *h, rci_block_visitor fn, void *arg);
+/* Fold in blocks freed into h from other threads (by rc_free) and give empty
+ * pools back to their arenas. */
+void rci_pheap_collect(rci_heap *h);
+
+/* Allocate size bytes of the given kind from h; NULL on ENOMEM (errno set). */
+static inline void *rci_pheap_alloc(rci_heap *h, size_t size, unsigned kind) {
+    if (rci_likely(size <= RC_DIRECT_MAX)) {
+        rci_pool *pool = h->direct[kind][(size + 15) >> 4];
+        if (rci_likely(pool->free != NULL))
+            return rci_pool_pop(h, pool);
+    }
+    return rci_heap_alloc_kind(h, size, kind);
+}
+
+/* Free a block of h (the caller knows it is one). */
+static inline void rci_pheap_free(rci_heap *h, void *block) {
+    rci_arena *a = rci_arena_of(block);
+    rci_pool *pool = rci_pool_of(a, block);
+    if (rci_likely(pool->flags_hot == 0)) {
+        rci_block *b = block;
+        b->next = pool->free;
+        pool->free = b;
+        uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed) - 1;
+        atomic_store_explicit(&pool->used, used, memory_order_relaxed);
+        rci_stat_add_inline(h, -(long)pool->block_size_hot);
+        if (rci_unlikely(used == 0))
+            rci_free_local_slow(h, pool);
+        return;
+    }
+    rci_heap_free_owned(h, block);
+}
+
+#endif /* RC_HEAP_PRIVATE_H */
