@@ -12,6 +12,8 @@
 
 #include "recycle/export.h"
 #include "recycle/heap.h"
+#include "recycle/object.h"
+#include "recycle/types.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -22,9 +22,9 @@ rci_pool rci_pool_empty = { .flags_hot = RCI_PF_FULL, .state = RCI_POOL_FREE };
 #define RCI_E65 { RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, \
                   RCI_E5, RCI_E5, RCI_E5, RCI_E5 }
 rci_heap rci_heap_empty = {
-    .direct = { RCI_E65, RCI_E65, RCI_E65, RCI_E65 },
+    .direct = { RCI_E65, RCI_E65, RCI_E65, RCI_E65, RCI_E65, RCI_E65, RCI_E65, RCI_E65 },
 };
-_Static_assert(RCI_KINDS == 4, "rci_heap_empty.direct initialiser has 4 kinds");
+_Static_assert(RCI_KINDS == 8, "rci_heap_empty.direct initialiser has 8 kinds");
 #undef RCI_E65
 #undef RCI_E5
 _Static_assert(RC_DIRECT_SLOTS == 65, "rci_heap_empty.direct initialiser has 65 entries");

@@ -154,7 +154,7 @@ typedef struct rci_pool_list { rci_pool *head, *tail; } rci_pool_list;
  * blocks. Private heaps (see private.h) let their owner choose the meaning,
  * e.g. the object layer keeps one kind per object header layout, so that a
  * walk over the heap knows how to read each block. */
-#define RCI_KINDS 4
+#define RCI_KINDS 8
 #define RCI_KIND_DEBUG 1
 
 /* A heap: thread-local (one per thread, found through rci_tl_heap) or private

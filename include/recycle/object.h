@@ -1,0 +1,174 @@
+/* recycle/object.h - runtimes, errors, objects, the type protocol, weak
+ * references and sizing.
+ *
+ * Ownership rules (see docs/api.md): no function steals a reference.
+ * Constructors and functions named *_pop or *_take return a new reference;
+ * getters return a borrowed one. Functions returning int return 0 (or, for
+ * predicates, 1/0) or a negative RC_E* code; functions returning a pointer
+ * return NULL on failure and leave the code and a message on the runtime. A
+ * successful call leaves the runtime's error as it was. */
+#ifndef RECYCLE_OBJECT_H
+#define RECYCLE_OBJECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------- */
+
+#define RC_OK        0
+#define RC_ENOMEM    (-1)   /* out of memory */
+#define RC_EINVAL    (-2)   /* bad argument or value, invalid UTF-8 */
+#define RC_EINDEX    (-3)   /* index out of range */
+#define RC_EKEY      (-4)   /* key not found */
+#define RC_ETYPE     (-5)   /* wrong or unhashable type */
+#define RC_EOVERFLOW (-6)   /* a size or value does not fit */
+#define RC_EIO       (-7)   /* an OS call failed (message has strerror and path) */
+#define RC_EFORMAT   (-8)   /* damaged or foreign input */
+#define RC_ESTATE    (-9)   /* not allowed now (e.g. modified during iteration) */
+
+typedef struct rc_runtime rc_runtime;
+typedef struct rc_type rc_type;
+typedef struct rc_obj rc_obj;
+
+/* ---------------------------------------------------------------------------
+ * Runtimes
+ *
+ * A runtime owns objects and is used by one thread at a time; run one runtime
+ * per thread for parallelism. Objects never move between runtimes.
+ * ------------------------------------------------------------------------- */
+
+typedef struct rc_config {
+    /* 1: object debug checks and a quarantine of freed objects; 0: off;
+     * -1 (rc_config_init's default): from RECYCLE_DEBUG in the environment. */
+    int debug;
+    /* 1: rc_runtime_free reports the objects still alive, by type. */
+    int report_leaks;
+    /* Where reports go (leaks, debug errors); NULL: stderr. */
+    FILE *report;
+    /* Collector thresholds; 0 keeps the defaults (700, 10, 10). */
+    size_t gc_threshold[3];
+    /* 1: start with the cycle collector disabled. */
+    int gc_disabled;
+} rc_config;
+
+RC_API void rc_config_init(rc_config *config);
+RC_API rc_runtime *rc_runtime_new(const rc_config *config);   /* NULL: defaults */
+/* Releases every object the runtime still owns, cycles included: drops the
+ * gc garbage list, runs a final collection (finalizers run), then destroys
+ * whatever is left without finalizing it. NULL is allowed. */
+RC_API void rc_runtime_free(rc_runtime *rt);
+
+/* Live objects owned by rt, and bytes of object memory (headers included). */
+RC_API size_t rc_runtime_object_count(rc_runtime *rt);
+RC_API size_t rc_runtime_object_bytes(rc_runtime *rt);
+/* Write the objects alive in rt, counted by type, most numerous first. */
+RC_API void rc_runtime_print_objects(rc_runtime *rt, FILE *out);
+
+RC_API int         rc_error(const rc_runtime *rt);          /* last RC_E* code, 0 if none */
+RC_API void        rc_error_clear(rc_runtime *rt);
+RC_API const char *rc_error_message(const rc_runtime *rt);  /* "" if none */
+RC_API const char *rc_strerror(int code);
+/* Record an error on the runtime (for user types); returns code. */
+RC_API int rc_error_set(rc_runtime *rt, int code, const char *fmt, ...) RC_PRINTF(3, 4);
+
+/* ---------------------------------------------------------------------------
+ * Objects and types
+ * ------------------------------------------------------------------------- */
+
+/* The one public struct: a user type's struct begins with a member of type
+ * rc_obj. Its fields are the library's and may change. */
+struct rc_obj {
+    uint64_t rc_head_;            /* refcount and flags */
+    const struct rc_type *rc_type_;
+};
+
+typedef int (*rc_visitfn)(rc_obj *child, void *arg);     /* nonzero stops */
+
+#define RC_TYPE_GC       (1u << 0)  /* a container: tracked by the cycle collector */
+
+struct rc_type {
+    const char *name;
+    size_t size;          /* fixed part, rc_obj included */
+    size_t itemsize;      /* 0 unless variable-sized */
+    unsigned flags;       /* RC_TYPE_GC, ... */
+    int      (*traverse)(rc_obj *self, rc_visitfn visit, void *arg);
+    void     (*clear)(rc_obj *self);
+    void     (*finalize)(rc_obj *self);
+    void     (*destroy)(rc_obj *self);
+    int      (*hash)(rc_obj *self, uint64_t *out);   /* 0 or RC_E* */
+    int      (*equal)(rc_obj *a, rc_obj *b);        /* 1, 0 or RC_E* */
+    int      (*repr)(rc_obj *self, char *buf, size_t len);
+    size_t   (*sizeof_extra)(rc_obj *self);
+};  /* fields may be added after these, never reordered */
+
+/* A zeroed object with refcount 1, tracked by the collector if its type has
+ * RC_TYPE_GC. NULL + RC_EINVAL for a bad type (size smaller than rc_obj, no
+ * name), RC_ENOMEM when out of memory. */
+RC_API rc_obj *rc_new(rc_runtime *rt, const rc_type *type);
+/* As rc_new with nitems trailing items of type->itemsize bytes each, starting
+ * at offset type->size; rc_var_len() gives nitems back. */
+RC_API rc_obj *rc_new_var(rc_runtime *rt, const rc_type *type, size_t nitems);
+RC_API size_t  rc_var_len(const rc_obj *o);
+RC_API void    rc_incref(rc_obj *o);
+RC_API void    rc_decref(rc_obj *o);
+RC_API void    rc_xdecref(rc_obj *o);                        /* NULL allowed */
+RC_API size_t  rc_refcount(const rc_obj *o);
+RC_API const rc_type *rc_typeof(const rc_obj *o);
+RC_API const char *rc_type_name(const rc_obj *o);
+/* The runtime that owns o (NULL for immortal constants shared by all). */
+RC_API rc_runtime *rc_runtime_of(const rc_obj *o);
+/* Immortal objects ignore incref/decref and are never freed (PEP 683). */
+RC_API int     rc_is_immortal(const rc_obj *o);
+
+/* Python's hash() and ==: RC_ETYPE for an unhashable type. */
+RC_API int rc_hash(rc_runtime *rt, rc_obj *o, uint64_t *out);
+RC_API int rc_equal(rc_runtime *rt, rc_obj *a, rc_obj *b);  /* 1, 0 or RC_E* */
+/* Write repr(o) into buf (always NUL-terminated when len > 0); returns the
+ * length the full text needs, like snprintf, or a negative RC_E*. */
+RC_API int rc_repr(rc_runtime *rt, rc_obj *o, char *buf, size_t len);
+
+/* sys.getsizeof: the object's memory, headers included, plus memory it owns
+ * outside its block (type->sizeof_extra). */
+RC_API size_t rc_sizeof(const rc_obj *o);
+/* rc_sizeof of o and of everything reachable from it through traverse, each
+ * object counted once; 0 with RC_ENOMEM on the runtime if memory ran out. */
+RC_API size_t rc_deep_sizeof(rc_runtime *rt, rc_obj *o);
+
+/* ---------------------------------------------------------------------------
+ * Weak references
+ * ------------------------------------------------------------------------- */
+
+/* A weak reference to target (a new reference to the weakref object).
+ * callback, if given, runs once when target dies, with the weakref. */
+RC_API rc_obj *rc_weakref_new(rc_runtime *rt, rc_obj *target,
+                              void (*callback)(rc_obj *ref, void *arg), void *arg);
+RC_API rc_obj *rc_weakref_get(const rc_obj *ref);   /* borrowed; NULL once dead */
+/* Number of weak references to o that are still alive. */
+RC_API size_t  rc_weakref_count(const rc_obj *o);
+
+/* ---------------------------------------------------------------------------
+ * Debugging
+ * ------------------------------------------------------------------------- */
+
+/* Where object debug reports of rt go (refcount underflow, use after free):
+ * NULL restores the default (the config's report file). */
+typedef void (*rc_debug_fn)(rc_runtime *rt, const char *message, void *arg);
+RC_API void rc_runtime_set_debug_handler(rc_runtime *rt, rc_debug_fn fn, void *arg);
+/* Number of object errors detected in rt. */
+RC_API size_t rc_runtime_debug_errors(const rc_runtime *rt);
+/* In debug mode, report (and return RC_ESTATE for) an object that has been
+ * freed; 0 for a live object. Built-in functions check their arguments. */
+RC_API int rc_check(rc_obj *o);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RECYCLE_OBJECT_H */

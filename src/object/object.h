@@ -1,0 +1,242 @@
+/* object.h - the object layer's internal contract: header layout, block
+ * kinds, refcounting, and what the types and gc layers may call.
+ *
+ * Memory of an object (in its runtime's private heap, see heap/private.h):
+ *
+ *   [ rco_var (16 B) if RCO_F_VAR ][ rco_gc (16 B) if RCO_F_GC ][ rc_obj ... ]
+ *   ^ block start                                                ^ the object
+ *
+ * so the collector's links are always just before the object.
+ *
+ * The heap block's kind says which prefixes are present (RCO_KIND_*), so a
+ * walk of the heap finds every object. Auxiliary buffers (list items, dict
+ * tables, str data beyond the object) are blocks of kind RCO_KIND_BUFFER in
+ * the same heap, allocated with rco_alloc/rco_realloc/rco_free.
+ *
+ * rc_head_ (64 bits): the low 56 bits are the reference count, the top 8 are
+ * flags. Every bit is documented here:
+ *   63 IMMORTAL  refcount operations are ignored; never freed
+ *   62 WEAKREFS  weak references to this object may exist (table lookup)
+ *   61 FINALIZED type->finalize has run (PEP 442: at most once)
+ *   60 FREED     debug mode: the object is dead and waits in the quarantine
+ *   59 GC        the block has an rco_gc prefix (type has RC_TYPE_GC)
+ *   58 VAR       the block has an rco_var prefix (made by rc_new_var)
+ *   57 TRACKED   linked into a generation list of the collector
+ *   56 STATIC    not in any heap (immortal constants such as small ints)
+ * While an object waits in the deferred-deallocation queue its count bits
+ * hold the link to the next waiting object (count is 0 then by definition).
+ */
+#ifndef RC_OBJECT_OBJECT_H
+#define RC_OBJECT_OBJECT_H
+#ifndef RC_BUILD_CORE
+#error "internal header: define RC_BUILD_CORE only inside recycle and its white-box tests"
+#endif
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "recycle/object.h"
+#include "heap/private.h"
+
+#define RCO_COUNT_MASK  ((UINT64_C(1) << 56) - 1)
+#define RCO_F_IMMORTAL  (UINT64_C(1) << 63)
+#define RCO_F_WEAKREFS  (UINT64_C(1) << 62)
+#define RCO_F_FINALIZED (UINT64_C(1) << 61)
+#define RCO_F_FREED     (UINT64_C(1) << 60)
+#define RCO_F_GC        (UINT64_C(1) << 59)
+#define RCO_F_VAR       (UINT64_C(1) << 58)
+#define RCO_F_TRACKED   (UINT64_C(1) << 57)
+#define RCO_F_STATIC    (UINT64_C(1) << 56)
+
+/* Kinds of blocks in a runtime's private heap. */
+enum {
+    RCO_KIND_BUFFER = 0,   /* not an object */
+    RCO_KIND_PLAIN = 1,    /* object at the block start */
+    RCO_KIND_VAR = 2,      /* rco_var, then the object */
+    RCO_KIND_GC = 3,       /* rco_gc, then the object */
+    RCO_KIND_GC_VAR = 4    /* rco_var, rco_gc, then the object */
+};
+
+/* The collector's links, before a GC object. gc_next == NULL: untracked. */
+typedef struct rco_gc {
+    struct rco_gc *gc_next, *gc_prev;
+} rco_gc;
+
+typedef struct rco_var {
+    size_t nitems;
+    size_t reserved;
+} rco_var;
+
+/* Statically initialised immortal object header (for constants). */
+#define RCO_STATIC_HEAD(type_ptr) { RCO_F_IMMORTAL | RCO_F_STATIC | 1u, (type_ptr) }
+
+static inline size_t rco_prefix_size(uint64_t head) {
+    return ((head & RCO_F_GC) ? sizeof(rco_gc) : 0) + ((head & RCO_F_VAR) ? sizeof(rco_var) : 0);
+}
+static inline rco_gc *rco_gc_of(const rc_obj *o) {
+    return (rco_gc *)(void *)((char *)(uintptr_t)o - sizeof(rco_gc));
+}
+static inline rc_obj *rco_from_gc(const rco_gc *g) {
+    return (rc_obj *)(void *)((char *)(uintptr_t)g + sizeof(rco_gc));
+}
+static inline rco_var *rco_var_of(const rc_obj *o) {
+    return (rco_var *)(void *)((char *)(uintptr_t)o - rco_prefix_size(o->rc_head_));
+}
+static inline void *rco_block_of(const rc_obj *o) {
+    return (char *)(uintptr_t)o - rco_prefix_size(o->rc_head_);
+}
+
+/* ---- the runtime (runtime.c) ---- */
+
+typedef struct rco_quarantine {
+    rc_obj **slots;
+    size_t cap, head, count;
+} rco_quarantine;
+
+struct rc_runtime {
+    rci_heap *heap;                 /* private heap: objects and their buffers */
+    rc_config config;
+    bool debug;
+    bool tearing_down;              /* rc_runtime_free is destroying what is left */
+    int err_code;
+    char err_msg[256];
+
+    /* deferred deallocation (no deep recursion when freeing chains) */
+    int dealloc_depth;
+    rc_obj *pending_head, *pending_tail;
+
+    /* statistics */
+    size_t live_objects, live_bytes;
+
+    /* cycle collector state lives in the gc layer; the object layer keeps
+     * the generation lists it must maintain on track/untrack, and hooks the
+     * gc layer installs (a lower layer calls upward only through these). */
+    rco_gc gen[3];                  /* list heads (circular, sentinel) */
+    size_t gen_count[3];            /* CPython's generations[i].count */
+    rco_gc permanent;               /* frozen objects */
+    size_t threshold[3];
+    bool gc_enabled, gc_collecting;
+    void *gc_state;
+    void (*gc_on_alloc)(rc_runtime *rt);          /* after a tracked allocation */
+    void (*gc_final)(rc_runtime *rt);             /* rc_runtime_free: final collection */
+    void (*gc_teardown)(rc_runtime *rt);          /* free gc_state */
+
+    /* weak references: target -> first rco_weakref (heap/htable) */
+    void *weakrefs;
+
+    /* per-runtime state of the types layer (intern table, ...), with a
+     * teardown the types layer registers (runtime_free calls it last) */
+    void *types_state;
+    void (*types_teardown)(rc_runtime *rt);
+
+    /* debug */
+    rc_debug_fn debug_fn;
+    void *debug_arg;
+    size_t debug_errors;
+    rco_quarantine quarantine;
+};
+
+/* The runtime of a heap-allocated object. */
+static inline rc_runtime *rco_runtime(const rc_obj *o) {
+    return (rc_runtime *)rci_pheap_owner(rci_pheap_of(o));
+}
+
+/* ---- errors (error.c): set the runtime's error, return code / NULL ---- */
+int   rco_err(rc_runtime *rt, int code, const char *fmt, ...) RC_PRINTF(3, 4);
+void *rco_err_null(rc_runtime *rt, int code, const char *fmt, ...) RC_PRINTF(3, 4);
+int   rco_nomem(rc_runtime *rt);            /* RC_ENOMEM with a standard message */
+void *rco_nomem_null(rc_runtime *rt);
+
+/* ---- buffers from the runtime's heap (object.c) ---- */
+void *rco_alloc(rc_runtime *rt, size_t size);             /* NULL + RC_ENOMEM recorded */
+void *rco_realloc(rc_runtime *rt, void *p, size_t size);  /* p unchanged on failure */
+void  rco_free(rc_runtime *rt, void *p);                  /* NULL allowed */
+size_t rco_usable(const void *p);
+
+/* ---- objects (object.c) ---- */
+void rco_dealloc(rc_obj *o);                 /* count reached zero */
+void rco_report(rc_runtime *rt, const char *fmt, ...) RC_PRINTF(2, 3);  /* debug report */
+void rco_report_bad_decref(rc_obj *o);
+
+static inline void rco_incref(rc_obj *o) {
+    uint64_t h = o->rc_head_;
+    if (h & (RCO_F_IMMORTAL | RCO_F_FREED)) {
+        if (h & RCO_F_FREED)
+            rco_report_bad_decref(o);
+        return;
+    }
+    o->rc_head_ = h + 1;
+}
+
+static inline void rco_decref(rc_obj *o) {
+    uint64_t h = o->rc_head_;
+    if (__builtin_expect((h & (RCO_F_IMMORTAL | RCO_F_FREED)) != 0, 0)) {
+        if (h & RCO_F_FREED)
+            rco_report_bad_decref(o);
+        return;
+    }
+    if (__builtin_expect((h & RCO_COUNT_MASK) == 0, 0)) {
+        rco_report_bad_decref(o);
+        return;
+    }
+    h--;
+    o->rc_head_ = h;
+    if ((h & RCO_COUNT_MASK) == 0)
+        rco_dealloc(o);
+}
+
+static inline void rco_xdecref(rc_obj *o) {
+    if (o)
+        rco_decref(o);
+}
+
+/* Replace *slot with v (new reference taken), dropping the old value. */
+static inline void rco_set_ref(rc_obj **slot, rc_obj *v) {
+    rc_obj *old = *slot;
+    if (v)
+        rco_incref(v);
+    *slot = v;
+    rco_xdecref(old);
+}
+
+static inline size_t rco_refcount(const rc_obj *o) {
+    return (size_t)(o->rc_head_ & RCO_COUNT_MASK);
+}
+
+/* Make o immortal (interned strings, constants). */
+static inline void rco_immortalize(rc_obj *o) {
+    o->rc_head_ |= RCO_F_IMMORTAL;
+}
+
+/* Debug: is o usable? Reports a freed object on rt and returns false. */
+bool rco_check_live(rc_runtime *rt, const rc_obj *o, const char *fn);
+
+/* ---- type checks ---- */
+static inline bool rco_is(const rc_obj *o, const rc_type *t) {
+    return o && o->rc_type_ == t;
+}
+
+/* ---- tracking (track.c): the collector's generation lists ---- */
+void rco_track(rc_runtime *rt, rc_obj *o);    /* append to generation 0 */
+void rco_untrack(rc_obj *o);                  /* no-op if not tracked */
+static inline bool rco_is_tracked(const rc_obj *o) {
+    return (o->rc_head_ & RCO_F_TRACKED) != 0;
+}
+void rco_gc_list_init(rco_gc *head);
+void rco_gc_list_append(rco_gc *head, rco_gc *node);
+void rco_gc_list_remove(rco_gc *node);
+void rco_gc_list_merge(rco_gc *from, rco_gc *to);    /* move all of from to the end of to */
+bool rco_gc_list_empty(const rco_gc *head);
+
+/* ---- weak references (weakref.c) ---- */
+void rco_weakrefs_clear(rc_runtime *rt, rc_obj *o, bool call_callbacks);
+void rco_weakrefs_teardown(rc_runtime *rt);
+
+/* ---- hashing helpers shared by the types ---- */
+uint64_t rco_hash_bytes(const void *data, size_t len);   /* never returns (uint64_t)-1 */
+uint64_t rco_hash_int(int64_t v);                        /* as Python: equal numbers hash alike */
+uint64_t rco_hash_double(double v);
+
+#endif /* RC_OBJECT_OBJECT_H */
