@@ -22,9 +22,11 @@
  *   59 GC        the block has an rco_gc prefix (type has RC_TYPE_GC)
  *   58 VAR       the block has an rco_var prefix (made by rc_new_var)
  *   57 TRACKED   linked into a generation list of the collector
- *   56 STATIC    not in any heap (immortal constants such as small ints)
- * While an object waits in the deferred-deallocation queue its count bits
- * hold the link to the next waiting object (count is 0 then by definition).
+ *   56 QUEUED    its count reached zero and it waits in the deferred
+ *                deallocation queue; the count bits then hold the link to the
+ *                next waiting object (the count is 0 by definition)
+ * Immortal constants that live in no heap (small ints) are IMMORTAL objects
+ * outside every arena (rc_heap_contains is false for them).
  */
 #ifndef RC_OBJECT_OBJECT_H
 #define RC_OBJECT_OBJECT_H
@@ -38,6 +40,7 @@
 #include <stdint.h>
 
 #include "recycle/object.h"
+#include "heap/htable.h"
 #include "heap/private.h"
 
 #define RCO_COUNT_MASK  ((UINT64_C(1) << 56) - 1)
@@ -48,7 +51,7 @@
 #define RCO_F_GC        (UINT64_C(1) << 59)
 #define RCO_F_VAR       (UINT64_C(1) << 58)
 #define RCO_F_TRACKED   (UINT64_C(1) << 57)
-#define RCO_F_STATIC    (UINT64_C(1) << 56)
+#define RCO_F_QUEUED    (UINT64_C(1) << 56)
 
 /* Kinds of blocks in a runtime's private heap. */
 enum {
@@ -70,7 +73,7 @@ typedef struct rco_var {
 } rco_var;
 
 /* Statically initialised immortal object header (for constants). */
-#define RCO_STATIC_HEAD(type_ptr) { RCO_F_IMMORTAL | RCO_F_STATIC | 1u, (type_ptr) }
+#define RCO_STATIC_HEAD(type_ptr) { RCO_F_IMMORTAL | 1u, (type_ptr) }
 
 static inline size_t rco_prefix_size(uint64_t head) {
     return ((head & RCO_F_GC) ? sizeof(rco_gc) : 0) + ((head & RCO_F_VAR) ? sizeof(rco_var) : 0);
@@ -121,10 +124,11 @@ struct rc_runtime {
     void *gc_state;
     void (*gc_on_alloc)(rc_runtime *rt);          /* after a tracked allocation */
     void (*gc_final)(rc_runtime *rt);             /* rc_runtime_free: final collection */
+    void (*gc_emergency)(rc_runtime *rt);         /* out of memory: collect, then retry */
     void (*gc_teardown)(rc_runtime *rt);          /* free gc_state */
 
-    /* weak references: target -> first rco_weakref (heap/htable) */
-    void *weakrefs;
+    /* weak references: target -> first weakref object */
+    rci_htable weakrefs;
 
     /* per-runtime state of the types layer (intern table, ...), with a
      * teardown the types layer registers (runtime_free calls it last) */
@@ -138,9 +142,13 @@ struct rc_runtime {
     rco_quarantine quarantine;
 };
 
-/* The runtime of a heap-allocated object. */
+/* The runtime of a heap-allocated object (not for static constants). */
 static inline rc_runtime *rco_runtime(const rc_obj *o) {
     return (rc_runtime *)rci_pheap_owner(rci_pheap_of(o));
+}
+/* Is o a constant outside every heap (a static small int)? */
+static inline bool rco_is_static(const rc_obj *o) {
+    return (o->rc_head_ & RCO_F_IMMORTAL) && !rci_arena_map_is_head((uintptr_t)o);
 }
 
 /* ---- errors (error.c): set the runtime's error, return code / NULL ---- */

@@ -1,0 +1,428 @@
+/* object.c - object creation, reference counting, deallocation (with a
+ * queue instead of recursion), buffers, and the generic protocol calls
+ * (hash, equality, repr).
+ *
+ * Deallocation order for an object whose count reached zero (DESIGN.md):
+ *   1. finalize, once (PEP 442): the object is alive during the call with a
+ *      temporary reference; if the count is above that reference afterwards
+ *      the object was resurrected and stays;
+ *   2. weak references are cleared, then their callbacks run;
+ *   3. untrack from the collector;
+ *   4. destroy (or clear when there is no destroy);
+ *   5. the memory goes back to the heap (debug: to the quarantine first).
+ * A zero count met while another deallocation is running does not recurse:
+ * the object is queued (RCO_F_QUEUED, linked through its count bits) and the
+ * outermost deallocation drains the queue. Freeing a 10-million-node chain
+ * therefore uses constant C stack (CPython's trashcan problem).
+ */
+#include "object/object.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- buffers ---- */
+
+void *rco_alloc(rc_runtime *rt, size_t size) {
+    void *p = rci_pheap_alloc(rt->heap, size, RCO_KIND_BUFFER);
+    if (!p)
+        rco_nomem(rt);
+    return p;
+}
+
+void rco_free(rc_runtime *rt, void *p) {
+    if (p)
+        rci_pheap_free(rt->heap, p);
+}
+
+size_t rco_usable(const void *p) {
+    return p ? rci_pheap_usable(p) : 0;
+}
+
+void *rco_realloc(rc_runtime *rt, void *p, size_t size) {
+    if (!p)
+        return rco_alloc(rt, size);
+    size_t old = rci_pheap_usable(p);
+    if (size <= old && size >= old / 2)
+        return p;
+    void *q = rco_alloc(rt, size);
+    if (!q)
+        return NULL;
+    memcpy(q, p, size < old ? size : old);
+    rco_free(rt, p);
+    return q;
+}
+
+/* ---- reports (debug) ---- */
+
+void rco_report(rc_runtime *rt, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!rt) {
+        fprintf(stderr, "recycle: %s\n", msg);
+        return;
+    }
+    rt->debug_errors++;
+    if (rt->debug_fn) {
+        rt->debug_fn(rt, msg, rt->debug_arg);
+        return;
+    }
+    FILE *out = rt->config.report ? rt->config.report : stderr;
+    fprintf(out, "recycle: %s\n", msg);
+    fflush(out);
+}
+
+static const char *type_name(const rc_obj *o) {
+    return o->rc_type_ && o->rc_type_->name ? o->rc_type_->name : "?";
+}
+
+void rco_report_bad_decref(rc_obj *o) {
+    rc_runtime *rt = rco_is_static(o) ? NULL : rco_runtime(o);
+    if (o->rc_head_ & RCO_F_FREED)
+        rco_report(rt, "use of a freed object: %s object at %p (its count reached zero earlier)",
+                   type_name(o), (void *)o);
+    else
+        rco_report(rt, "refcount underflow: decref of %s object at %p whose count is already zero",
+                   type_name(o), (void *)o);
+}
+
+bool rco_check_live(rc_runtime *rt, const rc_obj *o, const char *fn) {
+    if (!o)
+        return false;
+    if (o->rc_head_ & RCO_F_FREED) {
+        rco_report(rt, "%s: use of a freed object: %s object at %p", fn, type_name(o), (void *)o);
+        rco_err(rt, RC_ESTATE, "%s: object at %p was freed", fn, (void *)o);
+        return false;
+    }
+    return true;
+}
+
+int rc_check(rc_obj *o) {
+    if (!o)
+        return RC_EINVAL;
+    if (o->rc_head_ & RCO_F_FREED) {
+        rc_runtime *rt = rco_runtime(o);
+        rco_report(rt, "rc_check: use of a freed object: %s object at %p", type_name(o), (void *)o);
+        return RC_ESTATE;
+    }
+    return 0;
+}
+
+/* ---- creation ---- */
+
+static bool type_ok(const rc_type *t) {
+    return t && t->name && t->size >= sizeof(rc_obj);
+}
+
+static rc_obj *new_object(rc_runtime *rt, const rc_type *type, size_t nitems, bool var) {
+    if (!rt)
+        return NULL;
+    if (!type_ok(type))
+        return rco_err_null(rt, RC_EINVAL, "rc_new: invalid type (needs a name and size >= sizeof(rc_obj))");
+    bool gc = (type->flags & RC_TYPE_GC) != 0;
+    size_t prefix = (gc ? sizeof(rco_gc) : 0) + (var ? sizeof(rco_var) : 0);
+    size_t body = type->size, items;
+    if (__builtin_mul_overflow(nitems, type->itemsize, &items) ||
+        __builtin_add_overflow(body, items, &body) ||
+        __builtin_add_overflow(body, prefix, &body) || body > (size_t)PTRDIFF_MAX)
+        return rco_err_null(rt, RC_EOVERFLOW, "rc_new_var: %zu items of %zu bytes is too large",
+                            nitems, type->itemsize);
+    unsigned kind = gc ? (var ? RCO_KIND_GC_VAR : RCO_KIND_GC) : (var ? RCO_KIND_VAR : RCO_KIND_PLAIN);
+    void *block = rci_pheap_alloc(rt->heap, body, kind);
+    if (!block && rt->gc_emergency && !rt->gc_collecting) {
+        /* Out of memory: a full collection may free some (Lua's tryagain). */
+        rt->gc_emergency(rt);
+        block = rci_pheap_alloc(rt->heap, body, kind);
+    }
+    if (!block)
+        return rco_nomem_null(rt);
+    memset(block, 0, body);
+    rc_obj *o = (rc_obj *)(void *)((char *)block + prefix);
+    o->rc_head_ = 1 | (gc ? RCO_F_GC : 0) | (var ? RCO_F_VAR : 0);
+    o->rc_type_ = type;
+    if (var)
+        rco_var_of(o)->nitems = nitems;
+    rt->live_objects++;
+    rt->live_bytes += body;
+    if (gc) {
+        rco_track(rt, o);
+        if (rt->gc_on_alloc)
+            rt->gc_on_alloc(rt);
+    }
+    return o;
+}
+
+rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
+    return new_object(rt, type, 0, false);
+}
+
+rc_obj *rc_new_var(rc_runtime *rt, const rc_type *type, size_t nitems) {
+    return new_object(rt, type, nitems, true);
+}
+
+size_t rc_var_len(const rc_obj *o) {
+    if (!o || !(o->rc_head_ & RCO_F_VAR))
+        return 0;
+    return rco_var_of(o)->nitems;
+}
+
+/* ---- reference counting ---- */
+
+void rc_incref(rc_obj *o) {
+    rco_incref(o);
+}
+
+void rc_decref(rc_obj *o) {
+    rco_decref(o);
+}
+
+void rc_xdecref(rc_obj *o) {
+    if (o)
+        rco_decref(o);
+}
+
+size_t rc_refcount(const rc_obj *o) {
+    if (!o)
+        return 0;
+    if (o->rc_head_ & RCO_F_QUEUED)
+        return 0;
+    return rco_refcount(o);
+}
+
+const rc_type *rc_typeof(const rc_obj *o) {
+    return o ? o->rc_type_ : NULL;
+}
+
+const char *rc_type_name(const rc_obj *o) {
+    return o ? type_name(o) : "NULL";
+}
+
+rc_runtime *rc_runtime_of(const rc_obj *o) {
+    if (!o || rco_is_static(o))
+        return NULL;
+    return rco_runtime(o);
+}
+
+int rc_is_immortal(const rc_obj *o) {
+    return o && (o->rc_head_ & RCO_F_IMMORTAL) ? 1 : 0;
+}
+
+/* ---- deallocation ---- */
+
+static void release_memory(rc_runtime *rt, rc_obj *o) {
+    void *block = rco_block_of(o);
+    size_t bytes = rci_pheap_usable(block);
+    rt->live_objects--;
+    rt->live_bytes -= bytes < rt->live_bytes ? bytes : rt->live_bytes;
+    if (rt->debug && rt->quarantine.cap) {
+        /* Keep the header (type, FREED) readable for a while so that late
+         * uses are reported; free the oldest when the ring is full. */
+        o->rc_head_ = (o->rc_head_ & ~(RCO_COUNT_MASK | RCO_F_QUEUED)) | RCO_F_FREED;
+        rco_quarantine *q = &rt->quarantine;
+        if (q->count == q->cap) {
+            rc_obj *old = q->slots[q->head];
+            q->head = (q->head + 1) % q->cap;
+            q->count--;
+            rci_pheap_free(rt->heap, rco_block_of(old));
+        }
+        q->slots[(q->head + q->count) % q->cap] = o;
+        q->count++;
+        return;
+    }
+    rci_pheap_free(rt->heap, block);
+}
+
+/* Returns false when the object was resurrected by its finalizer. */
+static bool dealloc_one(rc_runtime *rt, rc_obj *o) {
+    const rc_type *t = o->rc_type_;
+    if (t->finalize && !(o->rc_head_ & RCO_F_FINALIZED)) {
+        o->rc_head_ = (o->rc_head_ | RCO_F_FINALIZED) + 1;   /* temporary reference */
+        t->finalize(o);
+        uint64_t h = o->rc_head_ - 1;
+        o->rc_head_ = h;
+        if ((h & RCO_COUNT_MASK) != 0)
+            return false;                                     /* resurrected */
+    }
+    if (o->rc_head_ & RCO_F_WEAKREFS) {
+        o->rc_head_ += 1;            /* alive while callbacks look at other things */
+        rco_weakrefs_clear(rt, o, true);
+        uint64_t h = o->rc_head_ - 1;
+        o->rc_head_ = h;
+        if ((h & RCO_COUNT_MASK) != 0)
+            return false;            /* a callback resurrected it */
+    }
+    if (o->rc_head_ & RCO_F_TRACKED)
+        rco_untrack(o);
+    if (t->destroy)
+        t->destroy(o);
+    else if (t->clear)
+        t->clear(o);
+    release_memory(rt, o);
+    return true;
+}
+
+static void enqueue(rc_runtime *rt, rc_obj *o) {
+    o->rc_head_ = (o->rc_head_ & ~RCO_COUNT_MASK) | RCO_F_QUEUED;
+    if (rt->pending_tail) {
+        rc_obj *t = rt->pending_tail;
+        t->rc_head_ = (t->rc_head_ & ~RCO_COUNT_MASK) | ((uint64_t)(uintptr_t)o & RCO_COUNT_MASK);
+    } else {
+        rt->pending_head = o;
+    }
+    rt->pending_tail = o;
+}
+
+static rc_obj *dequeue(rc_runtime *rt) {
+    rc_obj *o = rt->pending_head;
+    if (!o)
+        return NULL;
+    rc_obj *next = (rc_obj *)(uintptr_t)(o->rc_head_ & RCO_COUNT_MASK);
+    rt->pending_head = next;
+    if (!next)
+        rt->pending_tail = NULL;
+    o->rc_head_ &= ~(RCO_COUNT_MASK | RCO_F_QUEUED);
+    return o;
+}
+
+void rco_dealloc(rc_obj *o) {
+    rc_runtime *rt = rco_runtime(o);
+    if (rt->tearing_down)
+        return;
+    if (rt->dealloc_depth > 0) {
+        enqueue(rt, o);
+        return;
+    }
+    rt->dealloc_depth = 1;
+    dealloc_one(rt, o);
+    while ((o = dequeue(rt)) != NULL)
+        dealloc_one(rt, o);
+    rt->dealloc_depth = 0;
+}
+
+/* ---- protocol ---- */
+
+int rc_hash(rc_runtime *rt, rc_obj *o, uint64_t *out) {
+    if (!o || !out)
+        return rco_err(rt, RC_EINVAL, "rc_hash: NULL argument");
+    if (!rco_check_live(rt, o, "rc_hash"))
+        return RC_ESTATE;
+    if (!o->rc_type_->hash)
+        return rco_err(rt, RC_ETYPE, "unhashable type: '%s'", type_name(o));
+    int r = o->rc_type_->hash(o, out);
+    if (r < 0)
+        return rco_err(rt, r, "unhashable %s object (an item is unhashable?)", type_name(o));
+    return 0;
+}
+
+int rc_equal(rc_runtime *rt, rc_obj *a, rc_obj *b) {
+    if (!a || !b)
+        return rco_err(rt, RC_EINVAL, "rc_equal: NULL argument");
+    if (a == b)
+        return 1;
+    if (!rco_check_live(rt, a, "rc_equal") || !rco_check_live(rt, b, "rc_equal"))
+        return RC_ESTATE;
+    int r = 0;
+    if (a->rc_type_->equal) {
+        r = a->rc_type_->equal(a, b);
+        if (r != 0)
+            return r < 0 ? rco_err(rt, r, "rc_equal: comparing %s with %s failed", type_name(a),
+                                   type_name(b))
+                         : 1;
+    }
+    if (a->rc_type_ != b->rc_type_ && b->rc_type_->equal) {
+        r = b->rc_type_->equal(b, a);
+        if (r < 0)
+            return rco_err(rt, r, "rc_equal: comparing %s with %s failed", type_name(b), type_name(a));
+    }
+    return r > 0 ? 1 : 0;
+}
+
+int rc_repr(rc_runtime *rt, rc_obj *o, char *buf, size_t len) {
+    if (!o)
+        return rco_err(rt, RC_EINVAL, "rc_repr: NULL object");
+    if (!buf && len)
+        return rco_err(rt, RC_EINVAL, "rc_repr: NULL buffer");
+    if (o->rc_head_ & RCO_F_FREED)
+        return snprintf(buf, len, "<freed %s object at %p>", type_name(o), (void *)o);
+    if (o->rc_type_->repr)
+        return o->rc_type_->repr(o, buf, len);
+    return snprintf(buf, len, "<%s object at %p>", type_name(o), (void *)o);
+}
+
+/* ---- hashing helpers (Python's numeric hash: equal numbers hash alike) ---- */
+
+#define HASH_MODULUS_BITS 61
+#define HASH_MODULUS (((uint64_t)1 << HASH_MODULUS_BITS) - 1)
+
+static uint64_t finish_signed(int64_t h) {
+    if (h == -1)
+        h = -2;
+    return (uint64_t)h;
+}
+
+uint64_t rco_hash_int(int64_t v) {
+    uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    int64_t h = (int64_t)(m % HASH_MODULUS);
+    if (v < 0)
+        h = -h;
+    return finish_signed(h);
+}
+
+uint64_t rco_hash_double(double v) {
+    if (isinf(v))
+        return v > 0 ? 314159u : finish_signed(-314159);
+    if (isnan(v))
+        return 0;
+    int e;
+    double m = frexp(v, &e);
+    int sign = 1;
+    if (m < 0) {
+        sign = -1;
+        m = -m;
+    }
+    /* process 28 bits at a time, as CPython's _Py_HashDouble */
+    uint64_t x = 0;
+    while (m) {
+        x = ((x << 28) & HASH_MODULUS) | x >> (HASH_MODULUS_BITS - 28);
+        m *= 268435456.0;
+        e -= 28;
+        uint64_t y = (uint64_t)m;
+        m -= (double)y;
+        x += y;
+        if (x >= HASH_MODULUS)
+            x -= HASH_MODULUS;
+    }
+    e = e >= 0 ? e % HASH_MODULUS_BITS : HASH_MODULUS_BITS - 1 - ((-1 - e) % HASH_MODULUS_BITS);
+    x = ((x << e) & HASH_MODULUS) | x >> (HASH_MODULUS_BITS - e);
+    int64_t h = (int64_t)x * sign;
+    return finish_signed(h);
+}
+
+uint64_t rco_hash_bytes(const void *data, size_t len) {
+    /* 64-bit multiply-xorshift over 8-byte words; good dispersion, fast. */
+    const unsigned char *p = data;
+    uint64_t h = UINT64_C(0x9E3779B97F4A7C15) ^ (len * UINT64_C(0xC2B2AE3D27D4EB4F));
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h ^= w * UINT64_C(0x87C37B91114253D5);
+        h = (h << 31 | h >> 33) * UINT64_C(0x4CF5AD432745937F);
+        p += 8;
+        len -= 8;
+    }
+    uint64_t w = 0;
+    for (size_t i = 0; i < len; i++)
+        w |= (uint64_t)p[i] << (8 * i);
+    h ^= w * UINT64_C(0x87C37B91114253D5);
+    h ^= h >> 33;
+    h *= UINT64_C(0xFF51AFD7ED558CCD);
+    h ^= h >> 33;
+    h *= UINT64_C(0xC4CEB9FE1A85EC53);
+    h ^= h >> 33;
+    if (h == (uint64_t)-1)
+        h = (uint64_t)-2;
+    return h;
+}

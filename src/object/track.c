@@ -1,0 +1,62 @@
+/* track.c - the collector's generation lists: track, untrack, list helpers.
+ * The algorithm that uses them lives in the gc layer; the object layer only
+ * keeps the lists and counts right as objects come and go.
+ *
+ * Lists are circular and doubly linked through rco_gc, with a sentinel head
+ * in the runtime. Invariant: RCO_F_TRACKED is set iff the object's rco_gc is
+ * on some list (a generation, the permanent generation, or a list the
+ * collector is working on). gen_count[0] counts tracked allocations minus
+ * deallocations since the last generation-0 collection (never below 0). */
+#include "object/object.h"
+
+void rco_gc_list_init(rco_gc *head) {
+    head->gc_next = head->gc_prev = head;
+}
+
+bool rco_gc_list_empty(const rco_gc *head) {
+    return head->gc_next == head;
+}
+
+void rco_gc_list_append(rco_gc *head, rco_gc *node) {
+    rco_gc *last = head->gc_prev;
+    node->gc_prev = last;
+    node->gc_next = head;
+    last->gc_next = node;
+    head->gc_prev = node;
+}
+
+void rco_gc_list_remove(rco_gc *node) {
+    node->gc_prev->gc_next = node->gc_next;
+    node->gc_next->gc_prev = node->gc_prev;
+    node->gc_next = node->gc_prev = NULL;
+}
+
+void rco_gc_list_merge(rco_gc *from, rco_gc *to) {
+    if (rco_gc_list_empty(from))
+        return;
+    rco_gc *first = from->gc_next, *last = from->gc_prev;
+    rco_gc *tail = to->gc_prev;
+    tail->gc_next = first;
+    first->gc_prev = tail;
+    last->gc_next = to;
+    to->gc_prev = last;
+    rco_gc_list_init(from);
+}
+
+void rco_track(rc_runtime *rt, rc_obj *o) {
+    if (o->rc_head_ & RCO_F_TRACKED)
+        return;
+    rco_gc_list_append(&rt->gen[0], rco_gc_of(o));
+    o->rc_head_ |= RCO_F_TRACKED;
+    rt->gen_count[0]++;
+}
+
+void rco_untrack(rc_obj *o) {
+    if (!(o->rc_head_ & RCO_F_TRACKED))
+        return;
+    rco_gc_list_remove(rco_gc_of(o));
+    o->rc_head_ &= ~RCO_F_TRACKED;
+    rc_runtime *rt = rco_runtime(o);
+    if (rt->gen_count[0] > 0)
+        rt->gen_count[0]--;
+}

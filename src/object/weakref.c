@@ -1,0 +1,165 @@
+/* weakref.c - weak references and their callbacks.
+ *
+ * A weak reference is an object of type rc_weakref_type. The runtime keeps a
+ * table from each target to the first of its weak references; they form a
+ * doubly-linked list. The target carries RCO_F_WEAKREFS while the list is
+ * non-empty, so objects without weak references pay nothing when they die.
+ *
+ * When a target dies every weak reference to it is cleared first, and only
+ * then are the callbacks run (each with a temporary reference to its weak
+ * reference), so no callback sees a half-cleared set (CPython's order). A
+ * target whose count is zero, or that waits in the deallocation queue, is
+ * already dead for rc_weakref_get. */
+#include "object/object.h"
+#include "recycle/types.h"
+
+typedef struct rco_weakref {
+    rc_obj ob;
+    rc_obj *target;                        /* borrowed; NULL once dead */
+    void (*callback)(rc_obj *ref, void *arg);
+    void *arg;
+    struct rco_weakref *next, *prev;       /* the target's list */
+    struct rco_weakref *pending;           /* callbacks to run (clearing) */
+} rco_weakref;
+
+static void unlink_ref(rc_runtime *rt, rco_weakref *w) {
+    rc_obj *t = w->target;
+    if (!t)
+        return;
+    if (w->prev) {
+        w->prev->next = w->next;
+    } else {
+        /* first of the list: the table points at the next one */
+        if (w->next)
+            rci_htable_put(&rt->weakrefs, (uintptr_t)t, (uintptr_t)w->next);  /* existing key: no allocation */
+        else {
+            rci_htable_remove(&rt->weakrefs, (uintptr_t)t, NULL);
+            t->rc_head_ &= ~RCO_F_WEAKREFS;
+        }
+    }
+    if (w->next)
+        w->next->prev = w->prev;
+    w->next = w->prev = NULL;
+    w->target = NULL;
+}
+
+static void weakref_destroy(rc_obj *self) {
+    rco_weakref *w = (rco_weakref *)self;
+    if (w->target) {
+        rc_runtime *rt = rco_runtime(self);
+        if (!rt->tearing_down)
+            unlink_ref(rt, w);
+        w->target = NULL;
+    }
+}
+
+static int weakref_repr(rc_obj *self, char *buf, size_t len) {
+    rco_weakref *w = (rco_weakref *)self;
+    if (!w->target)
+        return snprintf(buf, len, "<weakref at %p; dead>", (void *)self);
+    return snprintf(buf, len, "<weakref at %p; to '%s' at %p>", (void *)self,
+                    rc_type_name(w->target), (void *)w->target);
+}
+
+const rc_type rc_weakref_type = {
+    .name = "weakref",
+    .size = sizeof(rco_weakref),
+    .destroy = weakref_destroy,
+    .repr = weakref_repr,
+};
+
+rc_obj *rc_weakref_new(rc_runtime *rt, rc_obj *target, void (*callback)(rc_obj *ref, void *arg),
+                       void *arg) {
+    if (!rt)
+        return NULL;
+    if (!target)
+        return rco_err_null(rt, RC_EINVAL, "rc_weakref_new: NULL target");
+    if (!rco_check_live(rt, target, "rc_weakref_new"))
+        return NULL;
+    if (!rco_is_static(target) && rco_runtime(target) != rt)
+        return rco_err_null(rt, RC_EINVAL, "rc_weakref_new: target belongs to another runtime");
+    rco_weakref *w = (rco_weakref *)rc_new(rt, &rc_weakref_type);
+    if (!w)
+        return NULL;
+    w->callback = callback;
+    w->arg = arg;
+    if (target->rc_head_ & RCO_F_IMMORTAL) {
+        /* never dies: nothing to clear, no list needed */
+        w->target = target;
+        w->prev = w->next = NULL;
+        return &w->ob;
+    }
+    uintptr_t first = 0;
+    bool had = rci_htable_get(&rt->weakrefs, (uintptr_t)target, &first);
+    if (rci_htable_put(&rt->weakrefs, (uintptr_t)target, (uintptr_t)w) != 0) {
+        w->target = NULL;
+        rco_decref(&w->ob);
+        return rco_nomem_null(rt);
+    }
+    w->target = target;
+    w->prev = NULL;
+    w->next = had ? (rco_weakref *)first : NULL;
+    if (w->next)
+        w->next->prev = w;
+    target->rc_head_ |= RCO_F_WEAKREFS;
+    return &w->ob;
+}
+
+rc_obj *rc_weakref_get(const rc_obj *ref) {
+    if (!ref || ref->rc_type_ != &rc_weakref_type)
+        return NULL;
+    const rco_weakref *w = (const rco_weakref *)ref;
+    rc_obj *t = w->target;
+    if (!t)
+        return NULL;
+    uint64_t h = t->rc_head_;
+    if ((h & (RCO_F_QUEUED | RCO_F_FREED)) || (!(h & RCO_F_IMMORTAL) && (h & RCO_COUNT_MASK) == 0))
+        return NULL;
+    return t;
+}
+
+size_t rc_weakref_count(const rc_obj *o) {
+    if (!o || !(o->rc_head_ & RCO_F_WEAKREFS))
+        return 0;
+    rc_runtime *rt = rco_runtime(o);
+    uintptr_t first;
+    if (!rci_htable_get(&rt->weakrefs, (uintptr_t)o, &first))
+        return 0;
+    size_t n = 0;
+    for (rco_weakref *w = (rco_weakref *)first; w; w = w->next)
+        n++;
+    return n;
+}
+
+void rco_weakrefs_clear(rc_runtime *rt, rc_obj *o, bool call_callbacks) {
+    uintptr_t first;
+    if (!rci_htable_remove(&rt->weakrefs, (uintptr_t)o, &first)) {
+        o->rc_head_ &= ~RCO_F_WEAKREFS;
+        return;
+    }
+    o->rc_head_ &= ~RCO_F_WEAKREFS;
+    /* 1. clear them all; keep those with callbacks alive on a side list */
+    rco_weakref *todo = NULL, **tail = &todo;
+    for (rco_weakref *w = (rco_weakref *)first, *next; w; w = next) {
+        next = w->next;
+        w->next = w->prev = NULL;
+        w->target = NULL;
+        if (call_callbacks && w->callback) {
+            rco_incref(&w->ob);
+            w->pending = NULL;
+            *tail = w;
+            tail = &w->pending;
+        }
+    }
+    /* 2. then run the callbacks */
+    for (rco_weakref *w = todo, *next; w; w = next) {
+        next = w->pending;
+        w->pending = NULL;
+        w->callback(&w->ob, w->arg);
+        rco_decref(&w->ob);
+    }
+}
+
+void rco_weakrefs_teardown(rc_runtime *rt) {
+    rci_htable_free(&rt->weakrefs);
+}
