@@ -69,6 +69,8 @@ RC_API void rc_runtime_free(rc_runtime *rt);
 /* Live objects owned by rt, and bytes of object memory (headers included). */
 RC_API size_t rc_runtime_object_count(rc_runtime *rt);
 RC_API size_t rc_runtime_object_bytes(rc_runtime *rt);
+/* Bytes of buffers owned by objects of rt (list item arrays, dict tables, ...). */
+RC_API size_t rc_runtime_buffer_bytes(rc_runtime *rt);
 /* Write the objects alive in rt, counted by type, most numerous first. */
 RC_API void rc_runtime_print_objects(rc_runtime *rt, FILE *out);
 
@@ -162,6 +164,11 @@ RC_API size_t  rc_weakref_count(const rc_obj *o);
  * NULL restores the default (the config's report file). */
 typedef void (*rc_debug_fn)(rc_runtime *rt, const char *message, void *arg);
 RC_API void rc_runtime_set_debug_handler(rc_runtime *rt, rc_debug_fn fn, void *arg);
+/* Testing: after n more successful object or buffer allocations in rt,
+ * every allocation fails with RC_ENOMEM until this is called with n < 0
+ * (the default: never). Returns how many allocations were made to fail
+ * since the previous call. SQLite-style out-of-memory sweeps use it. */
+RC_API long rc_runtime_fail_after(rc_runtime *rt, long n);
 /* Number of object errors detected in rt. */
 RC_API size_t rc_runtime_debug_errors(const rc_runtime *rt);
 /* In debug mode, report (and return RC_ESTATE for) an object that has been

@@ -39,6 +39,7 @@ void rc_error_clear(rc_runtime *rt) {
     rt->err_msg[0] = '\0';
 }
 
+__attribute__((format(printf, 3, 0)))
 static int verr(rc_runtime *rt, int code, const char *fmt, va_list ap) {
     if (!rt)
         return code;

@@ -24,15 +24,21 @@
 /* ---- buffers ---- */
 
 void *rco_alloc(rc_runtime *rt, size_t size) {
+    if (rco_inject_failure(rt))
+        return rco_nomem_null(rt);
     void *p = rci_pheap_alloc(rt->heap, size, RCO_KIND_BUFFER);
     if (!p)
-        rco_nomem(rt);
+        return rco_nomem_null(rt);
+    rt->buffer_bytes += rci_pheap_usable(p);
     return p;
 }
 
 void rco_free(rc_runtime *rt, void *p) {
-    if (p)
-        rci_pheap_free(rt->heap, p);
+    if (!p)
+        return;
+    size_t n = rci_pheap_usable(p);
+    rt->buffer_bytes -= n < rt->buffer_bytes ? n : rt->buffer_bytes;
+    rci_pheap_free(rt->heap, p);
 }
 
 size_t rco_usable(const void *p) {
@@ -131,6 +137,8 @@ static rc_obj *new_object(rc_runtime *rt, const rc_type *type, size_t nitems, bo
         return rco_err_null(rt, RC_EOVERFLOW, "rc_new_var: %zu items of %zu bytes is too large",
                             nitems, type->itemsize);
     unsigned kind = gc ? (var ? RCO_KIND_GC_VAR : RCO_KIND_GC) : (var ? RCO_KIND_VAR : RCO_KIND_PLAIN);
+    if (rco_inject_failure(rt))
+        return rco_nomem_null(rt);
     void *block = rci_pheap_alloc(rt->heap, body, kind);
     if (!block && rt->gc_emergency && !rt->gc_collecting) {
         /* Out of memory: a full collection may free some (Lua's tryagain). */
@@ -146,7 +154,7 @@ static rc_obj *new_object(rc_runtime *rt, const rc_type *type, size_t nitems, bo
     if (var)
         rco_var_of(o)->nitems = nitems;
     rt->live_objects++;
-    rt->live_bytes += body;
+    rt->live_bytes += rci_pheap_usable(block);
     if (gc) {
         rco_track(rt, o);
         if (rt->gc_on_alloc)
@@ -167,6 +175,15 @@ size_t rc_var_len(const rc_obj *o) {
     if (!o || !(o->rc_head_ & RCO_F_VAR))
         return 0;
     return rco_var_of(o)->nitems;
+}
+
+long rc_runtime_fail_after(rc_runtime *rt, long n) {
+    if (!rt)
+        return 0;
+    long injected = (long)rt->fail_injected;
+    rt->fail_injected = 0;
+    rt->fail_countdown = n < 0 ? -1 : n;
+    return injected;
 }
 
 /* ---- reference counting ---- */
@@ -304,6 +321,37 @@ void rco_dealloc(rc_obj *o) {
 
 /* ---- protocol ---- */
 
+static rc_runtime *protocol_runtime(rc_runtime *rt, const rc_obj *o) {
+    if (rt)
+        return rt;
+    return rco_is_static(o) ? NULL : rco_runtime(o);
+}
+
+/* Enter one level of protocol recursion; false (error recorded) when too deep. */
+static bool enter(rc_runtime *rt, const char *fn) {
+    if (!rt)
+        return true;
+    if (rt->protocol_depth >= RCO_MAX_PROTOCOL_DEPTH) {
+        rco_err(rt, RC_EOVERFLOW, "%s: maximum nesting depth (%d) exceeded", fn,
+                RCO_MAX_PROTOCOL_DEPTH);
+        return false;
+    }
+    rt->protocol_depth++;
+    return true;
+}
+
+static void leave(rc_runtime *rt) {
+    if (rt)
+        rt->protocol_depth--;
+}
+
+/* Record code unless the slot that failed already recorded it. */
+static int slot_failed(rc_runtime *rt, int code, const char *fmt, const char *a, const char *b) {
+    if (rt && rt->err_code == code)
+        return code;
+    return rco_err(rt, code, fmt, a, b);
+}
+
 int rc_hash(rc_runtime *rt, rc_obj *o, uint64_t *out) {
     if (!o || !out)
         return rco_err(rt, RC_EINVAL, "rc_hash: NULL argument");
@@ -311,9 +359,13 @@ int rc_hash(rc_runtime *rt, rc_obj *o, uint64_t *out) {
         return RC_ESTATE;
     if (!o->rc_type_->hash)
         return rco_err(rt, RC_ETYPE, "unhashable type: '%s'", type_name(o));
+    rc_runtime *prt = protocol_runtime(rt, o);
+    if (!enter(prt, "rc_hash"))
+        return RC_EOVERFLOW;
     int r = o->rc_type_->hash(o, out);
+    leave(prt);
     if (r < 0)
-        return rco_err(rt, r, "unhashable %s object (an item is unhashable?)", type_name(o));
+        return slot_failed(rt, r, "cannot hash %s object%s", type_name(o), "");
     return 0;
 }
 
@@ -324,19 +376,17 @@ int rc_equal(rc_runtime *rt, rc_obj *a, rc_obj *b) {
         return 1;
     if (!rco_check_live(rt, a, "rc_equal") || !rco_check_live(rt, b, "rc_equal"))
         return RC_ESTATE;
+    rc_runtime *prt = protocol_runtime(rt, a);
+    if (!enter(prt, "rc_equal"))
+        return RC_EOVERFLOW;
     int r = 0;
-    if (a->rc_type_->equal) {
+    if (a->rc_type_->equal)
         r = a->rc_type_->equal(a, b);
-        if (r != 0)
-            return r < 0 ? rco_err(rt, r, "rc_equal: comparing %s with %s failed", type_name(a),
-                                   type_name(b))
-                         : 1;
-    }
-    if (a->rc_type_ != b->rc_type_ && b->rc_type_->equal) {
+    if (r == 0 && a->rc_type_ != b->rc_type_ && b->rc_type_->equal)
         r = b->rc_type_->equal(b, a);
-        if (r < 0)
-            return rco_err(rt, r, "rc_equal: comparing %s with %s failed", type_name(b), type_name(a));
-    }
+    leave(prt);
+    if (r < 0)
+        return slot_failed(rt, r, "comparing %s with %s failed", type_name(a), type_name(b));
     return r > 0 ? 1 : 0;
 }
 
@@ -347,9 +397,16 @@ int rc_repr(rc_runtime *rt, rc_obj *o, char *buf, size_t len) {
         return rco_err(rt, RC_EINVAL, "rc_repr: NULL buffer");
     if (o->rc_head_ & RCO_F_FREED)
         return snprintf(buf, len, "<freed %s object at %p>", type_name(o), (void *)o);
-    if (o->rc_type_->repr)
-        return o->rc_type_->repr(o, buf, len);
-    return snprintf(buf, len, "<%s object at %p>", type_name(o), (void *)o);
+    if (!o->rc_type_->repr)
+        return snprintf(buf, len, "<%s object at %p>", type_name(o), (void *)o);
+    rc_runtime *prt = protocol_runtime(rt, o);
+    if (!enter(prt, "rc_repr"))
+        return RC_EOVERFLOW;
+    int r = o->rc_type_->repr(o, buf, len);
+    leave(prt);
+    if (r < 0)
+        return slot_failed(rt, r, "repr of %s object failed%s", type_name(o), "");
+    return r;
 }
 
 /* ---- hashing helpers (Python's numeric hash: equal numbers hash alike) ---- */

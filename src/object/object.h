@@ -106,12 +106,16 @@ struct rc_runtime {
     int err_code;
     char err_msg[256];
 
+    /* nesting of rc_hash/rc_equal/rc_repr through containers (a bound on C
+     * stack use, Python's RecursionError) */
+    int protocol_depth;
+
     /* deferred deallocation (no deep recursion when freeing chains) */
     int dealloc_depth;
     rc_obj *pending_head, *pending_tail;
 
-    /* statistics */
-    size_t live_objects, live_bytes;
+    /* statistics: objects and their bytes; bytes of buffers (rco_alloc) */
+    size_t live_objects, live_bytes, buffer_bytes;
 
     /* cycle collector state lives in the gc layer; the object layer keeps
      * the generation lists it must maintain on track/untrack, and hooks the
@@ -135,6 +139,11 @@ struct rc_runtime {
     void *types_state;
     void (*types_teardown)(rc_runtime *rt);
 
+    /* fault injection for out-of-memory tests: allocations left before they
+     * start failing (-1: never), and how many were failed */
+    long fail_countdown;
+    size_t fail_injected;
+
     /* debug */
     rc_debug_fn debug_fn;
     void *debug_arg;
@@ -156,6 +165,23 @@ int   rco_err(rc_runtime *rt, int code, const char *fmt, ...) RC_PRINTF(3, 4);
 void *rco_err_null(rc_runtime *rt, int code, const char *fmt, ...) RC_PRINTF(3, 4);
 int   rco_nomem(rc_runtime *rt);            /* RC_ENOMEM with a standard message */
 void *rco_nomem_null(rc_runtime *rt);
+
+/* Fault injection: true when this allocation must fail (see
+ * rc_runtime_fail_after). */
+static inline bool rco_inject_failure(rc_runtime *rt) {
+    if (__builtin_expect(rt->fail_countdown < 0, 1))
+        return false;
+    if (rt->fail_countdown == 0) {
+        rt->fail_injected++;
+        return true;
+    }
+    rt->fail_countdown--;
+    return false;
+}
+
+/* Deepest nesting of containers that rc_hash, rc_equal and rc_repr follow
+ * before failing with RC_EOVERFLOW. */
+#define RCO_MAX_PROTOCOL_DEPTH 2000
 
 /* ---- buffers from the runtime's heap (object.c) ---- */
 void *rco_alloc(rc_runtime *rt, size_t size);             /* NULL + RC_ENOMEM recorded */

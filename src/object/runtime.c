@@ -56,6 +56,7 @@ rc_runtime *rc_runtime_new(const rc_config *config) {
     }
     rco_gc_list_init(&rt->permanent);
     rt->gc_enabled = !rt->config.gc_disabled;
+    rt->fail_countdown = -1;
     rci_htable_init(&rt->weakrefs);
     return rt;
 }
@@ -182,6 +183,10 @@ size_t rc_runtime_object_count(rc_runtime *rt) {
 
 size_t rc_runtime_object_bytes(rc_runtime *rt) {
     return rt ? rt->live_bytes : 0;
+}
+
+size_t rc_runtime_buffer_bytes(rc_runtime *rt) {
+    return rt ? rt->buffer_bytes : 0;
 }
 
 void rc_runtime_free(rc_runtime *rt) {

@@ -1,0 +1,246 @@
+/* types.h - the types layer's internal contract, shared by the files of
+ * src/types/ (never by a lower layer; the gc layer may include it).
+ *
+ * What lives here:
+ *   - argument checking shared by every built-in (rct_check_arg);
+ *   - a bounded text writer with snprintf semantics for the repr slots
+ *     (rct_writer), so nested reprs truncate cleanly;
+ *   - comparisons the list sort needs (rct_numeric_compare, rct_str_compare);
+ *   - the per-runtime state of the layer (rct_state: intern table, ...),
+ *     created lazily in rt->types_state and torn down by rc_runtime_free.
+ *
+ * Struct layouts stay private to each type's .c file: other files go through
+ * the public accessors (rc_str_data, rc_tuple_len, ...) or the functions
+ * declared below. Each type's .c file opens with its layout, invariants and
+ * growth policy.
+ *
+ * Conventions: functions returning int return 0 or a negative RC_E* code and
+ * have recorded it on the runtime (when they were given one); functions
+ * returning a pointer return NULL with the code recorded. */
+#ifndef RC_TYPES_TYPES_H
+#define RC_TYPES_TYPES_H
+#ifndef RC_BUILD_CORE
+#error "internal header: define RC_BUILD_CORE only inside recycle and its white-box tests"
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "recycle/types.h"
+#include "object/object.h"
+
+/* ---------------------------------------------------------------------------
+ * Argument checks
+ * ------------------------------------------------------------------------- */
+
+/* Cold path of rct_check_arg: records and returns RC_EINVAL (NULL object),
+ * RC_ESTATE (a freed object, debug mode) or RC_ETYPE (wrong type). */
+int rct_arg_error(rc_runtime *rt, const rc_obj *o, const rc_type *type, const char *fn);
+
+/* 0 if o is a live object of type (any type when type is NULL); else the
+ * error above, recorded on rt with fn in the message. rt must not be NULL
+ * (public functions return early for a NULL runtime: there is nowhere to
+ * record the error). The debug liveness check costs one branch when the
+ * runtime is not in debug mode. */
+static inline int rct_check_arg(rc_runtime *rt, const rc_obj *o, const rc_type *type,
+                                const char *fn) {
+    if (__builtin_expect(o != NULL && (type == NULL || o->rc_type_ == type) &&
+                             (!rt->debug || rco_check_live(rt, o, fn)), 1))
+        return 0;
+    return rct_arg_error(rt, o, type, fn);
+}
+
+/* ---------------------------------------------------------------------------
+ * Bounded text writer for repr slots (str.c)
+ *
+ * Same contract as snprintf and rc_repr: the text is written into buf while
+ * it fits (buf is always NUL-terminated when cap > 0) and the full length is
+ * counted regardless. Units (a character, an escape, a nested repr) are
+ * written whole or not at all, so a truncated result never ends inside a
+ * UTF-8 sequence or an escape; after the first unit that does not fit,
+ * nothing more is written (the prefix stays a true prefix).
+ * ------------------------------------------------------------------------- */
+
+typedef struct rct_writer {
+    char *buf;
+    size_t cap;       /* bytes of buf, NUL included */
+    size_t written;   /* bytes of buf holding text (< cap when cap > 0) */
+    size_t need;      /* length of the full text */
+    bool full;        /* a unit did not fit: write nothing more */
+} rct_writer;
+
+void rct_writer_init(rct_writer *w, char *buf, size_t cap);
+void rct_writer_put(rct_writer *w, const char *s, size_t n);
+void rct_writer_puts(rct_writer *w, const char *s);
+/* repr(o) of any object as one unit (nested rc_repr); 0 or a negative RC_E*. */
+int  rct_writer_repr(rct_writer *w, rc_runtime *rt, rc_obj *o);
+/* The full length for a repr slot's return value: need, or RC_EOVERFLOW
+ * when it does not fit an int. */
+int  rct_writer_finish(rct_writer *w);
+
+/* ---------------------------------------------------------------------------
+ * Numbers and strings (int.c, float.c, str.c)
+ * ------------------------------------------------------------------------- */
+
+/* Python's ordering for the default list sort: *out = -1, 0 or 1. ints and
+ * floats compare exactly by value across types (no rounding: 2**53 + 1 >
+ * 2.0**53); a NaN compares as 0 ("not less" either way, as Python's <
+ * answers). strs compare by code point (rct_str_compare). 0, or RC_ETYPE
+ * (recorded on rt, which may be NULL) for any other pairing, RC_EINVAL for a
+ * NULL object. */
+int rct_numeric_compare(rc_runtime *rt, rc_obj *a, rc_obj *b, int *out);
+
+/* Exact comparison of an int64 with a double: -1, 0 or 1; 2 when d is NaN
+ * (unordered). */
+int rct_compare_int_double(int64_t i, double d);
+
+/* Two strs by code point (bytewise on UTF-8, which orders alike): <0, 0, >0.
+ * Both must be strs. */
+int rct_str_compare(const rc_obj *a, const rc_obj *b);
+
+/* The cached hash of a str (computed on first use; never fails). */
+uint64_t rct_str_hash(rc_obj *s);
+
+/* 0 if data[0..len) is valid UTF-8 (RFC 3629: no overlongs, no surrogates,
+ * nothing above U+10FFFF, no truncated sequence; NUL is allowed), with the
+ * code point count in *nchars; otherwise the offset of the first bad byte + 1
+ * and a reason in *why (static text). */
+size_t rct_utf8_check(const unsigned char *data, size_t len, size_t *nchars, const char **why);
+
+/* A str made from data[0..len) without validating it (the caller knows it is
+ * valid UTF-8 with nchars code points), e.g. parts of other strs. */
+rc_obj *rct_str_from_valid(rc_runtime *rt, const char *data, size_t len, size_t nchars);
+
+/* Mark a str interned (intern.c; the str is already immortal). */
+void rct_str_set_interned(rc_obj *s);
+
+/* ---------------------------------------------------------------------------
+ * Per-runtime state (intern.c)
+ *
+ * Lives in rt->types_state, created on first use. rc_runtime_free calls
+ * rt->types_teardown after every object has been destroyed and while the
+ * runtime's heap still exists: it runs the registered teardown functions
+ * (last registered first), frees the intern table and then the state.
+ * Other files add their fields to struct rct_state (zeroed at creation) and,
+ * if they own buffers, register a teardown with rct_state_on_teardown.
+ * ------------------------------------------------------------------------- */
+
+struct rct_intern;                 /* intern.c */
+typedef struct rct_state rct_state;
+typedef void (*rct_teardown_fn)(rc_runtime *rt, rct_state *st);
+
+#define RCT_STATE_MAX_TEARDOWN 8
+
+struct rct_state {
+    struct rct_intern *intern;     /* intern table (intern.c) */
+    rct_teardown_fn teardown[RCT_STATE_MAX_TEARDOWN];
+    size_t nteardown;
+    /* ---- fields of the other files go below ---- */
+};
+
+/* The state of rt, created on first use; NULL + RC_ENOMEM. */
+rct_state *rct_state_get(rc_runtime *rt);
+/* Run fn at teardown (once per registration); RC_ENOMEM, or RC_EOVERFLOW
+ * when RCT_STATE_MAX_TEARDOWN functions are already registered. */
+int rct_state_on_teardown(rc_runtime *rt, rct_teardown_fn fn);
+
+/* ---- list/array/iter (list.c, array.c, iter.c) ---- */
+
+/* Modification stamps: every mutation of a list or array adds 1 (iter.c
+ * compares them with the stamp an rc_iter recorded). 0 for a non-list /
+ * non-array. */
+uint64_t rct_list_stamp(const rc_obj *list);
+uint64_t rct_array_stamp(const rc_obj *array);
+
+/* One step of an iterator over a list (it->container is a list): 1 and
+ * *item (borrowed) set, 0 at the end, RC_ESTATE (recorded) if the list's
+ * stamp differs from it->stamp. Allocates nothing. */
+int rct_list_iter(rc_runtime *rt, rc_iter *it, rc_obj **item);
+
+/* One step over an array (it->container is an array): 1 with the item in
+ * *i64 (when i64 != NULL) or *f64 (otherwise), 0 at the end, RC_ESTATE on a
+ * stamp mismatch, or the conversion error of rc_array_get_i64/_f64 (the
+ * position is then not advanced). */
+int rct_array_iter(rc_runtime *rt, rc_iter *it, int64_t *i64, double *f64);
+
+/* ---- dict/set (dict.c, set.c, weakdict.c) ---- */
+
+/* Iterator steps for iter.c (it->container is a dict / set / weak-value
+ * dict): 1 with the outputs set (borrowed; a NULL output pointer is
+ * skipped), 0 at the end, RC_ESTATE (recorded) if the container's stamp
+ * differs from it->stamp. it->pos advances over the entry array (dict,
+ * weak-value dict: insertion order) or the hash table (set), skipping
+ * deleted entries and, for the weak-value dict, entries whose value died.
+ * Allocate nothing and run no user code. */
+int rct_dict_iter(rc_runtime *rt, rc_iter *it, rc_obj **key, rc_obj **value);
+int rct_set_iter(rc_runtime *rt, rc_iter *it, rc_obj **key);
+int rct_weakvaluedict_iter(rc_runtime *rt, rc_iter *it, rc_obj **key);
+
+/* Modification stamps, bumped by every structural change (insert, delete,
+ * resize, clear; not by replacing the value of a present key, nor by a
+ * weak-value dict's value dying). 0 for an object of another type. */
+uint64_t rct_dict_stamp(const rc_obj *d);
+uint64_t rct_set_stamp(const rc_obj *s);
+uint64_t rct_weakvaluedict_stamp(const rc_obj *d);
+
+/* The compact ordered table of dict.c (CPython 3.6+), also used by
+ * weakdict.c. A sparse index table of 2**log2_size slots (int8..int64 by
+ * size) holds EMPTY, DUMMY or a position in the dense, insertion-ordered
+ * entry array; a deleted entry has key == NULL. A zeroed struct is an empty
+ * table without memory. See dict.c for the invariants. */
+typedef struct rct_dentry {
+    uint64_t hash;
+    rc_obj *key;              /* strong; NULL: deleted */
+    rc_obj *value;            /* strong; NULL iff key is NULL */
+} rct_dentry;
+
+typedef struct rct_dtable {
+    void *mem;                /* index table, then the entries; NULL: no table */
+    rct_dentry *entries;      /* inside mem */
+    size_t used;              /* live entries */
+    size_t nentries;          /* entries[0..nentries) were filled (live or deleted) */
+    size_t usable;            /* entries still free after nentries */
+    uint64_t stamp;           /* modification stamp */
+    uint8_t log2_size;        /* index slots = 1 << log2_size (when mem) */
+    uint8_t ix_shift;         /* bytes per index = 1 << ix_shift */
+} rct_dtable;
+
+/* Find key (hash = rc_hash(key)): 1 and *ix set (entries[*ix]), 0 if
+ * absent, or a negative RC_E* (recorded) from rc_equal, or RC_ESTATE when
+ * comparisons kept mutating the table. Comparisons may run user code; the
+ * result is valid until user code next runs. */
+int  rct_dtable_lookup(rc_runtime *rt, rct_dtable *t, rc_obj *key, uint64_t hash, size_t *ix);
+/* Append key -> value (both increfed); key must be absent (a lookup just
+ * said so and no user code ran since). Grows the table first when it is
+ * full. 0, or RC_ENOMEM / RC_EOVERFLOW (recorded) with t unchanged. Runs no
+ * user code. */
+int  rct_dtable_insert(rc_runtime *rt, rct_dtable *t, uint64_t hash, rc_obj *key, rc_obj *value);
+/* Unlink entries[ix] (live): its slot becomes DUMMY, the entry NULL. The
+ * caller read key and value before and owns their references now. Runs no
+ * user code. */
+void rct_dtable_remove(rct_dtable *t, size_t ix);
+/* After deletions: rebuild smaller when fewer than 1/8 of the index slots
+ * hold live entries. Benign: on failure t stays as it is and the runtime's
+ * error is left untouched. Runs no user code. */
+void rct_dtable_shrink(rc_runtime *rt, rct_dtable *t);
+/* Move t's contents into *out (t becomes empty, stamp bumped); release *out
+ * later with rct_dtable_release. */
+void rct_dtable_detach(rct_dtable *t, rct_dtable *out);
+/* Rebuild t keeping only the live entries for which keep() is true; the
+ * others go to *dropped (release it with rct_dtable_release once t's owner
+ * is consistent). 0, or RC_ENOMEM (recorded) with t unchanged and *dropped
+ * empty. keep must not run user code. */
+int  rct_dtable_filter(rc_runtime *rt, rct_dtable *t, bool (*keep)(const rct_dentry *e),
+                       rct_dtable *dropped);
+/* Drop the references of a detached table and free its memory (may run user
+ * code). */
+void rct_dtable_release(rc_runtime *rt, rct_dtable *old);
+/* Visit keys (and values when values is true) of the live entries. */
+int  rct_dtable_traverse(const rct_dtable *t, rc_visitfn visit, void *arg, bool values);
+/* Bytes of memory the table owns (index + entries). */
+size_t rct_dtable_bytes(const rct_dtable *t);
+/* Record a KeyError-like RC_EKEY for key on rt; returns RC_EKEY. */
+int  rct_key_error(rc_runtime *rt, const rc_obj *key);
+
+#endif /* RC_TYPES_TYPES_H */
