@@ -14,6 +14,7 @@
 #include "recycle/heap.h"
 #include "recycle/object.h"
 #include "recycle/types.h"
+#include "recycle/gc.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -133,7 +133,7 @@ RC_API int     rc_array_set_i64(rc_runtime *rt, rc_obj *a, size_t i, int64_t v);
 RC_API int     rc_array_set_f64(rc_runtime *rt, rc_obj *a, size_t i, double v);
 RC_API size_t  rc_array_len(const rc_obj *a);
 RC_API size_t  rc_array_itemsize(const rc_obj *a);
-RC_API rc_array_kind rc_array_kind_of(const rc_obj *a);
+RC_API rc_array_kind rc_array_kind_of(const rc_obj *a);   /* (rc_array_kind)-1 if not an array */
 RC_API void   *rc_array_data(rc_obj *a);       /* len * itemsize bytes; valid until resized */
 RC_API int     rc_is_array(const rc_obj *o);
 

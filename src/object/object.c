@@ -346,10 +346,10 @@ static void leave(rc_runtime *rt) {
 }
 
 /* Record code unless the slot that failed already recorded it. */
-static int slot_failed(rc_runtime *rt, int code, const char *fmt, const char *a, const char *b) {
+static int slot_failed(rc_runtime *rt, int code, const char *what, const char *a, const char *b) {
     if (rt && rt->err_code == code)
         return code;
-    return rco_err(rt, code, fmt, a, b);
+    return rco_err(rt, code, "%s %s%s%s failed", what, a, b[0] ? " with " : "", b);
 }
 
 int rc_hash(rc_runtime *rt, rc_obj *o, uint64_t *out) {
@@ -365,7 +365,7 @@ int rc_hash(rc_runtime *rt, rc_obj *o, uint64_t *out) {
     int r = o->rc_type_->hash(o, out);
     leave(prt);
     if (r < 0)
-        return slot_failed(rt, r, "cannot hash %s object%s", type_name(o), "");
+        return slot_failed(rt, r, "hashing", type_name(o), "");
     return 0;
 }
 
@@ -386,7 +386,7 @@ int rc_equal(rc_runtime *rt, rc_obj *a, rc_obj *b) {
         r = b->rc_type_->equal(b, a);
     leave(prt);
     if (r < 0)
-        return slot_failed(rt, r, "comparing %s with %s failed", type_name(a), type_name(b));
+        return slot_failed(rt, r, "comparing", type_name(a), type_name(b));
     return r > 0 ? 1 : 0;
 }
 
@@ -405,7 +405,7 @@ int rc_repr(rc_runtime *rt, rc_obj *o, char *buf, size_t len) {
     int r = o->rc_type_->repr(o, buf, len);
     leave(prt);
     if (r < 0)
-        return slot_failed(rt, r, "repr of %s object failed%s", type_name(o), "");
+        return slot_failed(rt, r, "repr of", type_name(o), "");
     return r;
 }
 

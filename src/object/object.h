@@ -160,6 +160,11 @@ static inline bool rco_is_static(const rc_obj *o) {
     return (o->rc_head_ & RCO_F_IMMORTAL) && !rci_arena_map_is_head((uintptr_t)o);
 }
 
+/* ---- runtime creation (runtime.c); the public rc_runtime_new and
+ * rc_runtime_free live in the gc layer, which attaches the collector ---- */
+rc_runtime *rco_runtime_create(const rc_config *config);
+void rco_runtime_destroy(rc_runtime *rt);
+
 /* ---- errors (error.c): set the runtime's error, return code / NULL ---- */
 int   rco_err(rc_runtime *rt, int code, const char *fmt, ...) RC_PRINTF(3, 4);
 void *rco_err_null(rc_runtime *rt, int code, const char *fmt, ...) RC_PRINTF(3, 4);

@@ -26,7 +26,7 @@ static bool env_debug(void) {
     return v && *v && strcmp(v, "0") != 0;
 }
 
-rc_runtime *rc_runtime_new(const rc_config *config) {
+rc_runtime *rco_runtime_create(const rc_config *config) {
     rc_runtime *rt = rc_calloc(1, sizeof *rt);
     if (!rt)
         return NULL;
@@ -189,7 +189,7 @@ size_t rc_runtime_buffer_bytes(rc_runtime *rt) {
     return rt ? rt->buffer_bytes : 0;
 }
 
-void rc_runtime_free(rc_runtime *rt) {
+void rco_runtime_destroy(rc_runtime *rt) {
     if (!rt)
         return;
     /* 1. the collector: drop the garbage list, run a final collection

@@ -42,9 +42,15 @@
  * after a deletion; a purge rebuilds at the size that fits the survivors.
  *
  * Safety of the callback: it only writes this dict's flags, so it must never
- * run once the dict is gone. The dict is the only holder of its weakrefs,
- * and a weakref whose count reached zero never runs its callback (the
- * object layer's contract), so releasing an entry disarms its callback.
+ * run once the dict is gone. The dict is the only holder of its weakrefs, so
+ * releasing an entry frees its weakref, which unlinks it from its target.
+ * But a released weakref may still be called back: inside a deallocation
+ * cascade it is only queued (RCO_F_QUEUED) and stays linked until the queue
+ * reaches it, and while a target's callbacks run each weakref is held by a
+ * temporary reference, so one callback may drop the dict before the next
+ * runs. The callback therefore first checks that the dict still owns the
+ * weakref (see wvd_value_died), so a dict and its values can die together
+ * in any order (test_die_together, test_callback_drops_dict).
  */
 #include "types/types.h"
 
@@ -60,7 +66,16 @@ typedef struct rct_wvdict {
 } rct_wvdict;
 
 static void wvd_value_died(rc_obj *ref, void *arg) {
-    (void)ref;
+    /* Act only while this dict still owns ref. The dict is its only owner,
+     * and the object layer runs callbacks holding one temporary reference
+     * (weakref.c), so an owned ref has a count of at least 2. A released
+     * ref can still be called back without arg being valid: (a) its count
+     * reached zero inside a deallocation cascade, so it waits in the queue
+     * (RCO_F_QUEUED, the count bits are a link) still linked to its target;
+     * (b) an earlier callback for the same target dropped the dict, which
+     * released ref while the temporary reference kept it alive. */
+    if ((ref->rc_head_ & RCO_F_QUEUED) || rco_refcount(ref) < 2)
+        return;
     rct_wvdict *d = arg;
     d->stale = true;
     d->deaths++;
@@ -168,10 +183,10 @@ int rc_weakvaluedict_set(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *valu
     if (r < 0)
         return r;
     rct_wvdict *d = (rct_wvdict *)dict;
-    wvd_maybe_purge(rt, d);
     rc_obj *ref = rc_weakref_new(rt, value, wvd_value_died, d);
     if (!ref)
-        return rc_error(rt);
+        return rc_error(rt);                      /* nothing changed, not even a purge */
+    wvd_maybe_purge(rt, d);
     size_t ix;
     r = rct_dtable_lookup(rt, &d->t, key, hash, &ix);
     if (r < 0) {

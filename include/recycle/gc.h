@@ -1,0 +1,73 @@
+/* recycle/gc.h - the generational cycle collector: the API of Python's gc
+ * module.
+ *
+ * Containers (types with RC_TYPE_GC) are tracked when created. A
+ * generation-0 collection runs inside the allocation of a tracked object when
+ * count[0] (tracked allocations minus deallocations since the last
+ * generation-0 collection) exceeds threshold[0]; the collection then covers
+ * the oldest generation whose count exceeds its threshold, as in CPython.
+ * Lists of objects come back as rc_list objects (new references). */
+#ifndef RECYCLE_GC_H
+#define RECYCLE_GC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "export.h"
+#include "object.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct { size_t collections, collected, uncollectable; } rc_gc_stats;
+typedef struct { int generation; size_t collected, uncollectable; } rc_gc_info;
+
+#define RC_GC_START 0
+#define RC_GC_STOP  1
+typedef void (*rc_gc_callback)(rc_runtime *rt, int phase /* RC_GC_START, RC_GC_STOP */,
+                               const rc_gc_info *info, void *arg);
+
+/* Debug flags (gc.DEBUG_*): statistics on stderr (or the runtime's report
+ * file), each collectable / uncollectable object found, SAVEALL (keep every
+ * unreachable object in rc_gc_garbage instead of freeing it), LEAK. */
+#define RC_GC_DEBUG_STATS         (1u << 0)
+#define RC_GC_DEBUG_COLLECTABLE   (1u << 1)
+#define RC_GC_DEBUG_UNCOLLECTABLE (1u << 2)
+#define RC_GC_DEBUG_SAVEALL       (1u << 5)
+#define RC_GC_DEBUG_LEAK (RC_GC_DEBUG_COLLECTABLE | RC_GC_DEBUG_UNCOLLECTABLE | RC_GC_DEBUG_SAVEALL)
+
+/* Collect generations 0..generation (0, 1 or 2); returns the number of
+ * unreachable objects found, 0 during a collection, or a negative RC_EINVAL
+ * for a bad generation. */
+RC_API long    rc_gc_collect(rc_runtime *rt, int generation);
+RC_API void    rc_gc_enable(rc_runtime *rt);
+RC_API void    rc_gc_disable(rc_runtime *rt);
+RC_API int     rc_gc_isenabled(const rc_runtime *rt);
+RC_API void    rc_gc_get_count(const rc_runtime *rt, size_t count[3]);
+RC_API void    rc_gc_set_threshold(rc_runtime *rt, size_t t0, size_t t1, size_t t2);
+RC_API void    rc_gc_get_threshold(const rc_runtime *rt, size_t t[3]);
+RC_API void    rc_gc_get_stats(const rc_runtime *rt, rc_gc_stats stats[3]);
+/* Objects tracked in a generation (-1: all), not counting frozen ones. */
+RC_API rc_obj *rc_gc_get_objects(rc_runtime *rt, int generation);   /* new list */
+RC_API int     rc_gc_is_tracked(const rc_obj *o);
+RC_API int     rc_gc_is_finalized(const rc_obj *o);
+RC_API rc_obj *rc_gc_get_referrers(rc_runtime *rt, rc_obj *o);      /* new list */
+RC_API rc_obj *rc_gc_get_referents(rc_runtime *rt, rc_obj *o);      /* new list */
+RC_API void    rc_gc_freeze(rc_runtime *rt);
+RC_API void    rc_gc_unfreeze(rc_runtime *rt);
+RC_API size_t  rc_gc_get_freeze_count(const rc_runtime *rt);
+RC_API int     rc_gc_callback_add(rc_runtime *rt, rc_gc_callback cb, void *arg);
+RC_API int     rc_gc_callback_remove(rc_runtime *rt, rc_gc_callback cb, void *arg); /* RC_EKEY if absent */
+RC_API void    rc_gc_set_debug(rc_runtime *rt, unsigned flags);
+RC_API unsigned rc_gc_get_debug(const rc_runtime *rt);
+RC_API rc_obj *rc_gc_garbage(rc_runtime *rt);                       /* borrowed list */
+/* Stop tracking / track again a container that cannot take part in a cycle
+ * (CPython does this for tuples and dicts of atoms). */
+RC_API void    rc_gc_untrack(rc_obj *o);
+RC_API void    rc_gc_track(rc_obj *o);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RECYCLE_GC_H */

@@ -1,0 +1,317 @@
+/* api.c - the gc module's API, the runtime constructor that attaches the
+ * collector, and the hooks the object layer calls upward through.
+ *
+ * rc_runtime_new / rc_runtime_free are defined here rather than in the
+ * object layer: the object layer may not call the collector directly (a
+ * lower layer never calls a higher one), so creating a runtime is "make the
+ * object runtime, then attach the collector's state and hooks". */
+#include "gc/gc.h"
+#include "recycle/types.h"
+
+#include <string.h>
+
+/* ---- hooks ---- */
+
+static void on_alloc(rc_runtime *rt) {
+    if (rt->gc_enabled && !rt->gc_collecting && rt->threshold[0] > 0 &&
+        rt->gen_count[0] > rt->threshold[0])
+        rcg_collect_generations(rt);
+}
+
+static void on_emergency(rc_runtime *rt) {
+    rcg_collect(rt, 2);
+}
+
+static void on_final(rc_runtime *rt) {
+    rcg_state *st = rcg(rt);
+    /* Drop the garbage list first, so that what only it kept alive can be
+     * collected, then collect everything (finalizers run). */
+    if (st->garbage) {
+        rc_obj *g = st->garbage;
+        st->garbage = NULL;
+        rco_decref(g);
+    }
+    rco_gc_list_merge(&rt->permanent, &rt->gen[2]);
+    st->debug &= ~RC_GC_DEBUG_SAVEALL;
+    rcg_collect(rt, 2);
+    /* A second pass collects what finalizers of the first left behind. */
+    rcg_collect(rt, 2);
+    if (st->garbage) {
+        rc_obj *g = st->garbage;
+        st->garbage = NULL;
+        rco_decref(g);
+    }
+}
+
+static void on_teardown(rc_runtime *rt) {
+    rcg_state *st = rcg(rt);
+    if (!st)
+        return;
+    rc_free(st->callbacks);
+    rc_free(st);
+    rt->gc_state = NULL;
+}
+
+int rcg_attach(rc_runtime *rt) {
+    rcg_state *st = rc_calloc(1, sizeof *st);
+    if (!st)
+        return RC_ENOMEM;
+    rt->gc_state = st;
+    rt->gc_on_alloc = on_alloc;
+    rt->gc_emergency = on_emergency;
+    rt->gc_final = on_final;
+    rt->gc_teardown = on_teardown;
+    return 0;
+}
+
+rc_runtime *rc_runtime_new(const rc_config *config) {
+    rc_runtime *rt = rco_runtime_create(config);
+    if (!rt)
+        return NULL;
+    if (rcg_attach(rt) != 0) {
+        rco_runtime_destroy(rt);
+        return NULL;
+    }
+    return rt;
+}
+
+void rc_runtime_free(rc_runtime *rt) {
+    rco_runtime_destroy(rt);
+}
+
+/* ---- the gc API ---- */
+
+long rc_gc_collect(rc_runtime *rt, int generation) {
+    if (!rt)
+        return RC_EINVAL;
+    if (generation < 0 || generation > 2)
+        return rco_err(rt, RC_EINVAL, "rc_gc_collect: generation must be 0, 1 or 2, not %d", generation);
+    return rcg_collect(rt, generation);
+}
+
+void rc_gc_enable(rc_runtime *rt) {
+    if (rt)
+        rt->gc_enabled = true;
+}
+
+void rc_gc_disable(rc_runtime *rt) {
+    if (rt)
+        rt->gc_enabled = false;
+}
+
+int rc_gc_isenabled(const rc_runtime *rt) {
+    return rt && rt->gc_enabled ? 1 : 0;
+}
+
+void rc_gc_get_count(const rc_runtime *rt, size_t count[3]) {
+    for (int i = 0; i < 3; i++)
+        count[i] = rt ? rt->gen_count[i] : 0;
+}
+
+void rc_gc_set_threshold(rc_runtime *rt, size_t t0, size_t t1, size_t t2) {
+    if (!rt)
+        return;
+    rt->threshold[0] = t0;
+    rt->threshold[1] = t1;
+    rt->threshold[2] = t2;
+}
+
+void rc_gc_get_threshold(const rc_runtime *rt, size_t t[3]) {
+    for (int i = 0; i < 3; i++)
+        t[i] = rt ? rt->threshold[i] : 0;
+}
+
+void rc_gc_get_stats(const rc_runtime *rt, rc_gc_stats stats[3]) {
+    for (int i = 0; i < 3; i++) {
+        if (rt && rt->gc_state)
+            stats[i] = ((const rcg_state *)rt->gc_state)->stats[i];
+        else
+            memset(&stats[i], 0, sizeof stats[i]);
+    }
+}
+
+static int append_list(rc_runtime *rt, rc_obj *list, rco_gc *head) {
+    for (rco_gc *g = head->gc_next; g != head; g = g->gc_next) {
+        rc_obj *o = rco_from_gc(g);
+        if (o == list)
+            continue;
+        int r = rc_list_append(rt, list, o);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+rc_obj *rc_gc_get_objects(rc_runtime *rt, int generation) {
+    if (!rt)
+        return NULL;
+    if (generation < -1 || generation > 2)
+        return rco_err_null(rt, RC_EINVAL, "rc_gc_get_objects: generation must be -1..2, not %d",
+                            generation);
+    rc_obj *list = rc_list(rt);
+    if (!list)
+        return NULL;
+    for (int g = 0; g < 3; g++) {
+        if (generation >= 0 && g != generation)
+            continue;
+        if (append_list(rt, list, &rt->gen[g]) != 0) {
+            rco_decref(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+int rc_gc_is_tracked(const rc_obj *o) {
+    return o && (o->rc_head_ & RCO_F_TRACKED) ? 1 : 0;
+}
+
+int rc_gc_is_finalized(const rc_obj *o) {
+    return o && (o->rc_head_ & RCO_F_FINALIZED) ? 1 : 0;
+}
+
+void rc_gc_untrack(rc_obj *o) {
+    if (o && !rco_is_static(o))
+        rco_untrack(o);
+}
+
+void rc_gc_track(rc_obj *o) {
+    if (o && (o->rc_head_ & RCO_F_GC) && !rco_is_static(o) && !(o->rc_head_ & RCO_F_FREED))
+        rco_track(rco_runtime(o), o);
+}
+
+typedef struct referrer_ctx { rc_obj *target; bool found; } referrer_ctx;
+
+static int visit_find(rc_obj *child, void *arg) {
+    referrer_ctx *c = arg;
+    if (child == c->target) {
+        c->found = true;
+        return 1;
+    }
+    return 0;
+}
+
+rc_obj *rc_gc_get_referrers(rc_runtime *rt, rc_obj *o) {
+    if (!rt)
+        return NULL;
+    if (!o)
+        return rco_err_null(rt, RC_EINVAL, "rc_gc_get_referrers: NULL object");
+    rc_obj *list = rc_list(rt);
+    if (!list)
+        return NULL;
+    for (int g = 0; g < 3; g++) {
+        for (rco_gc *x = rt->gen[g].gc_next; x != &rt->gen[g]; x = x->gc_next) {
+            rc_obj *c = rco_from_gc(x);
+            if (c == list || !c->rc_type_->traverse)
+                continue;
+            referrer_ctx ctx = { o, false };
+            c->rc_type_->traverse(c, visit_find, &ctx);
+            if (ctx.found && rc_list_append(rt, list, c) != 0) {
+                rco_decref(list);
+                return NULL;
+            }
+        }
+    }
+    return list;
+}
+
+typedef struct referent_ctx { rc_runtime *rt; rc_obj *list; int err; } referent_ctx;
+
+static int visit_collect(rc_obj *child, void *arg) {
+    referent_ctx *c = arg;
+    if (!child)
+        return 0;
+    c->err = rc_list_append(c->rt, c->list, child);
+    return c->err != 0;
+}
+
+rc_obj *rc_gc_get_referents(rc_runtime *rt, rc_obj *o) {
+    if (!rt)
+        return NULL;
+    if (!o)
+        return rco_err_null(rt, RC_EINVAL, "rc_gc_get_referents: NULL object");
+    rc_obj *list = rc_list(rt);
+    if (!list)
+        return NULL;
+    if (o->rc_type_->traverse) {
+        referent_ctx ctx = { rt, list, 0 };
+        o->rc_type_->traverse(o, visit_collect, &ctx);
+        if (ctx.err) {
+            rco_decref(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+void rc_gc_freeze(rc_runtime *rt) {
+    if (!rt || rt->gc_collecting)
+        return;
+    for (int g = 0; g < 3; g++) {
+        rco_gc_list_merge(&rt->gen[g], &rt->permanent);
+        rt->gen_count[g] = 0;
+    }
+}
+
+void rc_gc_unfreeze(rc_runtime *rt) {
+    if (!rt || rt->gc_collecting)
+        return;
+    rco_gc_list_merge(&rt->permanent, &rt->gen[2]);
+}
+
+size_t rc_gc_get_freeze_count(const rc_runtime *rt) {
+    return rt ? rcg_list_size(&rt->permanent) : 0;
+}
+
+int rc_gc_callback_add(rc_runtime *rt, rc_gc_callback cb, void *arg) {
+    if (!rt)
+        return RC_EINVAL;
+    if (!cb)
+        return rco_err(rt, RC_EINVAL, "rc_gc_callback_add: NULL callback");
+    rcg_state *st = rcg(rt);
+    if (st->ncallbacks == st->capcallbacks) {
+        size_t cap = st->capcallbacks ? st->capcallbacks * 2 : 4;
+        rcg_callback *n = rc_realloc(st->callbacks, cap * sizeof *n);
+        if (!n)
+            return rco_nomem(rt);
+        st->callbacks = n;
+        st->capcallbacks = cap;
+    }
+    st->callbacks[st->ncallbacks].cb = cb;
+    st->callbacks[st->ncallbacks].arg = arg;
+    st->ncallbacks++;
+    return 0;
+}
+
+int rc_gc_callback_remove(rc_runtime *rt, rc_gc_callback cb, void *arg) {
+    if (!rt)
+        return RC_EINVAL;
+    rcg_state *st = rcg(rt);
+    for (size_t i = 0; i < st->ncallbacks; i++) {
+        if (st->callbacks[i].cb == cb && st->callbacks[i].arg == arg) {
+            memmove(&st->callbacks[i], &st->callbacks[i + 1],
+                    (st->ncallbacks - i - 1) * sizeof st->callbacks[0]);
+            st->ncallbacks--;
+            return 0;
+        }
+    }
+    return rco_err(rt, RC_EKEY, "rc_gc_callback_remove: callback not registered");
+}
+
+void rc_gc_set_debug(rc_runtime *rt, unsigned flags) {
+    if (rt)
+        rcg(rt)->debug = flags;
+}
+
+unsigned rc_gc_get_debug(const rc_runtime *rt) {
+    return rt ? ((const rcg_state *)rt->gc_state)->debug : 0;
+}
+
+rc_obj *rc_gc_garbage(rc_runtime *rt) {
+    if (!rt)
+        return NULL;
+    rcg_state *st = rcg(rt);
+    if (!st->garbage)
+        st->garbage = rc_list(rt);
+    return st->garbage;
+}

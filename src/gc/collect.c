@@ -1,0 +1,356 @@
+/* collect.c - the cycle collection algorithm (CPython's, in the order that
+ * DESIGN.md fixes).
+ *
+ * 1. update_refs: each object of the generation gets gc_refs = its refcount.
+ * 2. subtract_refs: traverse every object and subtract one from gc_refs of
+ *    each child in the generation; what remains counts references from
+ *    outside the generation.
+ * 3. move_unreachable: objects with gc_refs > 0 are reachable, and so is
+ *    everything they reach; the rest is moved to the `unreachable` list.
+ * 4. weak references to unreachable objects are cleared and their callbacks
+ *    run, before any finalizer;
+ * 5. finalizers run (each object at most once, PEP 442);
+ * 6. the unreachable set is examined again: anything a finalizer made
+ *    reachable (resurrected), and all it reaches, survives;
+ * 7. clear is called on what is still unreachable, which breaks the cycles;
+ *    reference counting then frees the objects;
+ * 8. objects still alive after every clear ran (a cycle none of whose
+ *    members has clear) are uncollectable: they go to rc_gc_garbage.
+ *
+ * Link encoding during a collection (the CPython trick that needs no extra
+ * memory per object): in gc_prev, bit 0 (COLLECTING) marks an object of the
+ * generation being collected and, between update_refs and move_unreachable,
+ * the rest of the word holds gc_refs << 1 instead of a pointer; in gc_next,
+ * bit 0 (UNREACHABLE) marks objects moved to the unreachable list while
+ * move_unreachable runs. Object blocks are 16-byte aligned, so bit 0 of a
+ * real link is always 0. All bits are cleared again before any user code
+ * (callbacks, finalizers, clear) runs.
+ */
+#include "gc/gc.h"
+#include "heap/os/os.h"
+#include "recycle/types.h"
+
+#include <stdio.h>
+
+#define COLLECTING ((uintptr_t)1)
+#define UNREACHABLE ((uintptr_t)1)
+
+static inline uintptr_t prev_word(const rco_gc *g) { return (uintptr_t)g->gc_prev; }
+static inline uintptr_t next_word(const rco_gc *g) { return (uintptr_t)g->gc_next; }
+static inline void set_prev_word(rco_gc *g, uintptr_t w) { g->gc_prev = (rco_gc *)w; }
+static inline void set_next_word(rco_gc *g, uintptr_t w) { g->gc_next = (rco_gc *)w; }
+static inline rco_gc *next_ptr(const rco_gc *g) { return (rco_gc *)(next_word(g) & ~UNREACHABLE); }
+
+static inline bool is_collecting(const rco_gc *g) { return (prev_word(g) & COLLECTING) != 0; }
+static inline size_t get_refs(const rco_gc *g) { return (size_t)(prev_word(g) >> 1); }
+static inline void set_refs(rco_gc *g, size_t refs) { set_prev_word(g, ((uintptr_t)refs << 1) | COLLECTING); }
+static inline void dec_refs(rco_gc *g) { set_prev_word(g, prev_word(g) - 2); }
+
+size_t rcg_list_size(const rco_gc *head) {
+    size_t n = 0;
+    for (const rco_gc *g = head->gc_next; g != head; g = g->gc_next)
+        n++;
+    return n;
+}
+
+/* The collector's handle on a child found by traverse: NULL unless the child
+ * is a tracked container (only those are in generation lists). */
+static inline rco_gc *as_tracked(rc_obj *child) {
+    if (!child || !(child->rc_head_ & RCO_F_TRACKED))
+        return NULL;
+    return rco_gc_of(child);
+}
+
+/* ---- steps 1-3 ---- */
+
+static void update_refs(rco_gc *list) {
+    for (rco_gc *g = list->gc_next; g != list; g = g->gc_next) {
+        rc_obj *o = rco_from_gc(g);
+        set_refs(g, rco_refcount(o));
+    }
+}
+
+static int visit_decref(rc_obj *child, void *arg) {
+    (void)arg;
+    rco_gc *g = as_tracked(child);
+    if (g && is_collecting(g) && get_refs(g) > 0)
+        dec_refs(g);
+    return 0;
+}
+
+static void subtract_refs(rco_gc *list) {
+    for (rco_gc *g = list->gc_next; g != list; g = next_ptr(g)) {
+        rc_obj *o = rco_from_gc(g);
+        if (o->rc_type_->traverse)
+            o->rc_type_->traverse(o, visit_decref, NULL);
+    }
+}
+
+static int visit_reachable(rc_obj *child, void *arg) {
+    rco_gc *young = arg;
+    rco_gc *g = as_tracked(child);
+    if (!g || !is_collecting(g))
+        return 0;                           /* another generation, or not ours */
+    if (next_word(g) & UNREACHABLE) {
+        /* Tentatively unreachable, but reachable after all: put it back at
+         * the end of young, where the scan will reach it. */
+        rco_gc *prev = (rco_gc *)(prev_word(g) & ~COLLECTING);
+        rco_gc *next = next_ptr(g);
+        set_next_word(prev, next_word(g));  /* keeps the flag: prev is unreachable too (or the head) */
+        set_prev_word(next, (uintptr_t)prev | (prev_word(next) & COLLECTING));
+        rco_gc *last = young->gc_prev;
+        set_next_word(last, (uintptr_t)g);
+        set_next_word(g, (uintptr_t)young);
+        young->gc_prev = g;
+        set_refs(g, 1);
+    } else if (get_refs(g) == 0) {
+        /* Not scanned yet; will be, and is reachable. */
+        set_refs(g, 1);
+    }
+    return 0;
+}
+
+/* After update_refs and subtract_refs: move every object of young that is
+ * not reachable from outside into unreachable. On return young is a normal
+ * list of the reachable objects (flags cleared); unreachable is a normal list
+ * too. */
+static void move_unreachable(rco_gc *young, rco_gc *unreachable) {
+    rco_gc *prev = young;
+    rco_gc *g = young->gc_next;
+    while (g != young) {
+        if (get_refs(g) > 0) {
+            rc_obj *o = rco_from_gc(g);
+            if (o->rc_type_->traverse)
+                o->rc_type_->traverse(o, visit_reachable, young);
+            set_prev_word(g, (uintptr_t)prev);    /* a pointer again; COLLECTING cleared */
+            prev = g;
+        } else {
+            /* Move g to the end of unreachable (links flagged UNREACHABLE,
+             * gc_prev a pointer with COLLECTING kept). */
+            set_next_word(prev, next_word(g));
+            rco_gc *last = unreachable->gc_prev;
+            set_next_word(last, (uintptr_t)g | UNREACHABLE);
+            set_prev_word(g, (uintptr_t)last | COLLECTING);
+            set_next_word(g, (uintptr_t)unreachable | UNREACHABLE);
+            unreachable->gc_prev = g;
+        }
+        g = prev->gc_next;
+    }
+    young->gc_prev = prev;
+    /* Normalise the unreachable list: plain pointers, no flags. */
+    set_next_word(unreachable, next_word(unreachable) & ~UNREACHABLE);
+    rco_gc *p = unreachable;
+    for (rco_gc *x = unreachable->gc_next; x != unreachable;) {
+        rco_gc *next = next_ptr(x);
+        set_next_word(x, (uintptr_t)next);
+        set_prev_word(x, (uintptr_t)p);
+        p = x;
+        x = next;
+    }
+    unreachable->gc_prev = p;
+}
+
+static void deduce_unreachable(rco_gc *young, rco_gc *unreachable) {
+    update_refs(young);
+    subtract_refs(young);
+    move_unreachable(young, unreachable);
+}
+
+/* ---- steps 4-8 ---- */
+
+static void clear_weakrefs(rc_runtime *rt, rco_gc *unreachable) {
+    /* A callback may drop the last reference to an unreachable object whose
+     * cycle it breaks; walk a snapshot-safe way: move each object to a
+     * holding list first. */
+    rco_gc seen;
+    rco_gc_list_init(&seen);
+    while (!rco_gc_list_empty(unreachable)) {
+        rco_gc *g = unreachable->gc_next;
+        rco_gc_list_remove(g);
+        rco_gc_list_append(&seen, g);
+        rc_obj *o = rco_from_gc(g);
+        if (o->rc_head_ & RCO_F_WEAKREFS) {
+            rco_incref(o);
+            rco_weakrefs_clear(rt, o, true);
+            rco_decref(o);
+        }
+    }
+    rco_gc_list_merge(&seen, unreachable);
+}
+
+static void run_finalizers(rco_gc *unreachable) {
+    rco_gc seen;
+    rco_gc_list_init(&seen);
+    while (!rco_gc_list_empty(unreachable)) {
+        rco_gc *g = unreachable->gc_next;
+        rco_gc_list_remove(g);
+        rco_gc_list_append(&seen, g);
+        rc_obj *o = rco_from_gc(g);
+        const rc_type *t = o->rc_type_;
+        if (t->finalize && !(o->rc_head_ & RCO_F_FINALIZED)) {
+            o->rc_head_ |= RCO_F_FINALIZED;
+            rco_incref(o);
+            t->finalize(o);
+            rco_decref(o);
+        }
+    }
+    rco_gc_list_merge(&seen, unreachable);
+}
+
+static bool garbage_append(rc_runtime *rt, rc_obj *o) {
+    rcg_state *st = rcg(rt);
+    if (!st->garbage) {
+        st->garbage = rc_list(rt);
+        if (!st->garbage)
+            return false;
+    }
+    return rc_list_append(rt, st->garbage, o) == 0;
+}
+
+static void debug_print(rc_runtime *rt, const char *what, rc_obj *o) {
+    FILE *out = rt->config.report ? rt->config.report : stderr;
+    char buf[160];
+    rc_repr(rt, o, buf, sizeof buf);
+    fprintf(out, "gc: %s <%s %p> %s\n", what, rc_type_name(o), (void *)o, buf);
+}
+
+/* Break the cycles; returns how many objects were uncollectable. */
+static size_t delete_garbage(rc_runtime *rt, rco_gc *collectable, rco_gc *old) {
+    rcg_state *st = rcg(rt);
+    rco_gc survivors;
+    rco_gc_list_init(&survivors);
+    while (!rco_gc_list_empty(collectable)) {
+        rco_gc *g = collectable->gc_next;
+        rc_obj *o = rco_from_gc(g);
+        const rc_type *t = o->rc_type_;
+        void (*clear)(rc_obj *) = t->clear;
+        if (clear) {
+            rco_incref(o);
+            clear(o);
+            rco_decref(o);      /* may free o, which unlinks it from the list */
+        }
+        if (collectable->gc_next == g) {
+            /* still alive: it may die when another member is cleared */
+            rco_gc_list_remove(g);
+            rco_gc_list_append(&survivors, g);
+        }
+    }
+    size_t uncollectable = 0;
+    for (rco_gc *g = survivors.gc_next; g != &survivors; g = g->gc_next) {
+        rc_obj *o = rco_from_gc(g);
+        uncollectable++;
+        if (st->debug & RC_GC_DEBUG_UNCOLLECTABLE)
+            debug_print(rt, "uncollectable", o);
+    }
+    /* Appending may allocate (and track the list in generation 0), so do it
+     * once the walk is over; an object that cannot be recorded for lack of
+     * memory is still kept alive in the old generation. */
+    rco_gc pending;
+    rco_gc_list_init(&pending);
+    rco_gc_list_merge(&survivors, &pending);
+    while (!rco_gc_list_empty(&pending)) {
+        rco_gc *g = pending.gc_next;
+        rco_gc_list_remove(g);
+        rco_gc_list_append(old, g);
+        garbage_append(rt, rco_from_gc(g));
+    }
+    return uncollectable;
+}
+
+static void invoke_callbacks(rc_runtime *rt, int phase, const rc_gc_info *info) {
+    rcg_state *st = rcg(rt);
+    for (size_t i = 0; i < st->ncallbacks; i++)
+        st->callbacks[i].cb(rt, phase, info, st->callbacks[i].arg);
+}
+
+long rcg_collect(rc_runtime *rt, int generation) {
+    rcg_state *st = rcg(rt);
+    if (rt->gc_collecting)
+        return 0;
+    rt->gc_collecting = true;
+    rc_gc_info info = { generation, 0, 0 };
+    invoke_callbacks(rt, RC_GC_START, &info);
+    uint64_t t0 = rci_os_clock_ns();
+
+    if (generation + 1 < 3)
+        rt->gen_count[generation + 1]++;
+    for (int i = 0; i <= generation; i++)
+        rt->gen_count[i] = 0;
+    for (int i = 0; i < generation; i++)
+        rco_gc_list_merge(&rt->gen[i], &rt->gen[generation]);
+    rco_gc *young = &rt->gen[generation];
+    rco_gc *old = generation < 2 ? &rt->gen[generation + 1] : young;
+
+    rco_gc unreachable;
+    rco_gc_list_init(&unreachable);
+    deduce_unreachable(young, &unreachable);
+
+    if (young != old) {
+        if (generation == 1)
+            st->long_lived_pending += rcg_list_size(young);
+        rco_gc_list_merge(young, old);
+    } else {
+        st->long_lived_pending = 0;
+        st->long_lived_total = rcg_list_size(young);
+    }
+
+    size_t found = rcg_list_size(&unreachable);
+    size_t collected = 0, uncollectable = 0;
+    if (found > 0) {
+        if (st->debug & RC_GC_DEBUG_COLLECTABLE)
+            for (rco_gc *g = unreachable.gc_next; g != &unreachable; g = g->gc_next)
+                debug_print(rt, "collectable", rco_from_gc(g));
+        clear_weakrefs(rt, &unreachable);
+        run_finalizers(&unreachable);
+        /* Resurrection: what is still unreachable after the finalizers is
+         * the real garbage; the rest survives in the old generation. */
+        rco_gc final;
+        rco_gc_list_init(&final);
+        deduce_unreachable(&unreachable, &final);
+        rco_gc_list_merge(&unreachable, old);
+        size_t garbage = rcg_list_size(&final);
+        if (st->debug & RC_GC_DEBUG_SAVEALL) {
+            rco_gc keep;
+            rco_gc_list_init(&keep);
+            rco_gc_list_merge(&final, &keep);
+            while (!rco_gc_list_empty(&keep)) {
+                rco_gc *g = keep.gc_next;
+                rco_gc_list_remove(g);
+                rco_gc_list_append(old, g);
+                garbage_append(rt, rco_from_gc(g));
+            }
+            collected = garbage;
+        } else {
+            uncollectable = delete_garbage(rt, &final, old);
+            collected = garbage - uncollectable;
+        }
+    }
+
+    st->stats[generation].collections++;
+    st->stats[generation].collected += collected;
+    st->stats[generation].uncollectable += uncollectable;
+    if (st->debug & RC_GC_DEBUG_STATS) {
+        FILE *out = rt->config.report ? rt->config.report : stderr;
+        fprintf(out, "gc: collecting generation %d: %zu unreachable, %zu collected, "
+                     "%zu uncollectable, %.6fs elapsed\n",
+                generation, found, collected, uncollectable,
+                (double)(rci_os_clock_ns() - t0) / 1e9);
+    }
+    info.collected = collected;
+    info.uncollectable = uncollectable;
+    invoke_callbacks(rt, RC_GC_STOP, &info);
+    rt->gc_collecting = false;
+    return (long)(collected + uncollectable);
+}
+
+void rcg_collect_generations(rc_runtime *rt) {
+    rcg_state *st = rcg(rt);
+    for (int g = 2; g >= 0; g--) {
+        if (rt->gen_count[g] > rt->threshold[g]) {
+            if (g == 2 && st->long_lived_pending < st->long_lived_total / 4)
+                continue;   /* avoid quadratic behaviour (see gc.h) */
+            rcg_collect(rt, g);
+            return;
+        }
+    }
+}
