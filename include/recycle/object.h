@@ -148,6 +148,9 @@ RC_API size_t rc_deep_sizeof(rc_runtime *rt, rc_obj *o);
  * Weak references
  * ------------------------------------------------------------------------- */
 
+/* The type of weak reference objects. */
+RC_API extern const rc_type rc_weakref_type;
+
 /* A weak reference to target (a new reference to the weakref object).
  * callback, if given, runs once when target dies, with the weakref. */
 RC_API rc_obj *rc_weakref_new(rc_runtime *rt, rc_obj *target,

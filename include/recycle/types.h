@@ -19,9 +19,16 @@ extern "C" {
 #endif
 
 /* The built-in type descriptors, for rc_typeof comparisons. */
-RC_API extern const rc_type rc_int_type, rc_float_type, rc_str_type, rc_bytes_type,
-    rc_tuple_type, rc_list_type, rc_dict_type, rc_set_type, rc_array_type,
-    rc_weakref_type, rc_weakvaluedict_type;
+RC_API extern const rc_type rc_int_type;
+RC_API extern const rc_type rc_float_type;
+RC_API extern const rc_type rc_str_type;
+RC_API extern const rc_type rc_bytes_type;
+RC_API extern const rc_type rc_tuple_type;
+RC_API extern const rc_type rc_list_type;
+RC_API extern const rc_type rc_dict_type;
+RC_API extern const rc_type rc_set_type;
+RC_API extern const rc_type rc_array_type;
+RC_API extern const rc_type rc_weakvaluedict_type;
 
 /* ---- int: 64-bit; -5..256 are cached and immortal ---- */
 RC_API rc_obj *rc_int(rc_runtime *rt, int64_t v);
@@ -142,7 +149,7 @@ RC_API rc_obj *rc_weakvaluedict(rc_runtime *rt);
 RC_API int     rc_weakvaluedict_set(rc_runtime *rt, rc_obj *d, rc_obj *key, rc_obj *value);
 RC_API rc_obj *rc_weakvaluedict_get(rc_runtime *rt, rc_obj *d, rc_obj *key); /* borrowed; NULL + RC_EKEY */
 RC_API int     rc_weakvaluedict_del(rc_runtime *rt, rc_obj *d, rc_obj *key);
-RC_API size_t  rc_weakvaluedict_len(rc_obj *d);                 /* live entries */
+RC_API size_t  rc_weakvaluedict_len(rc_obj *d);   /* live entries; O(n) once after values died */
 
 /* ---- iterators: on the stack, materialize nothing ---- */
 typedef struct rc_iter {

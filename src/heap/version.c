@@ -1,5 +1,5 @@
 /* version.c - the run-time version string. */
-#include "recycle.h"
+#include "recycle/version.h"
 
 const char *rc_version(void) {
     return RC_VERSION_STRING;

@@ -11,7 +11,6 @@
  * target whose count is zero, or that waits in the deallocation queue, is
  * already dead for rc_weakref_get. */
 #include "object/object.h"
-#include "recycle/types.h"
 
 typedef struct rco_weakref {
     rc_obj ob;
@@ -144,7 +143,11 @@ void rco_weakrefs_clear(rc_runtime *rt, rc_obj *o, bool call_callbacks) {
         next = w->next;
         w->next = w->prev = NULL;
         w->target = NULL;
-        if (call_callbacks && w->callback) {
+        /* A weak reference whose own count reached zero and that waits in
+         * the deallocation queue is dead: unlink it, never call it back. */
+        bool dying = (w->ob.rc_head_ & (RCO_F_QUEUED | RCO_F_FREED)) != 0 ||
+                     (!(w->ob.rc_head_ & RCO_F_IMMORTAL) && rco_refcount(&w->ob) == 0);
+        if (call_callbacks && w->callback && !dying) {
             rco_incref(&w->ob);
             w->pending = NULL;
             *tail = w;

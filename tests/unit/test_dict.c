@@ -858,6 +858,39 @@ static void test_self_reference_teardown(void **state) {
     rc_runtime_free(rt);
 }
 
+/* ---- the cycle collector sees through dicts (traverse) and breaks their
+ * cycles (clear) ---- */
+
+static void test_gc(void **state) {
+    (void)state;
+    rc_runtime *rt = new_rt();
+    size_t base = rc_runtime_object_count(rt);
+    rc_obj *d = rc_dict(rt), *e = rc_dict(rt);
+    assert_true(rc_gc_is_tracked(d));
+    assert_int_equal(rc_dict_set_str(rt, d, "me", d), 0);
+    assert_int_equal(rc_dict_set_str(rt, d, "e", e), 0);
+    put(rt, e, rc_int(rt, 1000), rc_str(rt, "payload"));
+    assert_int_equal(rc_dict_set(rt, e, d, d), RC_ETYPE);   /* dicts are unhashable */
+    rc_error_clear(rt);
+    rc_obj *key = rc_tuple(rt, 1, e);                        /* hashable? no: e is not */
+    assert_non_null(key);
+    assert_int_equal(rc_dict_set(rt, e, key, d), RC_ETYPE);
+    rc_error_clear(rt);
+    assert_int_equal(rc_dict_set_str(rt, e, "back", d), 0);  /* d <-> e */
+    rc_decref(key);
+    /* referents: keys and values */
+    rc_obj *refs = rc_gc_get_referents(rt, d);
+    assert_non_null(refs);
+    assert_int_equal(rc_list_len(refs), 4);
+    rc_decref(refs);
+    rc_decref(e);
+    rc_decref(d);
+    assert_true(rc_runtime_object_count(rt) > base);
+    assert_true(rc_gc_collect(rt, 2) >= 2);
+    assert_int_equal(rc_runtime_object_count(rt), base);
+    rc_runtime_free(rt);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic),
@@ -871,6 +904,7 @@ int main(void) {
         cmocka_unit_test(test_oom),
         cmocka_unit_test(test_reentrancy),
         cmocka_unit_test(test_self_reference_teardown),
+        cmocka_unit_test(test_gc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -560,6 +560,60 @@ static void test_reentrancy(void **state) {
     rc_runtime_free(rt);
 }
 
+/* ---- cycles through a set: a key that refers back to its set ---- */
+
+typedef struct holder {
+    rc_obj ob;
+    rc_obj *ref;
+} holder;
+
+static int holder_hash(rc_obj *self, uint64_t *out) {
+    *out = (uint64_t)(uintptr_t)self >> 4;
+    return 0;
+}
+
+static int holder_traverse(rc_obj *self, rc_visitfn visit, void *arg) {
+    holder *h = (holder *)self;
+    return h->ref ? visit(h->ref, arg) : 0;
+}
+
+static void holder_clear(rc_obj *self) {
+    holder *h = (holder *)self;
+    rc_obj *r = h->ref;
+    h->ref = NULL;
+    rc_xdecref(r);
+}
+
+static const rc_type holder_type = {
+    .name = "holder", .size = sizeof(holder), .flags = RC_TYPE_GC,
+    .traverse = holder_traverse, .clear = holder_clear, .hash = holder_hash,
+};
+
+static void test_gc(void **state) {
+    (void)state;
+    rc_runtime *rt = new_rt();
+    size_t base = rc_runtime_object_count(rt);
+    rc_obj *s = rc_set(rt);
+    assert_true(rc_gc_is_tracked(s));
+    for (int i = 0; i < 50; i++) {
+        holder *h = (holder *)rc_new(rt, &holder_type);
+        assert_non_null(h);
+        rc_incref(s);
+        h->ref = s;
+        assert_int_equal(rc_set_add(rt, s, &h->ob), 0);
+        rc_decref(&h->ob);
+    }
+    add_i(rt, s, 123456);
+    rc_obj *refs = rc_gc_get_referents(rt, s);
+    assert_int_equal(rc_list_len(refs), 51);
+    rc_decref(refs);
+    rc_decref(s);
+    assert_int_equal(rc_runtime_object_count(rt), base + 52);
+    assert_true(rc_gc_collect(rt, 2) >= 51);
+    assert_int_equal(rc_runtime_object_count(rt), base);
+    rc_runtime_free(rt);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic),
@@ -570,6 +624,7 @@ int main(void) {
         cmocka_unit_test(test_repr_equal),
         cmocka_unit_test(test_oom),
         cmocka_unit_test(test_reentrancy),
+        cmocka_unit_test(test_gc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -504,6 +504,60 @@ static void test_model(void **state) {
     rc_runtime_free(rt);
 }
 
+/* ---- cycles through the keys: a key that refers back to its dict ---- */
+
+typedef struct holder {
+    rc_obj ob;
+    rc_obj *ref;
+} holder;
+
+static int holder_hash(rc_obj *self, uint64_t *out) {
+    *out = (uint64_t)(uintptr_t)self >> 4;
+    return 0;
+}
+
+static int holder_traverse(rc_obj *self, rc_visitfn visit, void *arg) {
+    holder *h = (holder *)self;
+    return h->ref ? visit(h->ref, arg) : 0;
+}
+
+static void holder_clear(rc_obj *self) {
+    holder *h = (holder *)self;
+    rc_obj *r = h->ref;
+    h->ref = NULL;
+    rc_xdecref(r);
+}
+
+static const rc_type holder_type = {
+    .name = "holder", .size = sizeof(holder), .flags = RC_TYPE_GC,
+    .traverse = holder_traverse, .clear = holder_clear, .hash = holder_hash,
+};
+
+static void test_gc(void **state) {
+    (void)state;
+    rc_runtime *rt = new_rt();
+    size_t base = rc_runtime_object_count(rt);
+    rc_obj *d = rc_weakvaluedict(rt);
+    rc_obj *v = value(rt, 1);                  /* stays alive, outside the cycle */
+    assert_true(rc_gc_is_tracked(d));
+    for (int i = 0; i < 10; i++) {
+        holder *h = (holder *)rc_new(rt, &holder_type);
+        rc_incref(d);
+        h->ref = d;
+        assert_int_equal(rc_weakvaluedict_set(rt, d, &h->ob, i % 2 ? v : d), 0);
+        rc_decref(&h->ob);
+    }
+    rc_obj *refs = rc_gc_get_referents(rt, d);  /* the keys, not the weakrefs */
+    assert_int_equal(rc_list_len(refs), 10);
+    rc_decref(refs);
+    rc_decref(d);
+    assert_true(rc_gc_collect(rt, 2) >= 11);
+    assert_int_equal(rc_weakref_count(v), 0);
+    rc_decref(v);
+    assert_int_equal(rc_runtime_object_count(rt), base);
+    rc_runtime_free(rt);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic),
@@ -515,6 +569,7 @@ int main(void) {
         cmocka_unit_test(test_callback_drops_dict),
         cmocka_unit_test(test_oom),
         cmocka_unit_test(test_model),
+        cmocka_unit_test(test_gc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
