@@ -29,6 +29,7 @@
 #include "gc/gc.h"
 #include "heap/os/os.h"
 #include "recycle/types.h"
+#include "types/types.h"
 
 #include <stdio.h>
 
@@ -148,6 +149,27 @@ static void move_unreachable(rco_gc *young, rco_gc *unreachable) {
         x = next;
     }
     unreachable->gc_prev = p;
+}
+
+/* A tuple can only be part of a cycle through an item that is a tracked
+ * container; tuples are immutable, so one whose items are all atoms (or
+ * untracked) never can, and stops costing collection time (CPython does the
+ * same). Called on the survivors of a collection. */
+static void untrack_atomic_tuples(rco_gc *list) {
+    for (rco_gc *g = list->gc_next, *next; g != list; g = next) {
+        next = g->gc_next;
+        rc_obj *o = rco_from_gc(g);
+        if (o->rc_type_ != &rc_tuple_type)
+            continue;
+        size_t n;
+        rc_obj *const *items = rct_tuple_items(o, &n);
+        bool atomic = true;
+        for (size_t i = 0; i < n && atomic; i++)
+            if (items[i] && (items[i]->rc_head_ & RCO_F_TRACKED))
+                atomic = false;
+        if (atomic)
+            rco_untrack(o);
+    }
 }
 
 static void deduce_unreachable(rco_gc *young, rco_gc *unreachable) {
@@ -285,6 +307,7 @@ long rcg_collect(rc_runtime *rt, int generation) {
     rco_gc_list_init(&unreachable);
     deduce_unreachable(young, &unreachable);
 
+    untrack_atomic_tuples(young);
     if (young != old) {
         if (generation == 1)
             st->long_lived_pending += rcg_list_size(young);

@@ -273,6 +273,8 @@ static bool dealloc_one(rc_runtime *rt, rc_obj *o) {
     }
     if (o->rc_head_ & RCO_F_TRACKED)
         rco_untrack(o);
+    if ((o->rc_head_ & RCO_F_GC) && rt->gen_count[0] > 0)
+        rt->gen_count[0]--;
     if (t->destroy)
         t->destroy(o);
     else if (t->clear)

@@ -5,8 +5,10 @@
  * Lists are circular and doubly linked through rco_gc, with a sentinel head
  * in the runtime. Invariant: RCO_F_TRACKED is set iff the object's rco_gc is
  * on some list (a generation, the permanent generation, or a list the
- * collector is working on). gen_count[0] counts tracked allocations minus
- * deallocations since the last generation-0 collection (never below 0). */
+ * collector is working on). gen_count[0] counts allocations minus
+ * deallocations of containers since the last generation-0 collection (never
+ * below 0): rco_track counts the allocation (rc_new), the deallocation path
+ * in object.c the other side; untracking alone changes no count. */
 #include "object/object.h"
 
 void rco_gc_list_init(rco_gc *head) {
@@ -56,7 +58,4 @@ void rco_untrack(rc_obj *o) {
         return;
     rco_gc_list_remove(rco_gc_of(o));
     o->rc_head_ &= ~RCO_F_TRACKED;
-    rc_runtime *rt = rco_runtime(o);
-    if (rt->gen_count[0] > 0)
-        rt->gen_count[0]--;
 }

@@ -152,6 +152,16 @@ rc_obj *rc_tuple(rc_runtime *rt, size_t n, ...) {
     return &t->ob;
 }
 
+rc_obj *const *rct_tuple_items(const rc_obj *o, size_t *n) {
+    if (!o || o->rc_type_ != &rc_tuple_type) {
+        *n = 0;
+        return NULL;
+    }
+    const tuple_obj *t = (const tuple_obj *)o;
+    *n = t->n;
+    return t->items;
+}
+
 rc_obj *rc_tuple_get(rc_runtime *rt, const rc_obj *o, size_t i) {
     if (!rt)
         return NULL;

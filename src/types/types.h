@@ -145,6 +145,12 @@ rct_state *rct_state_get(rc_runtime *rt);
  * when RCT_STATE_MAX_TEARDOWN functions are already registered. */
 int rct_state_on_teardown(rc_runtime *rt, rct_teardown_fn fn);
 
+/* ---- tuple (tuple.c) ---- */
+
+/* The items of a tuple (NULL entries after the collector cleared it), for
+ * the collector's untracking of tuples of atoms; NULL if not a tuple. */
+rc_obj *const *rct_tuple_items(const rc_obj *t, size_t *n);
+
 /* ---- list/array/iter (list.c, array.c, iter.c) ---- */
 
 /* Modification stamps: every mutation of a list or array adds 1 (iter.c
