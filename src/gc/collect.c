@@ -229,6 +229,22 @@ static bool garbage_append(rc_runtime *rt, rc_obj *o) {
     return rc_list_append(rt, st->garbage, o) == 0;
 }
 
+/* Move every object of list to old and record it in the garbage list.
+ * Appending may allocate (and track the garbage list in generation 0), so
+ * the objects are taken off list first; one that cannot be recorded for lack
+ * of memory still stays alive in old. */
+static void keep_as_garbage(rc_runtime *rt, rco_gc *list, rco_gc *old) {
+    rco_gc pending;
+    rco_gc_list_init(&pending);
+    rco_gc_list_merge(list, &pending);
+    while (!rco_gc_list_empty(&pending)) {
+        rco_gc *g = pending.gc_next;
+        rco_gc_list_remove(g);
+        rco_gc_list_append(old, g);
+        garbage_append(rt, rco_from_gc(g));
+    }
+}
+
 static void debug_print(rc_runtime *rt, const char *what, rc_obj *o) {
     FILE *out = rt->config.report ? rt->config.report : stderr;
     char buf[160];
@@ -264,18 +280,7 @@ static size_t delete_garbage(rc_runtime *rt, rco_gc *collectable, rco_gc *old) {
         if (st->debug & RC_GC_DEBUG_UNCOLLECTABLE)
             debug_print(rt, "uncollectable", o);
     }
-    /* Appending may allocate (and track the list in generation 0), so do it
-     * once the walk is over; an object that cannot be recorded for lack of
-     * memory is still kept alive in the old generation. */
-    rco_gc pending;
-    rco_gc_list_init(&pending);
-    rco_gc_list_merge(&survivors, &pending);
-    while (!rco_gc_list_empty(&pending)) {
-        rco_gc *g = pending.gc_next;
-        rco_gc_list_remove(g);
-        rco_gc_list_append(old, g);
-        garbage_append(rt, rco_from_gc(g));
-    }
+    keep_as_garbage(rt, &survivors, old);
     return uncollectable;
 }
 
@@ -333,15 +338,7 @@ long rcg_collect(rc_runtime *rt, int generation) {
         rco_gc_list_merge(&unreachable, old);
         size_t garbage = rcg_list_size(&final);
         if (st->debug & RC_GC_DEBUG_SAVEALL) {
-            rco_gc keep;
-            rco_gc_list_init(&keep);
-            rco_gc_list_merge(&final, &keep);
-            while (!rco_gc_list_empty(&keep)) {
-                rco_gc *g = keep.gc_next;
-                rco_gc_list_remove(g);
-                rco_gc_list_append(old, g);
-                garbage_append(rt, rco_from_gc(g));
-            }
+            keep_as_garbage(rt, &final, old);
             collected = garbage;
         } else {
             uncollectable = delete_garbage(rt, &final, old);

@@ -94,19 +94,6 @@ static bool kind_is_debug(const rci_heap *h, unsigned kind) {
 #define RC_BORROW_CLASSES 3
 #define RC_BORROW_POOLS 4
 
-static void set_direct(rci_heap *h, unsigned kind, unsigned cls, rci_pool *pool) {
-    rci_pool **direct = h->direct[kind];
-    if (cls < RC_NSMALL) {
-        direct[cls + 1] = pool;
-        if (cls == 0)
-            direct[0] = pool;
-    } else if (cls < RC_NSMALL + 4) {
-        unsigned first = 33 + 8 * (cls - RC_NSMALL);
-        for (unsigned i = first; i < first + 8; i++)
-            direct[i] = pool;
-    }
-}
-
 static void *borrow_neighbour(rci_heap *h, unsigned kind, unsigned cls) {
     uint32_t limit = rci_class_size[cls] + rci_class_size[cls] / 8;
     for (unsigned k = 1; k <= RC_BORROW_CLASSES && cls + k < RC_NCLASSES; k++) {
@@ -119,7 +106,7 @@ static void *borrow_neighbour(rci_heap *h, unsigned kind, unsigned cls) {
              * with one or two would send the borrower back here at once. */
             if (np->free && np->bump == np->start + (size_t)np->capacity * np->block_size &&
                 np->capacity - atomic_load_explicit(&np->used, memory_order_relaxed) >= 8) {
-                set_direct(h, kind, cls, np);
+                rci_heap_set_direct(h, kind, cls, np);
                 return pool_pop(h, np);
             }
         }

@@ -275,6 +275,8 @@ char *rci_pool_block_start(rci_pool *pool, const void *p);  /* NULL if not insid
 rci_heap *rci_heap_get_or_create(void);                /* NULL on ENOMEM */
 void rci_heap_drain_delayed(rci_heap *h);
 void rci_heap_update_direct(rci_heap *h, unsigned kind, unsigned cls);
+/* Point the direct slots of a size class at pool (see tlheap.c). */
+void rci_heap_set_direct(rci_heap *h, unsigned kind, unsigned cls, rci_pool *pool);
 rci_heap *rci_heap_new_struct(void);              /* zeroed, direct[] set; NULL on ENOMEM */
 void rci_heap_collect_heap(rci_heap *h, bool force);
 size_t rci_heap_abandoned_count(void);

@@ -62,9 +62,7 @@ static void heap_once(void) {
     rci_options_init();
 }
 
-void rci_heap_update_direct(rci_heap *h, unsigned kind, unsigned cls) {
-    rci_pool *head = h->lists[kind][cls].head;
-    rci_pool *pool = head ? head : &rci_pool_empty;
+void rci_heap_set_direct(rci_heap *h, unsigned kind, unsigned cls, rci_pool *pool) {
     rci_pool **direct = h->direct[kind];
     if (cls < RC_NSMALL) {
         direct[cls + 1] = pool;
@@ -75,6 +73,11 @@ void rci_heap_update_direct(rci_heap *h, unsigned kind, unsigned cls) {
         for (unsigned s = first; s < first + 8; s++)
             direct[s] = pool;
     }
+}
+
+void rci_heap_update_direct(rci_heap *h, unsigned kind, unsigned cls) {
+    rci_pool *head = h->lists[kind][cls].head;
+    rci_heap_set_direct(h, kind, cls, head ? head : &rci_pool_empty);
 }
 
 rci_heap *rci_heap_new_struct(void) {

@@ -432,65 +432,6 @@ static int array_equal(rc_obj *x, rc_obj *y) {
     return 1;
 }
 
-/* Python's float repr (shortest text that reads back as v) into out, which
- * has room for 40 bytes; returns the length. The digits and exponent of the
- * shortest round-tripping "%.*e" form are laid out by Python's rule:
- * positional for -4 <= exponent < 16 ("0.0001", "1e+16", "1.0"). */
-static size_t format_double(double v, char *out) {
-    if (isnan(v) || isinf(v))
-        return (size_t)snprintf(out, 40, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
-    char sci[40];
-    int prec;
-    for (prec = 1; prec <= 17; prec++) {
-        snprintf(sci, sizeof sci, "%.*e", prec - 1, v);
-        if (strtod(sci, NULL) == v)
-            break;
-    }
-    const char *p = sci;
-    char *q = out;
-    if (*p == '-')
-        *q++ = *p++;
-    char digits[24];
-    size_t nd = 0;
-    for (; *p && *p != 'e'; p++)            /* skips the locale's decimal point */
-        if (*p >= '0' && *p <= '9' && nd < sizeof digits)
-            digits[nd++] = *p;
-    int exp = *p == 'e' ? atoi(p + 1) : 0;
-    while (nd > 1 && digits[nd - 1] == '0')
-        nd--;
-    if (exp >= -4 && exp < 16) {
-        if (exp < 0) {
-            *q++ = '0';
-            *q++ = '.';
-            for (int k = -1; k > exp; k--)
-                *q++ = '0';
-            memcpy(q, digits, nd);
-            q += nd;
-        } else {
-            size_t whole = (size_t)exp + 1;
-            for (size_t k = 0; k < whole; k++)
-                *q++ = k < nd ? digits[k] : '0';
-            *q++ = '.';
-            if (nd > whole) {
-                memcpy(q, digits + whole, nd - whole);
-                q += nd - whole;
-            } else {
-                *q++ = '0';
-            }
-        }
-    } else {
-        *q++ = digits[0];
-        if (nd > 1) {
-            *q++ = '.';
-            memcpy(q, digits + 1, nd - 1);
-            q += nd - 1;
-        }
-        q += sprintf(q, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
-    }
-    *q = '\0';
-    return (size_t)(q - out);
-}
-
 static int array_repr(rc_obj *self, char *buf, size_t len) {
     const rct_array *a = as_array(self);
     const struct kind_info *ki = &kinds[a->kind];
@@ -505,7 +446,7 @@ static int array_repr(rc_obj *self, char *buf, size_t len) {
             const unsigned char *p = a->data + i * a->itemsize;
             size_t tl;
             if (ki->is_float) {
-                tl = format_double(load_f64(a->kind, p), text);
+                tl = rct_format_double(load_f64(a->kind, p), text);
             } else if (a->kind == RC_ARRAY_U64) {
                 uint64_t x;
                 memcpy(&x, p, 8);

@@ -146,7 +146,7 @@ static int float_equal(rc_obj *a, rc_obj *b) {
  * The shortest round-tripping precision is found by trying 1..17
  * significant digits; the digits and exponent of that "%.*e" form are then
  * laid out by Python's rule (positional for -4 <= exponent < 16). */
-static size_t format_double(double v, char *out) {
+size_t rct_format_double(double v, char *out) {
     if (isnan(v) || isinf(v)) {
         const char *word = isnan(v) ? "nan" : v < 0 ? "-inf" : "inf";
         size_t n = strlen(word);
@@ -220,7 +220,7 @@ static size_t format_double(double v, char *out) {
 
 static int float_repr(rc_obj *self, char *buf, size_t len) {
     char text[48];
-    format_double(float_of(self), text);
+    rct_format_double(float_of(self), text);
     /* ASCII only: any cut is clean, as snprintf would make it. */
     return snprintf(buf, len, "%s", text);
 }

@@ -145,6 +145,12 @@ rct_state *rct_state_get(rc_runtime *rt);
  * when RCT_STATE_MAX_TEARDOWN functions are already registered. */
 int rct_state_on_teardown(rc_runtime *rt, rct_teardown_fn fn);
 
+/* ---- float (float.c) ---- */
+
+/* Python's float repr (the shortest text that reads back as v) into out,
+ * which has room for 48 bytes; returns its length. */
+size_t rct_format_double(double v, char *out);
+
 /* ---- tuple (tuple.c) ---- */
 
 /* The items of a tuple (NULL entries after the collector cleared it), for
