@@ -64,11 +64,16 @@ static inline rco_gc *as_tracked(rc_obj *child) {
 
 /* ---- steps 1-3 ---- */
 
-static void update_refs(rco_gc *list) {
+/* Returns the number of objects on the list. */
+static size_t update_refs(rco_gc *list) {
+    size_t n = 0;
     for (rco_gc *g = list->gc_next; g != list; g = g->gc_next) {
         rc_obj *o = rco_from_gc(g);
+        __builtin_prefetch(g->gc_next->gc_next);
         set_refs(g, rco_refcount(o));
+        n++;
     }
+    return n;
 }
 
 static int visit_decref(rc_obj *child, void *arg) {
@@ -82,6 +87,7 @@ static int visit_decref(rc_obj *child, void *arg) {
 static void subtract_refs(rco_gc *list) {
     for (rco_gc *g = list->gc_next; g != list; g = next_ptr(g)) {
         rc_obj *o = rco_from_gc(g);
+        __builtin_prefetch(next_ptr(g)->gc_next);
         if (o->rc_type_->traverse)
             o->rc_type_->traverse(o, visit_decref, NULL);
     }
@@ -115,10 +121,16 @@ static int visit_reachable(rc_obj *child, void *arg) {
  * not reachable from outside into unreachable. On return young is a normal
  * list of the reachable objects (flags cleared); unreachable is a normal list
  * too. */
-static void move_unreachable(rco_gc *young, rco_gc *unreachable) {
+typedef struct unreachable_info {
+    size_t count;           /* objects moved to the unreachable list */
+    bool needs_user_code;   /* one has weak references or an unrun finalizer */
+} unreachable_info;
+
+static void move_unreachable(rco_gc *young, rco_gc *unreachable, unreachable_info *info) {
     rco_gc *prev = young;
     rco_gc *g = young->gc_next;
     while (g != young) {
+        __builtin_prefetch(g->gc_next);
         if (get_refs(g) > 0) {
             rc_obj *o = rco_from_gc(g);
             if (o->rc_type_->traverse)
@@ -138,13 +150,19 @@ static void move_unreachable(rco_gc *young, rco_gc *unreachable) {
         g = prev->gc_next;
     }
     young->gc_prev = prev;
-    /* Normalise the unreachable list: plain pointers, no flags. */
+    /* Normalise the unreachable list: plain pointers, no flags; note on the
+     * way whether any user code (weakref callbacks, finalizers) must run. */
     set_next_word(unreachable, next_word(unreachable) & ~UNREACHABLE);
     rco_gc *p = unreachable;
     for (rco_gc *x = unreachable->gc_next; x != unreachable;) {
         rco_gc *next = next_ptr(x);
         set_next_word(x, (uintptr_t)next);
         set_prev_word(x, (uintptr_t)p);
+        rc_obj *o = rco_from_gc(x);
+        if ((o->rc_head_ & RCO_F_WEAKREFS) ||
+            (o->rc_type_->finalize && !(o->rc_head_ & RCO_F_FINALIZED)))
+            info->needs_user_code = true;
+        info->count++;
         p = x;
         x = next;
     }
@@ -172,10 +190,14 @@ static void untrack_atomic_tuples(rco_gc *list) {
     }
 }
 
-static void deduce_unreachable(rco_gc *young, rco_gc *unreachable) {
-    update_refs(young);
+/* Returns the number of objects young had; *info describes unreachable. */
+static size_t deduce_unreachable(rco_gc *young, rco_gc *unreachable, unreachable_info *info) {
+    size_t n = update_refs(young);
     subtract_refs(young);
-    move_unreachable(young, unreachable);
+    info->count = 0;
+    info->needs_user_code = false;
+    move_unreachable(young, unreachable, info);
+    return n;
 }
 
 /* ---- steps 4-8 ---- */
@@ -310,33 +332,47 @@ long rcg_collect(rc_runtime *rt, int generation) {
 
     rco_gc unreachable;
     rco_gc_list_init(&unreachable);
-    deduce_unreachable(young, &unreachable);
+    unreachable_info ui;
+    size_t examined = deduce_unreachable(young, &unreachable, &ui);
+    size_t survivors = examined - ui.count;
 
-    untrack_atomic_tuples(young);
+    /* Tuples of atoms can never be in a cycle: stop tracking them the first
+     * time they are seen (in generation 0) rather than on every collection. */
+    if (generation == 0)
+        untrack_atomic_tuples(young);
     if (young != old) {
         if (generation == 1)
-            st->long_lived_pending += rcg_list_size(young);
+            st->long_lived_pending += survivors;
         rco_gc_list_merge(young, old);
     } else {
         st->long_lived_pending = 0;
-        st->long_lived_total = rcg_list_size(young);
+        st->long_lived_total = survivors;
     }
 
-    size_t found = rcg_list_size(&unreachable);
+    size_t found = ui.count;
     size_t collected = 0, uncollectable = 0;
     if (found > 0) {
         if (st->debug & RC_GC_DEBUG_COLLECTABLE)
             for (rco_gc *g = unreachable.gc_next; g != &unreachable; g = g->gc_next)
                 debug_print(rt, "collectable", rco_from_gc(g));
-        clear_weakrefs(rt, &unreachable);
-        run_finalizers(&unreachable);
-        /* Resurrection: what is still unreachable after the finalizers is
-         * the real garbage; the rest survives in the old generation. */
         rco_gc final;
         rco_gc_list_init(&final);
-        deduce_unreachable(&unreachable, &final);
-        rco_gc_list_merge(&unreachable, old);
-        size_t garbage = rcg_list_size(&final);
+        size_t garbage;
+        if (ui.needs_user_code) {
+            clear_weakrefs(rt, &unreachable);
+            run_finalizers(&unreachable);
+            /* Resurrection: what is still unreachable after the callbacks
+             * and finalizers is the real garbage; the rest survives in the
+             * old generation. Without user code nothing can be resurrected,
+             * and this pass is skipped. */
+            unreachable_info fi;
+            deduce_unreachable(&unreachable, &final, &fi);
+            rco_gc_list_merge(&unreachable, old);
+            garbage = fi.count;
+        } else {
+            rco_gc_list_merge(&unreachable, &final);
+            garbage = found;
+        }
         if (st->debug & RC_GC_DEBUG_SAVEALL) {
             keep_as_garbage(rt, &final, old);
             collected = garbage;
