@@ -29,14 +29,14 @@ void *rco_alloc(rc_runtime *rt, size_t size) {
     void *p = rci_pheap_alloc(rt->heap, size, RCO_KIND_BUFFER);
     if (!p)
         return rco_nomem_null(rt);
-    rt->buffer_bytes += rci_pheap_usable(p);
+    rt->buffer_bytes += rci_pheap_block_size(p);
     return p;
 }
 
 void rco_free(rc_runtime *rt, void *p) {
     if (!p)
         return;
-    size_t n = rci_pheap_usable(p);
+    size_t n = rci_pheap_block_size(p);
     rt->buffer_bytes -= n < rt->buffer_bytes ? n : rt->buffer_bytes;
     rci_pheap_free(rt->heap, p);
 }
@@ -48,7 +48,7 @@ size_t rco_usable(const void *p) {
 void *rco_realloc(rc_runtime *rt, void *p, size_t size) {
     if (!p)
         return rco_alloc(rt, size);
-    size_t old = rci_pheap_usable(p);
+    size_t old = rci_pheap_block_size(p);
     if (size <= old && size >= old / 2)
         return p;
     void *q = rco_alloc(rt, size);
@@ -154,7 +154,7 @@ static rc_obj *new_object(rc_runtime *rt, const rc_type *type, size_t nitems, bo
     if (var)
         rco_var_of(o)->nitems = nitems;
     rt->live_objects++;
-    rt->live_bytes += rci_pheap_usable(block);
+    rt->live_bytes += rci_pheap_block_size(block);
     if (gc) {
         rco_track(rt, o);
         if (rt->gc_on_alloc)
@@ -231,7 +231,7 @@ int rc_is_immortal(const rc_obj *o) {
 
 static void release_memory(rc_runtime *rt, rc_obj *o) {
     void *block = rco_block_of(o);
-    size_t bytes = rci_pheap_usable(block);
+    size_t bytes = rci_pheap_block_size(block);
     rt->live_objects--;
     rt->live_bytes -= bytes < rt->live_bytes ? bytes : rt->live_bytes;
     if (rt->debug && rt->quarantine.cap) {
