@@ -573,6 +573,19 @@ static bool fits_in_place(size_t usable, size_t size) {
     return usable <= RC_POOLED_MAX && rci_class_of(size) == rci_class_of(usable);
 }
 
+void *rci_heap_try_resize(rci_heap *h, void *p, size_t size) {
+    rci_arena *a = rci_arena_of(p);
+    if (a->kind != RCI_ARENA_HUGE || size <= RC_SPAN_MAX || (a->huge_flags & RCI_PF_DEBUG) ||
+        p != a->huge_block)
+        return NULL;
+    size_t before = a->huge_size;
+    void *q = rci_huge_resize(a, size);
+    if (!q)
+        return NULL;
+    rci_stat_add(h, (long)rci_arena_of(q)->huge_size - (long)before);
+    return q;
+}
+
 void *rci_default_realloc(void *ctx, void *p, size_t size) {
     if (p == NULL)
         return rci_default_malloc(ctx, size);
@@ -596,6 +609,10 @@ void *rci_default_realloc(void *ctx, void *p, size_t size) {
     size_t usable = rci_raw_usable(p);
     if (fits_in_place(usable, size))
         return p;
+    /* A huge block grows or shrinks by moving page tables, not bytes. */
+    void *moved = rci_heap_try_resize(rci_tl_heap, p, size);
+    if (moved)
+        return moved;
     void *q = rci_default_malloc(ctx, size);
     if (!q)
         return NULL;

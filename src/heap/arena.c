@@ -299,6 +299,46 @@ void *rci_huge_alloc(rci_heap *h, size_t size, size_t alignment, unsigned kind) 
     return a->huge_block;
 }
 
+void *rci_huge_resize(rci_arena *a, size_t size) {
+    size_t ps = rci_os_page_size();
+    size_t offset = (size_t)(a->huge_block - (char *)a);
+    if (size > SIZE_MAX - offset - ps)
+        return NULL;
+    size_t map = (offset + size + ps - 1) & ~(ps - 1);
+    if (map == a->map_size)
+        return a->huge_block;
+    size_t old_map = a->map_size, old_usable = a->huge_size;
+    rci_heap *h = a->heap;
+    if (h)
+        pthread_mutex_lock(&h->lock);
+    /* Off the map while it moves: no other thread may look it up (the
+     * caller owns the block), and the map must not name a stale range. */
+    map_set(rci_arena_map_head, (uintptr_t)a, old_map, false);
+    map_set(arena_map_tail, (uintptr_t)a, old_map, false);
+    void *moved;
+    int r = rci_os_remap(a, old_map, map, RC_ARENA_SIZE, &moved);
+    rci_arena *n = r == 0 ? moved : a;
+    if (r == 0) {
+        n->map_size = map;
+        n->huge_block = (char *)n + offset;
+        n->huge_size = map - offset;
+        if (h && n != a) {
+            /* a private heap's list of huge blocks names the old address */
+            if (n->prev) n->prev->next = n; else h->huge = n;
+            if (n->next) n->next->prev = n;
+        }
+        atomic_fetch_add(&rci_g_bytes_reserved, map);
+        atomic_fetch_sub(&rci_g_bytes_reserved, old_map);
+        atomic_fetch_add(&rci_g_huge_bytes, n->huge_size);
+        atomic_fetch_sub(&rci_g_huge_bytes, old_usable);
+    }
+    map_set(rci_arena_map_head, (uintptr_t)n, n->map_size, true);
+    map_set(arena_map_tail, (uintptr_t)n, n->map_size, true);
+    if (h)
+        pthread_mutex_unlock(&h->lock);
+    return r == 0 ? n->huge_block : NULL;
+}
+
 void rci_huge_free(rci_arena *a) {
     rci_heap *h = a->heap;
     if (h) {

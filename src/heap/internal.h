@@ -259,6 +259,10 @@ void rci_arena_release(rci_arena *a);                  /* back to the OS */
 rci_pool *rci_arena_take_pools(rci_heap *h, unsigned npools, bool span); /* NULL on ENOMEM */
 void rci_arena_give_pools(rci_heap *h, rci_pool *first);      /* state SMALL or SPAN */
 void *rci_huge_alloc(rci_heap *h, size_t size, size_t alignment, unsigned kind);
+/* Resize huge block p (arena a) to size > RC_SPAN_MAX by remapping, never
+ * copying; returns the block's (possibly new) address, or NULL with the
+ * block untouched. */
+void *rci_huge_resize(rci_arena *a, size_t size);
 void rci_huge_free(rci_arena *a);
 void rci_heap_release_cached(rci_heap *h);
 
@@ -285,6 +289,9 @@ size_t rci_heap_abandoned_count(void);
 void *rci_raw_malloc(size_t size, bool debug);
 void *rci_heap_alloc_kind(rci_heap *h, size_t size, unsigned kind);  /* owner, generic path */
 void rci_heap_free_owned(rci_heap *h, void *p);         /* owner; p validated by the caller */
+/* Resize p (a huge block) to size without copying, accounting to h; NULL
+ * (and p untouched) when p is not huge, size is not, or the OS refuses. */
+void *rci_heap_try_resize(rci_heap *h, void *p, size_t size);
 void *rci_raw_aligned(size_t alignment, size_t size, bool debug);
 void rci_raw_free(void *p);                            /* p validated by the caller */
 size_t rci_raw_usable(const void *p);

@@ -28,13 +28,6 @@ rci_heap *rci_pheap_new(void *owner) {
     return h;
 }
 
-rci_heap *rci_pheap_of(const void *block) {
-    rci_arena *a = rci_arena_of(block);
-    if (a->kind == RCI_ARENA_HUGE)
-        return a->heap;
-    return rci_pool_of(a, block)->heap;
-}
-
 size_t rci_pheap_usable(const void *block) {
     return rci_raw_usable(block);
 }

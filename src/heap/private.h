@@ -24,7 +24,12 @@ rci_heap *rci_pheap_new(void *owner);
 void rci_pheap_destroy(rci_heap *h);
 /* The heap a block of any heap belongs to (NULL for a thread heap's huge
  * block), and a private heap's client pointer. */
-rci_heap *rci_pheap_of(const void *block);
+static inline rci_heap *rci_pheap_of(const void *block) {
+    /* The arena's owner is every pool's owner (and a private heap's huge
+     * arenas name their heap too); its header line is hot, unlike the pool
+     * descriptor's. */
+    return rci_arena_of(block)->heap;
+}
 static inline void *rci_pheap_owner(const rci_heap *h) { return h->owner; }
 /* Usable bytes of a block of a private heap (any pointer into it). */
 size_t rci_pheap_usable(const void *block);

@@ -51,6 +51,16 @@ void *rco_realloc(rc_runtime *rt, void *p, size_t size) {
     size_t old = rci_pheap_block_size(p);
     if (size <= old && size >= old / 2)
         return p;
+    if (!rco_inject_failure(rt)) {
+        void *moved = rci_heap_try_resize(rt->heap, p, size);
+        if (moved) {
+            rt->buffer_bytes += rci_pheap_block_size(moved);
+            rt->buffer_bytes -= old < rt->buffer_bytes ? old : rt->buffer_bytes;
+            return moved;
+        }
+    } else {
+        return rco_nomem_null(rt);
+    }
     void *q = rco_alloc(rt, size);
     if (!q)
         return NULL;
@@ -154,7 +164,6 @@ static rc_obj *new_object(rc_runtime *rt, const rc_type *type, size_t nitems, bo
     if (var)
         rco_var_of(o)->nitems = nitems;
     rt->live_objects++;
-    rt->live_bytes += rci_pheap_block_size(block);
     if (gc) {
         rco_track(rt, o);
         if (rt->gc_on_alloc)
@@ -231,9 +240,7 @@ int rc_is_immortal(const rc_obj *o) {
 
 static void release_memory(rc_runtime *rt, rc_obj *o) {
     void *block = rco_block_of(o);
-    size_t bytes = rci_pheap_block_size(block);
     rt->live_objects--;
-    rt->live_bytes -= bytes < rt->live_bytes ? bytes : rt->live_bytes;
     if (rt->debug && rt->quarantine.cap) {
         /* Keep the header (type, FREED) readable for a while so that late
          * uses are reported; free the oldest when the ring is full. */

@@ -114,8 +114,9 @@ struct rc_runtime {
     int dealloc_depth;
     rc_obj *pending_head, *pending_tail;
 
-    /* statistics: objects and their bytes; bytes of buffers (rco_alloc) */
-    size_t live_objects, live_bytes, buffer_bytes;
+    /* statistics: live objects; bytes of buffers (rco_alloc). Object bytes
+     * are computed on demand by walking the heap. */
+    size_t live_objects, buffer_bytes;
 
     /* cycle collector state lives in the gc layer; the object layer keeps
      * the generation lists it must maintain on track/untrack, and hooks the

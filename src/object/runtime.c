@@ -181,8 +181,21 @@ size_t rc_runtime_object_count(rc_runtime *rt) {
     return rt ? rt->live_objects : 0;
 }
 
+static int add_object_bytes(void *block, size_t usable, unsigned kind, void *arg) {
+    rc_obj *o = object_in_block(block, kind);
+    if (o && !(o->rc_head_ & RCO_F_FREED))
+        *(size_t *)arg += usable;
+    return 0;
+}
+
+/* Computed by a walk of the heap when asked, so that allocation and
+ * deallocation pay nothing for it. */
 size_t rc_runtime_object_bytes(rc_runtime *rt) {
-    return rt ? rt->live_bytes : 0;
+    if (!rt)
+        return 0;
+    size_t n = 0;
+    rci_pheap_visit(rt->heap, add_object_bytes, &n);
+    return n;
 }
 
 size_t rc_runtime_buffer_bytes(rc_runtime *rt) {

@@ -29,6 +29,13 @@ int rci_os_free(void *addr, size_t size);
  * reads back as zero or old contents (MADV_DONTNEED / MADV_FREE). */
 int rci_os_decommit(void *addr, size_t size);
 
+/* Grow or shrink the mapping [addr, addr + old_size) to new_size, keeping its
+ * contents, without copying them: in place if possible, else moved to a
+ * fresh range aligned to align (the page tables move, the data does not).
+ * *out receives the (possibly new) address. Returns 0 or ENOMEM (the old
+ * mapping is then untouched). */
+int rci_os_remap(void *addr, size_t old_size, size_t new_size, size_t align, void **out);
+
 /* Reserve size bytes of address space with no backing store (NORESERVE);
  * pages are committed on first touch. Used for the arena map. */
 int rci_os_reserve_lazy(size_t size, void **out);

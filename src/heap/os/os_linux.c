@@ -96,6 +96,28 @@ int rci_os_decommit(void *addr, size_t size) {
     return 0;
 }
 
+int rci_os_remap(void *addr, size_t old_size, size_t new_size, size_t align, void **out) {
+    *out = addr;
+    if (os_should_fail())
+        return ENOMEM;
+    void *p = mremap(addr, old_size, new_size, 0);
+    if (p != MAP_FAILED) {
+        *out = p;
+        return 0;
+    }
+    /* Not in place: reserve an aligned range, then move the pages there. */
+    void *dst;
+    if (rci_os_alloc_aligned(new_size, align, &dst) != 0)
+        return ENOMEM;
+    p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+    if (p == MAP_FAILED) {
+        munmap(dst, new_size);
+        return ENOMEM;
+    }
+    *out = p;
+    return 0;
+}
+
 int rci_os_reserve_lazy(size_t size, void **out) {
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
