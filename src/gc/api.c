@@ -32,6 +32,7 @@ static void on_final(rc_runtime *rt) {
         rco_decref(g);
     }
     rco_gc_list_merge(&rt->permanent, &rt->gen[2]);
+    rt->frozen_count = 0;
     st->debug &= ~RC_GC_DEBUG_SAVEALL;
     rcg_collect(rt, 2);
     /* A second pass collects what finalizers of the first left behind. */
@@ -251,12 +252,14 @@ void rc_gc_freeze(rc_runtime *rt) {
         rco_gc_list_merge(&rt->gen[g], &rt->permanent);
         rt->gen_count[g] = 0;
     }
+    rt->frozen_count = rt->tracked_count;
 }
 
 void rc_gc_unfreeze(rc_runtime *rt) {
     if (!rt || rt->gc_collecting)
         return;
     rco_gc_list_merge(&rt->permanent, &rt->gen[2]);
+    rt->frozen_count = 0;
 }
 
 size_t rc_gc_get_freeze_count(const rc_runtime *rt) {

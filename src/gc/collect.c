@@ -405,6 +405,23 @@ void rcg_collect_generations(rc_runtime *rt) {
         if (rt->gen_count[g] > rt->threshold[g]) {
             if (g == 2 && st->long_lived_pending < st->long_lived_total / 4)
                 continue;   /* avoid quadratic behaviour (see gc.h) */
+            if (g == 2) {
+                /* long_lived_pending counts objects promoted into the oldest
+                 * generation but never those that died there since (their
+                 * generation is not known when they die), so programs that
+                 * promote many short-lived objects would run full
+                 * collections far too often. Check the real growth first:
+                 * all tracked objects, less the frozen ones, less those that
+                 * survived the last full collection. The young generations
+                 * count as growth, which errs towards collecting. */
+                size_t live = rt->tracked_count > rt->frozen_count ? rt->tracked_count - rt->frozen_count : 0;
+                size_t growth = live > st->long_lived_total ? live - st->long_lived_total : 0;
+                st->long_lived_pending = growth;
+                if (growth < st->long_lived_total / 4) {
+                    rt->gen_count[2] = 0;   /* look again after threshold[2] more */
+                    continue;
+                }
+            }
             rcg_collect(rt, g);
             return;
         }

@@ -123,6 +123,8 @@ struct rc_runtime {
      * gc layer installs (a lower layer calls upward only through these). */
     rco_gc gen[3];                  /* list heads (circular, sentinel) */
     size_t gen_count[3];            /* CPython's generations[i].count */
+    size_t tracked_count;           /* objects tracked now (frozen included) */
+    size_t frozen_count;            /* objects on the permanent list */
     rco_gc permanent;               /* frozen objects */
     size_t threshold[3];
     bool gc_enabled, gc_collecting;

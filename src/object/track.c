@@ -51,6 +51,7 @@ void rco_track(rc_runtime *rt, rc_obj *o) {
     rco_gc_list_append(&rt->gen[0], rco_gc_of(o));
     o->rc_head_ |= RCO_F_TRACKED;
     rt->gen_count[0]++;
+    rt->tracked_count++;
 }
 
 void rco_untrack(rc_obj *o) {
@@ -58,4 +59,5 @@ void rco_untrack(rc_obj *o) {
         return;
     rco_gc_list_remove(rco_gc_of(o));
     o->rc_head_ &= ~RCO_F_TRACKED;
+    rco_runtime(o)->tracked_count--;
 }
