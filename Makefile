@@ -4,7 +4,8 @@
 #   make test         install packages, then the whole test matrix (below)
 #   make test-quick   normal build + ctest, nothing else
 #   make build        configure and build in build/ (RelWithDebInfo)
-#   make bench        install packages, then bench/run.sh (it installs its own
+#   make bench        bench-heap, bench-objects and bench-gc: bench/run.sh,
+#                     bench/objects/run.sh, bench/gc/run.sh (each installs its own
 #                     comparison allocators) -> docs/BENCHMARKS.md
 #   make install      install build/ into PREFIX (default /usr/local)
 #   make check        tools/check_layers.sh and tools/check_exports.sh
@@ -61,6 +62,7 @@ endef
 # The steps share the 2 cores through their own -j; never run them side by side.
 .NOTPARALLEL:
 
+.PHONY: bench-heap bench-objects bench-gc
 .PHONY: all deps build demo test test-quick test-normal test-asan test-valgrind \
         test-tsan test-clang bench install check clean distclean
 
@@ -105,9 +107,16 @@ test-quick: build
 install: build
 	$(CMAKE) --install build --prefix "$(PREFIX)"
 
-bench: deps
-	@test -f bench/run.sh || { echo "bench: bench/run.sh does not exist yet"; exit 1; }
+bench: bench-heap bench-objects bench-gc
+
+bench-heap: deps
 	bash bench/run.sh
+
+bench-objects: deps
+	bash bench/objects/run.sh
+
+bench-gc: deps
+	bash bench/gc/run.sh
 
 check: test-normal-build
 	tools/check_layers.sh

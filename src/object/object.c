@@ -173,6 +173,21 @@ static rc_obj *new_object(rc_runtime *rt, const rc_type *type, size_t nitems, bo
 }
 
 rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
+    /* Fast path: a small plain (non-container) type, no fault injection,
+     * the size class's pool has a free block. Everything else, including
+     * every error, goes through new_object. */
+    if (rt && type && !(type->flags & RC_TYPE_GC) && type->name && type->size >= sizeof(rc_obj) &&
+        type->size <= RC_DIRECT_MAX && rt->fail_countdown < 0) {
+        rci_pool *pool = rt->heap->direct[RCO_KIND_PLAIN][(type->size + 15) >> 4];
+        if (rci_likely(pool->free != NULL)) {
+            rc_obj *o = rci_pool_pop(rt->heap, pool);
+            memset(o, 0, type->size);
+            o->rc_head_ = 1;
+            o->rc_type_ = type;
+            rt->live_objects++;
+            return o;
+        }
+    }
     return new_object(rt, type, 0, false);
 }
 
@@ -262,6 +277,15 @@ static void release_memory(rc_runtime *rt, rc_obj *o) {
 /* Returns false when the object was resurrected by its finalizer. */
 static bool dealloc_one(rc_runtime *rt, rc_obj *o) {
     const rc_type *t = o->rc_type_;
+    if (!t->finalize && !(o->rc_head_ & (RCO_F_WEAKREFS | RCO_F_TRACKED | RCO_F_GC))) {
+        /* the common case: nothing to run before destroy */
+        if (t->destroy)
+            t->destroy(o);
+        else if (t->clear)
+            t->clear(o);
+        release_memory(rt, o);
+        return true;
+    }
     if (t->finalize && !(o->rc_head_ & RCO_F_FINALIZED)) {
         o->rc_head_ = (o->rc_head_ | RCO_F_FINALIZED) + 1;   /* temporary reference */
         t->finalize(o);
@@ -313,12 +337,23 @@ static rc_obj *dequeue(rc_runtime *rt) {
     return o;
 }
 
+/* Nested deallocations up to this depth run directly (cheap, and the
+ * memory is still hot); deeper ones are queued, which bounds the C stack. */
+#define RCO_DEALLOC_DIRECT_DEPTH 16
+
 void rco_dealloc(rc_obj *o) {
     rc_runtime *rt = rco_runtime(o);
     if (rt->tearing_down)
         return;
-    if (rt->dealloc_depth > 0) {
-        enqueue(rt, o);
+    int depth = rt->dealloc_depth;
+    if (depth > 0) {
+        if (depth >= RCO_DEALLOC_DIRECT_DEPTH) {
+            enqueue(rt, o);
+            return;
+        }
+        rt->dealloc_depth = depth + 1;
+        dealloc_one(rt, o);
+        rt->dealloc_depth = depth;
         return;
     }
     rt->dealloc_depth = 1;
