@@ -114,6 +114,10 @@ PY_BUILD=$("$PY" -c 'import platform; print(" ".join(platform.python_build()), "
 # ---------------------------------------------------------------------------
 # 2. librecycle.a and the C benchmarks
 # ---------------------------------------------------------------------------
+# The tree being built (others may commit while the benchmarks run).
+GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit")
+GIT_DIRTY=$(git -C "$ROOT" status --porcelain -- src include 2>/dev/null | wc -l)
+BUILD_DATE=$(date -u '+%H:%M:%S UTC')
 if [[ -n ${RC_LIB:-} ]]; then
     LIB=$RC_LIB; LIB_HOW="given by RC_LIB ($RC_LIB)"
 else
@@ -291,8 +295,6 @@ fi
 # 7. Report
 # ---------------------------------------------------------------------------
 ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
-GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit")
-GIT_DIRTY=$(git -C "$ROOT" status --porcelain -- src include 2>/dev/null | wc -l)
 RUN_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 
 time_table() {  # bench metric impl... : median/min/max and ratios against recycle
@@ -349,7 +351,7 @@ TMP_OUT=$(mktemp)
     echo "  start-up excluded; binary-trees includes the recycle runtime's creation and"
     echo "  teardown)."
     echo "- C: \`$CC ${CFLAGS[*]}\`, statically linked with librecycle.a: $LIB_HOW;"
-    echo "  commit $GIT_REV$( ((GIT_DIRTY)) && echo " plus $GIT_DIRTY uncommitted changes in src/ and include/")."
+    echo "  the tree at $BUILD_DATE: commit $GIT_REV$( ((GIT_DIRTY)) && echo " plus $GIT_DIRTY uncommitted changes in src/ and include/")."
     echo "- CPython: \`$PY\`, $PY_VERSION ($PY_BUILD), the cycle collector enabled (default)."
     echo "- Every program prints a checksum; the script compares them across implementations"
     echo "  and repetitions (binary-trees: the Benchmarks Game's output lines; containers:"
@@ -506,7 +508,8 @@ TMP_OUT=$(mktemp)
         echo "## Profiles of recycle where a target is missed"
         echo
         echo "One extra run of the recycle implementation under \`perf record\` (cpu-clock"
-        echo "samples, not timed), symbols with at least 1.5% of the samples:"
+        echo "samples of the whole process: set-up, checksum and teardown included; not timed),"
+        echo "symbols with at least 1.5% of the samples:"
         for b in "${BENCHES[@]}"; do
             [[ -n ${PROFILE[$b]:-} ]] || continue
             echo
