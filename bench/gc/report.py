@@ -1,0 +1,522 @@
+"""report.py - turn the results of bench/gc/run.sh into docs/BENCHMARKS-gc.md.
+
+    report.py --write BIN OUT           write the Markdown report
+    report.py --profile-list MODE BIN   the cases run.sh should profile
+                                        ("id bench case impl" per line);
+                                        MODE auto: missed targets, 1: all
+
+BIN is the run's directory (results.txt, meta.txt, commands.txt, perf/).
+"""
+import os
+import statistics
+import sys
+
+TARGET_CYCLES = 5.0      # recycle at least 5x faster per object than CPython
+TARGET_LIVE_CPY = 3.0    # at least 3x faster than CPython
+TARGET_LIVE_BOEHM = 1.0  # faster than Boehm
+TARGET_PAUSE_US = 100.0  # max generation-0 pause
+TARGET_BT = 1.10         # collector enabled within 1.1x of disabled
+
+
+def load(bin_dir):
+    runs = []
+    with open(os.path.join(bin_dir, 'results.txt')) as f:
+        for line in f:
+            d = {}
+            for tok in line.split():
+                if '=' in tok:
+                    k, v = tok.split('=', 1)
+                    d[k] = v
+            if d:
+                runs.append(d)
+    meta = {}
+    with open(os.path.join(bin_dir, 'meta.txt')) as f:
+        for line in f:
+            if '=' in line:
+                k, v = line.rstrip('\n').split('=', 1)
+                meta[k] = v
+    cmds = []
+    path = os.path.join(bin_dir, 'commands.txt')
+    if os.path.exists(path):
+        with open(path) as f:
+            cmds = [l.rstrip('\n') for l in f if l.strip()]
+    failed = []
+    path = os.path.join(bin_dir, 'failed.txt')
+    if os.path.exists(path):
+        with open(path) as f:
+            failed = [l.strip() for l in f if l.strip()]
+    return runs, meta, cmds, failed
+
+
+class Stat:
+    def __init__(self, values):
+        self.v = sorted(values)
+        self.n = len(self.v)
+        self.med = statistics.median(self.v) if self.v else None
+        self.min = self.v[0] if self.v else None
+        self.max = self.v[-1] if self.v else None
+
+    def __bool__(self):
+        return self.n > 0
+
+
+def values(runs, metric, **match):
+    out = []
+    for d in runs:
+        if all(d.get(k) == v for k, v in match.items()) and metric in d:
+            out.append(float(d[metric]))
+    return Stat(out)
+
+
+def fmt(x, digits=None):
+    if x is None:
+        return 'n/a'
+    if digits is None:
+        digits = 1 if abs(x) >= 10 else 2 if abs(x) >= 1 else 3
+    return f'{x:.{digits}f}'
+
+
+def cell(s, digits=None):
+    if not s:
+        return 'n/a'
+    if s.n == 1:
+        return fmt(s.med, digits)
+    return f'{fmt(s.med, digits)} ({fmt(s.min, digits)}-{fmt(s.max, digits)})'
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def verdict(ok):
+    return 'n/a' if ok is None else ('**PASS**' if ok else '**MISS**')
+
+
+def nfmt(n):
+    n = int(n)
+    for p, name in ((1000000, 'M'), (1000, 'k')):
+        if n >= p and n % (p // 10 if p >= 10 else 1) == 0:
+            v = n / p
+            return (f'{v:.0f}' if v == int(v) else f'{v:.1f}') + name
+    return str(n)
+
+
+def nsci(n):
+    n = int(n)
+    e = len(str(n)) - 1
+    m = n / 10 ** e
+    return (f'1e{e}' if m == 1 else f'{m:g}e{e}')
+
+
+# ---------------------------------------------------------------------------
+# evaluation (shared by the report and the profile list)
+# ---------------------------------------------------------------------------
+
+def eval_cycles(runs, meta):
+    rows = []
+    for shape in meta.get('cycle_shapes', '').split():
+        for n in meta.get('cycle_ns', '').split():
+            c = f'{shape}:{n}'
+            rc = values(runs, 'ns_per_obj', bench='cycles', impl='recycle', case=c)
+            py = values(runs, 'ns_per_obj', bench='cycles', impl='cpython', case=c)
+            r_med = ratio(py.med, rc.med)
+            r_min = ratio(py.min, rc.min)
+            ok = None if r_med is None else r_med >= TARGET_CYCLES
+            rows.append(dict(shape=shape, n=n, case=c, rc=rc, py=py, r_med=r_med, r_min=r_min, ok=ok))
+    return rows
+
+
+def eval_live(runs, meta):
+    rows = []
+    for n in meta.get('live_ns', '').split():
+        m = dict(bench='live', case=n)
+        rc = values(runs, 'ns_per_obj', impl='recycle', **m)
+        py = values(runs, 'ns_per_obj', impl='cpython', **m)
+        bo = values(runs, 'ns_per_obj', impl='boehm', markers='1', **m)
+        bo2 = values(runs, 'ns_per_obj', impl='boehm', markers='2', **m)
+        row = dict(n=n, rc=rc, py=py, bo=bo, bo2=bo2)
+        row['py_med'], row['py_min'] = ratio(py.med, rc.med), ratio(py.min, rc.min)
+        row['bo_med'], row['bo_min'] = ratio(bo.med, rc.med), ratio(bo.min, rc.min)
+        row['bo2_med'], row['bo2_min'] = ratio(bo2.med, rc.med), ratio(bo2.min, rc.min)
+        row['ok_py'] = None if row['py_med'] is None else row['py_med'] >= TARGET_LIVE_CPY
+        row['ok_bo'] = None if row['bo_med'] is None else row['bo_med'] > TARGET_LIVE_BOEHM
+        row['ok_bo2'] = None if row['bo2_med'] is None else row['bo2_med'] > TARGET_LIVE_BOEHM
+        rows.append(row)
+    return rows
+
+
+def eval_pauses(runs):
+    res = {}
+    for impl in ('recycle', 'cpython'):
+        m = dict(bench='pauses', impl=impl)
+        r = dict(loop=values(runs, 'loop_s', **m))
+        for g in range(3):
+            for k in ('count', 'med_us', 'p99_us', 'max_us', 'total_s'):
+                r[f'g{g}_{k}'] = values(runs, f'g{g}_{k}', **m)
+        res[impl] = r
+    mx = res['recycle']['g0_max_us']
+    ok = None if not mx else mx.med < TARGET_PAUSE_US
+    ok_all = None if not mx else mx.max < TARGET_PAUSE_US
+    return res, ok, ok_all
+
+
+def eval_bt(runs):
+    on = values(runs, 'time_s', bench='bt', impl='recycle-gc-on')
+    off = values(runs, 'time_s', bench='bt', impl='recycle-gc-off')
+    r_med, r_min = ratio(on.med, off.med), ratio(on.min, off.min)
+    ok = None if r_med is None else r_med <= TARGET_BT
+    counts = {g: values(runs, f'gc{g}', bench='bt', impl='recycle-gc-on') for g in range(3)}
+    for g in range(3):
+        counts[f'{g}_s'] = values(runs, f'gc{g}_s', bench='bt', impl='recycle-gc-on')
+    return on, off, r_med, r_min, ok, counts
+
+
+def profile_list(mode, bin_dir):
+    runs, meta, _, _ = load(bin_dir)
+    benches = meta.get('benches', '').split()
+    allp = mode == '1'
+    out = []
+    if 'cycles' in benches:
+        rows = eval_cycles(runs, meta)
+        for shape in meta.get('cycle_shapes', '').split():
+            cand = [r for r in rows if r['shape'] == shape and (allp or r['ok'] is False)]
+            if cand:
+                r = max(cand, key=lambda r: int(r['n']))
+                out.append(f"cycles-{shape}-{r['n']} cycles {r['case']} recycle")
+    if 'live' in benches:
+        rows = eval_live(runs, meta)
+        cand = [r for r in rows if allp or r['ok_py'] is False or r['ok_bo'] is False]
+        if cand:
+            r = max(cand, key=lambda r: int(r['n']))
+            out.append(f"live-{r['n']} live {r['n']} recycle")
+    if 'pauses' in benches:
+        _, ok, ok_all = eval_pauses(runs)
+        if allp or ok is False or ok_all is False:
+            out.append('pauses-gen0 pauses - recycle')
+    if 'bt' in benches:
+        ok = eval_bt(runs)[4]
+        if allp or ok is False:
+            out.append('bt-on bt - on')
+            out.append('bt-off bt - off')
+    print('\n'.join(out))
+
+
+# ---------------------------------------------------------------------------
+# the report
+# ---------------------------------------------------------------------------
+
+def write(bin_dir, out_path):
+    runs, meta, cmds, failed = load(bin_dir)
+    benches = meta.get('benches', '').split()
+    L = []
+    w = L.append
+    quick = meta.get('quick') == '1'
+    reps = meta.get('repeats', '?')
+
+    w('# Cycle collector benchmarks' + (' (QUICK smoke run: sizes too small to judge)' if quick else ''))
+    w('')
+    w(f"Generated by `bench/gc/run.sh` on {meta.get('date', '?')} in {meta.get('elapsed_s', '?')} s. "
+      'recycle\'s collector (`rc_gc_collect`, CPython\'s algorithm: src/gc/collect.c) against '
+      'CPython\'s `gc` module and the Boehm-Demers-Weiser collector. Reproduce with '
+      '`bash bench/gc/run.sh` (sizes and repetitions in the environment: see the head of that '
+      'script; `BENCH_QUICK=1` for a smoke run).')
+    w('')
+    if meta.get('tree_after'):
+        w(f"**The sources changed during the run** ({meta.get('commit', '?')} when the library was "
+          f"built, {meta['tree_after']} at the end): the figures are those of the library built at "
+          'the start; rerun on a quiet tree to be sure.')
+        w('')
+    if failed:
+        w(f'**{len(failed)} run(s) FAILED their self-check or crashed** (rep bench case impl): '
+          + '; '.join(failed) + '. Their figures are missing below.')
+        w('')
+
+    cyc = eval_cycles(runs, meta) if 'cycles' in benches else []
+    live = eval_live(runs, meta) if 'live' in benches else []
+    pz = eval_pauses(runs) if 'pauses' in benches else None
+    bt = eval_bt(runs) if 'bt' in benches else None
+
+    # ---- summary ----
+    w('## Targets')
+    w('')
+    w('Ratios: the other implementation\'s time per object / recycle\'s (above 1: recycle is '
+      'faster), on the medians and, in brackets, on the fastest run of each (less sensitive to '
+      'the other load on this 2-core machine). PASS/MISS is judged on the medians.')
+    w('')
+    w('| # | target | measured (median) | ratio median [min-time] | result |')
+    w('|---|---|---|---|---|')
+    for r in cyc:
+        w(f"| 1 | cycles, {r['shape']}, N={nsci(r['n'])}: >= {TARGET_CYCLES:g}x faster per object than CPython "
+          f"| {fmt(r['rc'].med)} vs {fmt(r['py'].med)} ns/object "
+          f"| {fmt(r['r_med'])}x [{fmt(r['r_min'])}x] | {verdict(r['ok'])} |")
+    for r in live:
+        w(f"| 2 | live heap N={nsci(r['n'])}: >= {TARGET_LIVE_CPY:g}x faster per object than CPython "
+          f"| {fmt(r['rc'].med)} vs {fmt(r['py'].med)} ns/object "
+          f"| {fmt(r['py_med'])}x [{fmt(r['py_min'])}x] | {verdict(r['ok_py'])} |")
+        w(f"| 2 | live heap N={nsci(r['n'])}: faster than Boehm GC_gcollect (1 marker thread, the default here) "
+          f"| {fmt(r['rc'].med)} vs {fmt(r['bo'].med)} ns/object "
+          f"| {fmt(r['bo_med'])}x [{fmt(r['bo_min'])}x] | {verdict(r['ok_bo'])} |")
+        w(f"| 2 | (same, Boehm with 2 parallel marker threads) "
+          f"| {fmt(r['rc'].med)} vs {fmt(r['bo2'].med)} ns/object "
+          f"| {fmt(r['bo2_med'])}x [{fmt(r['bo2_min'])}x] | {verdict(r['ok_bo2'])} |")
+    if pz:
+        res, ok, ok_all = pz
+        g0 = res['recycle']['g0_max_us']
+        w(f"| 3 | max generation-0 pause < {TARGET_PAUSE_US:g} us (default thresholds 700,10,10) "
+          f"| median of the runs' max {fmt(g0.med)} us; worst run {fmt(g0.max)} us; "
+          f"median pause {fmt(res['recycle']['g0_med_us'].med)} us "
+          f"| {fmt(ratio(g0.med, TARGET_PAUSE_US))}x the limit | {verdict(ok)} "
+          f"(all runs: {verdict(ok_all)}) |")
+    w('| 3 | bounded pauses for full (generation-2) collections | **not implemented**: no '
+      'incremental / bounded-pause mode exists yet; a full collection is one stop-the-world '
+      'pass (figures in section 3) | - | not implemented |')
+    if bt:
+        on, off, r_med, r_min, ok, _ = bt
+        w(f"| 4 | binary-trees (GC nodes), collector on within {TARGET_BT:g}x of off "
+          f"| {fmt(on.med)} s vs {fmt(off.med)} s | enabled/disabled {fmt(r_med)}x [{fmt(r_min)}x] | {verdict(ok)} |")
+    w('')
+
+    # ---- setup ----
+    w('## Setup')
+    w('')
+    w(f'- {reps} repetition(s) of every case (live heaps of N >= {nsci(meta.get("live_big", "10000000"))}: '
+      f'{meta.get("live_big_repeats", "?")}), the implementations interleaved round-robin '
+      '(order rotated each repetition); every case is a fresh process. Tables show the median '
+      'and (min-max) over the repetitions.')
+    w('- Every program checks itself and exits nonzero on a mismatch: the number of objects '
+      'collected equals N (return value of the collection and the collector\'s stats), the '
+      'runtime\'s object count goes back to its start-up value, live objects keep their values '
+      'after the collections, nothing is left at the end.')
+    w('- Containers: a recycle user type with `RC_TYPE_GC`, `traverse` and `clear` and one '
+      'object field `other` (16-byte object header + 8 bytes, after the collector\'s 16-byte '
+      'link prefix); CPython: a class with `__slots__ = (\'other\',)`. CPython runs '
+      '`gc.collect(); gc.freeze()` first so that its collections see only the benchmark\'s '
+      'objects, as recycle\'s runtime does (this can only make CPython faster).')
+    w(f'- recycle library: {meta.get("lib", "?")}; commit {meta.get("commit", "?")}. '
+      f'Benchmarks: `{meta.get("cflags", "")}`.')
+    w('')
+    w('### Machine')
+    w('')
+    w('```')
+    w(f'uname -a:   {meta.get("uname", "?")}')
+    w(f'CPU:        {meta.get("cpu", "?")}, {meta.get("cores", "?")}')
+    w(f'memory:     {meta.get("memory", "?")}')
+    w(f'compiler:   {meta.get("gcc", "?")}')
+    w(f'cmake:      {meta.get("cmake", "?")}')
+    w(f'python:     {meta.get("python", "?")}, Debian python3 {meta.get("python_pkg", "?")}')
+    w(f'Boehm GC:   libgc-dev {meta.get("libgc", "?")}')
+    w(f'perf:       {meta.get("perf", "?")}')
+    w(f'load average before: {meta.get("load_before", "?")}   after: {meta.get("load_after", "?")}')
+    w('```')
+    w('')
+    noisy = []
+    for d in cyc:
+        for s, who in ((d['rc'], 'recycle'), (d['py'], 'CPython')):
+            if s and s.min:
+                noisy.append((s.max / s.min, f"cycles {d['shape']} {nfmt(d['n'])} {who}"))
+    for d in live:
+        for k, who in (('rc', 'recycle'), ('py', 'CPython'), ('bo', 'Boehm-1'), ('bo2', 'Boehm-2')):
+            s = d[k]
+            if s and s.min:
+                noisy.append((s.max / s.min, f"live {nfmt(d['n'])} {who}"))
+    if bt:
+        for s, who in ((bt[0], 'enabled'), (bt[1], 'disabled')):
+            if s and s.min:
+                noisy.append((s.max / s.min, f"binary-trees {who}"))
+    if noisy and int(meta.get('repeats', '1')) > 1:
+        worst = max(noisy)
+        if worst[0] > 1.3:
+            w(f'**Noisy run:** the slowest repetition of a case took up to {worst[0]:.2f}x the '
+              f'fastest ({worst[1]}). The 2 cores are shared with other work; compare the min-time '
+              'ratios too, and treat differences under ~10-20% as noise.')
+            w('')
+    w('### Commands')
+    w('')
+    w('```sh')
+    for c in cmds:
+        w(c)
+    w('```')
+    w('')
+
+    # ---- 1 ----
+    if cyc:
+        w('## 1. Collecting unreachable cycles')
+        w('')
+        w('N objects in cycles that nothing else references, built with the collector disabled; '
+          'the time of one `rc_gc_collect(rt, 2)` / `gc.collect()` (which finds, clears and frees '
+          'them all) divided by N. `pairs`: N/2 2-cycles (a.other = b, b.other = a); `ring`: one '
+          'cycle through all N objects.')
+        w('')
+        w('| shape | N | recycle ns/object | CPython ns/object | CPython / recycle (median) | (min times) | target | result |')
+        w('|---|---|---|---|---|---|---|---|')
+        for r in cyc:
+            w(f"| {r['shape']} | {nfmt(r['n'])} | {cell(r['rc'])} | {cell(r['py'])} | {fmt(r['r_med'])}x "
+              f"| {fmt(r['r_min'])}x | >= {TARGET_CYCLES:g}x | {verdict(r['ok'])} |")
+        w('')
+        for r in cyc:
+            rcb = values(runs, 'build_s', bench='cycles', impl='recycle', case=r['case'])
+            pyb = values(runs, 'build_s', bench='cycles', impl='cpython', case=r['case'])
+            rct = values(runs, 'collect_s', bench='cycles', impl='recycle', case=r['case'])
+            pyt = values(runs, 'collect_s', bench='cycles', impl='cpython', case=r['case'])
+            if r is cyc[0]:
+                w('Whole collection times (median s) and, for reference, building the objects (not timed '
+                  'in the ratio):')
+                w('')
+                w('| shape | N | recycle collect | CPython collect | recycle build | CPython build |')
+                w('|---|---|---|---|---|---|')
+            w(f"| {r['shape']} | {nfmt(r['n'])} | {fmt(rct.med, 4)} | {fmt(pyt.med, 4)} | {fmt(rcb.med, 4)} | {fmt(pyb.med, 4)} |")
+        w('')
+        for r in cyc:
+            if r['ok'] is not None:
+                w(f"- {verdict(r['ok'])} cycles/{r['shape']}/N={nsci(r['n'])}: recycle "
+                  f"{fmt(r['r_med'])}x faster per object than CPython (min times {fmt(r['r_min'])}x), target {TARGET_CYCLES:g}x")
+        w('')
+
+    # ---- 2 ----
+    if live:
+        w('## 2. Full collection of a live heap (no garbage)')
+        w('')
+        w(f'A list of N containers, each holding a distinct int (recycle: an `rc_list` of N `cnode` '
+          f'whose `other` is an `rc_int`; CPython: a list of N `__slots__` instances; Boehm: a '
+          f'`GC_MALLOC`\'d root array of N `GC_MALLOC`\'d 1-pointer nodes each pointing to a '
+          f'`GC_MALLOC_ATOMIC` boxed int). One untimed full collection, then '
+          f'{meta.get("live_collects", "3")} timed ones in the same process; the best one of a process '
+          f'is its figure, divided by N. recycle: `rc_gc_collect(rt, 2)`; CPython: `gc.collect()`; '
+          f'Boehm: `GC_gcollect()` with 1 marker thread (what a single-threaded program gets by '
+          f'default) and with 2 parallel marker threads (`GC_set_markers_count(2)`, '
+          f'`GC_start_mark_threads()`: both cores).')
+        w('')
+        w('| N | recycle ns/object | CPython | Boehm, 1 marker | Boehm, 2 markers | CPython / recycle [min] | Boehm-1 / recycle [min] | Boehm-2 / recycle [min] |')
+        w('|---|---|---|---|---|---|---|---|')
+        for r in live:
+            w(f"| {nfmt(r['n'])} | {cell(r['rc'])} | {cell(r['py'])} | {cell(r['bo'])} | {cell(r['bo2'])} "
+              f"| {fmt(r['py_med'])}x [{fmt(r['py_min'])}x] | {fmt(r['bo_med'])}x [{fmt(r['bo_min'])}x] "
+              f"| {fmt(r['bo2_med'])}x [{fmt(r['bo2_min'])}x] |")
+        w('')
+        w('Whole collection (median s): ' + '; '.join(
+            f"N={nfmt(r['n'])}: recycle {fmt(values(runs, 'collect_s', bench='live', impl='recycle', case=r['n']).med, 4)}, "
+            f"CPython {fmt(values(runs, 'collect_s', bench='live', impl='cpython', case=r['n']).med, 4)}, "
+            f"Boehm-1 {fmt(values(runs, 'collect_s', bench='live', impl='boehm', markers='1', case=r['n']).med, 4)}, "
+            f"Boehm-2 {fmt(values(runs, 'collect_s', bench='live', impl='boehm', markers='2', case=r['n']).med, 4)}"
+            for r in live) + '.')
+        w('')
+        for r in live:
+            w(f"- {verdict(r['ok_py'])} live/N={nsci(r['n'])} vs CPython: {fmt(r['py_med'])}x "
+              f"(min times {fmt(r['py_min'])}x), target {TARGET_LIVE_CPY:g}x")
+            w(f"- {verdict(r['ok_bo'])} live/N={nsci(r['n'])} vs Boehm (1 marker): {fmt(r['bo_med'])}x "
+              f"(min times {fmt(r['bo_min'])}x), target > 1x")
+            w(f"- {verdict(r['ok_bo2'])} live/N={nsci(r['n'])} vs Boehm (2 markers): {fmt(r['bo2_med'])}x "
+              f"(min times {fmt(r['bo2_min'])}x), target > 1x")
+        w('')
+
+    # ---- 3 ----
+    if pz:
+        res, ok, ok_all = pz
+        w('## 3. Pauses at the default thresholds')
+        w('')
+        w(f'An allocation loop of {nfmt(meta.get("pause_n", 0))} iterations with the collector '
+          f'enabled at the default thresholds (700, 10, 10). Each iteration makes a list holding an '
+          f'int and a tuple (list, int); every 16th iteration also a garbage 2-cycle of lists; every '
+          f'64th tuple survives in a window of {meta.get("pause_window", "?")} slots (an `rc_list`), '
+          f'replacing an older one, which then dies by reference counting. A gc callback '
+          f'(`rc_gc_callback_add`) reads CLOCK_MONOTONIC at RC_GC_START and RC_GC_STOP of every '
+          f'automatic collection. The CPython column runs the same loop with a `gc.callbacks` '
+          f'function (context only, no target; its intervals include the calls into the Python '
+          f'callback). Per run: the number of collections and the median, 99th percentile and '
+          f'maximum pause of each generation; the table gives the median over the runs and '
+          f'(min-max) across them.')
+        w('')
+        w('| implementation | generation | collections | median pause us | p99 us | max pause us | total s |')
+        w('|---|---|---|---|---|---|---|')
+        for impl, name in (('recycle', 'recycle'), ('cpython', 'CPython')):
+            r = res[impl]
+            for g in range(3):
+                w(f"| {name} | {g} | {cell(r[f'g{g}_count'], 0)} | {cell(r[f'g{g}_med_us'])} | "
+                  f"{cell(r[f'g{g}_p99_us'])} | {cell(r[f'g{g}_max_us'])} | {cell(r[f'g{g}_total_s'], 4)} |")
+        w('')
+        w(f"Loop time (median s, collections included): recycle {cell(res['recycle']['loop'], 3)}, "
+          f"CPython {cell(res['cpython']['loop'], 3)}.")
+        w('')
+        g0 = res['recycle']['g0_max_us']
+        w(f"- {verdict(ok)} max generation-0 pause: {fmt(g0.med)} us (median over the runs of each "
+          f"run's maximum; worst run {fmt(g0.max)} us, best run {fmt(g0.min)} us), target < {TARGET_PAUSE_US:g} us; "
+          f"every run under the target: {verdict(ok_all)}")
+        w('- bounded pauses for generation-2 collections: **not implemented** (no incremental or '
+          'bounded-pause mode exists yet; the generation-2 row above is a full stop-the-world pass '
+          'whose length grows with the heap, see section 2 for ns per live object).')
+        w('')
+
+    # ---- 4 ----
+    if bt:
+        on, off, r_med, r_min, ok, counts = bt
+        w('## 4. binary-trees with GC nodes: collector on vs off')
+        w('')
+        w(f'The Benchmarks Game\'s binary-trees (depth {meta.get("bt_depth", "?")}) with nodes of a '
+          f'user type with `RC_TYPE_GC`, `traverse` and `clear` (so every node is tracked and the '
+          f'automatic collections see them), in one program run with the collector enabled and '
+          f'with `rc_gc_disable` right after the runtime is created. Wall time of the whole workload, '
+          f'runtime creation and teardown included. The checks are the Benchmarks Game\'s node '
+          f'counts; no object may be left, and the collector must free nothing (the program has no '
+          f'cycles).')
+        w('')
+        w('| collector | time s | collections gen 0 / 1 / 2 | time in collections s, gen 0 / 1 / 2 (sum) |')
+        w('|---|---|---|---|')
+        gs = [counts[f'{g}_s'].med for g in range(3)]
+        tot = sum(gs) if all(x is not None for x in gs) else None
+        w(f"| enabled | {cell(on, 3)} | {fmt(counts[0].med, 0)} / {fmt(counts[1].med, 0)} / {fmt(counts[2].med, 0)} "
+          f"| {' / '.join(fmt(x, 3) for x in gs)} ({fmt(tot, 3)}) |")
+        w(f"| disabled (`rc_gc_disable`) | {cell(off, 3)} | 0 / 0 / 0 | - |")
+        w('')
+        w('The time in collections is measured in the same runs by a gc callback (START -> STOP, '
+          'two clock reads per collection); medians over the runs.')
+        w('')
+        w(f"- {verdict(ok)} binary-trees: enabled / disabled = {fmt(r_med)}x (min times {fmt(r_min)}x), "
+          f"target <= {TARGET_BT:g}x")
+        w('')
+
+    # ---- profiles ----
+    pdir = os.path.join(bin_dir, 'perf')
+    profs = sorted(f[:-4] for f in os.listdir(pdir) if f.endswith('.txt')) if os.path.isdir(pdir) else []
+    ana = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'analysis.md')
+    if profs or os.path.exists(ana):
+        w('## Where the time goes (perf, recycle side)')
+        w('')
+    if profs:
+        w('Each profile is one extra, untimed run of the recycle program under `perf record -e '
+          'cpu-clock -F 10000`, with the events enabled only around what the benchmark measures '
+          '(gcbench toggles them through perf\'s control fifo: the timed collections; in the '
+          'pause benchmark the generation-0 collections, user space only (`cpu-clock:u`, else the '
+          'toggling itself shows up); for binary-trees the whole workload). '
+          'Self time per symbol (`perf report --no-children --sort sym`), symbols above 0.5%. '
+          'Static helpers of src/gc/collect.c inlined into their callers are shown under the '
+          'caller (`deduce_unreachable` = update_refs + subtract_refs + move_unreachable).')
+        w('')
+        for p in profs:
+            cmdf = os.path.join(pdir, p + '.cmd')
+            cmd = open(cmdf).read().strip() if os.path.exists(cmdf) else ''
+            w(f'### {p}')
+            w('')
+            w(f'`{cmd}`')
+            w('')
+            w('```')
+            w(open(os.path.join(pdir, p + '.txt')).read().rstrip())
+            w('```')
+            w('')
+    if os.path.exists(ana):
+        w(open(ana).read().rstrip())
+        w('')
+
+    with open(out_path, 'w') as f:
+        f.write('\n'.join(L) + '\n')
+
+
+def main():
+    if len(sys.argv) == 4 and sys.argv[1] == '--write':
+        write(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == '--profile-list':
+        profile_list(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(__doc__)
+
+
+main()
