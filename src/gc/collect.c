@@ -32,6 +32,7 @@
 #include "types/types.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define COLLECTING ((uintptr_t)1)
 #define UNREACHABLE ((uintptr_t)1)
@@ -203,23 +204,17 @@ static size_t deduce_unreachable(rco_gc *young, rco_gc *unreachable, unreachable
 /* ---- steps 4-8 ---- */
 
 static void clear_weakrefs(rc_runtime *rt, rco_gc *unreachable) {
-    /* A callback may drop the last reference to an unreachable object whose
-     * cycle it breaks; walk a snapshot-safe way: move each object to a
-     * holding list first. */
-    rco_gc seen;
-    rco_gc_list_init(&seen);
-    while (!rco_gc_list_empty(unreachable)) {
-        rco_gc *g = unreachable->gc_next;
-        rco_gc_list_remove(g);
-        rco_gc_list_append(&seen, g);
+    /* First clear the weak references of every unreachable object (no user
+     * code runs), so that no callback can reach any of them; then run the
+     * callbacks. A callback may drop the last reference to an unreachable
+     * object, which unlinks it from the list: the list is normal by now. */
+    rco_weakref_chain pending = { NULL, NULL };
+    for (rco_gc *g = unreachable->gc_next; g != unreachable; g = g->gc_next) {
         rc_obj *o = rco_from_gc(g);
-        if (o->rc_head_ & RCO_F_WEAKREFS) {
-            rco_incref(o);
-            rco_weakrefs_clear(rt, o, true);
-            rco_decref(o);
-        }
+        if (o->rc_head_ & RCO_F_WEAKREFS)
+            rco_weakrefs_detach(rt, o, &pending);
     }
-    rco_gc_list_merge(&seen, unreachable);
+    rco_weakrefs_run_callbacks(&pending);
 }
 
 static void run_finalizers(rco_gc *unreachable) {
@@ -317,6 +312,12 @@ long rcg_collect(rc_runtime *rt, int generation) {
     if (rt->gc_collecting)
         return 0;
     rt->gc_collecting = true;
+    /* A collection is not the caller's operation: whatever fails inside it
+     * (a finalizer's allocation, the garbage list) must not show up as the
+     * error of the call that triggered it. */
+    int saved_code = rt->err_code;
+    char saved_msg[sizeof rt->err_msg];
+    memcpy(saved_msg, rt->err_msg, sizeof saved_msg);
     rc_gc_info info = { generation, 0, 0 };
     invoke_callbacks(rt, RC_GC_START, &info);
     uint64_t t0 = rci_os_clock_ns();
@@ -395,6 +396,8 @@ long rcg_collect(rc_runtime *rt, int generation) {
     info.collected = collected;
     info.uncollectable = uncollectable;
     invoke_callbacks(rt, RC_GC_STOP, &info);
+    rt->err_code = saved_code;
+    memcpy(rt->err_msg, saved_msg, sizeof saved_msg);
     rt->gc_collecting = false;
     return (long)(collected + uncollectable);
 }

@@ -274,6 +274,13 @@ static void release_memory(rc_runtime *rt, rc_obj *o) {
     rci_pheap_free(rt->heap, block);
 }
 
+/* An object brought back to life during its deallocation: a container
+ * that was untracked when it was queued is tracked again. */
+static void resurrected(rc_runtime *rt, rc_obj *o) {
+    if ((o->rc_head_ & RCO_F_GC) && !(o->rc_head_ & RCO_F_TRACKED))
+        rco_track(rt, o);
+}
+
 /* Returns false when the object was resurrected by its finalizer. */
 static bool dealloc_one(rc_runtime *rt, rc_obj *o) {
     const rc_type *t = o->rc_type_;
@@ -291,16 +298,20 @@ static bool dealloc_one(rc_runtime *rt, rc_obj *o) {
         t->finalize(o);
         uint64_t h = o->rc_head_ - 1;
         o->rc_head_ = h;
-        if ((h & RCO_COUNT_MASK) != 0)
-            return false;                                     /* resurrected */
+        if ((h & RCO_COUNT_MASK) != 0) {
+            resurrected(rt, o);
+            return false;
+        }
     }
     if (o->rc_head_ & RCO_F_WEAKREFS) {
         o->rc_head_ += 1;            /* alive while callbacks look at other things */
         rco_weakrefs_clear(rt, o, true);
         uint64_t h = o->rc_head_ - 1;
         o->rc_head_ = h;
-        if ((h & RCO_COUNT_MASK) != 0)
-            return false;            /* a callback resurrected it */
+        if ((h & RCO_COUNT_MASK) != 0) {
+            resurrected(rt, o);     /* a callback resurrected it */
+            return false;
+        }
     }
     if (o->rc_head_ & RCO_F_TRACKED)
         rco_untrack(o);
@@ -315,6 +326,10 @@ static bool dealloc_one(rc_runtime *rt, rc_obj *o) {
 }
 
 static void enqueue(rc_runtime *rt, rc_obj *o) {
+    /* Dead objects are not the collector's: untrack before the count bits
+     * become a queue link (a resurrecting finalizer tracks it again). */
+    if (o->rc_head_ & RCO_F_TRACKED)
+        rco_untrack(o);
     o->rc_head_ = (o->rc_head_ & ~RCO_COUNT_MASK) | RCO_F_QUEUED;
     if (rt->pending_tail) {
         rc_obj *t = rt->pending_tail;

@@ -273,7 +273,13 @@ void rco_gc_list_merge(rco_gc *from, rco_gc *to);    /* move all of from to the 
 bool rco_gc_list_empty(const rco_gc *head);
 
 /* ---- weak references (weakref.c) ---- */
+/* Clear o's weak references and run their callbacks (after all are cleared). */
 void rco_weakrefs_clear(rc_runtime *rt, rc_obj *o, bool call_callbacks);
+/* The same in two steps, so that the collector clears the weak references
+ * of every unreachable object before the first callback runs. */
+typedef struct rco_weakref_chain { rc_obj *head, *tail; } rco_weakref_chain;
+void rco_weakrefs_detach(rc_runtime *rt, rc_obj *o, rco_weakref_chain *pending);
+void rco_weakrefs_run_callbacks(rco_weakref_chain *pending);
 void rco_weakrefs_teardown(rc_runtime *rt);
 
 /* ---- hashing helpers shared by the types ---- */

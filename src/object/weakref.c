@@ -130,15 +130,16 @@ size_t rc_weakref_count(const rc_obj *o) {
     return n;
 }
 
-void rco_weakrefs_clear(rc_runtime *rt, rc_obj *o, bool call_callbacks) {
+/* Clear every weak reference to o. Those with a callback, and whose own
+ * count is above zero, are kept alive (a temporary reference) and appended
+ * to the chain *pending for rco_weakrefs_run_callbacks. */
+void rco_weakrefs_detach(rc_runtime *rt, rc_obj *o, rco_weakref_chain *pending) {
     uintptr_t first;
     if (!rci_htable_remove(&rt->weakrefs, (uintptr_t)o, &first)) {
         o->rc_head_ &= ~RCO_F_WEAKREFS;
         return;
     }
     o->rc_head_ &= ~RCO_F_WEAKREFS;
-    /* 1. clear them all; keep those with callbacks alive on a side list */
-    rco_weakref *todo = NULL, **tail = &todo;
     for (rco_weakref *w = (rco_weakref *)first, *next; w; w = next) {
         next = w->next;
         w->next = w->prev = NULL;
@@ -147,20 +148,34 @@ void rco_weakrefs_clear(rc_runtime *rt, rc_obj *o, bool call_callbacks) {
          * the deallocation queue is dead: unlink it, never call it back. */
         bool dying = (w->ob.rc_head_ & (RCO_F_QUEUED | RCO_F_FREED)) != 0 ||
                      (!(w->ob.rc_head_ & RCO_F_IMMORTAL) && rco_refcount(&w->ob) == 0);
-        if (call_callbacks && w->callback && !dying) {
+        if (pending && w->callback && !dying) {
             rco_incref(&w->ob);
             w->pending = NULL;
-            *tail = w;
-            tail = &w->pending;
+            if (pending->tail)
+                ((rco_weakref *)pending->tail)->pending = w;
+            else
+                pending->head = &w->ob;
+            pending->tail = &w->ob;
         }
     }
-    /* 2. then run the callbacks */
-    for (rco_weakref *w = todo, *next; w; w = next) {
-        next = w->pending;
+}
+
+void rco_weakrefs_run_callbacks(rco_weakref_chain *pending) {
+    rco_weakref *w = (rco_weakref *)pending->head;
+    pending->head = pending->tail = NULL;
+    while (w) {
+        rco_weakref *next = w->pending;
         w->pending = NULL;
         w->callback(&w->ob, w->arg);
         rco_decref(&w->ob);
+        w = next;
     }
+}
+
+void rco_weakrefs_clear(rc_runtime *rt, rc_obj *o, bool call_callbacks) {
+    rco_weakref_chain pending = { NULL, NULL };
+    rco_weakrefs_detach(rt, o, call_callbacks ? &pending : NULL);
+    rco_weakrefs_run_callbacks(&pending);
 }
 
 void rco_weakrefs_teardown(rc_runtime *rt) {
