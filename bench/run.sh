@@ -299,6 +299,11 @@ TMP_OUT=$(mktemp)
     echo "Reproduce with \`make bench\` or \`bash bench/run.sh\` (REPEATS, BENCH_OPS,"
     echo "BENCH_QUICK=1, ... in the environment; see the head of bench/run.sh)."
     echo
+    echo "This page is the heap's. The object layer's benchmarks (binary-trees, dict,"
+    echo "list, array against glibc and CPython) are in [BENCHMARKS-objects.md](BENCHMARKS-objects.md)"
+    echo "and the cycle collector's (against CPython and Boehm GC) in"
+    echo "[BENCHMARKS-gc.md](BENCHMARKS-gc.md); \`make bench\` runs all three."
+    echo
     echo "## Setup"
     echo
     echo "- Workload: $SLOTS live blocks per working set, sizes uniform in [$MIN, $MAX] bytes,"
@@ -434,6 +439,10 @@ TMP_OUT=$(mktemp)
         done
     fi
 
+    if [[ -f $ROOT/bench/heap_analysis.md ]]; then
+        echo
+        cat "$ROOT/bench/heap_analysis.md"
+    fi
     echo
     echo "## Raw results"
     echo
