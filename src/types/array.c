@@ -289,6 +289,17 @@ static int append_bytes(rc_runtime *rt, rct_array *a, const void *item) {
 }
 
 int rc_array_append_i64(rc_runtime *rt, rc_obj *array, int64_t v) {
+    /* Fast path: a live i64 array with room; no conversion can fail. */
+    if (rt && array && array->rc_type_ == &rc_array_type &&
+        !(array->rc_head_ & RCO_F_FREED)) {
+        rct_array *fa = as_array(array);
+        if (fa->kind == RC_ARRAY_I64 && fa->len < fa->allocated) {
+            memcpy(fa->data + fa->len * sizeof v, &v, sizeof v);
+            fa->len++;
+            fa->stamp++;
+            return 0;
+        }
+    }
     if (!rt)
         return RC_EINVAL;
     int r = rct_check_arg(rt, array, &rc_array_type, "rc_array_append_i64");
