@@ -344,36 +344,39 @@ void rci_heap_drain_delayed(rci_heap *h) {
     }
 }
 
-void rci_heap_free_owned(rci_heap *h, void *p) {
-    rci_arena *a = rci_arena_of(p);
-    if (a->kind == RCI_ARENA_HUGE) {
-        rci_stat_add(h, -(long)a->huge_size);
-        rci_huge_free(a);
-        return;
-    }
-    rci_pool *pool = rci_pool_of(a, p);
-    if (pool->state == RCI_POOL_SMALL && (RCI_FLAGS(pool) & RCI_PF_ALIGNED))
-        p = rci_pool_block_start(pool, p);
-    rci_stat_add(h, -(long)(pool->state == RCI_POOL_SPAN ? pool->span_size : pool->block_size));
-    free_local(h, pool, p);
-}
-
 static size_t block_bytes(rci_pool *pool) {
     return pool->state == RCI_POOL_SPAN ? pool->span_size : pool->block_size;
 }
 
-void rci_raw_free(void *p) {
-    rci_arena *a = rci_arena_of(p);
-    rci_heap *h = rci_tl_heap;
+/* The shared front of every non-fast free of a validated pointer: huge
+ * blocks are unmapped here (returns NULL); otherwise the block's pool, with
+ * *p moved to the block start for an over-aligned pointer and the bytes
+ * taken out of h's statistics. */
+static rci_pool *free_prologue(rci_heap *h, void **p) {
+    rci_arena *a = rci_arena_of(*p);
     if (a->kind == RCI_ARENA_HUGE) {
         rci_stat_add(h, -(long)a->huge_size);
         rci_huge_free(a);
-        return;
+        return NULL;
     }
-    rci_pool *pool = rci_pool_of(a, p);
+    rci_pool *pool = rci_pool_of(a, *p);
     if (pool->state == RCI_POOL_SMALL && (RCI_FLAGS(pool) & RCI_PF_ALIGNED))
-        p = rci_pool_block_start(pool, p);
+        *p = rci_pool_block_start(pool, *p);
     rci_stat_add(h, -(long)block_bytes(pool));
+    return pool;
+}
+
+void rci_heap_free_owned(rci_heap *h, void *p) {
+    rci_pool *pool = free_prologue(h, &p);
+    if (pool)
+        free_local(h, pool, p);
+}
+
+void rci_raw_free(void *p) {
+    rci_heap *h = rci_tl_heap;
+    rci_pool *pool = free_prologue(h, &p);
+    if (!pool)
+        return;
     if (pool->heap == h)
         free_local(h, pool, p);
     else

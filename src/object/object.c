@@ -281,6 +281,24 @@ static void resurrected(rc_runtime *rt, rc_obj *o) {
         rco_track(rt, o);
 }
 
+static void clear_weakrefs_of(rc_obj *o) {
+    rco_weakrefs_clear(rco_runtime(o), o, true);
+}
+
+/* Run fn (a finalizer, or the weakref callbacks) on o while o holds a
+ * temporary reference. Returns false when o came back to life. */
+static bool run_user_code(rc_runtime *rt, rc_obj *o, void (*fn)(rc_obj *)) {
+    o->rc_head_ += 1;
+    fn(o);
+    uint64_t h = o->rc_head_ - 1;
+    o->rc_head_ = h;
+    if ((h & RCO_COUNT_MASK) != 0) {
+        resurrected(rt, o);
+        return false;
+    }
+    return true;
+}
+
 /* Returns false when the object was resurrected by its finalizer. */
 static bool dealloc_one(rc_runtime *rt, rc_obj *o) {
     const rc_type *t = o->rc_type_;
@@ -294,25 +312,12 @@ static bool dealloc_one(rc_runtime *rt, rc_obj *o) {
         return true;
     }
     if (t->finalize && !(o->rc_head_ & RCO_F_FINALIZED)) {
-        o->rc_head_ = (o->rc_head_ | RCO_F_FINALIZED) + 1;   /* temporary reference */
-        t->finalize(o);
-        uint64_t h = o->rc_head_ - 1;
-        o->rc_head_ = h;
-        if ((h & RCO_COUNT_MASK) != 0) {
-            resurrected(rt, o);
+        o->rc_head_ |= RCO_F_FINALIZED;
+        if (!run_user_code(rt, o, t->finalize))
             return false;
-        }
     }
-    if (o->rc_head_ & RCO_F_WEAKREFS) {
-        o->rc_head_ += 1;            /* alive while callbacks look at other things */
-        rco_weakrefs_clear(rt, o, true);
-        uint64_t h = o->rc_head_ - 1;
-        o->rc_head_ = h;
-        if ((h & RCO_COUNT_MASK) != 0) {
-            resurrected(rt, o);     /* a callback resurrected it */
-            return false;
-        }
-    }
+    if ((o->rc_head_ & RCO_F_WEAKREFS) && !run_user_code(rt, o, clear_weakrefs_of))
+        return false;
     if (o->rc_head_ & RCO_F_TRACKED)
         rco_untrack(o);
     if ((o->rc_head_ & RCO_F_GC) && rt->gen_count[0] > 0)
