@@ -62,6 +62,22 @@ RC_API int     rc_gc_callback_remove(rc_runtime *rt, rc_gc_callback cb, void *ar
 RC_API void    rc_gc_set_debug(rc_runtime *rt, unsigned flags);
 RC_API unsigned rc_gc_get_debug(const rc_runtime *rt);
 RC_API rc_obj *rc_gc_garbage(rc_runtime *rt);                       /* borrowed list */
+/* Bounded-pause mode. With step_objects > 0, a full collection that the
+ * allocation trigger starts runs incrementally: one step, handling at most
+ * step_objects objects, at each later trigger (instead of a young
+ * collection), so that no single pause grows with the heap. The last step
+ * does work in proportion to the garbage found, not to the heap. 0 (the
+ * default) turns the mode off and finishes a collection in progress.
+ * rc_gc_collect and the introspection functions finish a pending
+ * incremental collection first. See docs/design/gc.md. */
+RC_API void    rc_gc_set_incremental(rc_runtime *rt, size_t step_objects);
+RC_API size_t  rc_gc_get_incremental(const rc_runtime *rt);
+/* Start an incremental full collection now (if none is in progress) and run
+ * one step. Returns 1 while a collection is still in progress, 0 once idle. */
+RC_API int     rc_gc_collect_incremental(rc_runtime *rt);
+/* Run one step of the collection in progress; 1 if one is still in
+ * progress afterwards, 0 if idle. */
+RC_API int     rc_gc_step(rc_runtime *rt);
 /* Stop tracking / track again a container that cannot take part in a cycle
  * (CPython does this for tuples and dicts of atoms). */
 RC_API void    rc_gc_untrack(rc_obj *o);

@@ -13,17 +13,45 @@
 /* ---- hooks ---- */
 
 static void on_alloc(rc_runtime *rt) {
-    if (rt->gc_enabled && !rt->gc_collecting && rt->threshold[0] > 0 &&
-        rt->gen_count[0] > rt->threshold[0])
+    if (!rt->gc_enabled || rt->gc_collecting || rt->threshold[0] == 0 ||
+        rt->gen_count[0] <= rt->threshold[0])
+        return;
+    rcg_state *st = rcg(rt);
+    if (st->inc_step == 0) {
         rcg_collect_generations(rt);
+        return;
+    }
+    /* Bounded-pause mode: while an incremental collection is in progress,
+     * each trigger runs one of its steps instead of a young collection. */
+    if (st->phase != RCG_IDLE) {
+        rt->gen_count[0] = 0;
+        rcg_inc_step(rt);
+        return;
+    }
+    int g = rcg_choose_generation(rt);
+    if (g == 2) {
+        rcg_inc_start(rt);
+        rcg_inc_step(rt);
+    } else if (g >= 0) {
+        rcg_collect(rt, g);
+    }
+}
+
+/* Anything that looks at the generation lists first lets a pending
+ * incremental collection finish. */
+static void settle(rc_runtime *rt) {
+    if (rt->gc_state && rcg(rt)->phase != RCG_IDLE)
+        rcg_inc_complete(rt);
 }
 
 static void on_emergency(rc_runtime *rt) {
+    settle(rt);
     rcg_collect(rt, 2);
 }
 
 static void on_final(rc_runtime *rt) {
     rcg_state *st = rcg(rt);
+    settle(rt);
     /* Drop the garbage list first, so that what only it kept alive can be
      * collected, then collect everything (finalizers run). */
     if (st->garbage) {
@@ -49,6 +77,7 @@ static void on_teardown(rc_runtime *rt) {
     if (!st)
         return;
     rc_free(st->callbacks);
+    rc_free(st->deferred);
     rc_free(st);
     rt->gc_state = NULL;
 }
@@ -62,6 +91,9 @@ int rcg_attach(rc_runtime *rt) {
     rt->gc_emergency = on_emergency;
     rt->gc_final = on_final;
     rt->gc_teardown = on_teardown;
+    rt->gc_barrier = rcg_on_barrier;
+    rco_gc_list_init(&st->set);
+    rco_gc_list_init(&st->unreachable);
     return 0;
 }
 
@@ -87,6 +119,9 @@ long rc_gc_collect(rc_runtime *rt, int generation) {
         return RC_EINVAL;
     if (generation < 0 || generation > 2)
         return rco_err(rt, RC_EINVAL, "rc_gc_collect: generation must be 0, 1 or 2, not %d", generation);
+    if (rt->gc_collecting)
+        return 0;
+    settle(rt);
     return rcg_collect(rt, generation);
 }
 
@@ -146,6 +181,7 @@ static int append_list(rc_runtime *rt, rc_obj *list, rco_gc *head) {
 rc_obj *rc_gc_get_objects(rc_runtime *rt, int generation) {
     if (!rt)
         return NULL;
+    settle(rt);
     if (generation < -1 || generation > 2)
         return rco_err_null(rt, RC_EINVAL, "rc_gc_get_objects: generation must be -1..2, not %d",
                             generation);
@@ -172,13 +208,17 @@ int rc_gc_is_finalized(const rc_obj *o) {
 }
 
 void rc_gc_untrack(rc_obj *o) {
-    if (o && !rco_is_static(o))
+    if (o && !rco_is_static(o)) {
+        settle(rco_runtime(o));
         rco_untrack(o);
+    }
 }
 
 void rc_gc_track(rc_obj *o) {
-    if (o && (o->rc_head_ & RCO_F_GC) && !rco_is_static(o) && !(o->rc_head_ & RCO_F_FREED))
+    if (o && (o->rc_head_ & RCO_F_GC) && !rco_is_static(o) && !(o->rc_head_ & RCO_F_FREED)) {
+        settle(rco_runtime(o));
         rco_track(rco_runtime(o), o);
+    }
 }
 
 typedef struct referrer_ctx { rc_obj *target; bool found; } referrer_ctx;
@@ -195,6 +235,7 @@ static int visit_find(rc_obj *child, void *arg) {
 rc_obj *rc_gc_get_referrers(rc_runtime *rt, rc_obj *o) {
     if (!rt)
         return NULL;
+    settle(rt);
     if (!o)
         return rco_err_null(rt, RC_EINVAL, "rc_gc_get_referrers: NULL object");
     rc_obj *list = rc_list(rt);
@@ -248,6 +289,7 @@ rc_obj *rc_gc_get_referents(rc_runtime *rt, rc_obj *o) {
 void rc_gc_freeze(rc_runtime *rt) {
     if (!rt || rt->gc_collecting)
         return;
+    settle(rt);
     for (int g = 0; g < 3; g++) {
         rco_gc_list_merge(&rt->gen[g], &rt->permanent);
         rt->gen_count[g] = 0;
@@ -258,6 +300,7 @@ void rc_gc_freeze(rc_runtime *rt) {
 void rc_gc_unfreeze(rc_runtime *rt) {
     if (!rt || rt->gc_collecting)
         return;
+    settle(rt);
     rco_gc_list_merge(&rt->permanent, &rt->gen[2]);
     rt->frozen_count = 0;
 }
@@ -317,4 +360,40 @@ rc_obj *rc_gc_garbage(rc_runtime *rt) {
     if (!st->garbage)
         st->garbage = rc_list(rt);
     return st->garbage;
+}
+
+void rc_gc_set_incremental(rc_runtime *rt, size_t step_objects) {
+    if (!rt)
+        return;
+    if (step_objects == 0)
+        settle(rt);
+    rcg(rt)->inc_step = step_objects;
+}
+
+size_t rc_gc_get_incremental(const rc_runtime *rt) {
+    return rt ? ((const rcg_state *)rt->gc_state)->inc_step : 0;
+}
+
+int rc_gc_step(rc_runtime *rt) {
+    if (!rt)
+        return 0;
+    rcg_state *st = rcg(rt);
+    if (st->phase == RCG_IDLE)
+        return 0;
+    if (st->inc_step == 0)
+        rcg_inc_complete(rt);
+    else
+        rcg_inc_step(rt);
+    return st->phase != RCG_IDLE;
+}
+
+int rc_gc_collect_incremental(rc_runtime *rt) {
+    if (!rt)
+        return RC_EINVAL;
+    if (rt->gc_collecting)
+        return 0;
+    rcg_state *st = rcg(rt);
+    if (st->phase == RCG_IDLE)
+        rcg_inc_start(rt);
+    return rc_gc_step(rt);
 }

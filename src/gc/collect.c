@@ -402,7 +402,7 @@ long rcg_collect(rc_runtime *rt, int generation) {
     return (long)(collected + uncollectable);
 }
 
-void rcg_collect_generations(rc_runtime *rt) {
+int rcg_choose_generation(rc_runtime *rt) {
     rcg_state *st = rcg(rt);
     for (int g = 2; g >= 0; g--) {
         if (rt->gen_count[g] > rt->threshold[g]) {
@@ -425,8 +425,317 @@ void rcg_collect_generations(rc_runtime *rt) {
                     continue;
                 }
             }
-            rcg_collect(rt, g);
-            return;
+            return g;
         }
     }
+    return -1;
+}
+
+void rcg_collect_generations(rc_runtime *rt) {
+    int g = rcg_choose_generation(rt);
+    if (g >= 0)
+        rcg_collect(rt, g);
+}
+
+/* ---------------------------------------------------------------------------
+ * Incremental collections (the bounded-pause mode)
+ *
+ * A full collection over a large heap runs as a series of steps, each doing
+ * at most st->inc_step objects' worth of work, between which the program
+ * runs. The set S of objects examined is fixed when the collection starts
+ * (generations 0-2, merged); objects created meanwhile go to generation 0,
+ * outside S, and count as live. Correctness rests on one observation: every
+ * change to the object graph changes a reference count. S's objects carry
+ * RCO_F_BARRIER from their update step on, which sends their incref/decref
+ * to the slow path and from there to rcg_on_barrier, which marks them DIRTY
+ * (bit 1 of gc_prev). A dirty object is treated as referenced from outside:
+ * it and everything it reaches survive this collection. That is
+ * conservative and safe: an object can only become garbage by losing
+ * references, and a reference can only be added to an object the program
+ * reaches.
+ *
+ * The mutator must not change S's lists while the collector keeps state in
+ * their links, so:
+ *   - an object of S whose count reaches zero is not freed but deferred
+ *     (st->deferred) and freed at the end of the collection;
+ *   - an object of S not yet reached by the update step has plain links and
+ *     can be freed normally; rt->gc_cursor keeps the step's position valid;
+ *   - young collections do not run while an incremental collection is in
+ *     progress: the allocation trigger runs a step instead.
+ * The memory held back is what the program freed during one collection, and
+ * the garbage created meanwhile, until the next one: it does not grow with
+ * the heap (unlike a scheme that pulls everything reachable from an
+ * increment into the current step).
+ *
+ * Phases: UPDATE (copy counts, set the barrier), SUBTRACT, MOVE (CPython's
+ * move_unreachable, resumable: it keeps (prev, next) between steps), then one
+ * atomic FINISH whose work is proportional to the garbage found (rescue of
+ * dirty objects, weak references, finalizers, clear), then SWEEP, which
+ * clears the barrier flag of the survivors in steps.
+ * ------------------------------------------------------------------------- */
+
+#define DIRTY ((uintptr_t)2)
+#define INC_SHIFT 2
+
+static inline size_t inc_get_refs(const rco_gc *g) { return (size_t)(prev_word(g) >> INC_SHIFT); }
+static inline void inc_set_refs(rco_gc *g, size_t refs, uintptr_t keep) {
+    set_prev_word(g, ((uintptr_t)refs << INC_SHIFT) | COLLECTING | keep);
+}
+
+bool rcg_on_barrier(rc_runtime *rt, rc_obj *o, bool zero) {
+    rcg_state *st = rcg(rt);
+    if (st->phase != RCG_UPDATE && st->phase != RCG_SUBTRACT && st->phase != RCG_MOVE) {
+        o->rc_head_ &= ~RCO_F_BARRIER;       /* a leftover of the last collection */
+        return false;
+    }
+    rco_gc *g = rco_gc_of(o);
+    uintptr_t pw = prev_word(g);
+    if (pw & COLLECTING)
+        set_prev_word(g, pw | DIRTY);
+    if (!zero)
+        return false;
+    if (st->ndeferred == st->capdeferred) {
+        size_t cap = st->capdeferred ? st->capdeferred * 2 : 256;
+        rc_obj **n = rc_realloc(st->deferred, cap * sizeof *n);
+        if (!n)
+            return true;   /* kept with count 0: the next collection frees it */
+        st->deferred = n;
+        st->capdeferred = cap;
+    }
+    st->deferred[st->ndeferred++] = o;
+    return true;
+}
+
+static int inc_visit_decref(rc_obj *child, void *arg) {
+    (void)arg;
+    rco_gc *g = as_tracked(child);
+    if (g && is_collecting(g) && inc_get_refs(g) > 0)
+        set_prev_word(g, prev_word(g) - ((uintptr_t)1 << INC_SHIFT));
+    return 0;
+}
+
+static int inc_visit_reachable(rc_obj *child, void *arg) {
+    rco_gc *set = arg;
+    rco_gc *g = as_tracked(child);
+    if (!g || !is_collecting(g))
+        return 0;
+    if (next_word(g) & UNREACHABLE) {
+        rco_gc *prev = (rco_gc *)(prev_word(g) & ~(COLLECTING | DIRTY));
+        rco_gc *next = next_ptr(g);
+        set_next_word(prev, next_word(g));
+        set_prev_word(next, (uintptr_t)prev | (prev_word(next) & (COLLECTING | DIRTY)));
+        rco_gc *last = set->gc_prev;
+        set_next_word(last, (uintptr_t)g);
+        set_next_word(g, (uintptr_t)set);
+        set->gc_prev = g;
+        inc_set_refs(g, 1, 0);
+    } else if (inc_get_refs(g) == 0) {
+        inc_set_refs(g, 1, prev_word(g) & DIRTY);
+    }
+    return 0;
+}
+
+void rcg_inc_start(rc_runtime *rt) {
+    rcg_state *st = rcg(rt);
+    rc_gc_info info = { 2, 0, 0 };
+    invoke_callbacks(rt, RC_GC_START, &info);
+    for (int i = 0; i < 3; i++) {
+        rco_gc_list_merge(&rt->gen[i], &st->set);
+        rt->gen_count[i] = 0;
+    }
+    rco_gc_list_init(&st->unreachable);
+    st->ndeferred = 0;
+    st->set_count = 0;
+    st->inc_t0 = rci_os_clock_ns();
+    st->inc_steps = 0;
+    st->phase = RCG_UPDATE;
+    rt->gc_cursor = st->set.gc_next;
+}
+
+/* The atomic end: rescue what the program touched, then treat the garbage
+ * as a stop-the-world collection does. */
+static void inc_finish(rc_runtime *rt) {
+    rcg_state *st = rcg(rt);
+    rco_gc *old = &rt->gen[2];
+    /* gc_prev of the unreachable objects: prev pointer | COLLECTING [| DIRTY].
+     * Turn the list into update_refs' state, counting a dirty object as
+     * referenced from outside, and run subtract/move over it. */
+    set_next_word(&st->unreachable, next_word(&st->unreachable) & ~UNREACHABLE);
+    for (rco_gc *x = st->unreachable.gc_next; x != &st->unreachable;) {
+        rco_gc *next = next_ptr(x);
+        size_t extra = (prev_word(x) & DIRTY) ? 1 : 0;
+        set_next_word(x, (uintptr_t)next);
+        set_refs(x, rco_refcount(rco_from_gc(x)) + extra);
+        x = next;
+    }
+    rco_gc unreachable;
+    rco_gc_list_init(&unreachable);
+    unreachable_info ui = { 0, false };
+    st->phase = RCG_IDLE;     /* from here on the lists are the collector's alone */
+    rt->gc_cursor = NULL;
+    rt->gc_collecting = true;
+    subtract_refs(&st->unreachable);
+    move_unreachable(&st->unreachable, &unreachable, &ui);
+    /* survivors: the set (normal since MOVE finished) and the rescued */
+    size_t found = ui.count;
+    size_t survivors = st->set_count - found;
+    rco_gc_list_merge(&st->set, old);
+    rco_gc_list_merge(&st->unreachable, old);
+    st->long_lived_pending = 0;
+    st->long_lived_total = survivors;
+
+    size_t collected = 0, uncollectable = 0;
+    if (found > 0) {
+        rco_gc final;
+        rco_gc_list_init(&final);
+        size_t garbage;
+        if (ui.needs_user_code) {
+            clear_weakrefs(rt, &unreachable);
+            run_finalizers(&unreachable);
+            unreachable_info fi;
+            deduce_unreachable(&unreachable, &final, &fi);
+            rco_gc_list_merge(&unreachable, old);
+            garbage = fi.count;
+        } else {
+            rco_gc_list_merge(&unreachable, &final);
+            garbage = found;
+        }
+        if (st->debug & RC_GC_DEBUG_SAVEALL) {
+            keep_as_garbage(rt, &final, old);
+            collected = garbage;
+        } else {
+            uncollectable = delete_garbage(rt, &final, old);
+            collected = garbage - uncollectable;
+        }
+    }
+    /* Objects of the set whose count reached zero during the collection. */
+    for (size_t i = 0; i < st->ndeferred; i++) {
+        rc_obj *o = st->deferred[i];
+        o->rc_head_ &= ~RCO_F_BARRIER;
+        if (rco_refcount(o) == 0 && !(o->rc_head_ & (RCO_F_FREED | RCO_F_QUEUED)))
+            rco_dealloc(o);
+    }
+    st->ndeferred = 0;
+    rt->gc_collecting = false;
+
+    st->stats[2].collections++;
+    st->stats[2].collected += collected;
+    st->stats[2].uncollectable += uncollectable;
+    if (st->debug & RC_GC_DEBUG_STATS) {
+        FILE *out = rt->config.report ? rt->config.report : stderr;
+        fprintf(out, "gc: incremental collection of generation 2 in %zu steps: %zu unreachable, "
+                     "%zu collected, %zu uncollectable, %.6fs elapsed\n",
+                st->inc_steps, found, collected, uncollectable,
+                (double)(rci_os_clock_ns() - st->inc_t0) / 1e9);
+    }
+    rc_gc_info info = { 2, collected, uncollectable };
+    invoke_callbacks(rt, RC_GC_STOP, &info);
+    /* The survivors still carry the barrier flag: clear it in steps. */
+    st->phase = RCG_SWEEP;
+    rt->gc_cursor = old->gc_next;
+}
+
+void rcg_inc_step(rc_runtime *rt) {
+    rcg_state *st = rcg(rt);
+    if (st->phase == RCG_IDLE || rt->gc_collecting)
+        return;
+    int saved_code = rt->err_code;
+    char saved_msg[sizeof rt->err_msg];
+    memcpy(saved_msg, rt->err_msg, sizeof saved_msg);
+    size_t budget = st->inc_step ? st->inc_step : SIZE_MAX;
+    st->inc_steps++;
+    rt->gc_collecting = true;    /* no collection starts from user code in a step */
+    switch (st->phase) {
+    case RCG_UPDATE: {
+        rco_gc *g = rt->gc_cursor;
+        for (size_t k = 0; k < budget && g != &st->set; k++) {
+            rc_obj *o = rco_from_gc(g);
+            rco_gc *next = g->gc_next;
+            inc_set_refs(g, rco_refcount(o), 0);
+            o->rc_head_ |= RCO_F_BARRIER;
+            st->set_count++;
+            g = next;
+        }
+        rt->gc_cursor = g;
+        if (g == &st->set) {
+            st->phase = RCG_SUBTRACT;
+            rt->gc_cursor = st->set.gc_next;
+        }
+        break;
+    }
+    case RCG_SUBTRACT: {
+        rco_gc *g = rt->gc_cursor;
+        for (size_t k = 0; k < budget && g != &st->set; k++) {
+            rc_obj *o = rco_from_gc(g);
+            if (o->rc_type_->traverse)
+                o->rc_type_->traverse(o, inc_visit_decref, NULL);
+            g = g->gc_next;
+        }
+        rt->gc_cursor = g;
+        if (g == &st->set) {
+            st->phase = RCG_MOVE;
+            st->move_prev = &st->set;
+            rt->gc_cursor = NULL;
+        }
+        break;
+    }
+    case RCG_MOVE: {
+        rco_gc *set = &st->set, *unreachable = &st->unreachable;
+        rco_gc *prev = st->move_prev;
+        rco_gc *g = prev->gc_next;
+        for (size_t k = 0; k < budget && g != set; k++) {
+            if (inc_get_refs(g) > 0 || (prev_word(g) & DIRTY)) {
+                rc_obj *o = rco_from_gc(g);
+                if (o->rc_type_->traverse)
+                    o->rc_type_->traverse(o, inc_visit_reachable, set);
+                set_prev_word(g, (uintptr_t)prev);
+                prev = g;
+            } else {
+                set_next_word(prev, next_word(g));
+                rco_gc *last = unreachable->gc_prev;
+                set_next_word(last, (uintptr_t)g | UNREACHABLE);
+                set_prev_word(g, (uintptr_t)last | COLLECTING);
+                set_next_word(g, (uintptr_t)unreachable | UNREACHABLE);
+                unreachable->gc_prev = g;
+            }
+            g = prev->gc_next;
+        }
+        st->move_prev = prev;
+        if (g == set) {
+            set->gc_prev = prev;
+            rt->gc_collecting = false;
+            inc_finish(rt);
+            rt->gc_collecting = true;
+        }
+        break;
+    }
+    case RCG_SWEEP: {
+        rco_gc *old = &rt->gen[2];
+        rco_gc *g = rt->gc_cursor;
+        for (size_t k = 0; k < budget && g != old; k++) {
+            rco_from_gc(g)->rc_head_ &= ~RCO_F_BARRIER;
+            g = g->gc_next;
+        }
+        rt->gc_cursor = g;
+        if (g == old) {
+            st->phase = RCG_IDLE;
+            rt->gc_cursor = NULL;
+        }
+        break;
+    }
+    case RCG_IDLE:
+        break;
+    }
+    rt->gc_collecting = false;
+    rt->err_code = saved_code;
+    memcpy(rt->err_msg, saved_msg, sizeof saved_msg);
+}
+
+void rcg_inc_complete(rc_runtime *rt) {
+    rcg_state *st = rcg(rt);
+    size_t saved = st->inc_step;
+    st->inc_step = 0;           /* unbounded steps: finish now */
+    while (st->phase != RCG_IDLE && !rt->gc_collecting)
+        rcg_inc_step(rt);
+    st->inc_step = saved;
 }

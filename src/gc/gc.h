@@ -25,6 +25,12 @@ typedef struct rcg_callback {
     void *arg;
 } rcg_callback;
 
+/* Phases of an incremental (bounded-pause) full collection; see
+ * collect.c, "Incremental collections". */
+typedef enum rcg_phase {
+    RCG_IDLE = 0, RCG_UPDATE, RCG_SUBTRACT, RCG_MOVE, RCG_SWEEP
+} rcg_phase;
+
 typedef struct rcg_state {
     rc_gc_stats stats[3];
     unsigned debug;
@@ -35,6 +41,18 @@ typedef struct rcg_state {
      * runs only when the objects that entered the oldest generation since
      * the last one are at least 25% of those that survived it. */
     size_t long_lived_total, long_lived_pending;
+    /* incremental mode: objects per step (0: off) and the collection in
+     * progress */
+    size_t inc_step;
+    rcg_phase phase;
+    rco_gc set;                      /* the objects being collected */
+    rco_gc unreachable;              /* MOVE: tentatively unreachable */
+    rco_gc *move_prev;               /* MOVE: last object kept in set */
+    size_t set_count;
+    rc_obj **deferred;               /* objects whose count reached zero meanwhile */
+    size_t ndeferred, capdeferred;
+    uint64_t inc_t0;
+    size_t inc_steps;
 } rcg_state;
 
 static inline rcg_state *rcg(rc_runtime *rt) {
@@ -44,7 +62,14 @@ static inline rcg_state *rcg(rc_runtime *rt) {
 /* collect.c */
 long rcg_collect(rc_runtime *rt, int generation);
 void rcg_collect_generations(rc_runtime *rt);    /* the automatic trigger */
+int rcg_choose_generation(rc_runtime *rt);       /* -1: none due */
 size_t rcg_list_size(const rco_gc *head);
+
+/* collect.c: incremental mode */
+void rcg_inc_step(rc_runtime *rt);                /* one bounded step */
+void rcg_inc_complete(rc_runtime *rt);            /* run the steps to the end */
+bool rcg_on_barrier(rc_runtime *rt, rc_obj *o, bool zero);
+void rcg_inc_start(rc_runtime *rt);
 
 /* api.c */
 int rcg_attach(rc_runtime *rt);                   /* install state and hooks */

@@ -212,6 +212,48 @@ long rc_runtime_fail_after(rc_runtime *rt, long n) {
 
 /* ---- reference counting ---- */
 
+void rco_incref_slow(rc_obj *o) {
+    uint64_t h = o->rc_head_;
+    if (h & RCO_F_FREED) {
+        rco_report_bad_decref(o);
+        return;
+    }
+    if (h & RCO_F_IMMORTAL)
+        return;
+    rc_runtime *rt = rco_runtime(o);
+    if (rt->gc_barrier)
+        rt->gc_barrier(rt, o, false);
+    else
+        o->rc_head_ &= ~RCO_F_BARRIER;
+    o->rc_head_ += 1;
+}
+
+void rco_decref_slow(rc_obj *o) {
+    uint64_t h = o->rc_head_;
+    if (h & (RCO_F_FREED | RCO_F_IMMORTAL)) {
+        if (h & RCO_F_FREED)
+            rco_report_bad_decref(o);
+        return;
+    }
+    if ((h & RCO_COUNT_MASK) == 0) {
+        rco_report_bad_decref(o);
+        return;
+    }
+    o->rc_head_ = h - 1;
+    bool zero = ((h - 1) & RCO_COUNT_MASK) == 0;
+    if (h & RCO_F_BARRIER) {
+        rc_runtime *rt = rco_runtime(o);
+        if (rt->gc_barrier) {
+            if (rt->gc_barrier(rt, o, zero))
+                return;        /* the collector frees it when its step is done */
+        } else {
+            o->rc_head_ &= ~RCO_F_BARRIER;
+        }
+    }
+    if (zero)
+        rco_dealloc(o);
+}
+
 void rc_incref(rc_obj *o) {
     rco_incref(o);
 }

@@ -13,7 +13,7 @@
  * tables, str data beyond the object) are blocks of kind RCO_KIND_BUFFER in
  * the same heap, allocated with rco_alloc/rco_realloc/rco_free.
  *
- * rc_head_ (64 bits): the low 56 bits are the reference count, the top 8 are
+ * rc_head_ (64 bits): the low 55 bits are the reference count, the top 9 are
  * flags. Every bit is documented here:
  *   63 IMMORTAL  refcount operations are ignored; never freed
  *   62 WEAKREFS  weak references to this object may exist (table lookup)
@@ -22,6 +22,10 @@
  *   59 GC        the block has an rco_gc prefix (type has RC_TYPE_GC)
  *   58 VAR       the block has an rco_var prefix (made by rc_new_var)
  *   57 TRACKED   linked into a generation list of the collector
+ *   55 BARRIER   in the set of an incremental (bounded-pause) collection:
+ *                refcount changes go through the slow path, which tells the
+ *                collector (see gc/incremental.c); cleared when that
+ *                collection's last step has passed the object
  *   56 QUEUED    its count reached zero and it waits in the deferred
  *                deallocation queue; the count bits then hold the link to the
  *                next waiting object (the count is 0 by definition)
@@ -43,7 +47,8 @@
 #include "heap/htable.h"
 #include "heap/private.h"
 
-#define RCO_COUNT_MASK  ((UINT64_C(1) << 56) - 1)
+#define RCO_COUNT_MASK  ((UINT64_C(1) << 55) - 1)
+#define RCO_F_BARRIER   (UINT64_C(1) << 55)
 #define RCO_F_IMMORTAL  (UINT64_C(1) << 63)
 #define RCO_F_WEAKREFS  (UINT64_C(1) << 62)
 #define RCO_F_FINALIZED (UINT64_C(1) << 61)
@@ -133,6 +138,13 @@ struct rc_runtime {
     void (*gc_final)(rc_runtime *rt);             /* rc_runtime_free: final collection */
     void (*gc_emergency)(rc_runtime *rt);         /* out of memory: collect, then retry */
     void (*gc_teardown)(rc_runtime *rt);          /* free gc_state */
+    /* Refcount change of an object carrying RCO_F_BARRIER. zero: the count
+     * just reached zero. Returns true when the collector keeps the object
+     * (its deallocation is deferred to the end of the collection). */
+    bool (*gc_barrier)(rc_runtime *rt, rc_obj *o, bool zero);
+    /* The collector's cursor into a list it walks in steps: rco_untrack of
+     * that node moves the cursor to the next node first. */
+    rco_gc *gc_cursor;
 
     /* weak references: target -> first weakref object */
     rci_htable weakrefs;
@@ -202,11 +214,13 @@ void rco_dealloc(rc_obj *o);                 /* count reached zero */
 void rco_report(rc_runtime *rt, const char *fmt, ...) RC_PRINTF(2, 3);  /* debug report */
 void rco_report_bad_decref(rc_obj *o);
 
+void rco_incref_slow(rc_obj *o);
+void rco_decref_slow(rc_obj *o);
+
 static inline void rco_incref(rc_obj *o) {
     uint64_t h = o->rc_head_;
-    if (h & (RCO_F_IMMORTAL | RCO_F_FREED)) {
-        if (h & RCO_F_FREED)
-            rco_report_bad_decref(o);
+    if (__builtin_expect((h & (RCO_F_IMMORTAL | RCO_F_FREED | RCO_F_BARRIER)) != 0, 0)) {
+        rco_incref_slow(o);
         return;
     }
     o->rc_head_ = h + 1;
@@ -214,13 +228,9 @@ static inline void rco_incref(rc_obj *o) {
 
 static inline void rco_decref(rc_obj *o) {
     uint64_t h = o->rc_head_;
-    if (__builtin_expect((h & (RCO_F_IMMORTAL | RCO_F_FREED)) != 0, 0)) {
-        if (h & RCO_F_FREED)
-            rco_report_bad_decref(o);
-        return;
-    }
-    if (__builtin_expect((h & RCO_COUNT_MASK) == 0, 0)) {
-        rco_report_bad_decref(o);
+    if (__builtin_expect((h & (RCO_F_IMMORTAL | RCO_F_FREED | RCO_F_BARRIER)) != 0 ||
+                         (h & RCO_COUNT_MASK) == 0, 0)) {
+        rco_decref_slow(o);
         return;
     }
     h--;
