@@ -307,6 +307,40 @@ static void invoke_callbacks(rc_runtime *rt, int phase, const rc_gc_info *info) 
         st->callbacks[i].cb(rt, phase, info, st->callbacks[i].arg);
 }
 
+/* Steps 4-8 for the found objects on unreachable (a normal list): weak
+ * references, finalizers and the resurrection check when user code must run,
+ * then clear (or SAVEALL). Survivors and uncollectables end up on old. */
+static void process_garbage(rc_runtime *rt, rco_gc *unreachable, size_t found, bool needs_user_code,
+                            rco_gc *old, size_t *collected, size_t *uncollectable) {
+    rcg_state *st = rcg(rt);
+    rco_gc final;
+    rco_gc_list_init(&final);
+    size_t garbage;
+    if (needs_user_code) {
+        clear_weakrefs(rt, unreachable);
+        run_finalizers(unreachable);
+        /* Resurrection: what is still unreachable after the callbacks and
+         * finalizers is the real garbage; the rest survives in the old
+         * generation. Without user code nothing can be resurrected, and this
+         * pass is skipped. */
+        unreachable_info fi;
+        deduce_unreachable(unreachable, &final, &fi);
+        rco_gc_list_merge(unreachable, old);
+        garbage = fi.count;
+    } else {
+        garbage = found;
+        rco_gc_list_merge(unreachable, &final);
+    }
+    if (st->debug & RC_GC_DEBUG_SAVEALL) {
+        keep_as_garbage(rt, &final, old);
+        *collected = garbage;
+        *uncollectable = 0;
+    } else {
+        *uncollectable = delete_garbage(rt, &final, old);
+        *collected = garbage - *uncollectable;
+    }
+}
+
 long rcg_collect(rc_runtime *rt, int generation) {
     rcg_state *st = rcg(rt);
     if (rt->gc_collecting)
@@ -356,31 +390,7 @@ long rcg_collect(rc_runtime *rt, int generation) {
         if (st->debug & RC_GC_DEBUG_COLLECTABLE)
             for (rco_gc *g = unreachable.gc_next; g != &unreachable; g = g->gc_next)
                 debug_print(rt, "collectable", rco_from_gc(g));
-        rco_gc final;
-        rco_gc_list_init(&final);
-        size_t garbage;
-        if (ui.needs_user_code) {
-            clear_weakrefs(rt, &unreachable);
-            run_finalizers(&unreachable);
-            /* Resurrection: what is still unreachable after the callbacks
-             * and finalizers is the real garbage; the rest survives in the
-             * old generation. Without user code nothing can be resurrected,
-             * and this pass is skipped. */
-            unreachable_info fi;
-            deduce_unreachable(&unreachable, &final, &fi);
-            rco_gc_list_merge(&unreachable, old);
-            garbage = fi.count;
-        } else {
-            rco_gc_list_merge(&unreachable, &final);
-            garbage = found;
-        }
-        if (st->debug & RC_GC_DEBUG_SAVEALL) {
-            keep_as_garbage(rt, &final, old);
-            collected = garbage;
-        } else {
-            uncollectable = delete_garbage(rt, &final, old);
-            collected = garbage - uncollectable;
-        }
+        process_garbage(rt, &unreachable, found, ui.needs_user_code, old, &collected, &uncollectable);
     }
 
     st->stats[generation].collections++;
@@ -586,27 +596,7 @@ static void inc_finish(rc_runtime *rt) {
 
     size_t collected = 0, uncollectable = 0;
     if (found > 0) {
-        rco_gc final;
-        rco_gc_list_init(&final);
-        size_t garbage;
-        if (ui.needs_user_code) {
-            clear_weakrefs(rt, &unreachable);
-            run_finalizers(&unreachable);
-            unreachable_info fi;
-            deduce_unreachable(&unreachable, &final, &fi);
-            rco_gc_list_merge(&unreachable, old);
-            garbage = fi.count;
-        } else {
-            rco_gc_list_merge(&unreachable, &final);
-            garbage = found;
-        }
-        if (st->debug & RC_GC_DEBUG_SAVEALL) {
-            keep_as_garbage(rt, &final, old);
-            collected = garbage;
-        } else {
-            uncollectable = delete_garbage(rt, &final, old);
-            collected = garbage - uncollectable;
-        }
+        process_garbage(rt, &unreachable, found, ui.needs_user_code, old, &collected, &uncollectable);
     }
     /* Objects of the set whose count reached zero during the collection. */
     for (size_t i = 0; i < st->ndeferred; i++) {
