@@ -173,19 +173,36 @@ static rc_obj *new_object(rc_runtime *rt, const rc_type *type, size_t nitems, bo
 }
 
 rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
-    /* Fast path: a small plain (non-container) type, no fault injection,
-     * the size class's pool has a free block. Everything else, including
-     * every error, goes through new_object. */
-    if (rt && type && !(type->flags & RC_TYPE_GC) && type->name && type->size >= sizeof(rc_obj) &&
-        type->size <= RC_DIRECT_MAX && rt->fail_countdown < 0) {
-        rci_pool *pool = rt->heap->direct[RCO_KIND_PLAIN][(type->size + 15) >> 4];
-        if (rci_likely(pool->free != NULL)) {
-            rc_obj *o = rci_pool_pop(rt->heap, pool);
-            memset(o, 0, type->size);
-            o->rc_head_ = 1;
-            o->rc_type_ = type;
-            rt->live_objects++;
-            return o;
+    /* Fast path: a small type, no fault injection, the size class's pool has
+     * a free block. Everything else, including every error, goes through
+     * new_object. */
+    if (rt && type && type->name && type->size >= sizeof(rc_obj) &&
+        type->size + sizeof(rco_gc) <= RC_DIRECT_MAX && rt->fail_countdown < 0) {
+        if (!(type->flags & RC_TYPE_GC)) {
+            rci_pool *pool = rt->heap->direct[RCO_KIND_PLAIN][(type->size + 15) >> 4];
+            if (rci_likely(pool->free != NULL)) {
+                rc_obj *o = rci_pool_pop(rt->heap, pool);
+                memset(o, 0, type->size);
+                o->rc_head_ = 1;
+                o->rc_type_ = type;
+                rt->live_objects++;
+                return o;
+            }
+        } else {
+            size_t body = type->size + sizeof(rco_gc);
+            rci_pool *pool = rt->heap->direct[RCO_KIND_GC][(body + 15) >> 4];
+            if (rci_likely(pool->free != NULL)) {
+                char *block = rci_pool_pop(rt->heap, pool);
+                memset(block + sizeof(rco_gc), 0, type->size);
+                rc_obj *o = (rc_obj *)(void *)(block + sizeof(rco_gc));
+                o->rc_head_ = 1 | RCO_F_GC;
+                o->rc_type_ = type;
+                rt->live_objects++;
+                rco_track(rt, o);
+                if (rt->gen_count[0] > rt->threshold[0] && rt->gc_on_alloc)
+                    rt->gc_on_alloc(rt);
+                return o;
+            }
         }
     }
     return new_object(rt, type, 0, false);
