@@ -283,7 +283,6 @@ void rci_heap_update_direct(rci_heap *h, unsigned kind, unsigned cls);
 void rci_heap_set_direct(rci_heap *h, unsigned kind, unsigned cls, rci_pool *pool);
 rci_heap *rci_heap_new_struct(void);              /* zeroed, direct[] set; NULL on ENOMEM */
 void rci_heap_collect_heap(rci_heap *h, bool force);
-size_t rci_heap_abandoned_count(void);
 
 /* ---- alloc.c: raw (no hooks, no debug) allocation on the calling thread ---- */
 void *rci_raw_malloc(size_t size, bool debug);

@@ -32,9 +32,6 @@ size_t rci_pheap_usable(const void *block) {
     return rci_raw_usable(block);
 }
 
-void rci_pheap_collect(rci_heap *h) {
-    rci_heap_collect_heap(h, false);
-}
 
 /* Walk the live blocks of one SMALL pool. A block is free when it is on the
  * free list or was never carved; every other carved block is live. */

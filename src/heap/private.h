@@ -46,9 +46,6 @@ static inline size_t rci_pheap_block_size(const void *block) {
  * return stops the walk and is returned. fn must not allocate or free in h. */
 typedef int (*rci_block_visitor)(void *block, size_t usable, unsigned kind, void *arg);
 int rci_pheap_visit(rci_heap *h, rci_block_visitor fn, void *arg);
-/* Fold in blocks freed into h from other threads (by rc_free) and give empty
- * pools back to their arenas. */
-void rci_pheap_collect(rci_heap *h);
 
 /* Allocate size bytes of the given kind from h; NULL on ENOMEM (errno set). */
 static inline void *rci_pheap_alloc(rci_heap *h, size_t size, unsigned kind) {

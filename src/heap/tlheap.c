@@ -200,11 +200,3 @@ void rc_heap_collect(int force) {
     }
 }
 
-size_t rci_heap_abandoned_count(void) {
-    size_t n = 0;
-    pthread_mutex_lock(&rci_g_lock);
-    for (rci_heap *h = g_abandoned; h; h = h->abandoned_next)
-        n++;
-    pthread_mutex_unlock(&rci_g_lock);
-    return n;
-}

@@ -41,9 +41,6 @@ void rco_free(rc_runtime *rt, void *p) {
     rci_pheap_free(rt->heap, p);
 }
 
-size_t rco_usable(const void *p) {
-    return p ? rci_pheap_usable(p) : 0;
-}
 
 void *rco_realloc(rc_runtime *rt, void *p, size_t size) {
     if (!p)

@@ -207,7 +207,6 @@ static inline bool rco_inject_failure(rc_runtime *rt) {
 void *rco_alloc(rc_runtime *rt, size_t size);             /* NULL + RC_ENOMEM recorded */
 void *rco_realloc(rc_runtime *rt, void *p, size_t size);  /* p unchanged on failure */
 void  rco_free(rc_runtime *rt, void *p);                  /* NULL allowed */
-size_t rco_usable(const void *p);
 
 /* ---- objects (object.c) ---- */
 void rco_dealloc(rc_obj *o);                 /* count reached zero */
@@ -244,15 +243,6 @@ static inline void rco_xdecref(rc_obj *o) {
         rco_decref(o);
 }
 
-/* Replace *slot with v (new reference taken), dropping the old value. */
-static inline void rco_set_ref(rc_obj **slot, rc_obj *v) {
-    rc_obj *old = *slot;
-    if (v)
-        rco_incref(v);
-    *slot = v;
-    rco_xdecref(old);
-}
-
 static inline size_t rco_refcount(const rc_obj *o) {
     return (size_t)(o->rc_head_ & RCO_COUNT_MASK);
 }
@@ -273,9 +263,6 @@ static inline bool rco_is(const rc_obj *o, const rc_type *t) {
 /* ---- tracking (track.c): the collector's generation lists ---- */
 void rco_track(rc_runtime *rt, rc_obj *o);    /* append to generation 0 */
 void rco_untrack(rc_obj *o);                  /* no-op if not tracked */
-static inline bool rco_is_tracked(const rc_obj *o) {
-    return (o->rc_head_ & RCO_F_TRACKED) != 0;
-}
 void rco_gc_list_init(rco_gc *head);
 void rco_gc_list_append(rco_gc *head, rco_gc *node);
 void rco_gc_list_remove(rco_gc *node);

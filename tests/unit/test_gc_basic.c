@@ -18,53 +18,30 @@
 
 #include <recycle.h>
 #include "rct.h"
+#include "rct_gnode.h"
 
 /* ---- a user GC type: a node with four slots ---------------------------- */
 
-#define NSLOT 4
+#define NSLOT RCT_GNODE_SLOTS
 #define MAXID 40000
 #define MAGIC(id) (0x5EED0000u ^ (unsigned)(id))
 
-typedef struct gnode {
-    rc_obj ob;
-    int id;
-    unsigned magic;
-    rc_obj *slot[NSLOT];
-} gnode;
+typedef rct_gnode gnode;   /* tests/helpers/rct_gnode.h */
 
 static int g_destroyed[MAXID], g_cleared[MAXID], g_finalized[MAXID];
 static int g_next_id;
 static FILE *g_report;
 
-static int gnode_traverse(rc_obj *self, rc_visitfn visit, void *arg) {
-    gnode *n = (gnode *)self;
-    for (int i = 0; i < NSLOT; i++)
-        if (n->slot[i]) {
-            int r = visit(n->slot[i], arg);
-            if (r)
-                return r;
-        }
-    return 0;
-}
-
-static void drop_slots(gnode *n) {
-    for (int i = 0; i < NSLOT; i++) {
-        rc_obj *x = n->slot[i];
-        n->slot[i] = NULL;
-        rc_xdecref(x);
-    }
-}
-
 static void gnode_clear(rc_obj *self) {
     gnode *n = (gnode *)self;
     g_cleared[n->id]++;
-    drop_slots(n);
+    rct_gnode_drop_slots(n);
 }
 
 static void gnode_destroy(rc_obj *self) {
     gnode *n = (gnode *)self;
     g_destroyed[n->id]++;
-    drop_slots(n);
+    rct_gnode_drop_slots(n);
 }
 
 static void gnode_finalize(rc_obj *self) {
@@ -82,17 +59,17 @@ static int gnode_equal(rc_obj *a, rc_obj *b) {
 
 static const rc_type node_type = {
     .name = "gc_node", .size = sizeof(gnode), .flags = RC_TYPE_GC,
-    .traverse = gnode_traverse, .clear = gnode_clear, .destroy = gnode_destroy,
+    .traverse = rct_gnode_traverse, .clear = gnode_clear, .destroy = gnode_destroy,
     .hash = gnode_hash, .equal = gnode_equal,
 };
 static const rc_type fin_type = {
     .name = "gc_fin", .size = sizeof(gnode), .flags = RC_TYPE_GC,
-    .traverse = gnode_traverse, .clear = gnode_clear, .destroy = gnode_destroy,
+    .traverse = rct_gnode_traverse, .clear = gnode_clear, .destroy = gnode_destroy,
     .finalize = gnode_finalize,
 };
 static const rc_type noclear_type = {
     .name = "gc_noclear", .size = sizeof(gnode), .flags = RC_TYPE_GC,
-    .traverse = gnode_traverse, .destroy = gnode_destroy,
+    .traverse = rct_gnode_traverse, .destroy = gnode_destroy,
 };
 
 static gnode *mk(rc_runtime *rt, const rc_type *t) {

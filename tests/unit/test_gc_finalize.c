@@ -24,19 +24,15 @@
 
 #include <recycle.h>
 #include "rct.h"
+#include "rct_gnode.h"
 
 /* ---- a user GC type with an event log ---------------------------------- */
 
-#define NSLOT 4
+#define NSLOT RCT_GNODE_SLOTS
 #define MAXID 4096
 #define MAGIC(id) (0x5EED0000u ^ (unsigned)(id))
 
-typedef struct gnode {
-    rc_obj ob;
-    int id;
-    unsigned magic;
-    rc_obj *slot[NSLOT];
-} gnode;
+typedef rct_gnode gnode;   /* tests/helpers/rct_gnode.h */
 
 static int g_destroyed[MAXID], g_cleared[MAXID], g_finalized[MAXID], g_weakcb[MAXID];
 static int g_final_flag_in_destroy[MAXID];
@@ -80,30 +76,11 @@ static int count_ev(char kind) {
 static void (*g_on_finalize)(gnode *self);
 static void (*g_on_weakref)(rc_obj *ref, int id);
 
-static int gnode_traverse(rc_obj *self, rc_visitfn visit, void *arg) {
-    gnode *n = (gnode *)self;
-    for (int i = 0; i < NSLOT; i++)
-        if (n->slot[i]) {
-            int r = visit(n->slot[i], arg);
-            if (r)
-                return r;
-        }
-    return 0;
-}
-
-static void drop_slots(gnode *n) {
-    for (int i = 0; i < NSLOT; i++) {
-        rc_obj *x = n->slot[i];
-        n->slot[i] = NULL;
-        rc_xdecref(x);
-    }
-}
-
 static void gnode_clear(rc_obj *self) {
     gnode *n = (gnode *)self;
     g_cleared[n->id]++;
     logev('C', n->id);
-    drop_slots(n);
+    rct_gnode_drop_slots(n);
 }
 
 static void gnode_destroy(rc_obj *self) {
@@ -114,7 +91,7 @@ static void gnode_destroy(rc_obj *self) {
     if (n->magic != MAGIC(n->id))
         g_violations++;
     n->magic = 0xDEADu;
-    drop_slots(n);
+    rct_gnode_drop_slots(n);
 }
 
 static void gnode_finalize(rc_obj *self) {
@@ -134,12 +111,12 @@ static int gnode_hash(rc_obj *self, uint64_t *out) {
 
 static const rc_type node_type = {
     .name = "gc_node", .size = sizeof(gnode), .flags = RC_TYPE_GC,
-    .traverse = gnode_traverse, .clear = gnode_clear, .destroy = gnode_destroy,
+    .traverse = rct_gnode_traverse, .clear = gnode_clear, .destroy = gnode_destroy,
     .hash = gnode_hash,
 };
 static const rc_type fin_type = {
     .name = "gc_fin", .size = sizeof(gnode), .flags = RC_TYPE_GC,
-    .traverse = gnode_traverse, .clear = gnode_clear, .destroy = gnode_destroy,
+    .traverse = rct_gnode_traverse, .clear = gnode_clear, .destroy = gnode_destroy,
     .finalize = gnode_finalize, .hash = gnode_hash,
 };
 
@@ -547,7 +524,7 @@ static void drop_things(gnode *self) {
         g_outside = NULL;
         rc_decref(o);
     }
-    drop_slots(self);                       /* breaks the ring */
+    rct_gnode_drop_slots(self);                       /* breaks the ring */
 }
 
 static void test_finalizer_drops_references(void **state) {

@@ -36,10 +36,6 @@ int rci_os_decommit(void *addr, size_t size);
  * mapping is then untouched). */
 int rci_os_remap(void *addr, size_t old_size, size_t new_size, size_t align, void **out);
 
-/* Reserve size bytes of address space with no backing store (NORESERVE);
- * pages are committed on first touch. Used for the arena map. */
-int rci_os_reserve_lazy(size_t size, void **out);
-
 /* Resident set size of the process in bytes, 0 if unknown. */
 size_t rci_os_rss(void);
 /* Monotonic clock in nanoseconds. */

@@ -118,16 +118,6 @@ int rci_os_remap(void *addr, size_t old_size, size_t new_size, size_t align, voi
     return 0;
 }
 
-int rci_os_reserve_lazy(size_t size, void **out) {
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) {
-        *out = NULL;
-        return ENOMEM;
-    }
-    *out = p;
-    return 0;
-}
 
 size_t rci_os_rss(void) {
     int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
