@@ -85,24 +85,9 @@ START_TS=$(date +%s)
 # ---------------------------------------------------------------------------
 # 1. Debian packages
 # ---------------------------------------------------------------------------
-pkg_ok() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-install_deps() {
-    local need=() p sudo=""
-    for p in gcc cmake make libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev; do
-        pkg_ok "$p" || need+=("$p")
-    done
-    ((${#need[@]} == 0)) && return 0
-    if [[ ${BENCH_NO_INSTALL:-0} == 1 ]]; then
-        warn "missing packages (BENCH_NO_INSTALL=1, not installing): ${need[*]}"
-        return 0
-    fi
-    command -v apt-get >/dev/null || die "missing ${need[*]} and no apt-get"
-    [[ $(id -u) -ne 0 ]] && sudo=sudo
-    log "installing: ${need[*]}"
-    $sudo apt-get update
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${need[@]}"
-}
-install_deps
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_install_deps gcc cmake make libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev
 
 # ---------------------------------------------------------------------------
 # 2. librecycle.a
@@ -303,6 +288,17 @@ TMP_OUT=$(mktemp)
     echo "list, array against glibc and CPython) are in [BENCHMARKS-objects.md](BENCHMARKS-objects.md)"
     echo "and the cycle collector's (against CPython and Boehm GC) in"
     echo "[BENCHMARKS-gc.md](BENCHMARKS-gc.md); \`make bench\` runs all three."
+    # The targets of all three reports side by side, as those reports last
+    # judged them (a report that does not exist yet is skipped).
+    for other in BENCHMARKS-objects.md BENCHMARKS-gc.md; do
+        [[ -f $ROOT/docs/$other ]] || continue
+        echo
+        echo "Targets in [$other]($other) (from its last run):"
+        echo
+        grep -E '\*\*(PASS|MISS)\*\*' "$ROOT/docs/$other" | grep -E '^\| [0-9a-z]' | grep -vE '^\| (pairs|ring) ' \
+            | sed -e 's/^| */- /' -e 's/ *|$//' -e 's/ | / ; /g' || true
+        grep -E '^- \*\*(PASS|MISS)\*\*' "$ROOT/docs/$other" || true
+    done
     echo
     echo "## Setup"
     echo

@@ -102,29 +102,11 @@ meta load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
 # ---------------------------------------------------------------------------
 # 1. Debian packages
 # ---------------------------------------------------------------------------
-pkg_ok() { dpkg -s "$1" >/dev/null 2>&1 && dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-install_deps() {
-    local need=() p sudo=""
-    command -v dpkg >/dev/null || { warn "no dpkg: not checking packages"; return 0; }
-    for p in gcc cmake make python3 libgc-dev; do pkg_ok "$p" || need+=("$p"); done
-    ((${#need[@]} == 0)) && return 0
-    if [[ ${BENCH_NO_INSTALL:-0} == 1 ]]; then
-        warn "missing packages (BENCH_NO_INSTALL=1, not installing): ${need[*]}"
-        return 0
-    fi
-    command -v apt-get >/dev/null || die "missing ${need[*]} and no apt-get"
-    [[ $(id -u) -ne 0 ]] && sudo=sudo
-    log "installing: ${need[*]}"
-    $sudo apt-get update
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${need[@]}"
-}
-install_deps
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+bench_install_deps gcc cmake make python3 libgc-dev
 
-if [[ -n ${PYTHON:-} ]]; then PY=$PYTHON
-elif [[ -x /usr/bin/python3 ]]; then PY=/usr/bin/python3
-else PY=$(command -v python3 || true); fi
-[[ -n $PY ]] && "$PY" -c 'import sys; sys.exit(sys.version_info[0] != 3)' ||
-    die "no usable python3 (set PYTHON=...)"
+bench_find_python
 
 # The sources the library is built from: commit, and whether src/, include/
 # or CMakeLists.txt differ from it (checked again after the runs).

@@ -85,29 +85,11 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 # ---------------------------------------------------------------------------
 # 1. Debian packages (gcc, cmake, make, python3)
 # ---------------------------------------------------------------------------
-pkg_ok() { dpkg -s "$1" >/dev/null 2>&1 && dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-install_deps() {
-    local need=() p sudo=""
-    command -v dpkg >/dev/null || { warn "no dpkg: not checking packages"; return 0; }
-    for p in gcc cmake make python3; do pkg_ok "$p" || need+=("$p"); done
-    ((${#need[@]} == 0)) && return 0
-    if [[ ${BENCH_NO_INSTALL:-0} == 1 ]]; then
-        warn "missing packages (BENCH_NO_INSTALL=1, not installing): ${need[*]}"
-        return 0
-    fi
-    command -v apt-get >/dev/null || die "missing ${need[*]} and no apt-get"
-    [[ $(id -u) -ne 0 ]] && sudo=sudo
-    log "installing: ${need[*]}"
-    $sudo apt-get update
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${need[@]}"
-}
-install_deps
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+bench_install_deps gcc cmake make python3
 
-if [[ -n ${PYTHON:-} ]]; then PY=$PYTHON
-elif [[ -x /usr/bin/python3 ]]; then PY=/usr/bin/python3
-else PY=$(command -v python3 || true); fi
-[[ -n $PY ]] && "$PY" -c 'import sys; sys.exit(sys.version_info[0] != 3)' ||
-    die "no usable python3 (set PYTHON=...)"
+bench_find_python
 PY_VERSION=$("$PY" -c 'import sys, platform; print(platform.python_implementation(), sys.version.split()[0])')
 PY_BUILD=$("$PY" -c 'import platform; print(" ".join(platform.python_build()), "/", platform.python_compiler())')
 
@@ -270,7 +252,7 @@ target_line() {  # one TARGETS entry -> "| ... |" table row
 # 6. Profiles of the recycle runs behind missed targets (perf, not timed)
 # ---------------------------------------------------------------------------
 BENCH_PERF=${BENCH_PERF:-auto}
-declare -A PROFILE
+declare -A PROFILE=()
 if [[ $BENCH_PERF != 0 ]] && command -v perf >/dev/null; then
     for t in "${TARGETS[@]}"; do
         IFS='|' read -r name b fast slow m thr <<<"$t"

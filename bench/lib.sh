@@ -1,0 +1,32 @@
+# bench/lib.sh - pieces shared by bench/run.sh, bench/objects/run.sh and
+# bench/gc/run.sh. Sourced; the caller defines log, warn and die.
+
+# Is Debian package $1 installed?
+bench_pkg_ok() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# Install the missing ones of the packages given (apt-get, as root or with
+# sudo), unless BENCH_NO_INSTALL=1.
+bench_install_deps() {
+    local need=() p sudo=""
+    command -v dpkg-query >/dev/null || { warn "no dpkg: not checking packages"; return 0; }
+    for p in "$@"; do bench_pkg_ok "$p" || need+=("$p"); done
+    ((${#need[@]} == 0)) && return 0
+    if [[ ${BENCH_NO_INSTALL:-0} == 1 ]]; then
+        warn "missing packages (BENCH_NO_INSTALL=1, not installing): ${need[*]}"
+        return 0
+    fi
+    command -v apt-get >/dev/null || die "missing ${need[*]} and no apt-get"
+    [[ $(id -u) -ne 0 ]] && sudo=sudo
+    log "installing: ${need[*]}"
+    $sudo apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${need[@]}"
+}
+
+# Sets PY to the CPython to compare with: $PYTHON, else Debian's, else any.
+bench_find_python() {
+    if [[ -n ${PYTHON:-} ]]; then PY=$PYTHON
+    elif [[ -x /usr/bin/python3 ]]; then PY=/usr/bin/python3
+    else PY=$(command -v python3 || true); fi
+    [[ -n $PY ]] && "$PY" -c 'import sys; sys.exit(sys.version_info[0] != 3)' ||
+        die "no usable python3 (set PYTHON=...)"
+}
