@@ -1,6 +1,7 @@
 # recycle - a thin driver over CMake and CTest (GNU make).
 #
 #   make demo         install the Debian packages needed, build, run the heap demo
+#                     and the objects/collector tour
 #   make test         install packages, then the whole test matrix (below)
 #   make test-quick   normal build + ctest, nothing else
 #   make build        configure and build in build/ (RelWithDebInfo)
@@ -100,6 +101,7 @@ build:
 demo: deps
 	@$(MAKE) --no-print-directory build
 	./build/examples/heap_demo
+	./build/examples/objects_tour
 
 test-quick: build
 	cd build && $(CTEST) $(CTEST_ARGS)
