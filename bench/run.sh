@@ -56,7 +56,9 @@ BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench}
 CC=${CC:-gcc}
 read -r -a CFLAGS <<<"${BENCH_CFLAGS:--O2 -g}"
 CFLAGS+=(-std=c11 -Wall -Wextra -pthread)
-BIN=$BUILD/bench
+# A quick run keeps its results apart, so that it never replaces the last
+# full run that BENCH_REPORT_ONLY=1 reports again.
+if [[ $QUICK == 1 ]]; then BIN=$BUILD/bench-quick; else BIN=$BUILD/bench; fi
 mkdir -p "$BIN"
 RESULTS=$BIN/results.txt
 META=$BIN/run-meta.sh
