@@ -122,6 +122,55 @@ RC_API size_t  rc_var_len(const rc_obj *o);
 RC_API void    rc_incref(rc_obj *o);
 RC_API void    rc_decref(rc_obj *o);
 RC_API void    rc_xdecref(rc_obj *o);                        /* NULL allowed */
+/* Internal: what rc_decref does when the count reaches zero. Called by the
+ * inline fast paths below; not for direct use. */
+RC_API void    rc_dealloc_(rc_obj *o);
+
+/* Inline fast paths. Unless RC_NO_INLINE_REFCOUNT is defined, a call
+ * rc_incref(o), rc_decref(o) or rc_xdecref(o) compiles to a few instructions
+ * that change the count in place (o is evaluated once); the functions above
+ * remain, for (rc_decref)(o), function pointers and other languages. An
+ * object whose head has any of the bits below set (immortal, freed, watched by
+ * an incremental collection), or whose count is zero, takes the function. The
+ * layout of rc_head_ (docs/design/object.md) is fixed for a library version:
+ * these bits are checked against the library's own at build time. */
+#if defined(__GNUC__) || defined(__clang__)
+#define RC_UNLIKELY_(x) __builtin_expect(!!(x), 0)
+#else
+#define RC_UNLIKELY_(x) (x)
+#endif
+#define RC_HEAD_COUNT_MASK_ ((UINT64_C(1) << 55) - 1)
+#define RC_HEAD_SLOW_BITS_  ((UINT64_C(1) << 63) | (UINT64_C(1) << 60) | (UINT64_C(1) << 55))
+
+static inline void rc_incref_inline_(rc_obj *o) {
+    uint64_t h = o->rc_head_;
+    if (RC_UNLIKELY_((h & RC_HEAD_SLOW_BITS_) != 0))
+        (rc_incref)(o);
+    else
+        o->rc_head_ = h + 1;
+}
+
+static inline void rc_decref_inline_(rc_obj *o) {
+    uint64_t h = o->rc_head_;
+    if (RC_UNLIKELY_((h & RC_HEAD_SLOW_BITS_) != 0 || (h & RC_HEAD_COUNT_MASK_) == 0)) {
+        (rc_decref)(o);
+        return;
+    }
+    o->rc_head_ = --h;
+    if ((h & RC_HEAD_COUNT_MASK_) == 0)
+        rc_dealloc_(o);
+}
+
+static inline void rc_xdecref_inline_(rc_obj *o) {
+    if (o)
+        rc_decref_inline_(o);
+}
+
+#if !defined(RC_NO_INLINE_REFCOUNT) && !defined(RC_BUILD_CORE)
+#define rc_incref(o)  rc_incref_inline_(o)
+#define rc_decref(o)  rc_decref_inline_(o)
+#define rc_xdecref(o) rc_xdecref_inline_(o)
+#endif
 RC_API size_t  rc_refcount(const rc_obj *o);
 RC_API const rc_type *rc_typeof(const rc_obj *o);
 RC_API const char *rc_type_name(const rc_obj *o);

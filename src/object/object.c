@@ -169,6 +169,21 @@ static rc_obj *new_object(rc_runtime *rt, const rc_type *type, size_t nitems, bo
     return o;
 }
 
+/* Zero the body of a fresh object of size bytes past its 16-byte header. The
+ * block is at least size rounded up to 16 bytes (the fast paths index the
+ * size classes by that), so whole 16-byte units are cleared; small objects
+ * get straight-line stores rather than a call to memset. */
+static inline void zero_body(rc_obj *o, size_t size) {
+    uint64_t *w = (uint64_t *)(void *)o;
+    switch ((size + 15) >> 4) {
+    case 4: w[6] = 0; w[7] = 0; /* fall through */
+    case 3: w[4] = 0; w[5] = 0; /* fall through */
+    case 2: w[2] = 0; w[3] = 0; /* fall through */
+    case 1: break;
+    default: memset(w + 2, 0, size - 16); break;
+    }
+}
+
 rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
     /* Fast path: a small type, no fault injection, the size class's pool has
      * a free block. Everything else, including every error, goes through
@@ -179,7 +194,7 @@ rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
             rci_pool *pool = rt->heap->direct[RCO_KIND_PLAIN][(type->size + 15) >> 4];
             if (rci_likely(pool->free != NULL)) {
                 rc_obj *o = rci_pool_pop(rt->heap, pool);
-                memset(o, 0, type->size);
+                zero_body(o, type->size);
                 o->rc_head_ = 1;
                 o->rc_type_ = type;
                 rt->live_objects++;
@@ -190,8 +205,8 @@ rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
             rci_pool *pool = rt->heap->direct[RCO_KIND_GC][(body + 15) >> 4];
             if (rci_likely(pool->free != NULL)) {
                 char *block = rci_pool_pop(rt->heap, pool);
-                memset(block + sizeof(rco_gc), 0, type->size);
                 rc_obj *o = (rc_obj *)(void *)(block + sizeof(rco_gc));
+                zero_body(o, type->size);
                 o->rc_head_ = 1 | RCO_F_GC;
                 o->rc_type_ = type;
                 rt->live_objects++;
@@ -309,25 +324,29 @@ int rc_is_immortal(const rc_obj *o) {
 
 /* ---- deallocation ---- */
 
-static void release_memory(rc_runtime *rt, rc_obj *o) {
-    void *block = rco_block_of(o);
+/* Debug: keep the header (type, FREED) readable for a while so that late
+ * uses are reported; free the oldest when the ring is full. */
+static void quarantine_put(rc_runtime *rt, rc_obj *o) {
+    o->rc_head_ = (o->rc_head_ & ~(RCO_COUNT_MASK | RCO_F_QUEUED)) | RCO_F_FREED;
+    rco_quarantine *q = &rt->quarantine;
+    if (q->count == q->cap) {
+        rc_obj *old = q->slots[q->head];
+        q->head = (q->head + 1) % q->cap;
+        q->count--;
+        rci_pheap_free(rt->heap, rco_block_of(old));
+    }
+    q->slots[(q->head + q->count) % q->cap] = o;
+    q->count++;
+}
+
+/* The quarantine has slots only in debug mode. */
+static inline void release_memory(rc_runtime *rt, rc_obj *o) {
     rt->live_objects--;
-    if (rt->debug && rt->quarantine.cap) {
-        /* Keep the header (type, FREED) readable for a while so that late
-         * uses are reported; free the oldest when the ring is full. */
-        o->rc_head_ = (o->rc_head_ & ~(RCO_COUNT_MASK | RCO_F_QUEUED)) | RCO_F_FREED;
-        rco_quarantine *q = &rt->quarantine;
-        if (q->count == q->cap) {
-            rc_obj *old = q->slots[q->head];
-            q->head = (q->head + 1) % q->cap;
-            q->count--;
-            rci_pheap_free(rt->heap, rco_block_of(old));
-        }
-        q->slots[(q->head + q->count) % q->cap] = o;
-        q->count++;
+    if (rci_unlikely(rt->quarantine.cap != 0)) {
+        quarantine_put(rt, o);
         return;
     }
-    rci_pheap_free(rt->heap, block);
+    rci_pheap_free(rt->heap, rco_block_of(o));
 }
 
 /* An object brought back to life during its deallocation: a container
@@ -355,18 +374,10 @@ static bool run_user_code(rc_runtime *rt, rc_obj *o, void (*fn)(rc_obj *)) {
     return true;
 }
 
-/* Returns false when the object was resurrected by its finalizer. */
-static bool dealloc_one(rc_runtime *rt, rc_obj *o) {
+/* The general case of dealloc_one: a finalizer to run, weak references to
+ * clear, or a container to untrack. Returns false when o was resurrected. */
+static bool dealloc_full(rc_runtime *rt, rc_obj *o) {
     const rc_type *t = o->rc_type_;
-    if (!t->finalize && !(o->rc_head_ & (RCO_F_WEAKREFS | RCO_F_TRACKED | RCO_F_GC))) {
-        /* the common case: nothing to run before destroy */
-        if (t->destroy)
-            t->destroy(o);
-        else if (t->clear)
-            t->clear(o);
-        release_memory(rt, o);
-        return true;
-    }
     if (t->finalize && !(o->rc_head_ & RCO_F_FINALIZED)) {
         o->rc_head_ |= RCO_F_FINALIZED;
         if (!run_user_code(rt, o, t->finalize))
@@ -378,6 +389,20 @@ static bool dealloc_one(rc_runtime *rt, rc_obj *o) {
         rco_untrack(o);
     if ((o->rc_head_ & RCO_F_GC) && rt->gen_count[0] > 0)
         rt->gen_count[0]--;
+    if (t->destroy)
+        t->destroy(o);
+    else if (t->clear)
+        t->clear(o);
+    release_memory(rt, o);
+    return true;
+}
+
+/* Returns false when the object was resurrected by its finalizer. */
+static inline bool dealloc_one(rc_runtime *rt, rc_obj *o) {
+    const rc_type *t = o->rc_type_;
+    if (rci_unlikely(t->finalize || (o->rc_head_ & (RCO_F_WEAKREFS | RCO_F_TRACKED | RCO_F_GC))))
+        return dealloc_full(rt, o);
+    /* the common case: nothing to run before destroy */
     if (t->destroy)
         t->destroy(o);
     else if (t->clear)
@@ -417,7 +442,7 @@ static rc_obj *dequeue(rc_runtime *rt) {
  * memory is still hot); deeper ones are queued, which bounds the C stack. */
 #define RCO_DEALLOC_DIRECT_DEPTH 16
 
-void rco_dealloc(rc_obj *o) {
+void rc_dealloc_(rc_obj *o) {
     rc_runtime *rt = rco_runtime(o);
     if (rt->tearing_down)
         return;

@@ -209,7 +209,12 @@ void *rco_realloc(rc_runtime *rt, void *p, size_t size);  /* p unchanged on fail
 void  rco_free(rc_runtime *rt, void *p);                  /* NULL allowed */
 
 /* ---- objects (object.c) ---- */
-void rco_dealloc(rc_obj *o);                 /* count reached zero */
+/* The count reached zero (rc_dealloc_ is its exported name, for the public
+ * inline rc_decref). */
+static inline void rco_dealloc(rc_obj *o) { rc_dealloc_(o); }
+_Static_assert(RC_HEAD_COUNT_MASK_ == RCO_COUNT_MASK, "public count mask");
+_Static_assert(RC_HEAD_SLOW_BITS_ == (RCO_F_IMMORTAL | RCO_F_FREED | RCO_F_BARRIER),
+               "public slow-path bits");
 void rco_report(rc_runtime *rt, const char *fmt, ...) RC_PRINTF(2, 3);  /* debug report */
 void rco_report_bad_decref(rc_obj *o);
 

@@ -398,6 +398,44 @@ static void test_debug_underflow_and_use_after_free(void **state) {
     rc_runtime_free(rt);
 }
 
+/* rc_incref/rc_decref/rc_xdecref compile to inline fast paths; the exported
+ * functions behind them must behave the same, through a pointer too. */
+static void test_refcount_inline_and_function_forms(void **state) {
+    (void)state;
+    rc_runtime *rt = rc_runtime_new(NULL);
+    void (*fn_incref)(rc_obj *) = rc_incref;
+    void (*fn_decref)(rc_obj *) = rc_decref;
+    void (*fn_xdecref)(rc_obj *) = rc_xdecref;
+    rc_obj *o = rc_new(rt, &leaf_type);
+    rc_incref(o);
+    fn_incref(o);
+    (rc_incref)(o);
+    assert_int_equal(rc_refcount(o), 4);
+    rc_decref(o);
+    fn_decref(o);
+    (rc_xdecref)(o);
+    rc_xdecref(NULL);
+    fn_xdecref(NULL);
+    assert_int_equal(rc_refcount(o), 1);
+    assert_int_equal(rc_runtime_object_count(rt), 1);
+    rc_xdecref(o);                          /* inline path to zero: freed */
+    assert_int_equal(rc_runtime_object_count(rt), 0);
+    o = rc_new(rt, &leaf_type);
+    fn_decref(o);                           /* function path to zero */
+    assert_int_equal(rc_runtime_object_count(rt), 0);
+    /* immortal objects: neither form changes the count */
+    rc_obj *small = rc_int(rt, 7);
+    size_t before = rc_refcount(small);
+    for (int i = 0; i < 1000; i++) {
+        rc_decref(small);
+        fn_decref(small);
+    }
+    rc_incref(small);
+    assert_int_equal(rc_refcount(small), before);
+    assert_true(rc_is_immortal(small));
+    rc_runtime_free(rt);
+}
+
 static void test_leak_report(void **state) {
     (void)state;
     char path[] = "/tmp/rc_leakXXXXXX";
@@ -438,6 +476,7 @@ int main(void) {
         cmocka_unit_test(test_sizeof_and_deep_sizeof),
         cmocka_unit_test(test_runtime_free_releases_cycles),
         cmocka_unit_test(test_debug_underflow_and_use_after_free),
+        cmocka_unit_test(test_refcount_inline_and_function_forms),
         cmocka_unit_test(test_leak_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
