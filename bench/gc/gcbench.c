@@ -311,6 +311,29 @@ static double pct(const double *v, size_t n, double p) {
     return v[i];
 }
 
+/* The machine's own interruptions: a loop that only reads the clock for
+ * dur_ns, recording every gap between two reads longer than 20 us. On a
+ * shared VM the hypervisor and the kernel take the CPU away for up to a few
+ * hundred microseconds several times a second; a collection pause that
+ * overlaps one of those includes it, whatever the collector does. */
+typedef struct noise { long over20, over50, over100; double max_us; } noise;
+
+static noise spin_noise(uint64_t dur_ns) {
+    noise nz = { 0, 0, 0, 0 };
+    uint64_t start = now_ns(), prev = start;
+    while (prev - start < dur_ns) {
+        uint64_t t = now_ns();
+        double gap = (double)(t - prev) / 1e3;
+        nz.over20 += gap > 20;
+        nz.over50 += gap > 50;
+        nz.over100 += gap > 100;
+        if (gap > nz.max_us)
+            nz.max_us = gap;
+        prev = t;
+    }
+    return nz;
+}
+
 /* Per iteration i: a list holding the int i (+1000) and a tuple (list, i);
  * every 16th iteration also a garbage 2-cycle of lists; every 64th the tuple
  * survives in a window of WINDOW slots (an rc_list), replacing the tuple kept
@@ -354,6 +377,7 @@ static int bench_pauses(long n, long window) {
         rc_decref(l);
     }
     uint64_t t1 = now_ns();
+    noise nz = spin_noise(t1 - t0);
 
     /* the survivors are intact: slot k % window holds the tuple of the last
      * kept iteration that maps to it */
@@ -391,9 +415,14 @@ static int bench_pauses(long n, long window) {
         printf(" g%d_count=%zu g%d_med_us=%.3f g%d_p99_us=%.3f g%d_max_us=%.3f g%d_total_s=%.6f",
                g, m, g, pct(pl.ns[g], m, 0.5) / 1e3, g, pct(pl.ns[g], m, 0.99) / 1e3, g,
                m ? pl.ns[g][m - 1] / 1e3 : 0.0, g, sum / 1e9);
+        long over = 0;
+        for (size_t k = 0; k < m; k++)
+            over += pl.ns[g][k] > 100e3;
+        printf(" g%d_over100=%ld", g, over);
         free(pl.ns[g]);
     }
-    printf("\n");
+    printf(" noise_s=%.3f noise_over20=%ld noise_over50=%ld noise_over100=%ld noise_max_us=%.1f\n",
+           (double)(t1 - t0) / 1e9, nz.over20, nz.over50, nz.over100, nz.max_us);
     return 0;
 }
 
