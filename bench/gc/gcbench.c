@@ -566,7 +566,7 @@ static long vm_hwm_kb(void) {
  * between steps. Reports the longest pause and the peak RSS. */
 /* The heap is a two-level tree: a root list of lists of 1000 containers.
  * (One object's traverse is atomic, so a single list of 1e7 items would
- * make one pause of its own: see docs/design/gc.md.) */
+ * make one pause of its own: see docs/gc.md.) */
 #define INCR_FANOUT 1000
 static rc_obj *incr_item(rc_obj *root, long i) {
     rc_obj *leaf = rc_list_get(rt, root, (size_t)(i / INCR_FANOUT));

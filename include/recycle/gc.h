@@ -69,7 +69,7 @@ RC_API rc_obj *rc_gc_garbage(rc_runtime *rt);                       /* borrowed 
  * does work in proportion to the garbage found, not to the heap. 0 (the
  * default) turns the mode off and finishes a collection in progress.
  * rc_gc_collect and the introspection functions finish a pending
- * incremental collection first. See docs/design/gc.md. */
+ * incremental collection first. See docs/gc.md. */
 RC_API void    rc_gc_set_incremental(rc_runtime *rt, size_t step_objects);
 RC_API size_t  rc_gc_get_incremental(const rc_runtime *rt);
 /* Start an incremental full collection now (if none is in progress) and run
