@@ -56,9 +56,17 @@ size_t rcg_list_size(const rco_gc *head) {
 }
 
 /* The collector's handle on a child found by traverse: NULL unless the child
- * is a tracked container (only those are in generation lists). */
+ * is a tracked container (only those are in generation lists). Most children
+ * of a large heap are atoms (ints, strs) in pools of their own: the pool's
+ * kind says so without reading the child, whose header is a cache miss per
+ * child in a heap larger than the caches. */
 static inline rco_gc *as_tracked(rc_obj *child) {
-    if (!child || !(child->rc_head_ & RCO_F_TRACKED))
+    if (!child)
+        return NULL;
+    unsigned kind = (unsigned)rci_pheap_kind_at(child);
+    if (kind != RCO_KIND_GC && kind != RCO_KIND_GC_VAR)
+        return NULL;
+    if (!(child->rc_head_ & RCO_F_TRACKED))
         return NULL;
     return rco_gc_of(child);
 }
@@ -92,6 +100,39 @@ static void subtract_refs(rco_gc *list) {
         if (o->rc_type_->traverse)
             o->rc_type_->traverse(o, visit_decref, NULL);
     }
+}
+
+/* Steps 1 and 2 in one pass, for a collection of every tracked object (none
+ * frozen): a child reached before the scan reaches it gets its gc_refs from
+ * its count on the spot, which needs no test of whether it belongs to the
+ * collection. In a heap larger than the caches this saves a whole pass over
+ * memory. Before it, no object has COLLECTING set (every collection ends
+ * with plain links). */
+static int visit_decref_whole(rc_obj *child, void *arg) {
+    (void)arg;
+    rco_gc *g = as_tracked(child);
+    if (!g)
+        return 0;
+    if (!is_collecting(g))
+        set_refs(g, rco_refcount(child));
+    if (get_refs(g) > 0)
+        dec_refs(g);
+    return 0;
+}
+
+static size_t update_subtract_whole(rco_gc *list) {
+    size_t n = 0;
+    /* gc_next stays a pointer throughout; only gc_prev words change */
+    for (rco_gc *g = list->gc_next; g != list; g = g->gc_next) {
+        rc_obj *o = rco_from_gc(g);
+        __builtin_prefetch(g->gc_next->gc_next);
+        if (!is_collecting(g))
+            set_refs(g, rco_refcount(o));
+        if (o->rc_type_->traverse)
+            o->rc_type_->traverse(o, visit_decref_whole, NULL);
+        n++;
+    }
+    return n;
 }
 
 static int visit_reachable(rc_obj *child, void *arg) {
@@ -191,10 +232,18 @@ static void untrack_atomic_tuples(rco_gc *list) {
     }
 }
 
-/* Returns the number of objects young had; *info describes unreachable. */
-static size_t deduce_unreachable(rco_gc *young, rco_gc *unreachable, unreachable_info *info) {
-    size_t n = update_refs(young);
-    subtract_refs(young);
+/* Returns the number of objects young had; *info describes unreachable.
+ * whole: young holds every tracked object of the runtime (a full collection
+ * with nothing frozen). */
+static size_t deduce_unreachable(rco_gc *young, rco_gc *unreachable, unreachable_info *info,
+                                 bool whole) {
+    size_t n;
+    if (whole) {
+        n = update_subtract_whole(young);
+    } else {
+        n = update_refs(young);
+        subtract_refs(young);
+    }
     info->count = 0;
     info->needs_user_code = false;
     move_unreachable(young, unreachable, info);
@@ -324,7 +373,7 @@ static void process_garbage(rc_runtime *rt, rco_gc *unreachable, size_t found, b
          * generation. Without user code nothing can be resurrected, and this
          * pass is skipped. */
         unreachable_info fi;
-        deduce_unreachable(unreachable, &final, &fi);
+        deduce_unreachable(unreachable, &final, &fi, false);
         rco_gc_list_merge(unreachable, old);
         garbage = fi.count;
     } else {
@@ -368,7 +417,10 @@ long rcg_collect(rc_runtime *rt, int generation) {
     rco_gc unreachable;
     rco_gc_list_init(&unreachable);
     unreachable_info ui;
-    size_t examined = deduce_unreachable(young, &unreachable, &ui);
+    /* generation 2 holds every tracked object once the younger ones are
+     * merged in, unless some are frozen (on the permanent list) */
+    bool whole = generation == 2 && rco_gc_list_empty(&rt->permanent);
+    size_t examined = deduce_unreachable(young, &unreachable, &ui, whole);
     size_t survivors = examined - ui.count;
 
     /* Tuples of atoms can never be in a cycle: stop tracking them the first

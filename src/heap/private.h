@@ -31,6 +31,17 @@ static inline rci_heap *rci_pheap_of(const void *block) {
     return rci_arena_of(block)->heap;
 }
 static inline void *rci_pheap_owner(const rci_heap *h) { return h->owner; }
+/* The kind of the block that p points into, from heap metadata alone (the
+ * block itself is not read), or -1 when p is in no arena of any heap (static
+ * data, for example). p must point into the first 4 MiB of a live block
+ * (object headers do). */
+static inline int rci_pheap_kind_at(const void *p) {
+    if (!rci_arena_map_is_head((uintptr_t)p))
+        return -1;
+    rci_arena *a = rci_arena_of(p);
+    /* a huge arena's descriptors all carry its block's kind */
+    return rci_pool_of(a, p)->kind;
+}
 /* Usable bytes of a block of a private heap (any pointer into it). */
 size_t rci_pheap_usable(const void *block);
 /* The same for a pointer to the block's first byte, without the division

@@ -132,6 +132,10 @@ typedef struct config {
     size_t n;
     int maxdeg;
     int pct_root, pct_fin, pct_noclear, pct_list, pct_dict, pct_local, pct_weak;
+    /* 1: freeze the first batch (and the garbage list) right after it is
+     * built, so that collections run with frozen objects as outside
+     * references; unfreeze before the last full collections */
+    int freeze;
 } config;
 
 typedef struct model {
@@ -536,8 +540,17 @@ static void run(const config *cfg, uint64_t seed) {
         m->ptr[v] = o;
         m->held[v] = 1;
         m->gen[v] = 0;
-        if (v == cut1 - 1)
+        if (v == cut1 - 1) {
             build_collect(m, 1, v + 1);      /* batch A to generation 2 */
+            if (cfg->freeze) {
+                /* generation 3 in the model: the permanent generation */
+                rc_gc_freeze(rt);
+                for (int w = 0; w <= v; w++)
+                    m->gen[w] = 3;
+                m->glist_gen = 3;
+                CHECK(rc_gc_get_freeze_count(rt) == (size_t)v + 2, v);
+            }
+        }
         else if (v == cut2 - 1)
             build_collect(m, 0, v + 1);      /* batch B to generation 1 */
     }
@@ -602,6 +615,17 @@ static void run(const config *cfg, uint64_t seed) {
     model_collect(m, 1, "collect 1");
     model_collect(m, 0, "collect 0 again");
     model_collect(m, 2, "collect 2");
+    if (cfg->freeze) {
+        g_step = "unfreeze";
+        rc_gc_unfreeze(rt);
+        for (int v = 0; v < n; v++)
+            if (m->gen[v] == 3)
+                m->gen[v] = 2;
+        if (m->glist_gen == 3)
+            m->glist_gen = 2;
+        CHECK(rc_gc_get_freeze_count(rt) == 0, -1);
+        verify_all(m);
+    }
     g_step = "drop the other roots";
     for (int i = 0; i < n; i++)
         if (m->held[order[i]])
@@ -660,14 +684,15 @@ static void run(const config *cfg, uint64_t seed) {
 }
 
 static const config configs[] = {
-    /* n (scaled below), maxdeg, root, fin, noclear, list, dict, local, weak */
-    { 6000, 3, 5, 10, 0, 10, 10, 30, 50 },
-    { 6000, 1, 10, 10, 0, 5, 5, 50, 50 },      /* sparse: mostly chains, small cycles */
-    { 6000, 5, 2, 10, 0, 10, 10, 20, 50 },     /* dense: one big component */
-    { 6000, 3, 5, 10, 3, 10, 10, 30, 50 },     /* some clear-less nodes */
-    { 6000, 2, 5, 20, 15, 10, 10, 60, 50 },    /* many clear-less nodes */
-    { 6000, 3, 30, 5, 0, 0, 0, 30, 80 },       /* user nodes only, many roots */
-    { 6000, 2, 0, 15, 5, 15, 15, 40, 50 },     /* no roots at all */
+    /* n (scaled below), maxdeg, root, fin, noclear, list, dict, local, weak,
+     * freeze (set per run below) */
+    { 6000, 3, 5, 10, 0, 10, 10, 30, 50, 0 },
+    { 6000, 1, 10, 10, 0, 5, 5, 50, 50, 0 },      /* sparse: mostly chains, small cycles */
+    { 6000, 5, 2, 10, 0, 10, 10, 20, 50, 0 },     /* dense: one big component */
+    { 6000, 3, 5, 10, 3, 10, 10, 30, 50, 0 },     /* some clear-less nodes */
+    { 6000, 2, 5, 20, 15, 10, 10, 60, 50, 0 },    /* many clear-less nodes */
+    { 6000, 3, 30, 5, 0, 0, 0, 30, 80, 0 },       /* user nodes only, many roots */
+    { 6000, 2, 0, 15, 5, 15, 15, 40, 50, 0 },     /* no roots at all */
 };
 
 static void test_random_graphs(void **state) {
@@ -679,6 +704,7 @@ static void test_random_graphs(void **state) {
         for (size_t i = 0; i < nconf; i++) {
             config cfg = configs[i];
             cfg.n = rct_scaled(cfg.n, 120);
+            cfg.freeze = (int)((i + (size_t)round) % 2);
             run(&cfg, base + (uint64_t)round * 1000 + i);
         }
 }
@@ -691,6 +717,7 @@ static void test_random_small_graphs(void **state) {
     for (size_t i = 0; i < count; i++) {
         config cfg = configs[i % (sizeof configs / sizeof configs[0])];
         cfg.n = 3 + i % 17;
+        cfg.freeze = i % 3 == 0;
         run(&cfg, base + i);
     }
 }
