@@ -56,19 +56,25 @@ size_t rcg_list_size(const rco_gc *head) {
 }
 
 /* The collector's handle on a child found by traverse: NULL unless the child
- * is a tracked container (only those are in generation lists). Most children
- * of a large heap are atoms (ints, strs) in pools of their own: the pool's
- * kind says so without reading the child, whose header is a cache miss per
- * child in a heap larger than the caches. */
+ * is a tracked container (only those are in generation lists). */
 static inline rco_gc *as_tracked(rc_obj *child) {
+    if (!child || !(child->rc_head_ & RCO_F_TRACKED))
+        return NULL;
+    return rco_gc_of(child);
+}
+
+/* The same for a heap larger than the caches (full collections): most
+ * children there are atoms (ints, strs) in pools of their own, and the
+ * pool's kind says so without reading the child, whose header would be a
+ * cache miss. In a young collection the child is in cache and the header
+ * test is cheaper. */
+static inline rco_gc *as_tracked_cold(rc_obj *child) {
     if (!child)
         return NULL;
     unsigned kind = (unsigned)rci_pheap_kind_at(child);
     if (kind != RCO_KIND_GC && kind != RCO_KIND_GC_VAR)
         return NULL;
-    if (!(child->rc_head_ & RCO_F_TRACKED))
-        return NULL;
-    return rco_gc_of(child);
+    return as_tracked(child);
 }
 
 /* ---- steps 1-3 ---- */
@@ -110,7 +116,7 @@ static void subtract_refs(rco_gc *list) {
  * with plain links). */
 static int visit_decref_whole(rc_obj *child, void *arg) {
     (void)arg;
-    rco_gc *g = as_tracked(child);
+    rco_gc *g = as_tracked_cold(child);
     if (!g)
         return 0;
     if (!is_collecting(g))
@@ -135,9 +141,7 @@ static size_t update_subtract_whole(rco_gc *list) {
     return n;
 }
 
-static int visit_reachable(rc_obj *child, void *arg) {
-    rco_gc *young = arg;
-    rco_gc *g = as_tracked(child);
+static inline int visit_reachable_at(rco_gc *young, rco_gc *g) {
     if (!g || !is_collecting(g))
         return 0;                           /* another generation, or not ours */
     if (next_word(g) & UNREACHABLE) {
@@ -159,6 +163,14 @@ static int visit_reachable(rc_obj *child, void *arg) {
     return 0;
 }
 
+static int visit_reachable(rc_obj *child, void *arg) {
+    return visit_reachable_at(arg, as_tracked(child));
+}
+
+static int visit_reachable_whole(rc_obj *child, void *arg) {
+    return visit_reachable_at(arg, as_tracked_cold(child));
+}
+
 /* After update_refs and subtract_refs: move every object of young that is
  * not reachable from outside into unreachable. On return young is a normal
  * list of the reachable objects (flags cleared); unreachable is a normal list
@@ -168,7 +180,8 @@ typedef struct unreachable_info {
     bool needs_user_code;   /* one has weak references or an unrun finalizer */
 } unreachable_info;
 
-static void move_unreachable(rco_gc *young, rco_gc *unreachable, unreachable_info *info) {
+static void move_unreachable(rco_gc *young, rco_gc *unreachable, unreachable_info *info,
+                             rc_visitfn visit) {
     rco_gc *prev = young;
     rco_gc *g = young->gc_next;
     while (g != young) {
@@ -176,7 +189,7 @@ static void move_unreachable(rco_gc *young, rco_gc *unreachable, unreachable_inf
         if (get_refs(g) > 0) {
             rc_obj *o = rco_from_gc(g);
             if (o->rc_type_->traverse)
-                o->rc_type_->traverse(o, visit_reachable, young);
+                o->rc_type_->traverse(o, visit, young);
             set_prev_word(g, (uintptr_t)prev);    /* a pointer again; COLLECTING cleared */
             prev = g;
         } else {
@@ -246,7 +259,7 @@ static size_t deduce_unreachable(rco_gc *young, rco_gc *unreachable, unreachable
     }
     info->count = 0;
     info->needs_user_code = false;
-    move_unreachable(young, unreachable, info);
+    move_unreachable(young, unreachable, info, whole ? visit_reachable_whole : visit_reachable);
     return n;
 }
 
@@ -637,7 +650,7 @@ static void inc_finish(rc_runtime *rt) {
     rt->gc_cursor = NULL;
     rt->gc_collecting = true;
     subtract_refs(&st->unreachable);
-    move_unreachable(&st->unreachable, &unreachable, &ui);
+    move_unreachable(&st->unreachable, &unreachable, &ui, visit_reachable);
     /* survivors: the set (normal since MOVE finished) and the rescued */
     size_t found = ui.count;
     size_t survivors = st->set_count - found;
