@@ -386,7 +386,7 @@ static bool dealloc_full(rc_runtime *rt, rc_obj *o) {
     if ((o->rc_head_ & RCO_F_WEAKREFS) && !run_user_code(rt, o, clear_weakrefs_of))
         return false;
     if (o->rc_head_ & RCO_F_TRACKED)
-        rco_untrack(o);
+        rco_untrack_in(rt, o);
     if ((o->rc_head_ & RCO_F_GC) && rt->gen_count[0] > 0)
         rt->gen_count[0]--;
     if (t->destroy)
@@ -415,7 +415,7 @@ static void enqueue(rc_runtime *rt, rc_obj *o) {
     /* Dead objects are not the collector's: untrack before the count bits
      * become a queue link (a resurrecting finalizer tracks it again). */
     if (o->rc_head_ & RCO_F_TRACKED)
-        rco_untrack(o);
+        rco_untrack_in(rt, o);
     o->rc_head_ = (o->rc_head_ & ~RCO_COUNT_MASK) | RCO_F_QUEUED;
     if (rt->pending_tail) {
         rc_obj *t = rt->pending_tail;

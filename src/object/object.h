@@ -268,6 +268,19 @@ static inline bool rco_is(const rc_obj *o, const rc_type *t) {
 /* ---- tracking (track.c): the collector's generation lists ---- */
 void rco_track(rc_runtime *rt, rc_obj *o);    /* append to generation 0 */
 void rco_untrack(rc_obj *o);                  /* no-op if not tracked */
+/* rco_untrack of an object known to be tracked, whose runtime the caller
+ * has at hand (the deallocation path). */
+static inline void rco_untrack_in(rc_runtime *rt, rc_obj *o) {
+    rco_gc *g = rco_gc_of(o);
+    if (rt->gc_cursor == g)
+        rt->gc_cursor = g->gc_next;
+    rco_gc *prev = g->gc_prev, *next = g->gc_next;
+    prev->gc_next = next;
+    next->gc_prev = prev;
+    g->gc_next = g->gc_prev = NULL;
+    o->rc_head_ &= ~RCO_F_TRACKED;
+    rt->tracked_count--;
+}
 void rco_gc_list_init(rco_gc *head);
 void rco_gc_list_append(rco_gc *head, rco_gc *node);
 void rco_gc_list_remove(rco_gc *node);

@@ -55,13 +55,6 @@ void rco_track(rc_runtime *rt, rc_obj *o) {
 }
 
 void rco_untrack(rc_obj *o) {
-    if (!(o->rc_head_ & RCO_F_TRACKED))
-        return;
-    rc_runtime *rt = rco_runtime(o);
-    rco_gc *g = rco_gc_of(o);
-    if (rt->gc_cursor == g)
-        rt->gc_cursor = g->gc_next;
-    rco_gc_list_remove(g);
-    o->rc_head_ &= ~RCO_F_TRACKED;
-    rt->tracked_count--;
+    if (o->rc_head_ & RCO_F_TRACKED)
+        rco_untrack_in(rco_runtime(o), o);
 }
