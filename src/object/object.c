@@ -175,13 +175,14 @@ static rc_obj *new_object(rc_runtime *rt, const rc_type *type, size_t nitems, bo
  * get straight-line stores rather than a call to memset. */
 static inline void zero_body(rc_obj *o, size_t size) {
     uint64_t *w = (uint64_t *)(void *)o;
-    switch ((size + 15) >> 4) {
-    case 4: w[6] = 0; w[7] = 0; /* fall through */
-    case 3: w[4] = 0; w[5] = 0; /* fall through */
-    case 2: w[2] = 0; w[3] = 0; /* fall through */
-    case 1: break;
-    default: memset(w + 2, 0, size - 16); break;
+    size_t units = (size + 15) >> 4;
+    if (units > 4) {
+        memset(w + 2, 0, size - 16);
+        return;
     }
+    if (units >= 2) { w[2] = 0; w[3] = 0; }
+    if (units >= 3) { w[4] = 0; w[5] = 0; }
+    if (units >= 4) { w[6] = 0; w[7] = 0; }
 }
 
 rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
