@@ -211,7 +211,7 @@ rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
                 o->rc_head_ = 1 | RCO_F_GC;
                 o->rc_type_ = type;
                 rt->live_objects++;
-                rco_track(rt, o);
+                rco_track_new(rt, o);
                 if (rt->gen_count[0] > rt->threshold[0] && rt->gc_on_alloc)
                     rt->gc_on_alloc(rt);
                 return o;
@@ -399,7 +399,7 @@ static bool dealloc_full(rc_runtime *rt, rc_obj *o) {
 }
 
 /* Returns false when the object was resurrected by its finalizer. */
-static inline bool dealloc_one(rc_runtime *rt, rc_obj *o) {
+RCI_INLINE bool dealloc_one(rc_runtime *rt, rc_obj *o) {
     const rc_type *t = o->rc_type_;
     if (rci_unlikely(t->finalize || (o->rc_head_ & (RCO_F_WEAKREFS | RCO_F_TRACKED | RCO_F_GC))))
         return dealloc_full(rt, o);
@@ -439,23 +439,16 @@ static rc_obj *dequeue(rc_runtime *rt) {
     return o;
 }
 
-/* Nested deallocations up to this depth run directly (cheap, and the
- * memory is still hot); deeper ones are queued, which bounds the C stack. */
-#define RCO_DEALLOC_DIRECT_DEPTH 16
 
-void rc_dealloc_(rc_obj *o) {
-    rc_runtime *rt = rco_runtime(o);
+/* Deallocations that are not nested inside another (depth 0: drain the
+ * queue afterwards), too deep (queue), or during teardown (ignored: the
+ * heap goes at once). rt->dealloc_depth is RCO_DEALLOC_TEARDOWN from the
+ * start of teardown, so the fast path's one compare also excludes it. */
+static RCI_NOINLINE void dealloc_outer(rc_runtime *rt, rc_obj *o, int depth) {
     if (rt->tearing_down)
         return;
-    int depth = rt->dealloc_depth;
     if (depth > 0) {
-        if (depth >= RCO_DEALLOC_DIRECT_DEPTH) {
-            enqueue(rt, o);
-            return;
-        }
-        rt->dealloc_depth = depth + 1;
-        dealloc_one(rt, o);
-        rt->dealloc_depth = depth;
+        enqueue(rt, o);
         return;
     }
     rt->dealloc_depth = 1;
@@ -463,6 +456,19 @@ void rc_dealloc_(rc_obj *o) {
     while ((o = dequeue(rt)) != NULL)
         dealloc_one(rt, o);
     rt->dealloc_depth = 0;
+}
+
+void rc_dealloc_(rc_obj *o) {
+    rc_runtime *rt = rco_runtime(o);
+    int depth = rt->dealloc_depth;
+    /* the common case: a deallocation nested in another one's destroy */
+    if (rci_likely((unsigned)depth - 1u < RCO_DEALLOC_DIRECT_DEPTH - 1u)) {
+        rt->dealloc_depth = depth + 1;
+        dealloc_one(rt, o);
+        rt->dealloc_depth = depth;
+        return;
+    }
+    dealloc_outer(rt, o, depth);
 }
 
 /* ---- protocol ---- */

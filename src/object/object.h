@@ -115,7 +115,9 @@ struct rc_runtime {
      * stack use, Python's RecursionError) */
     int protocol_depth;
 
-    /* deferred deallocation (no deep recursion when freeing chains) */
+    /* deferred deallocation (no deep recursion when freeing chains):
+     * nesting of deallocations in progress, RCO_DEALLOC_TEARDOWN once
+     * rc_runtime_free has started destroying what is left */
     int dealloc_depth;
     rc_obj *pending_head, *pending_tail;
 
@@ -203,6 +205,11 @@ static inline bool rco_inject_failure(rc_runtime *rt) {
  * before failing with RC_EOVERFLOW. */
 #define RCO_MAX_PROTOCOL_DEPTH 2000
 
+/* Nested deallocations up to this depth run directly (cheap, and the
+ * memory is still hot); deeper ones are queued, which bounds the C stack. */
+#define RCO_DEALLOC_DIRECT_DEPTH 16
+#define RCO_DEALLOC_TEARDOWN (1 << 30)
+
 /* ---- buffers from the runtime's heap (object.c) ---- */
 void *rco_alloc(rc_runtime *rt, size_t size);             /* NULL + RC_ENOMEM recorded */
 void *rco_realloc(rc_runtime *rt, void *p, size_t size);  /* p unchanged on failure */
@@ -268,6 +275,18 @@ static inline bool rco_is(const rc_obj *o, const rc_type *t) {
 /* ---- tracking (track.c): the collector's generation lists ---- */
 void rco_track(rc_runtime *rt, rc_obj *o);    /* append to generation 0 */
 void rco_untrack(rc_obj *o);                  /* no-op if not tracked */
+/* rco_track of a new object (not tracked yet): append to generation 0. */
+static inline void rco_track_new(rc_runtime *rt, rc_obj *o) {
+    rco_gc *g = rco_gc_of(o), *head = &rt->gen[0], *last = head->gc_prev;
+    g->gc_prev = last;
+    g->gc_next = head;
+    last->gc_next = g;
+    head->gc_prev = g;
+    o->rc_head_ |= RCO_F_TRACKED;
+    rt->gen_count[0]++;
+    rt->tracked_count++;
+}
+
 /* rco_untrack of an object known to be tracked, whose runtime the caller
  * has at hand (the deallocation path). */
 static inline void rco_untrack_in(rc_runtime *rt, rc_obj *o) {

@@ -211,6 +211,7 @@ void rco_runtime_destroy(rc_runtime *rt) {
         rt->gc_final(rt);
     /* 2. settle anything queued */
     rt->tearing_down = true;
+    rt->dealloc_depth = RCO_DEALLOC_TEARDOWN;
     rc_obj **objs = NULL;
     size_t n = 0;
     if (live_objects(rt, &objs, &n)) {
