@@ -143,6 +143,7 @@ rci_arena *rci_arena_new(rci_heap *h) {
     a->magic = RCI_ARENA_MAGIC;
     a->kind = RCI_ARENA_POOLS;
     a->heap = h;
+    a->client = h->owner;
     a->free_mask = ~(uint64_t)0;
     a->nfree = RC_POOLS_PER_ARENA;
     a->map_size = RC_ARENA_SIZE;
@@ -288,6 +289,7 @@ void *rci_huge_alloc(rci_heap *h, size_t size, size_t alignment, unsigned kind) 
         /* Private heaps remember their huge blocks, to walk and to release
          * them; a thread heap's huge block belongs to no heap. */
         a->heap = h;
+        a->client = h->owner;
         pthread_mutex_lock(&h->lock);
         a->prev = NULL;
         a->next = h->huge;

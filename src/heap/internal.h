@@ -124,6 +124,7 @@ struct rci_arena {
     uint32_t nfree;               /* pools free (== popcount(free_mask)) */
     uint64_t free_mask;           /* bit i: pool i is free */
     rci_heap *heap;               /* owner (POOLS; HUGE of a private heap, else NULL) */
+    void *client;                 /* heap->owner, one load closer (NULL: thread heap) */
     rci_arena *next, *prev;       /* owner's usable list, ascending nfree; HUGE: private heap's list */
     rci_arena *all_next, *all_prev; /* owner's list of all its arenas */
     size_t map_size;              /* bytes mapped (HUGE: whole mapping) */

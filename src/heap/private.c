@@ -96,6 +96,7 @@ void rci_pheap_destroy(rci_heap *h) {
         rci_arena *a = h->huge;
         h->huge = a->next;
         a->heap = NULL;
+        a->client = NULL;
         atomic_fetch_sub(&rci_g_huge_blocks, 1);
         atomic_fetch_sub(&rci_g_huge_bytes, a->huge_size);
         rci_arena_release(a);

@@ -31,6 +31,11 @@ static inline rci_heap *rci_pheap_of(const void *block) {
     return rci_arena_of(block)->heap;
 }
 static inline void *rci_pheap_owner(const rci_heap *h) { return h->owner; }
+/* rci_pheap_owner(rci_pheap_of(block)) with one dependent load less: the
+ * arena keeps its heap's client pointer. */
+static inline void *rci_pheap_client_of(const void *block) {
+    return rci_arena_of(block)->client;
+}
 /* The kind of the block that p points into, from heap metadata alone (the
  * block itself is not read), or -1 when p is in no arena of any heap (static
  * data, for example). p must point into the first 4 MiB of a live block

@@ -170,7 +170,7 @@ struct rc_runtime {
 
 /* The runtime of a heap-allocated object (not for static constants). */
 static inline rc_runtime *rco_runtime(const rc_obj *o) {
-    return (rc_runtime *)rci_pheap_owner(rci_pheap_of(o));
+    return (rc_runtime *)rci_pheap_client_of(o);
 }
 /* Is o a constant outside every heap (a static small int)? */
 static inline bool rco_is_static(const rc_obj *o) {
