@@ -123,3 +123,10 @@ void rci_pheap_destroy(rci_heap *h) {
     g_free_private = h;
     pthread_mutex_unlock(&rci_g_lock);
 }
+
+void rci_pheap_free_after(rci_heap *h, rci_pool *pool, uint32_t used, long stat_delta) {
+    if (stat_delta > RC_STAT_FLUSH_BYTES || stat_delta < -RC_STAT_FLUSH_BYTES)
+        rci_stat_flush(h);
+    if (used == 0)
+        rci_free_local_slow(h, pool);
+}

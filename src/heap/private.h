@@ -73,7 +73,12 @@ static inline void *rci_pheap_alloc(rci_heap *h, size_t size, unsigned kind) {
     return rci_heap_alloc_kind(h, size, kind);
 }
 
-/* Free a block of h (the caller knows it is one). */
+/* What rci_pheap_free leaves for later: statistics to flush, a pool that
+ * just became empty. */
+void rci_pheap_free_after(rci_heap *h, rci_pool *pool, uint32_t used, long stat_delta);
+
+/* Free a block of h (the caller knows it is one). The fast path makes only
+ * tail calls, so that callers inlining it need no extra registers. */
 static inline void rci_pheap_free(rci_heap *h, void *block) {
     rci_arena *a = rci_arena_of(block);
     rci_pool *pool = rci_pool_of(a, block);
@@ -83,9 +88,11 @@ static inline void rci_pheap_free(rci_heap *h, void *block) {
         pool->free = b;
         uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed) - 1;
         atomic_store_explicit(&pool->used, used, memory_order_relaxed);
-        rci_stat_add_inline(h, -(long)pool->block_size_hot);
-        if (rci_unlikely(used == 0))
-            rci_free_local_slow(h, pool);
+        long d = atomic_load_explicit(&h->stat_delta_shared, memory_order_relaxed) -
+                 (long)pool->block_size_hot;
+        atomic_store_explicit(&h->stat_delta_shared, d, memory_order_relaxed);
+        if (rci_unlikely(used == 0 || d > RC_STAT_FLUSH_BYTES || d < -RC_STAT_FLUSH_BYTES))
+            rci_pheap_free_after(h, pool, used, d);
         return;
     }
     rci_heap_free_owned(h, block);

@@ -185,10 +185,9 @@ static inline void zero_body(rc_obj *o, size_t size) {
     if (units >= 4) { w[6] = 0; w[7] = 0; }
 }
 
-rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
-    /* Fast path: a small type, no fault injection, the size class's pool has
-     * a free block. Everything else, including every error, goes through
-     * new_object. */
+/* rc_new's other fast paths (containers, bodies over 64 bytes) and every
+ * slow one. */
+static RCI_NOINLINE rc_obj *new_small(rc_runtime *rt, const rc_type *type) {
     if (rt && type && type->name && type->size >= sizeof(rc_obj) &&
         type->size + sizeof(rco_gc) <= RC_DIRECT_MAX && rt->fail_countdown < 0) {
         if (!(type->flags & RC_TYPE_GC)) {
@@ -219,6 +218,45 @@ rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
         }
     }
     return new_object(rt, type, 0, false);
+}
+
+/* Heap statistics reached the flush threshold during rc_new's fast path. */
+static RCI_NOINLINE rc_obj *new_flush_stats(rci_heap *h, rc_obj *o) {
+    rci_stat_flush(h);
+    return o;
+}
+
+rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
+    /* The fastest path, for the commonest objects: no RC_TYPE_GC, at most 64
+     * bytes, a free block in the size class's pool, no fault injection. It
+     * makes only tail calls, so it needs no stack frame. */
+    size_t size;
+    if (rci_likely(rt && type && !(type->flags & RC_TYPE_GC) &&
+                   (size = type->size) - sizeof(rc_obj) <= 64 - sizeof(rc_obj) && type->name &&
+                   rt->fail_countdown < 0)) {
+        rci_heap *h = rt->heap;
+        rci_pool *pool = h->direct[RCO_KIND_PLAIN][(size + 15) >> 4];
+        rci_block *b = pool->free;
+        if (rci_likely(b != NULL)) {
+            rci_block *next = b->next;
+            pool->free = next;
+            __builtin_prefetch(next, 1, 3);
+            uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
+            atomic_store_explicit(&pool->used, used + 1, memory_order_relaxed);
+            long d = atomic_load_explicit(&h->stat_delta_shared, memory_order_relaxed) +
+                     (long)pool->block_size_hot;
+            atomic_store_explicit(&h->stat_delta_shared, d, memory_order_relaxed);
+            rc_obj *o = (rc_obj *)(void *)b;
+            zero_body(o, size);
+            o->rc_head_ = 1;
+            o->rc_type_ = type;
+            rt->live_objects++;
+            if (rci_unlikely(d > RC_STAT_FLUSH_BYTES || d < -RC_STAT_FLUSH_BYTES))
+                return new_flush_stats(h, o);
+            return o;
+        }
+    }
+    return new_small(rt, type);
 }
 
 rc_obj *rc_new_var(rc_runtime *rt, const rc_type *type, size_t nitems) {
@@ -461,10 +499,23 @@ static RCI_NOINLINE void dealloc_outer(rc_runtime *rt, rc_obj *o, int depth) {
 void rc_dealloc_(rc_obj *o) {
     rc_runtime *rt = rco_runtime(o);
     int depth = rt->dealloc_depth;
-    /* the common case: a deallocation nested in another one's destroy */
+    /* the common case: a deallocation nested in another one's destroy, of
+     * an object with nothing to run before destroy; only rt and o are live
+     * across the call to destroy, and the rest makes only tail calls */
     if (rci_likely((unsigned)depth - 1u < RCO_DEALLOC_DIRECT_DEPTH - 1u)) {
+        const rc_type *t = o->rc_type_;
+        if (rci_likely(!t->finalize && !(o->rc_head_ & (RCO_F_WEAKREFS | RCO_F_TRACKED | RCO_F_GC)))) {
+            void (*fn)(rc_obj *) = t->destroy ? t->destroy : t->clear;
+            if (fn) {
+                rt->dealloc_depth = depth + 1;
+                fn(o);
+                rt->dealloc_depth--;
+            }
+            release_memory(rt, o);
+            return;
+        }
         rt->dealloc_depth = depth + 1;
-        dealloc_one(rt, o);
+        dealloc_full(rt, o);
         rt->dealloc_depth = depth;
         return;
     }
