@@ -511,7 +511,13 @@ void rc_dealloc_(rc_obj *o) {
                 fn(o);
                 rt->dealloc_depth--;
             }
-            release_memory(rt, o);
+            rt->live_objects--;
+            if (rci_unlikely(rt->quarantine.cap != 0)) {
+                quarantine_put(rt, o);
+                return;
+            }
+            /* not a container: the only possible prefix is rco_var */
+            rci_pheap_free(rt->heap, (char *)o - ((o->rc_head_ & RCO_F_VAR) ? sizeof(rco_var) : 0));
             return;
         }
         rt->dealloc_depth = depth + 1;
