@@ -439,9 +439,14 @@ static bool dealloc_full(rc_runtime *rt, rc_obj *o) {
 /* Returns false when the object was resurrected by its finalizer. */
 RCI_INLINE bool dealloc_one(rc_runtime *rt, rc_obj *o) {
     const rc_type *t = o->rc_type_;
-    if (rci_unlikely(t->finalize || (o->rc_head_ & (RCO_F_WEAKREFS | RCO_F_TRACKED | RCO_F_GC))))
+    uint64_t h = o->rc_head_;
+    if (rci_unlikely(t->finalize || (h & RCO_F_WEAKREFS)))
         return dealloc_full(rt, o);
     /* the common case: nothing to run before destroy */
+    if (h & RCO_F_TRACKED)
+        rco_untrack_in(rt, o);
+    if ((h & RCO_F_GC) && rt->gen_count[0] > 0)
+        rt->gen_count[0]--;
     if (t->destroy)
         t->destroy(o);
     else if (t->clear)
@@ -521,7 +526,7 @@ void rc_dealloc_(rc_obj *o) {
             return;
         }
         rt->dealloc_depth = depth + 1;
-        dealloc_full(rt, o);
+        dealloc_one(rt, o);
         rt->dealloc_depth = depth;
         return;
     }
