@@ -74,7 +74,7 @@ size_t rci_heap_check(void) {
                     FAIL("arena %p pool %u: bitmap says %s, state %u", (void *)a, i,
                          is_free ? "free" : "used", p->state);
                 if (p->state == RCI_POOL_SMALL)
-                    bad += check_pool(h, a, p, h == self);
+                    bad += check_pool(h, a, p, h == self || h->is_private);
                 if (p->state == RCI_POOL_SPAN) {
                     for (unsigned k = 1; k < p->span_pools; k++)
                         if (i + k >= RC_POOLS_PER_ARENA || a->pools[i + k].state != RCI_POOL_SPAN_TAIL)

@@ -7,8 +7,10 @@
 #include <stddef.h>
 
 /* Walk every heap, arena, pool and the free lists of the calling thread's
- * heap; print each inconsistency to stderr and return how many were found.
- * Call it while other threads are not allocating. */
+ * heap and of every private heap (a private heap is used by one thread at a
+ * time: call it from that thread, or while it is idle); print each
+ * inconsistency to stderr and return how many were found. Call it while
+ * other threads are not allocating. */
 size_t rci_heap_check(void);
 
 #endif
