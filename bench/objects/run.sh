@@ -503,6 +503,11 @@ TMP_OUT=$(mktemp)
         done
     fi
 
+    if [[ -f $HERE/analysis.md ]]; then
+        echo
+        cat "$HERE/analysis.md"
+    fi
+
     echo
     echo "## Raw results"
     echo
