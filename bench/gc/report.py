@@ -168,6 +168,8 @@ def eval_bt(runs):
     r_med, r_min = ratio(on.med, off.med), ratio(on.min, off.min)
     ok = None if r_med is None else r_med <= TARGET_BT
     counts = {g: values(runs, f'gc{g}', bench='bt', impl='recycle-gc-on') for g in range(3)}
+    counts['py_on'] = values(runs, 'time_s', bench='bt', impl='cpython-slots-on')
+    counts['py_off'] = values(runs, 'time_s', bench='bt', impl='cpython-slots-off')
     for g in range(3):
         counts[f'{g}_s'] = values(runs, f'gc{g}_s', bench='bt', impl='recycle-gc-on')
     return on, off, r_med, r_min, ok, counts
@@ -484,6 +486,13 @@ def write(bin_dir, out_path):
         w('')
         w(f"- {verdict(ok)} binary-trees: enabled / disabled = {fmt(r_med)}x (min times {fmt(r_min)}x), "
           f"target <= {TARGET_BT:g}x")
+        py_on, py_off = counts['py_on'], counts['py_off']
+        if py_on and py_off:
+            w(f"- for scale, CPython on the same workload with nodes that its collector tracks "
+              f"(`bt.py`: a class with `__slots__`, depth {meta.get('bt_py_depth', '?')}, shallower to keep "
+              f"the run short): enabled {cell(py_on, 3)} s, disabled (`gc.disable()`) {cell(py_off, 3)} s, "
+              f"enabled / disabled = {fmt(ratio(py_on.med, py_off.med))}x "
+              f"(min times {fmt(ratio(py_on.min, py_off.min))}x)")
         w('')
 
     # ---- profiles ----

@@ -18,6 +18,7 @@
 #   3 pauses  collection pauses at the default thresholds in an allocation loop:
 #             gcbench pauses N WINDOW  (pauses.py N WINDOW for context)
 #   4 bt      binary-trees with GC nodes: gcbench bt on|off DEPTH
+#             (bt.py on|off BT_PY_DEPTH: CPython's own ratio, for scale)
 #
 # Every program checks its own results and exits nonzero on a mismatch; a
 # failed run makes this script fail (after writing the report).
@@ -28,7 +29,7 @@
 #   LIVE_NS="1000000 10000000" LIVE_BIG=10000000 LIVE_BIG_REPEATS=3
 #                              (cases with N >= LIVE_BIG run LIVE_BIG_REPEATS times)
 #   LIVE_COLLECTS=3            timed full collections per live run (best one kept)
-#   PAUSE_N=5000000 PAUSE_WINDOW=20000   BT_DEPTH=17
+#   PAUSE_N=5000000 PAUSE_WINDOW=20000   BT_DEPTH=17   BT_PY_DEPTH=15
 #   BENCH_BENCHES="cycles live pauses bt"
 #   BENCH_QUICK=1              smoke run: 1 repetition, small sizes, report in
 #                              build-bench-gc/ unless BENCH_OUT is set
@@ -59,12 +60,14 @@ if [[ $QUICK == 1 ]]; then
     LIVE_NS=${LIVE_NS:-"100000 300000"}
     PAUSE_N=${PAUSE_N:-500000}
     BT_DEPTH=${BT_DEPTH:-12}
+    BT_PY_DEPTH=${BT_PY_DEPTH:-10}
 else
     REPEATS=${REPEATS:-5}
     CYCLE_NS=${CYCLE_NS:-"100000 1000000 3000000"}
     LIVE_NS=${LIVE_NS:-"1000000 10000000"}
     PAUSE_N=${PAUSE_N:-5000000}
     BT_DEPTH=${BT_DEPTH:-17}
+    BT_PY_DEPTH=${BT_PY_DEPTH:-15}
 fi
 CYCLE_SHAPES=${CYCLE_SHAPES:-"pairs ring"}
 LIVE_BIG=${LIVE_BIG:-10000000}
@@ -171,6 +174,7 @@ meta live_collects "$LIVE_COLLECTS"
 meta pause_n "$PAUSE_N"
 meta pause_window "$PAUSE_WINDOW"
 meta bt_depth "$BT_DEPTH"
+meta bt_py_depth "$BT_PY_DEPTH"
 meta benches "$BENCHES"
 
 # ---------------------------------------------------------------------------
@@ -190,6 +194,8 @@ cmd_for() {   # bench case impl -> command words
     pauses:cpython) echo "$PY $HERE/pauses.py $PAUSE_N $PAUSE_WINDOW" ;;
     bt:on)          echo "$G bt on $BT_DEPTH" ;;
     bt:off)         echo "$G bt off $BT_DEPTH" ;;
+    bt:py-on)       echo "$PY $HERE/bt.py on $BT_PY_DEPTH" ;;
+    bt:py-off)      echo "$PY $HERE/bt.py off $BT_PY_DEPTH" ;;
     *) die "no command for $b/$i" ;;
     esac
 }
@@ -206,7 +212,7 @@ impls_for() {
     cycles) echo "recycle cpython" ;;
     live) echo "recycle cpython boehm boehm2" ;;
     pauses) echo "recycle cpython" ;;
-    bt) echo "on off" ;;
+    bt) echo "on off py-on py-off" ;;
     esac
 }
 
