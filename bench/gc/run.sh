@@ -293,17 +293,10 @@ if [[ $PERF_MODE != 0 ]] && command -v perf >/dev/null; then
 fi
 
 # ---------------------------------------------------------------------------
-# 6. Report
-# ---------------------------------------------------------------------------
-meta elapsed_s "$(($(date +%s) - START_TS))"
-"$PY" "$HERE/report.py" --write "$BIN" "$OUT" || die "report.py failed"
-# ---------------------------------------------------------------------------
-# 7. The bounded-pause mode (appended to the report)
+# 6. The bounded-pause mode (section 5 of the report)
 # ---------------------------------------------------------------------------
 INCR_N=${INCR_N:-10000000}; INCR_STEP=${INCR_STEP:-20000}; INCR_REPEATS=${INCR_REPEATS:-3}
 if [[ $QUICK == 1 ]]; then INCR_N=200000; INCR_STEP=2000; INCR_REPEATS=1; fi
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
-median() { sort -n | awk '{v[NR]=$1} END {if (NR == 0) print "n/a"; else print v[int((NR + 1) / 2)]}'; }
 : > "$BIN/incr.txt"
 for ((r = 1; r <= INCR_REPEATS; r++)); do
     for st in 0 "$INCR_STEP"; do
@@ -311,38 +304,13 @@ for ((r = 1; r <= INCR_REPEATS; r++)); do
             || { warn "gcbench incr $INCR_N $st failed"; FAILED=$((FAILED + 1)); }
     done
 done
-stw_pause=$(grep 'step_arg=0 ' "$BIN/incr.txt" | field max_pause_ms | median)
-inc_pause=$(grep -v 'step_arg=0 ' "$BIN/incr.txt" | field max_pause_ms | median)
-inc_steps=$(grep -v 'step_arg=0 ' "$BIN/incr.txt" | field steps | median)
-inc_total=$(grep -v 'step_arg=0 ' "$BIN/incr.txt" | field total_ms | median)
-stw_total=$(grep 'step_arg=0 ' "$BIN/incr.txt" | field total_ms | median)
-hwm0=$(grep -v 'step_arg=0 ' "$BIN/incr.txt" | field hwm_before_kb | median)
-hwm1=$(grep -v 'step_arg=0 ' "$BIN/incr.txt" | field hwm_after_kb | median)
-cyc=$(grep -v 'step_arg=0 ' "$BIN/incr.txt" | field garbage_cycles | median)
-verdict=$(awk -v p="$inc_pause" 'BEGIN {print (p + 0 < 1.0) ? "**PASS**" : "**MISS**"}')
-{
-    echo
-    echo "## 5. Bounded-pause mode (rc_gc_set_incremental)"
-    echo
-    echo "A live heap of $INCR_N containers (a root list of lists of 1000, each container"
-    echo "holding an int), collected once stop-the-world and once incrementally in steps of"
-    echo "$INCR_STEP objects while the program creates 200 garbage 2-cycles between steps."
-    echo "Medians of $INCR_REPEATS runs: \`gcbench incr $INCR_N 0\` and \`gcbench incr $INCR_N $INCR_STEP\`."
-    echo
-    echo "| mode | longest pause | steps | total collector time | peak RSS before -> after |"
-    echo "|---|---:|---:|---:|---|"
-    echo "| stop-the-world | $stw_pause ms | 1 | $stw_total ms | |"
-    echo "| incremental, $INCR_STEP objects per step | $inc_pause ms | $inc_steps | $inc_total ms | $hwm0 kB -> $hwm1 kB |"
-    echo
-    echo "- $verdict: every pause under 1 ms on a $INCR_N-object heap (target)."
-    echo "- Memory: the collector itself keeps nothing per object (counts live in the objects'"
-    echo "  own links, as in a stop-the-world collection). The RSS growth is the program's"
-    echo "  own garbage made during the collection ($cyc 2-cycles of two 48-byte blocks), which"
-    echo "  waits for the next collection because young collections pause while an incremental"
-    echo "  one runs; it is bounded by what the program allocates during one collection and"
-    echo "  does not build up across collections."
-    echo "- Limit: one object's traverse is atomic, so a pause is at least the time to traverse"
-    echo "  the largest container (a single list of 1e7 items is one 35 ms step)."
-} >> "$OUT"
+meta incr_n "$INCR_N"
+meta incr_step "$INCR_STEP"
+meta incr_repeats "$INCR_REPEATS"
+# ---------------------------------------------------------------------------
+# 7. Report
+# ---------------------------------------------------------------------------
+meta elapsed_s "$(($(date +%s) - START_TS))"
+"$PY" "$HERE/report.py" --write "$BIN" "$OUT" || die "report.py failed"
 log "report: $(rel "$OUT") ($(($(date +%s) - START_TS)) s)"
 ((FAILED == 0)) || die "$FAILED run(s) failed (see the warnings above and $(rel "$OUTDIR"))"
