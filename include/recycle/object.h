@@ -140,20 +140,29 @@ RC_API void    rc_dealloc_(rc_obj *o);
 #define RC_UNLIKELY_(x) (x)
 #endif
 #define RC_HEAD_COUNT_MASK_ ((UINT64_C(1) << 55) - 1)
-#define RC_HEAD_SLOW_BITS_  ((UINT64_C(1) << 63) | (UINT64_C(1) << 60) | (UINT64_C(1) << 55))
+#define RC_HEAD_IMMORTAL_   (UINT64_C(1) << 63)
+#define RC_HEAD_FREED_      (UINT64_C(1) << 60)
+#define RC_HEAD_SLOW_BITS_  (RC_HEAD_IMMORTAL_ | RC_HEAD_FREED_ | (UINT64_C(1) << 55))
+
+/* An immortal object (small ints, interned strs) is left alone without a
+ * call; anything else off the fast path goes to the function. */
+#define RC_HEAD_JUST_IMMORTAL_(h) (((h) & (RC_HEAD_IMMORTAL_ | RC_HEAD_FREED_)) == RC_HEAD_IMMORTAL_)
 
 static inline void rc_incref_inline_(rc_obj *o) {
     uint64_t h = o->rc_head_;
-    if (RC_UNLIKELY_((h & RC_HEAD_SLOW_BITS_) != 0))
-        (rc_incref)(o);
-    else
-        o->rc_head_ = h + 1;
+    if (RC_UNLIKELY_((h & RC_HEAD_SLOW_BITS_) != 0)) {
+        if (!RC_HEAD_JUST_IMMORTAL_(h))
+            (rc_incref)(o);
+        return;
+    }
+    o->rc_head_ = h + 1;
 }
 
 static inline void rc_decref_inline_(rc_obj *o) {
     uint64_t h = o->rc_head_;
     if (RC_UNLIKELY_((h & RC_HEAD_SLOW_BITS_) != 0 || (h & RC_HEAD_COUNT_MASK_) == 0)) {
-        (rc_decref)(o);
+        if (!RC_HEAD_JUST_IMMORTAL_(h))
+            (rc_decref)(o);
         return;
     }
     o->rc_head_ = --h;

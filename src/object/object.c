@@ -260,6 +260,44 @@ rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
 }
 
 rc_obj *rc_new_var(rc_runtime *rt, const rc_type *type, size_t nitems) {
+    /* Fast path: a valid type, at most 64 items of at most 64 bytes each (so
+     * the size cannot overflow), a block within the direct size classes with
+     * a free block in its pool, no fault injection. Everything else, every
+     * error included, goes through new_object. */
+    if (rci_likely(rt && type && type->name && rt->fail_countdown < 0)) {
+        size_t size = type->size, itemsize = type->itemsize;
+        if (rci_likely(size >= sizeof(rc_obj) && size <= RC_DIRECT_MAX && itemsize <= 64 &&
+                       nitems <= 64)) {
+            bool gc = (type->flags & RC_TYPE_GC) != 0;
+            size_t prefix = sizeof(rco_var) + (gc ? sizeof(rco_gc) : 0);
+            size_t body = prefix + size + nitems * itemsize;
+            rci_heap *h = rt->heap;
+            rci_pool *pool;
+            if (body <= RC_DIRECT_MAX &&
+                (pool = h->direct[gc ? RCO_KIND_GC_VAR : RCO_KIND_VAR][(body + 15) >> 4])->free) {
+                char *block = rci_pool_pop(h, pool);
+                /* whole 16-byte units (the block has them); a loop, not a
+                 * memset of unknown size, which compilers may expand into a
+                 * slow-starting string instruction */
+                uint64_t *w = (uint64_t *)(void *)block;
+                for (size_t i = 0, n = ((body + 15) >> 4) << 1; i < n; i += 2) {
+                    w[i] = 0;
+                    w[i + 1] = 0;
+                }
+                ((rco_var *)(void *)block)->nitems = nitems;
+                rc_obj *o = (rc_obj *)(void *)(block + prefix);
+                o->rc_head_ = 1 | RCO_F_VAR | (gc ? RCO_F_GC : 0);
+                o->rc_type_ = type;
+                rt->live_objects++;
+                if (gc) {
+                    rco_track_new(rt, o);
+                    if (rt->gen_count[0] > rt->threshold[0] && rt->gc_on_alloc)
+                        rt->gc_on_alloc(rt);
+                }
+                return o;
+            }
+        }
+    }
     return new_object(rt, type, nitems, true);
 }
 

@@ -222,16 +222,24 @@ static inline void rco_dealloc(rc_obj *o) { rc_dealloc_(o); }
 _Static_assert(RC_HEAD_COUNT_MASK_ == RCO_COUNT_MASK, "public count mask");
 _Static_assert(RC_HEAD_SLOW_BITS_ == (RCO_F_IMMORTAL | RCO_F_FREED | RCO_F_BARRIER),
                "public slow-path bits");
+_Static_assert(RC_HEAD_IMMORTAL_ == RCO_F_IMMORTAL && RC_HEAD_FREED_ == RCO_F_FREED,
+               "public immortal and freed bits");
 void rco_report(rc_runtime *rt, const char *fmt, ...) RC_PRINTF(2, 3);  /* debug report */
 void rco_report_bad_decref(rc_obj *o);
 
 void rco_incref_slow(rc_obj *o);
 void rco_decref_slow(rc_obj *o);
 
+/* Off the fast path, an immortal object (not freed) needs no call. */
+static inline bool rco_just_immortal(uint64_t h) {
+    return (h & (RCO_F_IMMORTAL | RCO_F_FREED)) == RCO_F_IMMORTAL;
+}
+
 static inline void rco_incref(rc_obj *o) {
     uint64_t h = o->rc_head_;
     if (__builtin_expect((h & (RCO_F_IMMORTAL | RCO_F_FREED | RCO_F_BARRIER)) != 0, 0)) {
-        rco_incref_slow(o);
+        if (!rco_just_immortal(h))
+            rco_incref_slow(o);
         return;
     }
     o->rc_head_ = h + 1;
@@ -241,7 +249,8 @@ static inline void rco_decref(rc_obj *o) {
     uint64_t h = o->rc_head_;
     if (__builtin_expect((h & (RCO_F_IMMORTAL | RCO_F_FREED | RCO_F_BARRIER)) != 0 ||
                          (h & RCO_COUNT_MASK) == 0, 0)) {
-        rco_decref_slow(o);
+        if (!rco_just_immortal(h))
+            rco_decref_slow(o);
         return;
     }
     h--;
