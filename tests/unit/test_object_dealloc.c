@@ -154,6 +154,63 @@ static void run(int debug) {
     rc_runtime_free(rt);
 }
 
+/* Variable-sized objects of every small size: each comes out zeroed over all
+ * its items, and filling one completely never touches its neighbours (a fast
+ * path that zeroes or sizes a block wrongly breaks one or the other). */
+static const rc_type bytes_type = { .name = "bytesbox", .size = sizeof(rc_obj), .itemsize = 1 };
+static const rc_type words_type = {
+    .name = "wordsbox", .size = sizeof(rc_obj) + 8, .itemsize = 8, .flags = RC_TYPE_GC,
+};
+
+static void test_var_sizes(void **state) {
+    (void)state;
+    rc_runtime *rt = rc_runtime_new(NULL);
+    assert_non_null(rt);
+    size_t base = rc_runtime_object_count(rt);
+    enum { N = 70, COPIES = 8 };
+    rc_obj *objs[2][N][COPIES];
+    for (int round = 0; round < 3; round++) {
+        for (int k = 0; k < 2; k++) {
+            const rc_type *t = k ? &words_type : &bytes_type;
+            for (size_t n = 0; n < N; n++)
+                for (int c = 0; c < COPIES; c++) {
+                    rc_obj *o = rc_new_var(rt, t, n);
+                    assert_non_null(o);
+                    assert_int_equal(rc_var_len(o), n);
+                    unsigned char *items = (unsigned char *)o + t->size;
+                    size_t len = n * t->itemsize;
+                    assert_int_equal(rct_check_byte(items, len, 0), SIZE_MAX);
+                    if (t->size > sizeof(rc_obj))
+                        assert_int_equal(rct_check_byte((unsigned char *)o + sizeof(rc_obj),
+                                                        t->size - sizeof(rc_obj), 0),
+                                         SIZE_MAX);
+                    memset(items, 0xA5 ^ (int)n, len);
+                    objs[k][n][c] = o;
+                }
+        }
+        for (int k = 0; k < 2; k++) {
+            const rc_type *t = k ? &words_type : &bytes_type;
+            for (size_t n = 0; n < N; n++)
+                for (int c = 0; c < COPIES; c++) {
+                    rc_obj *o = objs[k][n][c];
+                    assert_int_equal(rc_refcount(o), 1);
+                    assert_ptr_equal(rc_typeof(o), t);
+                    assert_int_equal(rc_var_len(o), n);
+                    size_t len = n * t->itemsize;
+                    assert_int_equal(rct_check_byte((unsigned char *)o + t->size, len,
+                                                    (unsigned char)(0xA5 ^ (int)n)), SIZE_MAX);
+                }
+        }
+        for (int k = 0; k < 2; k++)
+            for (size_t n = 0; n < N; n++)
+                for (int c = 0; c < COPIES; c++)
+                    rc_decref(objs[k][n][c]);
+        assert_int_equal(rc_runtime_object_count(rt), base);
+        assert_int_equal(rci_heap_check(), 0);
+    }
+    rc_runtime_free(rt);
+}
+
 static void test_dealloc_paths(void **state) {
     (void)state;
     run(0);
@@ -168,6 +225,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dealloc_paths),
         cmocka_unit_test(test_dealloc_paths_debug),
+        cmocka_unit_test(test_var_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
