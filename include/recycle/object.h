@@ -158,14 +158,17 @@ static inline void rc_incref_inline_(rc_obj *o) {
     o->rc_head_ = h + 1;
 }
 
+/* The count is the low bits and the lowest slow bit sits right above it, so
+ * one test of the decremented head catches the slow bits and a count that
+ * was already zero (the decrement borrows into that bit). */
 static inline void rc_decref_inline_(rc_obj *o) {
-    uint64_t h = o->rc_head_;
-    if (RC_UNLIKELY_((h & RC_HEAD_SLOW_BITS_) != 0 || (h & RC_HEAD_COUNT_MASK_) == 0)) {
-        if (!RC_HEAD_JUST_IMMORTAL_(h))
+    uint64_t h = o->rc_head_ - 1;
+    if (RC_UNLIKELY_((h & RC_HEAD_SLOW_BITS_) != 0)) {
+        if (!RC_HEAD_JUST_IMMORTAL_(h + 1))
             (rc_decref)(o);
         return;
     }
-    o->rc_head_ = --h;
+    o->rc_head_ = h;
     if ((h & RC_HEAD_COUNT_MASK_) == 0)
         rc_dealloc_(o);
 }

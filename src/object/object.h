@@ -206,8 +206,11 @@ static inline bool rco_inject_failure(rc_runtime *rt) {
 #define RCO_MAX_PROTOCOL_DEPTH 2000
 
 /* Nested deallocations up to this depth run directly (cheap, and the
- * memory is still hot); deeper ones are queued, which bounds the C stack. */
-#define RCO_DEALLOC_DIRECT_DEPTH 16
+ * memory is still hot); deeper ones are queued, which bounds the C stack.
+ * A level costs rc_dealloc_'s small frame plus the type's destroy frame
+ * (~2-3 KB for 32 levels of ordinary types); 32 covers the nesting of
+ * most data (a balanced tree of 2^32 nodes) without the queue. */
+#define RCO_DEALLOC_DIRECT_DEPTH 32
 #define RCO_DEALLOC_TEARDOWN (1 << 30)
 
 /* ---- buffers from the runtime's heap (object.c) ---- */
