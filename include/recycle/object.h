@@ -160,7 +160,8 @@ static inline void rc_incref_inline_(rc_obj *o) {
 
 /* The count is the low bits and the lowest slow bit sits right above it, so
  * one test of the decremented head catches the slow bits and a count that
- * was already zero (the decrement borrows into that bit). */
+ * was already zero (the decrement borrows into that bit), except a zero
+ * count on an object that has that bit set: see docs/design/object.md. */
 static inline void rc_decref_inline_(rc_obj *o) {
     uint64_t h = o->rc_head_ - 1;
     if (RC_UNLIKELY_((h & RC_HEAD_SLOW_BITS_) != 0)) {
