@@ -180,6 +180,17 @@ typedef struct unreachable_info {
     bool needs_user_code;   /* one has weak references or an unrun finalizer */
 } unreachable_info;
 
+/* Unlink g (prev's successor) and append it to unreachable, whose links are
+ * flagged UNREACHABLE; g's gc_prev becomes a pointer with COLLECTING kept. */
+static inline void move_to_unreachable(rco_gc *prev, rco_gc *g, rco_gc *unreachable) {
+    set_next_word(prev, next_word(g));
+    rco_gc *last = unreachable->gc_prev;
+    set_next_word(last, (uintptr_t)g | UNREACHABLE);
+    set_prev_word(g, (uintptr_t)last | COLLECTING);
+    set_next_word(g, (uintptr_t)unreachable | UNREACHABLE);
+    unreachable->gc_prev = g;
+}
+
 static void move_unreachable(rco_gc *young, rco_gc *unreachable, unreachable_info *info,
                              rc_visitfn visit) {
     rco_gc *prev = young;
@@ -193,14 +204,7 @@ static void move_unreachable(rco_gc *young, rco_gc *unreachable, unreachable_inf
             set_prev_word(g, (uintptr_t)prev);    /* a pointer again; COLLECTING cleared */
             prev = g;
         } else {
-            /* Move g to the end of unreachable (links flagged UNREACHABLE,
-             * gc_prev a pointer with COLLECTING kept). */
-            set_next_word(prev, next_word(g));
-            rco_gc *last = unreachable->gc_prev;
-            set_next_word(last, (uintptr_t)g | UNREACHABLE);
-            set_prev_word(g, (uintptr_t)last | COLLECTING);
-            set_next_word(g, (uintptr_t)unreachable | UNREACHABLE);
-            unreachable->gc_prev = g;
+            move_to_unreachable(prev, g, unreachable);
         }
         g = prev->gc_next;
     }
@@ -746,12 +750,7 @@ void rcg_inc_step(rc_runtime *rt) {
                 set_prev_word(g, (uintptr_t)prev);
                 prev = g;
             } else {
-                set_next_word(prev, next_word(g));
-                rco_gc *last = unreachable->gc_prev;
-                set_next_word(last, (uintptr_t)g | UNREACHABLE);
-                set_prev_word(g, (uintptr_t)last | COLLECTING);
-                set_next_word(g, (uintptr_t)unreachable | UNREACHABLE);
-                unreachable->gc_prev = g;
+                move_to_unreachable(prev, g, unreachable);
             }
             g = prev->gc_next;
         }

@@ -280,14 +280,13 @@ static void pool_unfull(rci_heap *h, rci_pool *pool) {
 void rci_free_local_slow(rci_heap *h, rci_pool *pool) {
     /* pool->used just reached zero. The list head stays (it is the current
      * pool of its class); any other empty pool goes back to its arena. */
-    rci_pool_list *l = &h->lists[pool->kind][pool->class_idx];
+    if (rci_pool_stays_when_empty(h, pool))
+        return;
     if (RCI_FLAGS(pool) & RCI_PF_FULL) {
         RCI_FULL_CLEAR(pool);
         atomic_store_explicit(&pool->thread_free, 0, memory_order_release);
     } else {
-        if (l->head == pool)
-            return;
-        rci_pool_list_remove(l, pool);
+        rci_pool_list_remove(&h->lists[pool->kind][pool->class_idx], pool);
     }
     retire_pool(h, pool);
 }

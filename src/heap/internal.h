@@ -238,6 +238,12 @@ RCI_INLINE void rci_stat_add_inline(rci_heap *h, long delta) {
         rci_stat_flush(h);
 }
 
+/* An emptied pool that is the current pool of its class (the head of its
+ * list, not marked full) stays where it is (owner only). */
+RCI_INLINE bool rci_pool_stays_when_empty(rci_heap *h, rci_pool *pool) {
+    return !(RCI_FLAGS(pool) & RCI_PF_FULL) && h->lists[pool->kind][pool->class_idx].head == pool;
+}
+
 /* Pop a block from a pool whose free list is not empty (owner only). */
 RCI_INLINE void *rci_pool_pop(rci_heap *h, rci_pool *pool) {
     rci_block *b = pool->free;

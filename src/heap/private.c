@@ -127,11 +127,8 @@ void rci_pheap_destroy(rci_heap *h) {
 void rci_pheap_free_after(rci_heap *h, rci_pool *pool, uint32_t used, long stat_delta) {
     if (stat_delta > RC_STAT_FLUSH_BYTES || stat_delta < -RC_STAT_FLUSH_BYTES)
         rci_stat_flush(h);
-    if (used != 0)
-        return;
-    /* The current pool of its class stays as it is when it empties (the
-     * commonest case: one object made and dropped over and over). */
-    if (h->lists[pool->kind][pool->class_idx].head == pool && !(RCI_FLAGS(pool) & RCI_PF_FULL))
-        return;
-    rci_free_local_slow(h, pool);
+    /* checked here too, to spare a call in the commonest case: one object
+     * made and dropped over and over */
+    if (used == 0 && !rci_pool_stays_when_empty(h, pool))
+        rci_free_local_slow(h, pool);
 }

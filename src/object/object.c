@@ -451,6 +451,23 @@ static bool run_user_code(rc_runtime *rt, rc_obj *o, void (*fn)(rc_obj *)) {
     return true;
 }
 
+/* The last steps of a deallocation, once no finalizer or weak reference
+ * can bring o back: untrack, count the container's deallocation, destroy
+ * (or clear), free the block. */
+RCI_INLINE void destroy_and_release(rc_runtime *rt, rc_obj *o) {
+    const rc_type *t = o->rc_type_;
+    uint64_t h = o->rc_head_;
+    if (h & RCO_F_TRACKED)
+        rco_untrack_in(rt, o);
+    if ((h & RCO_F_GC) && rt->gen_count[0] > 0)
+        rt->gen_count[0]--;
+    if (t->destroy)
+        t->destroy(o);
+    else if (t->clear)
+        t->clear(o);
+    release_memory(rt, o);
+}
+
 /* The general case of dealloc_one: a finalizer to run, weak references to
  * clear, or a container to untrack. Returns false when o was resurrected. */
 static bool dealloc_full(rc_runtime *rt, rc_obj *o) {
@@ -462,15 +479,7 @@ static bool dealloc_full(rc_runtime *rt, rc_obj *o) {
     }
     if ((o->rc_head_ & RCO_F_WEAKREFS) && !run_user_code(rt, o, clear_weakrefs_of))
         return false;
-    if (o->rc_head_ & RCO_F_TRACKED)
-        rco_untrack_in(rt, o);
-    if ((o->rc_head_ & RCO_F_GC) && rt->gen_count[0] > 0)
-        rt->gen_count[0]--;
-    if (t->destroy)
-        t->destroy(o);
-    else if (t->clear)
-        t->clear(o);
-    release_memory(rt, o);
+    destroy_and_release(rt, o);
     return true;
 }
 
@@ -481,15 +490,7 @@ RCI_INLINE bool dealloc_one(rc_runtime *rt, rc_obj *o) {
     if (rci_unlikely(t->finalize || (h & RCO_F_WEAKREFS)))
         return dealloc_full(rt, o);
     /* the common case: nothing to run before destroy */
-    if (h & RCO_F_TRACKED)
-        rco_untrack_in(rt, o);
-    if ((h & RCO_F_GC) && rt->gen_count[0] > 0)
-        rt->gen_count[0]--;
-    if (t->destroy)
-        t->destroy(o);
-    else if (t->clear)
-        t->clear(o);
-    release_memory(rt, o);
+    destroy_and_release(rt, o);
     return true;
 }
 

@@ -285,18 +285,34 @@ static inline bool rco_is(const rc_obj *o, const rc_type *t) {
 }
 
 /* ---- tracking (track.c): the collector's generation lists ---- */
-void rco_track(rc_runtime *rt, rc_obj *o);    /* append to generation 0 */
+void rco_gc_list_init(rco_gc *head);
+void rco_gc_list_merge(rco_gc *from, rco_gc *to);    /* move all of from to the end of to */
+bool rco_gc_list_empty(const rco_gc *head);
+/* Inline: the allocation and deallocation paths use them. */
+static inline void rco_gc_list_append(rco_gc *head, rco_gc *node) {
+    rco_gc *last = head->gc_prev;
+    node->gc_prev = last;
+    node->gc_next = head;
+    last->gc_next = node;
+    head->gc_prev = node;
+}
+static inline void rco_gc_list_remove(rco_gc *node) {
+    node->gc_prev->gc_next = node->gc_next;
+    node->gc_next->gc_prev = node->gc_prev;
+    node->gc_next = node->gc_prev = NULL;
+}
+
 void rco_untrack(rc_obj *o);                  /* no-op if not tracked */
-/* rco_track of a new object (not tracked yet): append to generation 0. */
+/* Append o, not tracked yet, to generation 0 (rco_track is the checked form). */
 static inline void rco_track_new(rc_runtime *rt, rc_obj *o) {
-    rco_gc *g = rco_gc_of(o), *head = &rt->gen[0], *last = head->gc_prev;
-    g->gc_prev = last;
-    g->gc_next = head;
-    last->gc_next = g;
-    head->gc_prev = g;
+    rco_gc_list_append(&rt->gen[0], rco_gc_of(o));
     o->rc_head_ |= RCO_F_TRACKED;
     rt->gen_count[0]++;
     rt->tracked_count++;
+}
+static inline void rco_track(rc_runtime *rt, rc_obj *o) {
+    if (!(o->rc_head_ & RCO_F_TRACKED))
+        rco_track_new(rt, o);
 }
 
 /* rco_untrack of an object known to be tracked, whose runtime the caller
@@ -305,18 +321,10 @@ static inline void rco_untrack_in(rc_runtime *rt, rc_obj *o) {
     rco_gc *g = rco_gc_of(o);
     if (rt->gc_cursor == g)
         rt->gc_cursor = g->gc_next;
-    rco_gc *prev = g->gc_prev, *next = g->gc_next;
-    prev->gc_next = next;
-    next->gc_prev = prev;
-    g->gc_next = g->gc_prev = NULL;
+    rco_gc_list_remove(g);
     o->rc_head_ &= ~RCO_F_TRACKED;
     rt->tracked_count--;
 }
-void rco_gc_list_init(rco_gc *head);
-void rco_gc_list_append(rco_gc *head, rco_gc *node);
-void rco_gc_list_remove(rco_gc *node);
-void rco_gc_list_merge(rco_gc *from, rco_gc *to);    /* move all of from to the end of to */
-bool rco_gc_list_empty(const rco_gc *head);
 
 /* ---- weak references (weakref.c) ---- */
 /* Clear o's weak references and run their callbacks (after all are cleared). */

@@ -19,20 +19,6 @@ bool rco_gc_list_empty(const rco_gc *head) {
     return head->gc_next == head;
 }
 
-void rco_gc_list_append(rco_gc *head, rco_gc *node) {
-    rco_gc *last = head->gc_prev;
-    node->gc_prev = last;
-    node->gc_next = head;
-    last->gc_next = node;
-    head->gc_prev = node;
-}
-
-void rco_gc_list_remove(rco_gc *node) {
-    node->gc_prev->gc_next = node->gc_next;
-    node->gc_next->gc_prev = node->gc_prev;
-    node->gc_next = node->gc_prev = NULL;
-}
-
 void rco_gc_list_merge(rco_gc *from, rco_gc *to) {
     if (rco_gc_list_empty(from))
         return;
@@ -43,15 +29,6 @@ void rco_gc_list_merge(rco_gc *from, rco_gc *to) {
     last->gc_next = to;
     to->gc_prev = last;
     rco_gc_list_init(from);
-}
-
-void rco_track(rc_runtime *rt, rc_obj *o) {
-    if (o->rc_head_ & RCO_F_TRACKED)
-        return;
-    rco_gc_list_append(&rt->gen[0], rco_gc_of(o));
-    o->rc_head_ |= RCO_F_TRACKED;
-    rt->gen_count[0]++;
-    rt->tracked_count++;
 }
 
 void rco_untrack(rc_obj *o) {
