@@ -1,5 +1,6 @@
 # bench/lib.sh - pieces shared by bench/run.sh, bench/objects/run.sh and
-# bench/gc/run.sh. Sourced; the caller defines log, warn and die.
+# bench/gc/run.sh. Sourced; the caller defines log, warn, die (and, for
+# bench_build_lib, run_logged and rel).
 
 # Is Debian package $1 installed?
 bench_pkg_ok() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
@@ -29,4 +30,28 @@ bench_find_python() {
     else PY=$(command -v python3 || true); fi
     [[ -n $PY ]] && "$PY" -c 'import sys; sys.exit(sys.version_info[0] != 3)' ||
         die "no usable python3 (set PYTHON=...)"
+}
+
+# librecycle.a for the C programs: RC_LIB if set, else a CMake Release build
+# (-O2 -DNDEBUG, no tests, examples or benches) in $2 of the tree at $1. Sets
+# LIB, LIB_HOW (for the report) and EXTRA_LIBS (what the static library
+# itself needs: pkg-config's Libs.private). Uses the caller's run_logged and
+# rel as well.
+bench_build_lib() {
+    local root=$1 build=$2
+    if [[ -n ${RC_LIB:-} ]]; then
+        LIB=$RC_LIB; LIB_HOW="given by RC_LIB ($RC_LIB)"
+    else
+        run_logged cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DRC_BUILD_TESTS=OFF \
+            -DRC_BUILD_EXAMPLES=OFF -DRC_BUILD_BENCH=OFF >&2 || die "cmake configure failed"
+        run_logged cmake --build "$build" --target recycle_static -j "$(nproc)" >&2 ||
+            die "building librecycle.a failed"
+        LIB=$(find "$build" -maxdepth 2 -name librecycle.a | head -n1)
+        [[ -n $LIB ]] || die "librecycle.a not found in $(rel "$build")"
+        LIB_HOW="CMake Release build (-O2 -DNDEBUG) in $(rel "$build")"
+    fi
+    EXTRA_LIBS=()
+    if [[ -f $build/recycle.pc ]]; then
+        read -r -a EXTRA_LIBS <<<"$(sed -n 's/^Libs.private: *//p' "$build/recycle.pc")"
+    fi
 }

@@ -125,21 +125,7 @@ TREE_BEFORE=$(tree_state)
 # ---------------------------------------------------------------------------
 # 2. librecycle.a and the C programs
 # ---------------------------------------------------------------------------
-if [[ -n ${RC_LIB:-} ]]; then
-    LIB=$RC_LIB; LIB_HOW="given by RC_LIB ($RC_LIB)"
-else
-    run_logged cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DRC_BUILD_TESTS=OFF \
-        -DRC_BUILD_EXAMPLES=OFF -DRC_BUILD_BENCH=OFF >&2 || die "cmake configure failed"
-    run_logged cmake --build "$BUILD" --target recycle_static -j "$(nproc)" >&2 ||
-        die "building librecycle.a failed"
-    LIB=$(find "$BUILD" -maxdepth 2 -name librecycle.a | head -n1)
-    [[ -n $LIB ]] || die "librecycle.a not found in $(rel "$BUILD")"
-    LIB_HOW="CMake Release build (RC_BUILD_TESTS=OFF) in $(rel "$BUILD")"
-fi
-EXTRA_LIBS=()
-if [[ -f $BUILD/recycle.pc ]]; then
-    read -r -a EXTRA_LIBS <<<"$(sed -n 's/^Libs.private: *//p' "$BUILD/recycle.pc")"
-fi
+bench_build_lib "$ROOT" "$BUILD"
 run_logged "$CC" "${CFLAGS[@]}" -DRC_STATIC_DEFINE -I"$ROOT/include" "$HERE/gcbench.c" "$LIB" \
     -o "$BIN/gcbench" -lm -ldl "${EXTRA_LIBS[@]}" >&2 || die "compiling gcbench.c failed"
 run_logged "$CC" "${CFLAGS[@]}" "$HERE/boehm_live.c" -o "$BIN/boehm_live" -lgc >&2 ||

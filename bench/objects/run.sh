@@ -100,22 +100,7 @@ PY_BUILD=$("$PY" -c 'import platform; print(" ".join(platform.python_build()), "
 GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit")
 GIT_DIRTY=$(git -C "$ROOT" status --porcelain -- src include 2>/dev/null | wc -l)
 BUILD_DATE=$(date -u '+%H:%M:%S UTC')
-if [[ -n ${RC_LIB:-} ]]; then
-    LIB=$RC_LIB; LIB_HOW="given by RC_LIB ($RC_LIB)"
-else
-    run_logged cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DRC_BUILD_TESTS=OFF \
-        -DRC_BUILD_EXAMPLES=OFF -DRC_BUILD_BENCH=OFF >&2 || die "cmake configure failed"
-    run_logged cmake --build "$BUILD" --target recycle_static -j "$(nproc)" >&2 ||
-        die "building librecycle.a failed"
-    LIB=$(find "$BUILD" -maxdepth 2 -name librecycle.a | head -n1)
-    [[ -n $LIB ]] || die "librecycle.a not found in $(rel "$BUILD")"
-    LIB_HOW="CMake Release build (-O2 -DNDEBUG) in $(rel "$BUILD")"
-fi
-# Libraries librecycle.a itself needs (pkg-config's Libs.private), if any.
-EXTRA_LIBS=()
-if [[ -f $BUILD/recycle.pc ]]; then
-    read -r -a EXTRA_LIBS <<<"$(sed -n 's/^Libs.private: *//p' "$BUILD/recycle.pc")"
-fi
+bench_build_lib "$ROOT" "$BUILD"
 for p in binarytrees containers; do
     run_logged "$CC" "${CFLAGS[@]}" -DRC_STATIC_DEFINE -I"$ROOT/include" "$HERE/$p.c" "$LIB" \
         -o "$BIN/$p" -lm -ldl "${EXTRA_LIBS[@]}" >&2 || die "compiling $p.c failed"
