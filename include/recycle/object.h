@@ -78,7 +78,10 @@ RC_API int         rc_error(const rc_runtime *rt);          /* last RC_E* code, 
 RC_API void        rc_error_clear(rc_runtime *rt);
 RC_API const char *rc_error_message(const rc_runtime *rt);  /* "" if none */
 RC_API const char *rc_strerror(int code);
-/* Record an error on the runtime (for user types); returns code. */
+/* Record an error on the runtime (for user types) and return its code. code
+ * is an RC_E* code or a negative code of the caller's own; a code >= 0 is
+ * not an error: RC_EINVAL is recorded (with a message naming the code) and
+ * returned instead. */
 RC_API int rc_error_set(rc_runtime *rt, int code, const char *fmt, ...) RC_PRINTF(3, 4);
 
 /* ---------------------------------------------------------------------------

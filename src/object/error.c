@@ -72,7 +72,7 @@ void *rco_err_null(rc_runtime *rt, int code, const char *fmt, ...) {
 
 int rc_error_set(rc_runtime *rt, int code, const char *fmt, ...) {
     if (code >= 0)
-        code = RC_EINVAL;
+        return rco_err(rt, RC_EINVAL, "rc_error_set: %d is not an error code (error codes are negative)", code);
     va_list ap;
     va_start(ap, fmt);
     verr(rt, code, fmt, ap);
@@ -87,4 +87,11 @@ int rco_nomem(rc_runtime *rt) {
 void *rco_nomem_null(rc_runtime *rt) {
     rco_nomem(rt);
     return NULL;
+}
+
+int rco_refuse_foreign(rc_runtime *rt, const char *call, const rc_obj *container, const rc_obj *item) {
+    return rco_err(rt, RC_EINVAL,
+                   "%s: the %s %p belongs to another runtime; a %s may only hold objects of its own runtime",
+                   call, rc_type_name(item), (const void *)item,
+                   container ? rc_type_name(container) : "container");
 }

@@ -177,6 +177,20 @@ static inline bool rco_is_static(const rc_obj *o) {
     return (o->rc_head_ & RCO_F_IMMORTAL) && !rci_arena_map_is_head((uintptr_t)o);
 }
 
+/* Does o belong to a runtime other than rt? Every object a container holds
+ * must be of the container's runtime: rc_runtime_free of another runtime
+ * would leave the container a dangling pointer. Static constants (small
+ * ints) belong to no runtime and may be stored anywhere. The immortal test
+ * comes first because a static object has no arena to read. */
+static inline bool rco_is_foreign(const rc_runtime *rt, const rc_obj *o) {
+    if (rci_unlikely(o->rc_head_ & RCO_F_IMMORTAL) && rco_is_static(o))
+        return false;
+    return rco_runtime(o) != rt;
+}
+/* Record the refusal of a foreign object (RC_EINVAL, naming both types and
+ * the call) and return RC_EINVAL. */
+int rco_refuse_foreign(rc_runtime *rt, const char *call, const rc_obj *container, const rc_obj *item);
+
 /* ---- runtime creation (runtime.c); the public rc_runtime_new and
  * rc_runtime_free live in the gc layer, which attaches the collector ---- */
 rc_runtime *rco_runtime_create(const rc_config *config);
