@@ -3,11 +3,12 @@
  * (hash, equality, repr).
  *
  * Deallocation order for an object whose count reached zero (DESIGN.md):
- *   1. finalize, once (PEP 442): the object is alive during the call with a
+ *   1. untrack from the collector (before any user code runs, so that a
+ *      collection started by that code never sees a dying object);
+ *   2. finalize, once (PEP 442): the object is alive during the call with a
  *      temporary reference; if the count is above that reference afterwards
- *      the object was resurrected and stays;
- *   2. weak references are cleared, then their callbacks run;
- *   3. untrack from the collector;
+ *      the object was resurrected, is tracked again, and stays;
+ *   3. weak references are cleared, then their callbacks run;
  *   4. destroy (or clear when there is no destroy);
  *   5. the memory goes back to the heap (debug: to the quarantine first).
  * A zero count met while another deallocation is running does not recurse:
@@ -468,10 +469,18 @@ RCI_INLINE void destroy_and_release(rc_runtime *rt, rc_obj *o) {
     release_memory(rt, o);
 }
 
-/* The general case of dealloc_one: a finalizer to run, weak references to
- * clear, or a container to untrack. Returns false when o was resurrected. */
+/* The general case of dealloc_one: a finalizer to run, or weak references
+ * to clear. Returns false when o was resurrected.
+ *
+ * o leaves the generation lists before any user code runs: that code may
+ * allocate and so start a collection or advance an incremental one, which
+ * must not take a dying object into its set (an incremental collection
+ * keeps its state in the links of its set and would be corrupted by the
+ * unlink that follows). A resurrected o is tracked again (resurrected()). */
 static bool dealloc_full(rc_runtime *rt, rc_obj *o) {
     const rc_type *t = o->rc_type_;
+    if (o->rc_head_ & RCO_F_TRACKED)
+        rco_untrack_in(rt, o);
     if (t->finalize && !(o->rc_head_ & RCO_F_FINALIZED)) {
         o->rc_head_ |= RCO_F_FINALIZED;
         if (!run_user_code(rt, o, t->finalize))
