@@ -90,8 +90,11 @@ RC_API void    rc_list_clear(rc_obj *list);
 RC_API int     rc_list_extend(rc_runtime *rt, rc_obj *list, rc_obj *items);
 RC_API void    rc_list_reverse(rc_obj *list);
 /* Stable sort. cmp returns <0, 0 or >0. A NULL cmp compares as Python's <
- * does for ints, floats and strs (RC_ETYPE for anything else). The list is
- * unchanged when the sort fails. */
+ * does for ints, floats and strs (RC_ETYPE for anything else). A comparator
+ * fails by recording an error on the runtime (rc_error_set; its return value
+ * is then ignored), as a Python key or comparison fails by raising: the sort
+ * stops at once and returns that code. The list is unchanged when the sort
+ * fails (RC_ESTATE if a comparator modified it). */
 typedef int (*rc_cmpfn)(rc_obj *a, rc_obj *b, void *arg);
 RC_API int     rc_list_sort(rc_runtime *rt, rc_obj *list, rc_cmpfn cmp, void *arg);
 /* Index of the first item equal to x (rc_equal), or a negative RC_E*:

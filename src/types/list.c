@@ -438,11 +438,13 @@ typedef struct sort_ctx {
     void *arg;
 } sort_ctx;
 
-/* *lt = (a < b). 0, or the default comparison's error. */
+/* *lt = (a < b). 0, or the comparison's error: the default comparison's,
+ * or the one a user comparator recorded on the runtime (the runtime has no
+ * error when the sort starts, so any code there is the comparator's). */
 static inline int sort_less(const sort_ctx *c, rc_obj *a, rc_obj *b, bool *lt) {
     if (c->cmp) {
         *lt = c->cmp(a, b, c->arg) < 0;
-        return 0;
+        return c->rt->err_code;
     }
     int out = 0;
     int r = rct_numeric_compare(c->rt, a, b, &out);
@@ -550,9 +552,21 @@ int rc_list_sort(rc_runtime *rt, rc_obj *list, rc_cmpfn cmp, void *arg) {
     l->len = 0;
     l->allocated = 0;
 
+    /* The caller's error is set aside while comparators run, so that one
+     * they record is seen at once; it is put back unless the sort fails. */
+    int saved_code = rt->err_code;
+    char saved_msg[sizeof rt->err_msg];
+    memcpy(saved_msg, rt->err_msg, sizeof saved_msg);
+    rt->err_code = 0;
+    rt->err_msg[0] = '\0';
+
     sort_ctx c = { rt, cmp, arg };
     rc_obj **sorted = NULL;
     r = merge_sort(&c, work, work + n, n, &sorted);
+    if (r == 0) {
+        rt->err_code = saved_code;
+        memcpy(rt->err_msg, saved_msg, sizeof saved_msg);
+    }
 
     /* Whatever the comparator left in the list, and whether it touched it. */
     rc_obj **extra = l->items;

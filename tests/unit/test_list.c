@@ -670,6 +670,65 @@ static void test_sort_failure_leaves_list_unchanged(void **state) {
     rc_runtime_free(rt);
 }
 
+/* A comparator that fails (records an error) on its k-th call, as a
+ * Python key function raises. */
+typedef struct failing_cmp {
+    rc_runtime *rt;
+    int calls, fail_at, calls_after_failure;
+    int failed;
+} failing_cmp;
+
+static int cmp_fail_at(rc_obj *a, rc_obj *b, void *arg) {
+    failing_cmp *f = arg;
+    if (f->failed)
+        f->calls_after_failure++;
+    if (f->calls++ == f->fail_at) {
+        f->failed = 1;
+        rc_error_set(f->rt, RC_ETYPE, "cannot compare item %lld", (long long)rc_int_value(a));
+        return -1;            /* ignored: the recorded error decides */
+    }
+    return cmp_int_desc(a, b, NULL);
+}
+
+static void test_sort_comparator_error(void **state) {
+    (void)state;
+    rc_runtime *rt = new_rt();
+    size_t base = rc_runtime_object_count(rt);
+    size_t n = 300;
+    rc_obj *l = rc_list(rt);
+    for (size_t i = 0; i < n; i++)
+        push(rt, l, rc_int(rt, (int64_t)((i * 7919) % 1000) + 1000));
+    rc_obj *snap[300];
+    for (size_t i = 0; i < n; i++)
+        snap[i] = rc_list_get(rt, l, i);
+    /* fail in the insertion-sort runs, in the first merge and late */
+    int fail_points[] = { 0, 5, 400, 1500 };
+    for (size_t k = 0; k < sizeof fail_points / sizeof fail_points[0]; k++) {
+        failing_cmp f = { rt, 0, fail_points[k], 0, 0 };
+        rc_error_clear(rt);
+        assert_int_equal(rc_list_sort(rt, l, cmp_fail_at, &f), RC_ETYPE);
+        assert_true(f.failed);
+        assert_int_equal(f.calls_after_failure, 0);      /* stopped at once */
+        assert_int_equal(rc_error(rt), RC_ETYPE);
+        assert_non_null(strstr(rc_error_message(rt), "cannot compare item"));
+        assert_int_equal(rc_list_len(l), n);
+        for (size_t i = 0; i < n; i++)
+            assert_ptr_equal(rc_list_get(rt, l, i), snap[i]);
+    }
+    /* a successful sort keeps the caller's earlier error untouched */
+    rc_error_set(rt, RC_EKEY, "earlier");
+    failing_cmp never = { rt, 0, -1, 0, 0 };
+    assert_int_equal(rc_list_sort(rt, l, cmp_fail_at, &never), 0);
+    assert_int_equal(rc_error(rt), RC_EKEY);
+    assert_string_equal(rc_error_message(rt), "earlier");
+    for (size_t i = 1; i < n; i++)
+        assert_true(int_at(rt, l, i - 1) >= int_at(rt, l, i));
+    rc_error_clear(rt);
+    rc_decref(l);
+    assert_int_equal(rc_runtime_object_count(rt), base);
+    rc_runtime_free(rt);
+}
+
 /* A comparator that changes the list it is sorting. */
 typedef struct meddle {
     rc_runtime *rt;
@@ -1006,6 +1065,7 @@ int main(void) {
         cmocka_unit_test(test_sort_stable),
         cmocka_unit_test(test_sort_failure_leaves_list_unchanged),
         cmocka_unit_test(test_sort_mutated_by_comparator),
+        cmocka_unit_test(test_sort_comparator_error),
         cmocka_unit_test(test_index_and_equal),
         cmocka_unit_test(test_repr),
         cmocka_unit_test(test_sizeof),
