@@ -217,7 +217,11 @@ RC_API size_t rc_deep_sizeof(rc_runtime *rt, rc_obj *o);
 RC_API extern const rc_type rc_weakref_type;
 
 /* A weak reference to target (a new reference to the weakref object).
- * callback, if given, runs once when target dies, with the weakref. */
+ * callback, if given, runs once when target dies, with the weakref. Any
+ * mortal object of rt may be weakly referenced, of any type (no opt-in);
+ * an immortal one (small ints, interned strs, other constants: see
+ * rc_is_immortal) never dies and is refused with RC_ETYPE, and an object of
+ * another runtime with RC_EINVAL. */
 RC_API rc_obj *rc_weakref_new(rc_runtime *rt, rc_obj *target,
                               void (*callback)(rc_obj *ref, void *arg), void *arg);
 RC_API rc_obj *rc_weakref_get(const rc_obj *ref);   /* borrowed; NULL once dead */

@@ -75,19 +75,19 @@ rc_obj *rc_weakref_new(rc_runtime *rt, rc_obj *target, void (*callback)(rc_obj *
         return rco_err_null(rt, RC_EINVAL, "rc_weakref_new: NULL target");
     if (!rco_check_live(rt, target, "rc_weakref_new"))
         return NULL;
-    if (!rco_is_static(target) && rco_runtime(target) != rt)
-        return rco_err_null(rt, RC_EINVAL, "rc_weakref_new: target belongs to another runtime");
+    /* An immortal object (a small int, an interned str, a constant) never
+     * dies, so its weak reference could never be cleared nor its callback
+     * run: refused, as Python refuses weak references to ints and strs. */
+    if (target->rc_head_ & RCO_F_IMMORTAL)
+        return rco_err_null(rt, RC_ETYPE, "rc_weakref_new: cannot create a weak reference to an "
+                                          "immortal %s (it never dies)", rc_type_name(target));
+    if (rco_runtime(target) != rt)
+        return rco_refuse_foreign(rt, "rc_weakref_new", NULL, target), NULL;
     rco_weakref *w = (rco_weakref *)rc_new(rt, &rc_weakref_type);
     if (!w)
         return NULL;
     w->callback = callback;
     w->arg = arg;
-    if (target->rc_head_ & RCO_F_IMMORTAL) {
-        /* never dies: nothing to clear, no list needed */
-        w->target = target;
-        w->prev = w->next = NULL;
-        return &w->ob;
-    }
     uintptr_t first = 0;
     bool had = rci_htable_get(&rt->weakrefs, (uintptr_t)target, &first);
     if (rci_htable_put(&rt->weakrefs, (uintptr_t)target, (uintptr_t)w) != 0) {

@@ -125,13 +125,11 @@ static void list_shrink(rc_runtime *rt, rct_list *l) {
     size_t cap = target_capacity(l->len, l->len);
     if (cap >= l->allocated)
         return;
-    int saved_code = rt->err_code;
-    char saved_msg[sizeof rt->err_msg];
-    memcpy(saved_msg, rt->err_msg, sizeof saved_msg);
+    rco_error_state saved_err;
+    rco_error_save(rt, &saved_err);
     rc_obj **p = rco_realloc(rt, l->items, cap * sizeof(rc_obj *));
     if (!p) {                         /* benign: keep the larger buffer */
-        rt->err_code = saved_code;
-        memcpy(rt->err_msg, saved_msg, sizeof saved_msg);
+        rco_error_restore(rt, &saved_err);
         return;
     }
     l->items = p;
@@ -222,6 +220,8 @@ int rc_list_append(rc_runtime *rt, rc_obj *list, rc_obj *item) {
     int r = check_list(rt, list, "rc_list_append");
     if (r == 0)
         r = rct_check_arg(rt, item, NULL, "rc_list_append");
+    if (r == 0)
+        r = rct_check_link(rt, list, item, "rc_list_append");
     if (r != 0)
         return r;
     rct_list *l = as_list(list);
@@ -239,6 +239,8 @@ int rc_list_insert(rc_runtime *rt, rc_obj *list, size_t i, rc_obj *item) {
     int r = check_list(rt, list, "rc_list_insert");
     if (r == 0)
         r = rct_check_arg(rt, item, NULL, "rc_list_insert");
+    if (r == 0)
+        r = rct_check_link(rt, list, item, "rc_list_insert");
     if (r != 0)
         return r;
     rct_list *l = as_list(list);
@@ -260,6 +262,8 @@ int rc_list_extend(rc_runtime *rt, rc_obj *list, rc_obj *items) {
     int r = check_list(rt, list, "rc_list_extend");
     if (r == 0)
         r = rct_check_arg(rt, items, NULL, "rc_list_extend");
+    if (r == 0)
+        r = rct_check_link(rt, list, items, "rc_list_extend");
     if (r != 0)
         return r;
     rct_list *l = as_list(list);
@@ -319,6 +323,8 @@ int rc_list_set(rc_runtime *rt, rc_obj *list, size_t i, rc_obj *item) {
     int r = check_list(rt, list, "rc_list_set");
     if (r == 0)
         r = rct_check_arg(rt, item, NULL, "rc_list_set");
+    if (r == 0)
+        r = rct_check_link(rt, list, item, "rc_list_set");
     if (r != 0)
         return r;
     rct_list *l = as_list(list);

@@ -59,13 +59,14 @@ static inline str_obj *as_str(const rc_obj *o) {
 
 /* ---- shared helpers (types.h) ---------------------------------------------- */
 
-int rct_arg_error(rc_runtime *rt, const rc_obj *o, const rc_type *type, const char *fn) {
+int rct_check_arg_slow(rc_runtime *rt, const rc_obj *o, const rc_type *type, const char *fn) {
     if (!o)
         return rco_err(rt, RC_EINVAL, "%s: NULL object", fn);
     if (rt->debug && !rco_check_live(rt, o, fn))
-        return rco_err(rt, RC_ESTATE, "%s: object used after it was freed", fn);
-    return rco_err(rt, RC_ETYPE, "%s: expected %s, got %s", fn, type ? type->name : "an object",
-                   o->rc_type_->name);
+        return RC_ESTATE;             /* reported and recorded by rco_check_live */
+    if (type && o->rc_type_ != type)
+        return rco_err(rt, RC_ETYPE, "%s: expected %s, got %s", fn, type->name, o->rc_type_->name);
+    return 0;
 }
 
 void rct_writer_init(rct_writer *w, char *buf, size_t cap) {

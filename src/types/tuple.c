@@ -108,7 +108,8 @@ rc_obj *rc_tuple_from(rc_runtime *rt, size_t n, rc_obj *const *items) {
     for (size_t i = 0; i < n; i++) {
         if (!items[i])
             return rco_err_null(rt, RC_EINVAL, "rc_tuple_from: item %zu is NULL", i);
-        if (rct_check_arg(rt, items[i], NULL, "rc_tuple_from"))
+        if (rct_check_arg(rt, items[i], NULL, "rc_tuple_from") ||
+            (rco_is_foreign(rt, items[i]) && rco_refuse_foreign(rt, "rc_tuple_from", NULL, items[i])))
             return NULL;
     }
     tuple_obj *t = tuple_alloc(rt, n, "rc_tuple_from");
@@ -133,6 +134,8 @@ rc_obj *rc_tuple(rc_runtime *rt, size_t n, ...) {
         rc_obj *x = va_arg(ap, rc_obj *);
         int bad = x == NULL ? rco_err(rt, RC_EINVAL, "rc_tuple: item %zu is NULL", i)
                             : rct_check_arg(rt, x, NULL, "rc_tuple");
+        if (!bad && rco_is_foreign(rt, x))
+            bad = rco_refuse_foreign(rt, "rc_tuple", NULL, x);
         if (bad) {
             va_end(ap);
             return NULL;

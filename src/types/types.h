@@ -34,21 +34,31 @@
  * Argument checks
  * ------------------------------------------------------------------------- */
 
-/* Cold path of rct_check_arg: records and returns RC_EINVAL (NULL object),
- * RC_ESTATE (a freed object, debug mode) or RC_ETYPE (wrong type). */
-int rct_arg_error(rc_runtime *rt, const rc_obj *o, const rc_type *type, const char *fn);
+/* Slow path of rct_check_arg (and the whole check in debug mode): 0, or
+ * records and returns RC_EINVAL (NULL object), RC_ESTATE (a freed object,
+ * debug mode; reported once through the debug handler) or RC_ETYPE (wrong
+ * type). */
+int rct_check_arg_slow(rc_runtime *rt, const rc_obj *o, const rc_type *type, const char *fn);
 
 /* 0 if o is a live object of type (any type when type is NULL); else the
  * error above, recorded on rt with fn in the message. rt must not be NULL
  * (public functions return early for a NULL runtime: there is nowhere to
- * record the error). The debug liveness check costs one branch when the
- * runtime is not in debug mode. */
+ * record the error). Debug mode costs one branch when it is off. */
 static inline int rct_check_arg(rc_runtime *rt, const rc_obj *o, const rc_type *type,
                                 const char *fn) {
-    if (__builtin_expect(o != NULL && (type == NULL || o->rc_type_ == type) &&
-                             (!rt->debug || rco_check_live(rt, o, fn)), 1))
+    if (__builtin_expect(o != NULL && (type == NULL || o->rc_type_ == type) && !rt->debug, 1))
         return 0;
-    return rct_arg_error(rt, o, type, fn);
+    return rct_check_arg_slow(rt, o, type, fn);
+}
+
+/* Before container (already checked) takes a reference to item (already
+ * checked): 0 if both belong to rt; else RC_EINVAL, recorded. A container
+ * holds only objects of its own runtime (rco_is_foreign says why). */
+static inline int rct_check_link(rc_runtime *rt, const rc_obj *container, const rc_obj *item,
+                                 const char *fn) {
+    if (__builtin_expect(rco_runtime(container) == rt && !rco_is_foreign(rt, item), 1))
+        return 0;
+    return rco_refuse_foreign(rt, fn, container, item);
 }
 
 /* ---------------------------------------------------------------------------
@@ -252,7 +262,11 @@ void rct_dtable_release(rc_runtime *rt, rct_dtable *old);
 int  rct_dtable_traverse(const rct_dtable *t, rc_visitfn visit, void *arg, bool values);
 /* Bytes of memory the table owns (index + entries). */
 size_t rct_dtable_bytes(const rct_dtable *t);
-/* Record a KeyError-like RC_EKEY for key on rt; returns RC_EKEY. */
+/* Record a KeyError-like RC_EKEY for key on rt; returns RC_EKEY. Lazy (the
+ * message is formatted when read) and holds no reference to key. */
 int  rct_key_error(rc_runtime *rt, const rc_obj *key);
+/* Record that container was passed with a runtime other than its own
+ * (RC_EINVAL, naming fn); returns RC_EINVAL. */
+int  rct_refuse_runtime(rc_runtime *rt, const char *fn, const rc_obj *container);
 
 #endif /* RC_TYPES_TYPES_H */
