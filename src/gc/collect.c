@@ -415,9 +415,8 @@ long rcg_collect(rc_runtime *rt, int generation) {
     /* A collection is not the caller's operation: whatever fails inside it
      * (a finalizer's allocation, the garbage list) must not show up as the
      * error of the call that triggered it. */
-    int saved_code = rt->err_code;
-    char saved_msg[sizeof rt->err_msg];
-    memcpy(saved_msg, rt->err_msg, sizeof saved_msg);
+    rco_error_state saved_err;
+    rco_error_save(rt, &saved_err);
     rc_gc_info info = { generation, 0, 0 };
     invoke_callbacks(rt, RC_GC_START, &info);
     uint64_t t0 = rci_os_clock_ns();
@@ -475,8 +474,7 @@ long rcg_collect(rc_runtime *rt, int generation) {
     info.collected = collected;
     info.uncollectable = uncollectable;
     invoke_callbacks(rt, RC_GC_STOP, &info);
-    rt->err_code = saved_code;
-    memcpy(rt->err_msg, saved_msg, sizeof saved_msg);
+    rco_error_restore(rt, &saved_err);
     rt->gc_collecting = false;
     return (long)(collected + uncollectable);
 }
@@ -698,9 +696,8 @@ void rcg_inc_step(rc_runtime *rt) {
     rcg_state *st = rcg(rt);
     if (st->phase == RCG_IDLE || rt->gc_collecting)
         return;
-    int saved_code = rt->err_code;
-    char saved_msg[sizeof rt->err_msg];
-    memcpy(saved_msg, rt->err_msg, sizeof saved_msg);
+    rco_error_state saved_err;
+    rco_error_save(rt, &saved_err);
     size_t budget = st->inc_step ? st->inc_step : SIZE_MAX;
     st->inc_steps++;
     rt->gc_collecting = true;    /* no collection starts from user code in a step */
@@ -781,8 +778,7 @@ void rcg_inc_step(rc_runtime *rt) {
         break;
     }
     rt->gc_collecting = false;
-    rt->err_code = saved_code;
-    memcpy(rt->err_msg, saved_msg, sizeof saved_msg);
+    rco_error_restore(rt, &saved_err);
 }
 
 void rcg_inc_complete(rc_runtime *rt) {

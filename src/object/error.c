@@ -1,8 +1,25 @@
 /* error.c - RC_E* codes and the runtime's last error (code + message).
  *
  * Invariant: rt->err_code is 0 or the code of the most recent failing call
- * that had the runtime; rt->err_msg describes it. Successful calls never
- * touch either, so a caller may check rc_error(rt) once after a sequence. */
+ * that had the runtime. Its message is rt->err_msg when
+ * rt->err_lazy.format is NULL; otherwise err_msg is stale and the message is
+ * what format writes from err_lazy (object.h: rco_err_lazy). Successful
+ * calls never touch any of these, so a caller may check rc_error(rt) once
+ * after a sequence.
+ *
+ * Why lazy: formatting with vsnprintf costs several times a dict lookup,
+ * and a miss is often expected (the caller asks, gets RC_EKEY, clears it).
+ * A lazy error records the code and copies of a few values; the text is
+ * made by rc_error_message, once, and cached in err_msg. rc_error_message
+ * takes a const runtime and still writes that cache: a runtime is never a
+ * const object (rc_runtime_new allocates it), so writing through the
+ * pointer with const cast away is defined, and the message a reader gets
+ * is the same whenever it reads it.
+ *
+ * Code that must keep the caller's error across work of its own (the
+ * collector, a benign shrink) saves and restores it with rco_error_save /
+ * rco_error_restore, which carry the lazy part too: copying err_code and
+ * err_msg alone would pair a restored code with a stale message. */
 #include "object/object.h"
 
 #include <stdio.h>
@@ -29,7 +46,15 @@ int rc_error(const rc_runtime *rt) {
 }
 
 const char *rc_error_message(const rc_runtime *rt) {
-    return rt ? rt->err_msg : "no runtime";
+    if (!rt)
+        return "no runtime";
+    if (rt->err_lazy.format) {
+        rc_runtime *w = (rc_runtime *)(uintptr_t)rt;     /* see the file comment */
+        rco_errfmt format = w->err_lazy.format;
+        w->err_lazy.format = NULL;
+        format(w->err_msg, sizeof w->err_msg, &w->err_lazy);
+    }
+    return rt->err_msg;
 }
 
 void rc_error_clear(rc_runtime *rt) {
@@ -37,6 +62,26 @@ void rc_error_clear(rc_runtime *rt) {
         return;
     rt->err_code = 0;
     rt->err_msg[0] = '\0';
+    rt->err_lazy.format = NULL;
+}
+
+void rco_error_save(const rc_runtime *rt, rco_error_state *s) {
+    s->code = rt->err_code;
+    s->lazy.format = NULL;
+    s->msg[0] = '\0';
+    if (s->code == 0)
+        return;
+    if (rt->err_lazy.format)
+        s->lazy = rt->err_lazy;
+    else
+        memcpy(s->msg, rt->err_msg, sizeof s->msg);
+}
+
+void rco_error_restore(rc_runtime *rt, const rco_error_state *s) {
+    rt->err_code = s->code;
+    rt->err_lazy = s->lazy;
+    if (!s->lazy.format)
+        memcpy(rt->err_msg, s->msg, sizeof rt->err_msg);
 }
 
 __attribute__((format(printf, 3, 0)))
@@ -44,6 +89,7 @@ static int verr(rc_runtime *rt, int code, const char *fmt, va_list ap) {
     if (!rt)
         return code;
     rt->err_code = code;
+    rt->err_lazy.format = NULL;
     if (fmt) {
         int n = vsnprintf(rt->err_msg, sizeof rt->err_msg, fmt, ap);
         if (n < 0)
@@ -90,8 +136,11 @@ void *rco_nomem_null(rc_runtime *rt) {
 }
 
 int rco_refuse_foreign(rc_runtime *rt, const char *call, const rc_obj *container, const rc_obj *item) {
+    if (container && rco_runtime(container) != rt)
+        return rco_err(rt, RC_EINVAL, "%s: the %s at %p belongs to another runtime than the one passed",
+                       call, rc_type_name(container), (const void *)container);
     return rco_err(rt, RC_EINVAL,
-                   "%s: the %s %p belongs to another runtime; a %s may only hold objects of its own runtime",
+                   "%s: the %s at %p belongs to another runtime; a %s holds only objects of its own runtime",
                    call, rc_type_name(item), (const void *)item,
                    container ? rc_type_name(container) : "container");
 }

@@ -98,6 +98,35 @@ static inline void *rco_block_of(const rc_obj *o) {
 
 /* ---- the runtime (runtime.c) ---- */
 
+/* ---- errors recorded lazily (error.c) ----
+ *
+ * A frequent, expected failure (a dict miss) records its code and the few
+ * values its message needs; the text is formatted only if someone reads
+ * rc_error_message. The values are copies, never object references: a lazy
+ * error owns nothing, so replacing or clearing it releases nothing and runs
+ * no code, and it cannot outlive what it describes (a key of another
+ * runtime, a key the collector frees). */
+#define RCO_ERR_MSG_SIZE 256
+typedef struct rco_lazy_err rco_lazy_err;
+/* Write the message for e into buf (cap > 0 bytes, NUL-terminated). Runs
+ * no user code and allocates nothing. */
+typedef void (*rco_errfmt)(char *buf, size_t cap, const rco_lazy_err *e);
+struct rco_lazy_err {
+    rco_errfmt format;        /* NULL: the runtime's err_msg is current */
+    int kind;                 /* what the fields below hold, as format defines */
+    int64_t num;              /* a number */
+    size_t len;               /* e.g. the full length of what text is a prefix of */
+    char text[64];            /* copied bytes (not NUL-terminated) */
+};
+
+/* The runtime's error, saved around work that is not the caller's operation
+ * (a collection, a benign shrink) and put back afterwards. */
+typedef struct rco_error_state {
+    int code;
+    rco_lazy_err lazy;
+    char msg[RCO_ERR_MSG_SIZE];
+} rco_error_state;
+
 typedef struct rco_quarantine {
     rc_obj **slots;
     size_t cap, head, count;
@@ -109,7 +138,10 @@ struct rc_runtime {
     bool debug;
     bool tearing_down;              /* rc_runtime_free is destroying what is left */
     int err_code;
-    char err_msg[256];
+    char err_msg[RCO_ERR_MSG_SIZE];
+    /* when err_lazy.format is set, err_msg is stale: rc_error_message
+     * formats it from err_lazy on first read (see error.c) */
+    rco_lazy_err err_lazy;
 
     /* nesting of rc_hash/rc_equal/rc_repr through containers (a bound on C
      * stack use, Python's RecursionError) */
@@ -201,6 +233,18 @@ int   rco_err(rc_runtime *rt, int code, const char *fmt, ...) RC_PRINTF(3, 4);
 void *rco_err_null(rc_runtime *rt, int code, const char *fmt, ...) RC_PRINTF(3, 4);
 int   rco_nomem(rc_runtime *rt);            /* RC_ENOMEM with a standard message */
 void *rco_nomem_null(rc_runtime *rt);
+/* Record code with a message that format writes from the fields of the
+ * returned struct, which the caller fills before anything else touches the
+ * runtime's error. Costs a few stores; the text is made on first read. */
+static inline rco_lazy_err *rco_err_lazy(rc_runtime *rt, int code, rco_errfmt format) {
+    rt->err_code = code;
+    rt->err_lazy.format = format;
+    return &rt->err_lazy;
+}
+/* Copy the runtime's error (lazy or not) into *s / put it back, replacing
+ * whatever was recorded in between. Allocate nothing, run no code. */
+void  rco_error_save(const rc_runtime *rt, rco_error_state *s);
+void  rco_error_restore(rc_runtime *rt, const rco_error_state *s);
 
 /* Fault injection: true when this allocation must fail (see
  * rc_runtime_fail_after). */
