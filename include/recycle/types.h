@@ -102,27 +102,75 @@ RC_API int     rc_list_sort(rc_runtime *rt, rc_obj *list, rc_cmpfn cmp, void *ar
 RC_API long    rc_list_index(rc_runtime *rt, rc_obj *list, rc_obj *x);
 RC_API int     rc_is_list(const rc_obj *o);
 
-/* ---- dict: insertion-ordered hash table ---- */
+/* ---- dict: insertion-ordered hash table ----
+ * Every call that stores refuses, with RC_EINVAL and the dict unchanged, a
+ * dict passed with a runtime other than its own and a key or value of
+ * another runtime (static small ints belong to none and go anywhere). */
 RC_API rc_obj *rc_dict(rc_runtime *rt);
 RC_API int     rc_dict_set(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *value);
 RC_API rc_obj *rc_dict_get(rc_runtime *rt, rc_obj *dict, rc_obj *key);  /* borrowed; NULL + RC_EKEY if absent */
+/* Look key up without making a miss an error: 1 with *value set (borrowed:
+ * valid until the dict changes or its entry's value is released), 0 when
+ * absent (*value = NULL, the runtime's error untouched), or a negative RC_E*
+ * (unhashable key, a failing user hash or equal). value may be NULL. */
+RC_API int     rc_dict_find(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj **value);
 RC_API int     rc_dict_del(rc_runtime *rt, rc_obj *dict, rc_obj *key);  /* RC_EKEY if absent */
 RC_API int     rc_dict_contains(rc_runtime *rt, rc_obj *dict, rc_obj *key);  /* 1, 0 or RC_E* */
 RC_API rc_obj *rc_dict_pop(rc_runtime *rt, rc_obj *dict, rc_obj *key);  /* new ref; NULL + RC_EKEY */
+/* Python's setdefault: store dflt under key unless key is present. 1 if it
+ * was present, 0 if dflt was stored, or a negative RC_E*; *value (when
+ * value is not NULL) is the value now stored, borrowed. One lookup. */
+RC_API int     rc_dict_setdefault(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *dflt,
+                                  rc_obj **value);
+/* d[key] = d.get(key, start) + delta in one lookup (a word count: delta 1,
+ * start 0). 0 with the new value in *result (when not NULL); RC_ETYPE if
+ * the value stored is not an int, RC_EOVERFLOW if the sum does not fit in
+ * 64 bits, RC_ENOMEM; the dict is unchanged on error. */
+RC_API int     rc_dict_incr(rc_runtime *rt, rc_obj *dict, rc_obj *key, int64_t delta,
+                            int64_t start, int64_t *result);
+/* The callback of rc_dict_modify: value is the value stored under key
+ * (borrowed; NULL when absent). Return 0 with *out a new reference to the
+ * value to store (rc_dict_modify releases it), or with *out left NULL to
+ * remove the key (nothing happens when it is absent); or a negative RC_E*
+ * (recorded on rt, or rc_dict_modify records it) to leave the dict as it
+ * is. It may run any code, even change the dict. */
+typedef int (*rc_dict_modify_fn)(rc_runtime *rt, rc_obj *key, rc_obj *value, rc_obj **out,
+                                 void *arg);
+/* Replace, insert or remove the value under key as fn decides, with one
+ * lookup (a second one only if fn changed the dict). 0, or the callback's
+ * error, or a negative RC_E* of the lookup or insertion. */
+RC_API int     rc_dict_modify(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_dict_modify_fn fn,
+                              void *arg);
 RC_API size_t  rc_dict_len(const rc_obj *dict);
+/* Empty the dict. Clearing a dict that is already empty does not disturb an
+ * iterator (its next step ends the iteration). */
 RC_API void    rc_dict_clear(rc_obj *dict);
-/* Conveniences with a C string key (an str is made for the call). */
-RC_API int     rc_dict_set_str(rc_runtime *rt, rc_obj *dict, const char *key, rc_obj *value);
+/* Lookups by a C string: they hash the bytes as a str hashes its text and
+ * compare them with the str keys only (a key of another type never
+ * matches; bytes that are not valid UTF-8 match nothing). They allocate
+ * nothing and run no user code. find: 1 with *value (borrowed), 0 when
+ * absent (nothing recorded), or RC_EINVAL (NULL key) / RC_ETYPE (not a
+ * dict). get: borrowed value, or NULL + RC_EKEY if absent. */
+RC_API int     rc_dict_find_str(rc_runtime *rt, rc_obj *dict, const char *key, rc_obj **value);
+RC_API int     rc_dict_find_str_n(rc_runtime *rt, rc_obj *dict, const char *key, size_t len,
+                                  rc_obj **value);
 RC_API rc_obj *rc_dict_get_str(rc_runtime *rt, rc_obj *dict, const char *key);
+/* d[key] = value with a C string key: a str is made only when the key is
+ * new. */
+RC_API int     rc_dict_set_str(rc_runtime *rt, rc_obj *dict, const char *key, rc_obj *value);
 RC_API int     rc_is_dict(const rc_obj *o);
 
-/* ---- set ---- */
+/* ---- set ----
+ * rc_set_add refuses (RC_EINVAL, set unchanged) a set passed with a runtime
+ * other than its own and a key of another runtime; the algebra refuses
+ * operands of another runtime, since its result (of rt) would hold their
+ * keys. */
 RC_API rc_obj *rc_set(rc_runtime *rt);
 RC_API int     rc_set_add(rc_runtime *rt, rc_obj *set, rc_obj *key);
 RC_API int     rc_set_discard(rc_runtime *rt, rc_obj *set, rc_obj *key);   /* 1 removed, 0 absent, RC_E* */
 RC_API int     rc_set_contains(rc_runtime *rt, rc_obj *set, rc_obj *key);  /* 1, 0, or RC_E* */
 RC_API size_t  rc_set_len(const rc_obj *set);
-RC_API void    rc_set_clear(rc_obj *set);
+RC_API void    rc_set_clear(rc_obj *set);   /* an empty set's clear leaves iterators be */
 RC_API rc_obj *rc_set_union(rc_runtime *rt, rc_obj *a, rc_obj *b);         /* new set */
 RC_API rc_obj *rc_set_intersection(rc_runtime *rt, rc_obj *a, rc_obj *b);
 RC_API rc_obj *rc_set_difference(rc_runtime *rt, rc_obj *a, rc_obj *b);
@@ -147,7 +195,9 @@ RC_API rc_array_kind rc_array_kind_of(const rc_obj *a);   /* (rc_array_kind)-1 i
 RC_API void   *rc_array_data(rc_obj *a);       /* len * itemsize bytes; valid until resized */
 RC_API int     rc_is_array(const rc_obj *o);
 
-/* ---- weak-value dict (WeakValueDictionary): entries vanish with their value ---- */
+/* ---- weak-value dict (WeakValueDictionary): entries vanish with their value ----
+ * rc_weakvaluedict_set refuses (RC_EINVAL, dict unchanged) a dict passed
+ * with a runtime other than its own and a key or value of another runtime. */
 RC_API rc_obj *rc_weakvaluedict(rc_runtime *rt);
 RC_API int     rc_weakvaluedict_set(rc_runtime *rt, rc_obj *d, rc_obj *key, rc_obj *value);
 RC_API rc_obj *rc_weakvaluedict_get(rc_runtime *rt, rc_obj *d, rc_obj *key); /* borrowed; NULL + RC_EKEY */

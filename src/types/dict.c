@@ -27,9 +27,13 @@
  *     key == value == NULL and its slot holds DUMMY (probes pass over it);
  *   - used = number of entries with key != NULL; keys are pairwise unequal;
  *   - entry hashes are the keys' rc_hash values;
- *   - stamp grows on every insert, delete, resize and clear (replacing the
- *     value of a present key keeps it): iterators compare it and lookups
- *     restart when a comparison changed it.
+ *   - stamp grows on every insert, delete, resize and clear of a dict with
+ *     entries (replacing the value of a present key keeps it): iterators
+ *     compare it and lookups restart when a comparison changed it. Clearing
+ *     a dict without entries frees its table but keeps the stamp: nothing
+ *     an iterator could still yield has changed (Python ends the iteration
+ *     there), and every way from a live entry to used == 0 went through a
+ *     delete, which moved the stamp already.
  *
  * Growth and shrink policy:
  *   - grow when an insert finds no usable entry: rebuild at the smallest
@@ -48,6 +52,26 @@
  *     is benign: the dict keeps its table;
  *   - clear frees the table (back to no memory).
  *
+ * Lookups by C string (rc_dict_find_str_n) hash the bytes as a str hashes
+ * its data (rco_hash_bytes) and compare them with str keys only, so they
+ * allocate nothing and run no user code; a key of another type never
+ * matches, whatever its hash and equal say.
+ *
+ * Single-lookup updates (setdefault, incr, modify) find the entry once and
+ * then write it, unless user code ran in between: allocating the new int
+ * (an emergency collection may run finalizers) or the modify callback. They
+ * hold a reference to the value they read and redo the operation from a new
+ * lookup when the stamp or that entry's value changed meanwhile.
+ *
+ * A miss (RC_EKEY) is recorded lazily (object.h, rco_err_lazy): the key's
+ * type and a prefix of its text or its int value are copied, and the
+ * message is formatted only when read, so rc_dict_get's miss costs about
+ * what its hit does.
+ *
+ * Runtimes: every call that stores or allocates checks that the dict is of
+ * rt and that what it stores is not of another runtime (rct_check_link);
+ * lookups only read and accept a key of any runtime.
+ *
  * Re-entrancy: rc_equal (user types' equal) and rc_decref (finalizers,
  * weakref callbacks) may run arbitrary code, including code that mutates
  * this dict. Lookups hold a reference to the key they compare and restart
@@ -63,6 +87,7 @@
 #include "types/types.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #define DKIX_EMPTY    (-1)
@@ -228,13 +253,10 @@ void rct_dtable_shrink(rc_runtime *rt, rct_dtable *t) {
         return;
     /* A failed shrink must not look like an error to the caller, whose
      * operation succeeded: keep the runtime's error as it was. */
-    int code = rt->err_code;
-    char msg[sizeof rt->err_msg];
-    memcpy(msg, rt->err_msg, sizeof msg);
-    if (dt_resize(rt, t, t->used * 3) < 0) {
-        rt->err_code = code;
-        memcpy(rt->err_msg, msg, sizeof msg);
-    }
+    rco_error_state saved;
+    rco_error_save(rt, &saved);
+    if (dt_resize(rt, t, t->used * 3) < 0)
+        rco_error_restore(rt, &saved);
 }
 
 void rct_dtable_detach(rct_dtable *t, rct_dtable *out) {
@@ -374,21 +396,59 @@ int rct_dtable_traverse(const rct_dtable *t, rc_visitfn visit, void *arg, bool v
     return 0;
 }
 
-int rct_key_error(rc_runtime *rt, const rc_obj *key) {
-    if (rco_is(key, &rc_str_type)) {
-        const char *s = rc_str_data(key);
-        size_t n = rc_str_len(key);
-        if (n > 60) {
-            n = 60;
-            while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-                n--;                              /* do not cut a UTF-8 sequence */
-            return rco_err(rt, RC_EKEY, "key not found: '%.*s...'", (int)n, s);
-        }
-        return rco_err(rt, RC_EKEY, "key not found: '%.*s'", (int)n, s);
+/* Lazy key errors: kind says what the key was; a str key: a prefix of its
+ * text and its full length in len; an int: its value in num; another type:
+ * its type name in text. */
+enum { KEY_STR, KEY_INT, KEY_OTHER };
+#define KEY_SHOWN 60                 /* bytes of a str key the message shows */
+
+static void key_error_format(char *buf, size_t cap, const rco_lazy_err *e) {
+    if (e->kind == KEY_INT) {
+        snprintf(buf, cap, "key not found: %" PRId64, e->num);
+        return;
     }
-    if (rco_is(key, &rc_int_type))
-        return rco_err(rt, RC_EKEY, "key not found: %" PRId64, rc_int_value(key));
-    return rco_err(rt, RC_EKEY, "key not found (a %s object)", rc_type_name(key));
+    int n = (int)(e->len < sizeof e->text ? e->len : sizeof e->text);
+    if (e->kind == KEY_OTHER) {
+        snprintf(buf, cap, "key not found (a %.*s object)", n, e->text);
+        return;
+    }
+    if (e->len > KEY_SHOWN) {
+        n = KEY_SHOWN;
+        while (n > 0 && ((unsigned char)e->text[n] & 0xC0) == 0x80)
+            n--;                          /* do not cut a UTF-8 sequence */
+        snprintf(buf, cap, "key not found: '%.*s...'", n, e->text);
+        return;
+    }
+    snprintf(buf, cap, "key not found: '%.*s'", n, e->text);
+}
+
+/* A miss on the bytes of a str key (copied: the prefix the message shows,
+ * and the byte after it to find a UTF-8 boundary). */
+static int key_error_bytes(rc_runtime *rt, const char *s, size_t len) {
+    rco_lazy_err *e = rco_err_lazy(rt, RC_EKEY, key_error_format);
+    _Static_assert(KEY_SHOWN + 1 <= sizeof e->text, "room for the shown prefix");
+    e->kind = KEY_STR;
+    e->len = len;
+    memcpy(e->text, s, len < KEY_SHOWN + 1 ? len : KEY_SHOWN + 1);
+    return RC_EKEY;
+}
+
+int rct_key_error(rc_runtime *rt, const rc_obj *key) {
+    if (rco_is(key, &rc_str_type))
+        return key_error_bytes(rt, rc_str_data(key), rc_str_len(key));
+    rco_lazy_err *e = rco_err_lazy(rt, RC_EKEY, key_error_format);
+    if (rco_is(key, &rc_int_type)) {
+        e->kind = KEY_INT;
+        e->num = rc_int_value(key);
+        return RC_EKEY;
+    }
+    /* the name is copied: a user type's descriptor need not outlive the error */
+    const char *name = rc_type_name(key);
+    size_t n = strlen(name);
+    e->kind = KEY_OTHER;
+    e->len = n < sizeof e->text ? n : sizeof e->text;
+    memcpy(e->text, name, e->len);
+    return RC_EKEY;
 }
 
 /* ---------------------------------------------------------------------------
@@ -400,11 +460,19 @@ static int dict_traverse(rc_obj *self, rc_visitfn visit, void *arg) {
 }
 
 /* clear and destroy: detach the table, then drop its references. A decref
- * may run code that fills the dict again: loop until it stays empty. */
+ * may run code that fills the dict again: loop until it stays empty. A
+ * table without entries is freed keeping the stamp (see the invariants). */
 static void dict_clear_slot(rc_obj *self) {
     rct_dict *d = (rct_dict *)self;
     rc_runtime *rt = rco_runtime(self);
     while (d->t.mem) {
+        if (d->t.used == 0) {
+            uint64_t stamp = d->t.stamp;
+            rco_free(rt, d->t.mem);
+            memset(&d->t, 0, sizeof d->t);
+            d->t.stamp = stamp;
+            break;
+        }
         rct_dtable old;
         rct_dtable_detach(&d->t, &old);
         rct_dtable_release(rt, &old);
@@ -512,24 +580,146 @@ int rc_is_dict(const rc_obj *o) {
     return rco_is(o, &rc_dict_type) ? 1 : 0;
 }
 
+int rct_refuse_runtime(rc_runtime *rt, const char *fn, const rc_obj *container) {
+    return rco_err(rt, RC_EINVAL,
+                   "%s: the %s %p belongs to another runtime than the one passed",
+                   fn, rc_type_name(container), (const void *)container);
+}
+
+/* What a call does with the dict, for the runtime checks of dict_prepare. */
+enum {
+    DICT_READ,        /* looks up only: any runtime's key will do */
+    DICT_WRITE,       /* may allocate or free: the dict must be of rt */
+    DICT_STORE        /* may store the key too: it must not be of another runtime */
+};
+
 /* Check dict and key, and hash the key. */
-static int dict_prepare(rc_runtime *rt, rc_obj *dict, rc_obj *key, uint64_t *hash,
+static int dict_prepare(rc_runtime *rt, rc_obj *dict, rc_obj *key, int mode, uint64_t *hash,
                         const char *fn) {
     int r = rct_check_arg(rt, dict, &rc_dict_type, fn);
     if (r == 0)
         r = rct_check_arg(rt, key, NULL, fn);
+    if (r == 0 && mode == DICT_STORE)
+        r = rct_check_link(rt, dict, key, fn);
+    else if (r == 0 && mode == DICT_WRITE && rco_runtime(dict) != rt)
+        r = rct_refuse_runtime(rt, fn, dict);
     if (r == 0)
         r = rc_hash(rt, key, hash);
     return r;
+}
+
+/* Check a value the call will store in dict (a dict of rt). */
+static int dict_check_value(rc_runtime *rt, rc_obj *dict, rc_obj *value, const char *fn) {
+    int r = rct_check_arg(rt, value, NULL, fn);
+    return r == 0 ? rct_check_link(rt, dict, value, fn) : r;
+}
+
+/* Replace the value of entries[ix] by value (key and position stay). */
+static void dict_replace(rct_dtable *t, size_t ix, rc_obj *value) {
+    rct_dentry *e = &t->entries[ix];
+    rc_obj *old = e->value;
+    rco_incref(value);
+    e->value = value;
+    rco_decref(old);                              /* last: may run user code */
+}
+
+/* Unlink entries[ix]: *value receives the table's reference to the value;
+ * the key's reference is dropped last. */
+static void dict_unlink(rc_runtime *rt, rct_dtable *t, size_t ix, rc_obj **value) {
+    rc_obj *k = t->entries[ix].key;
+    *value = t->entries[ix].value;
+    rct_dtable_remove(t, ix);
+    rct_dtable_shrink(rt, t);
+    rco_decref(k);                                /* last: may run user code */
+}
+
+/* d[key] = value, key hashed and every argument checked. */
+static int dict_store(rc_runtime *rt, rct_dtable *t, rc_obj *key, uint64_t hash, rc_obj *value) {
+    size_t ix;
+    int r = rct_dtable_lookup(rt, t, key, hash, &ix);
+    if (r < 0)
+        return r;
+    if (r > 0) {
+        dict_replace(t, ix, value);
+        return 0;
+    }
+    return rct_dtable_insert(rt, t, hash, key, value);
+}
+
+/* Remove key (hashed): 1 with the value's reference moved to *value, 0 if
+ * absent, or a negative RC_E*. */
+static int dict_remove_hashed(rc_runtime *rt, rct_dtable *t, rc_obj *key, uint64_t hash,
+                              rc_obj **value) {
+    size_t ix;
+    int r = rct_dtable_lookup(rt, t, key, hash, &ix);
+    if (r <= 0)
+        return r;
+    dict_unlink(rt, t, ix, value);
+    return 1;
 }
 
 int rc_dict_set(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *value) {
     if (!rt)
         return RC_EINVAL;
     uint64_t hash;
-    int r = dict_prepare(rt, dict, key, &hash, "rc_dict_set");
+    int r = dict_prepare(rt, dict, key, DICT_STORE, &hash, "rc_dict_set");
     if (r == 0)
-        r = rct_check_arg(rt, value, NULL, "rc_dict_set");
+        r = dict_check_value(rt, dict, value, "rc_dict_set");
+    if (r < 0)
+        return r;
+    return dict_store(rt, &((rct_dict *)dict)->t, key, hash, value);
+}
+
+/* Look key up: 1 with *value (borrowed), 0 if absent (nothing recorded),
+ * or a negative RC_E*. */
+static int dict_find(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj **value, const char *fn) {
+    uint64_t hash;
+    int r = dict_prepare(rt, dict, key, DICT_READ, &hash, fn);
+    if (r < 0)
+        return r;
+    rct_dtable *t = &((rct_dict *)dict)->t;
+    size_t ix;
+    r = rct_dtable_lookup(rt, t, key, hash, &ix);
+    if (r > 0)
+        *value = t->entries[ix].value;
+    return r;
+}
+
+rc_obj *rc_dict_get(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
+    if (!rt)
+        return NULL;
+    rc_obj *value = NULL;
+    int r = dict_find(rt, dict, key, &value, "rc_dict_get");
+    if (r == 0)
+        rct_key_error(rt, key);
+    return r > 0 ? value : NULL;
+}
+
+int rc_dict_find(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj **value) {
+    rc_obj *v = NULL;
+    int r = rt ? dict_find(rt, dict, key, &v, "rc_dict_find") : RC_EINVAL;
+    if (value)
+        *value = r > 0 ? v : NULL;
+    return r;
+}
+
+int rc_dict_contains(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
+    if (!rt)
+        return RC_EINVAL;
+    rc_obj *value;
+    return dict_find(rt, dict, key, &value, "rc_dict_contains");
+}
+
+int rc_dict_setdefault(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *dflt, rc_obj **value) {
+    static const char fn[] = "rc_dict_setdefault";
+    if (value)
+        *value = NULL;
+    if (!rt)
+        return RC_EINVAL;
+    uint64_t hash;
+    int r = dict_prepare(rt, dict, key, DICT_STORE, &hash, fn);
+    if (r == 0)
+        r = dict_check_value(rt, dict, dflt, fn);
     if (r < 0)
         return r;
     rct_dtable *t = &((rct_dict *)dict)->t;
@@ -538,49 +728,84 @@ int rc_dict_set(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *value) {
     if (r < 0)
         return r;
     if (r > 0) {
-        /* replace the value, keep the key and its position */
-        rct_dentry *e = &t->entries[ix];
-        rc_obj *old = e->value;
-        rco_incref(value);
-        e->value = value;
-        rco_decref(old);                          /* last: may run user code */
-        return 0;
+        if (value)
+            *value = t->entries[ix].value;
+        return 1;
     }
-    return rct_dtable_insert(rt, t, hash, key, value);
+    r = rct_dtable_insert(rt, t, hash, key, dflt);
+    if (r < 0)
+        return r;
+    if (value)
+        *value = dflt;
+    return 0;
 }
 
-rc_obj *rc_dict_get(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
-    if (!rt)
-        return NULL;
-    uint64_t hash;
-    if (dict_prepare(rt, dict, key, &hash, "rc_dict_get") < 0)
-        return NULL;
-    rct_dtable *t = &((rct_dict *)dict)->t;
-    size_t ix;
-    int r = rct_dtable_lookup(rt, t, key, hash, &ix);
-    if (r <= 0) {
-        if (r == 0)
-            rct_key_error(rt, key);
-        return NULL;
-    }
-    return t->entries[ix].value;
-}
-
-int rc_dict_contains(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
+int rc_dict_incr(rc_runtime *rt, rc_obj *dict, rc_obj *key, int64_t delta, int64_t start,
+                 int64_t *result) {
+    static const char fn[] = "rc_dict_incr";
     if (!rt)
         return RC_EINVAL;
     uint64_t hash;
-    int r = dict_prepare(rt, dict, key, &hash, "rc_dict_contains");
+    int r = dict_prepare(rt, dict, key, DICT_STORE, &hash, fn);
     if (r < 0)
         return r;
-    size_t ix;
-    return rct_dtable_lookup(rt, &((rct_dict *)dict)->t, key, hash, &ix);
+    rct_dtable *t = &((rct_dict *)dict)->t;
+    for (int tries = 0; tries <= LOOKUP_MAX_RESTARTS; tries++) {
+        size_t ix;
+        r = rct_dtable_lookup(rt, t, key, hash, &ix);
+        if (r < 0)
+            return r;
+        rc_obj *cur = r > 0 ? t->entries[ix].value : NULL;
+        int64_t base = start, sum;
+        if (cur) {
+            if (!rco_is(cur, &rc_int_type))
+                return rco_err(rt, RC_ETYPE, "%s: the value is a %s, not an int", fn,
+                               rc_type_name(cur));
+            base = rc_int_value(cur);
+        }
+        if (__builtin_add_overflow(base, delta, &sum))
+            return rco_err(rt, RC_EOVERFLOW, "%s: %" PRId64 " + %" PRId64 " does not fit in an int",
+                           fn, base, delta);
+        /* Making the int may run a collection (user code). Holding cur
+         * keeps its address from being reused, so an unchanged stamp and
+         * the same value in the entry mean nothing happened to this key. */
+        uint64_t stamp = t->stamp;
+        if (cur)
+            rco_incref(cur);
+        rc_obj *nv = rc_int(rt, sum);
+        bool same = t->stamp == stamp && (!cur || t->entries[ix].value == cur);
+        if (!nv || !same) {
+            rco_xdecref(nv);
+            rco_xdecref(cur);
+            if (!nv)
+                return RC_ENOMEM;
+            continue;
+        }
+        if (cur) {
+            t->entries[ix].value = nv;            /* our reference moves in */
+            rco_decref(cur);                      /* the entry's */
+            rco_decref(cur);                      /* ours; last: may run user code */
+        } else {
+            r = rct_dtable_insert(rt, t, hash, key, nv);
+            rco_decref(nv);
+            if (r < 0)
+                return r;
+        }
+        if (result)
+            *result = sum;
+        return 0;
+    }
+    return rco_err(rt, RC_ESTATE, "%s: the dict kept changing while the int was made", fn);
 }
 
-/* Remove key; its value (a reference now owned by the caller) in *value. */
-static int dict_take(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj **value, const char *fn) {
+int rc_dict_modify(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_dict_modify_fn fn, void *arg) {
+    static const char name[] = "rc_dict_modify";
+    if (!rt)
+        return RC_EINVAL;
     uint64_t hash;
-    int r = dict_prepare(rt, dict, key, &hash, fn);
+    int r = dict_prepare(rt, dict, key, DICT_STORE, &hash, name);
+    if (r == 0 && !fn)
+        r = rco_err(rt, RC_EINVAL, "%s: NULL callback", name);
     if (r < 0)
         return r;
     rct_dtable *t = &((rct_dict *)dict)->t;
@@ -588,14 +813,57 @@ static int dict_take(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj **value, 
     r = rct_dtable_lookup(rt, t, key, hash, &ix);
     if (r < 0)
         return r;
+    /* cur is held across the callback (user code): see rc_dict_incr */
+    rc_obj *cur = r > 0 ? t->entries[ix].value : NULL, *nv = NULL;
+    if (cur)
+        rco_incref(cur);
+    uint64_t stamp = t->stamp;
+    r = fn(rt, key, cur, &nv, arg);
+    if (r < 0) {
+        if (rt->err_code != r)
+            rco_err(rt, r, "%s: the callback failed (%s)", name, rc_strerror(r));
+    } else if (nv) {
+        r = dict_check_value(rt, dict, nv, name);
+    }
+    if (r >= 0) {
+        r = 0;
+        if (t->stamp == stamp && (!cur || t->entries[ix].value == cur)) {
+            if (nv && cur) {
+                dict_replace(t, ix, nv);
+            } else if (nv) {
+                r = rct_dtable_insert(rt, t, hash, key, nv);
+            } else if (cur) {
+                rc_obj *old;
+                dict_unlink(rt, t, ix, &old);
+                rco_decref(old);
+            }
+        } else if (nv) {
+            /* the callback changed the dict: store from a new lookup */
+            r = dict_store(rt, t, key, hash, nv);
+        } else {
+            rc_obj *old;
+            r = dict_remove_hashed(rt, t, key, hash, &old);
+            if (r > 0) {
+                rco_decref(old);
+                r = 0;
+            }
+        }
+    }
+    rco_xdecref(nv);
+    rco_xdecref(cur);
+    return r;
+}
+
+/* Remove key; its value (a reference now owned by the caller) in *value. */
+static int dict_take(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj **value, const char *fn) {
+    uint64_t hash;
+    int r = dict_prepare(rt, dict, key, DICT_WRITE, &hash, fn);
+    if (r < 0)
+        return r;
+    r = dict_remove_hashed(rt, &((rct_dict *)dict)->t, key, hash, value);
     if (r == 0)
         return rct_key_error(rt, key);
-    rc_obj *k = t->entries[ix].key;
-    *value = t->entries[ix].value;
-    rct_dtable_remove(t, ix);
-    rct_dtable_shrink(rt, t);
-    rco_decref(k);                                /* last: may run user code */
-    return 0;
+    return r < 0 ? r : 0;
 }
 
 int rc_dict_del(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
@@ -624,35 +892,101 @@ void rc_dict_clear(rc_obj *dict) {
         dict_clear_slot(dict);
 }
 
-int rc_dict_set_str(rc_runtime *rt, rc_obj *dict, const char *key, rc_obj *value) {
-    if (!rt)
-        return RC_EINVAL;
+/* ---- C string keys ---- */
+
+/* The entry whose key is a str with the bytes s[0..len) (hash: theirs, by
+ * rco_hash_bytes, as a str hashes): 1 with *ixp, or 0. Keys of other types
+ * never match. Reads only: runs no user code, allocates nothing. */
+static int dict_lookup_bytes(const rct_dtable *t, const char *s, size_t len, uint64_t hash,
+                             size_t *ixp) {
+    if (!t->mem)
+        return 0;
+    size_t mask = dt_mask(t), i = (size_t)hash & mask;
+    uint64_t perturb = hash;
+    for (;;) {
+        int64_t ix = ix_get(t, i);
+        if (ix == DKIX_EMPTY)
+            return 0;
+        if (ix >= 0) {
+            const rct_dentry *e = &t->entries[ix];
+            if (e->hash == hash && e->key->rc_type_ == &rc_str_type && rc_str_len(e->key) == len &&
+                memcmp(rc_str_data(e->key), s, len) == 0) {
+                *ixp = (size_t)ix;
+                return 1;
+            }
+        }
+        perturb >>= PERTURB_SHIFT;
+        i = (i * 5 + (size_t)perturb + 1) & mask;
+    }
+}
+
+static int dict_find_bytes(rc_runtime *rt, rc_obj *dict, const char *key, size_t len,
+                           rc_obj **value, const char *fn) {
     if (!key)
-        return rco_err(rt, RC_EINVAL, "rc_dict_set_str: NULL key");
-    int r = rct_check_arg(rt, dict, &rc_dict_type, "rc_dict_set_str");
+        return rco_err(rt, RC_EINVAL, "%s: NULL key", fn);
+    int r = rct_check_arg(rt, dict, &rc_dict_type, fn);
     if (r < 0)
         return r;
-    rc_obj *k = rc_str(rt, key);
-    if (!k)
-        return rc_error(rt);
-    r = rc_dict_set(rt, dict, k, value);
-    rco_decref(k);
+    const rct_dtable *t = &((const rct_dict *)dict)->t;
+    size_t ix;
+    r = dict_lookup_bytes(t, key, len, rco_hash_bytes(key, len), &ix);
+    if (r > 0)
+        *value = t->entries[ix].value;
+    return r;
+}
+
+int rc_dict_find_str_n(rc_runtime *rt, rc_obj *dict, const char *key, size_t len, rc_obj **value) {
+    rc_obj *v = NULL;
+    int r = rt ? dict_find_bytes(rt, dict, key, len, &v, "rc_dict_find_str_n") : RC_EINVAL;
+    if (value)
+        *value = r > 0 ? v : NULL;
+    return r;
+}
+
+int rc_dict_find_str(rc_runtime *rt, rc_obj *dict, const char *key, rc_obj **value) {
+    rc_obj *v = NULL;
+    int r = !rt ? RC_EINVAL
+                : dict_find_bytes(rt, dict, key, key ? strlen(key) : 0, &v, "rc_dict_find_str");
+    if (value)
+        *value = r > 0 ? v : NULL;
     return r;
 }
 
 rc_obj *rc_dict_get_str(rc_runtime *rt, rc_obj *dict, const char *key) {
     if (!rt)
         return NULL;
+    size_t len = key ? strlen(key) : 0;
+    rc_obj *v = NULL;
+    int r = dict_find_bytes(rt, dict, key, len, &v, "rc_dict_get_str");
+    if (r == 0)
+        key_error_bytes(rt, key, len);
+    return r > 0 ? v : NULL;
+}
+
+int rc_dict_set_str(rc_runtime *rt, rc_obj *dict, const char *key, rc_obj *value) {
+    static const char fn[] = "rc_dict_set_str";
+    if (!rt)
+        return RC_EINVAL;
     if (!key)
-        return rco_err_null(rt, RC_EINVAL, "rc_dict_get_str: NULL key");
-    if (rct_check_arg(rt, dict, &rc_dict_type, "rc_dict_get_str") < 0)
-        return NULL;
-    rc_obj *k = rc_str(rt, key);
+        return rco_err(rt, RC_EINVAL, "%s: NULL key", fn);
+    int r = rct_check_arg(rt, dict, &rc_dict_type, fn);
+    if (r == 0)
+        r = dict_check_value(rt, dict, value, fn);
+    if (r < 0)
+        return r;
+    rct_dtable *t = &((rct_dict *)dict)->t;
+    size_t len = strlen(key), ix;
+    if (dict_lookup_bytes(t, key, len, rco_hash_bytes(key, len), &ix)) {
+        dict_replace(t, ix, value);
+        return 0;
+    }
+    /* a new key: the str is made only now */
+    rc_obj *k = rc_str_n(rt, key, len);
     if (!k)
-        return NULL;
-    rc_obj *v = rc_dict_get(rt, dict, k);        /* borrowed: the dict holds it */
+        return rc_error(rt);
+    r = rc_dict_set(rt, dict, k, value);
     rco_decref(k);
-    return v;
+    return r;
 }
 
 /* ---------------------------------------------------------------------------

@@ -26,8 +26,10 @@
  *     fill * 5 < mask * 3 after every insert (under 60% full), so an unused
  *     slot always exists and every probe terminates;
  *   - active keys are pairwise unequal;
- *   - stamp grows on every insert, discard, resize and clear: iterators
- *     compare it, lookups restart when a comparison changed it.
+ *   - stamp grows on every insert, discard, resize and clear of a set with
+ *     keys: iterators compare it, lookups restart when a comparison changed
+ *     it. Clearing an empty set frees its table and keeps the stamp: an
+ *     iterator has nothing left to yield, and ends (as Python's does).
  *
  * Growth and shrink policy:
  *   - an insert that would take an unused slot and bring fill to 60% of the
@@ -143,13 +145,10 @@ static int set_resize(rc_runtime *rt, rct_set *s, size_t minused) {
 static void set_shrink(rc_runtime *rt, rct_set *s) {
     if (!s->table || s->mask + 1 <= SET_MINSIZE || s->used >= (s->mask + 1) / 8)
         return;
-    int code = rt->err_code;              /* benign failure: keep the error as it was */
-    char msg[sizeof rt->err_msg];
-    memcpy(msg, rt->err_msg, sizeof msg);
-    if (set_resize(rt, s, s->used * 4) < 0) {
-        rt->err_code = code;
-        memcpy(rt->err_msg, msg, sizeof msg);
-    }
+    rco_error_state saved;                /* benign failure: keep the error as it was */
+    rco_error_save(rt, &saved);
+    if (set_resize(rt, s, s->used * 4) < 0)
+        rco_error_restore(rt, &saved);
 }
 
 /* Find key: 1 with *pos at its entry; 0 with *pos at the slot an insert
@@ -238,11 +237,18 @@ static int set_add_hashed(rc_runtime *rt, rct_set *s, rc_obj *key, uint64_t hash
     return 0;
 }
 
-/* Detach the table, then drop its keys; loop while user code refills. */
+/* Detach the table, then drop its keys; loop while user code refills. A
+ * table without keys is freed keeping the stamp (see the invariants). */
 static void set_clear_slot(rc_obj *self) {
     rct_set *s = (rct_set *)self;
     rc_runtime *rt = rco_runtime(self);
     while (s->table) {
+        if (s->used == 0) {
+            rco_free(rt, s->table);
+            s->table = NULL;
+            s->mask = s->fill = 0;
+            break;
+        }
         rct_sentry *table = s->table;
         size_t mask = s->mask;
         s->table = NULL;
@@ -372,10 +378,22 @@ int rc_is_set(const rc_obj *o) {
     return rco_is(o, &rc_set_type) ? 1 : 0;
 }
 
-static int set_prepare(rc_runtime *rt, rc_obj *set, rc_obj *key, uint64_t *hash, const char *fn) {
+/* What a call does with the set, for the runtime checks of set_prepare. */
+enum {
+    SET_READ,         /* looks up only: any runtime's key will do */
+    SET_WRITE,        /* may allocate or free: the set must be of rt */
+    SET_STORE         /* may store the key: it must not be of another runtime */
+};
+
+static int set_prepare(rc_runtime *rt, rc_obj *set, rc_obj *key, int mode, uint64_t *hash,
+                       const char *fn) {
     int r = rct_check_arg(rt, set, &rc_set_type, fn);
     if (r == 0)
         r = rct_check_arg(rt, key, NULL, fn);
+    if (r == 0 && mode == SET_STORE)
+        r = rct_check_link(rt, set, key, fn);
+    else if (r == 0 && mode == SET_WRITE && rco_runtime(set) != rt)
+        r = rct_refuse_runtime(rt, fn, set);
     if (r == 0)
         r = rc_hash(rt, key, hash);
     return r;
@@ -385,7 +403,7 @@ int rc_set_add(rc_runtime *rt, rc_obj *set, rc_obj *key) {
     if (!rt)
         return RC_EINVAL;
     uint64_t hash;
-    int r = set_prepare(rt, set, key, &hash, "rc_set_add");
+    int r = set_prepare(rt, set, key, SET_STORE, &hash, "rc_set_add");
     if (r < 0)
         return r;
     return set_add_hashed(rt, (rct_set *)set, key, hash);
@@ -395,7 +413,7 @@ int rc_set_discard(rc_runtime *rt, rc_obj *set, rc_obj *key) {
     if (!rt)
         return RC_EINVAL;
     uint64_t hash;
-    int r = set_prepare(rt, set, key, &hash, "rc_set_discard");
+    int r = set_prepare(rt, set, key, SET_WRITE, &hash, "rc_set_discard");
     if (r < 0)
         return r;
     rct_set *s = (rct_set *)set;
@@ -416,7 +434,7 @@ int rc_set_contains(rc_runtime *rt, rc_obj *set, rc_obj *key) {
     if (!rt)
         return RC_EINVAL;
     uint64_t hash;
-    int r = set_prepare(rt, set, key, &hash, "rc_set_contains");
+    int r = set_prepare(rt, set, key, SET_READ, &hash, "rc_set_contains");
     if (r < 0)
         return r;
     size_t pos;
@@ -504,6 +522,11 @@ static rc_obj *set_algebra(rc_runtime *rt, rc_obj *a, rc_obj *b, int op, const c
         return NULL;
     if (rct_check_arg(rt, a, &rc_set_type, fn) < 0 || rct_check_arg(rt, b, &rc_set_type, fn) < 0)
         return NULL;
+    /* the result is of rt and holds the operands' keys */
+    if (rco_runtime(a) != rt || rco_runtime(b) != rt) {
+        rct_refuse_runtime(rt, fn, rco_runtime(a) != rt ? a : b);
+        return NULL;
+    }
     rc_obj *res = rc_set(rt);          /* may collect: a and b are checked again below */
     if (!res)
         return NULL;

@@ -89,13 +89,11 @@ static inline bool entry_alive(const rct_dentry *e) {
 static void wvd_maybe_purge(rc_runtime *rt, rct_wvdict *d) {
     if (d->deaths == 0 || d->deaths < d->t.used / 8)
         return;
-    int code = rt->err_code;              /* benign failure: keep the error as it was */
-    char msg[sizeof rt->err_msg];
-    memcpy(msg, rt->err_msg, sizeof msg);
+    rco_error_state saved;                /* benign failure: keep the error as it was */
+    rco_error_save(rt, &saved);
     rct_dtable dropped;
     if (rct_dtable_filter(rt, &d->t, entry_alive, &dropped) < 0) {
-        rt->err_code = code;
-        memcpy(rt->err_msg, msg, sizeof msg);
+        rco_error_restore(rt, &saved);
         return;
     }
     /* Only live entries are left: the count is exact again. */
@@ -164,10 +162,18 @@ rc_obj *rc_weakvaluedict(rc_runtime *rt) {
     return rc_new(rt, &rc_weakvaluedict_type);
 }
 
-static int wvd_prepare(rc_runtime *rt, rc_obj *d, rc_obj *key, uint64_t *hash, const char *fn) {
+/* Check the dict and the key and hash the key. write: the call may store
+ * or free, so the dict must be of rt (and a key it stores of no other
+ * runtime); a lookup accepts a key of any runtime. */
+static int wvd_prepare(rc_runtime *rt, rc_obj *d, rc_obj *key, bool write, bool store,
+                       uint64_t *hash, const char *fn) {
     int r = rct_check_arg(rt, d, &rc_weakvaluedict_type, fn);
     if (r == 0)
         r = rct_check_arg(rt, key, NULL, fn);
+    if (r == 0 && store)
+        r = rct_check_link(rt, d, key, fn);
+    else if (r == 0 && write && rco_runtime(d) != rt)
+        r = rct_refuse_runtime(rt, fn, d);
     if (r == 0)
         r = rc_hash(rt, key, hash);
     return r;
@@ -177,9 +183,12 @@ int rc_weakvaluedict_set(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *valu
     if (!rt)
         return RC_EINVAL;
     uint64_t hash;
-    int r = wvd_prepare(rt, dict, key, &hash, "rc_weakvaluedict_set");
+    int r = wvd_prepare(rt, dict, key, true, true, &hash, "rc_weakvaluedict_set");
     if (r == 0)
         r = rct_check_arg(rt, value, NULL, "rc_weakvaluedict_set");
+    /* held weakly, but its weak reference lives in rt's table */
+    if (r == 0)
+        r = rct_check_link(rt, dict, value, "rc_weakvaluedict_set");
     if (r < 0)
         return r;
     rct_wvdict *d = (rct_wvdict *)dict;
@@ -225,7 +234,7 @@ rc_obj *rc_weakvaluedict_get(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
     if (!rt)
         return NULL;
     uint64_t hash;
-    if (wvd_prepare(rt, dict, key, &hash, "rc_weakvaluedict_get") < 0)
+    if (wvd_prepare(rt, dict, key, false, false, &hash, "rc_weakvaluedict_get") < 0)
         return NULL;
     rct_wvdict *d = (rct_wvdict *)dict;
     size_t ix;
@@ -242,7 +251,7 @@ int rc_weakvaluedict_del(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
     if (!rt)
         return RC_EINVAL;
     uint64_t hash;
-    int r = wvd_prepare(rt, dict, key, &hash, "rc_weakvaluedict_del");
+    int r = wvd_prepare(rt, dict, key, true, false, &hash, "rc_weakvaluedict_del");
     if (r < 0)
         return r;
     rct_wvdict *d = (rct_wvdict *)dict;
