@@ -7,6 +7,32 @@
  * no flags): push on pool->free. Everything else goes through
  * rci_malloc_generic / free_generic. Neither fast path takes a lock or does an
  * atomic read-modify-write; the only atomics are relaxed loads and stores.
+ *
+ * Release-mode free checks (always on, debug mode or not). Every free of a
+ * SMALL-pool block checks, before touching any list:
+ *   - that p is a block start: one multiply by the pool's reciprocal of the
+ *     block size (rci_pool_block_start_ok*); a pool that is not SMALL has a
+ *     reciprocal of 0 and fails, so a free into a pool that went back to its
+ *     arena cannot take the fast path either;
+ *   - that the block's mark word (rci_block.mark, the second word) is not
+ *     rci_free_key. Freeing writes the key there, handing a block out clears
+ *     it. A key in a block being freed means: already free, or live with user
+ *     data equal to the key (a 64-bit random value, so by accident about
+ *     never). Only then the free lists are walked (the pool's free and
+ *     thread_free lists, the heap's delayed list): a double free is reported
+ *     only when the block is found on one, so user data cannot cause a false
+ *     report, only a walk that finds nothing. glibc's tcache does the same
+ *     with its per-process key.
+ * A failing check goes to the generic path, which reports through rci_report
+ * (RC_HEAP_ERR_INVALID or RC_HEAP_ERR_DOUBLE_FREE) and skips the free, so the
+ * heap stays intact. A thread that is not the owner may not walk the owner's
+ * lists: it leaves a keyed block in the heap's suspects[] without touching
+ * it, and the owner decides at its next slow path or rc_heap_collect (found
+ * free, or handed out again since: a double free; neither: freed now).
+ * Not caught with debug mode off: a double free after the block was handed
+ * out again (that is a free of someone else's live block), a pointer that
+ * lands on a block start of another block, a pointer into the arena header.
+ * Debug mode catches more (see docs/design/heap.md).
  */
 #include "heap/internal.h"
 #include "heap/os/os.h"
@@ -132,6 +158,8 @@ static void retire_pool(rci_heap *h, rci_pool *pool) {
 static void *small_alloc_generic(rci_heap *h, unsigned cls, unsigned kind) {
     if (atomic_load_explicit(&h->delayed_free, memory_order_relaxed))
         rci_heap_drain_delayed(h);
+    if (rci_unlikely(atomic_load_explicit(&h->nsuspects, memory_order_relaxed)))
+        rci_heap_check_suspects(h);
     rci_pool_list *l = &h->lists[kind][cls];
     rci_pool *old_head = l->head;
     rci_pool *pool;
@@ -302,6 +330,7 @@ static void free_local(rci_heap *h, rci_pool *pool, void *p) {
     }
     rci_block *b = p;
     b->next = pool->free;
+    b->mark = rci_free_key;
     pool->free = b;
     uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed) - 1;
     atomic_store_explicit(&pool->used, used, memory_order_relaxed);
@@ -315,6 +344,7 @@ static void free_local(rci_heap *h, rci_pool *pool, void *p) {
 
 static void free_remote(rci_pool *pool, void *p) {
     rci_block *b = p;
+    b->mark = rci_free_key;
     rci_heap *owner = pool->heap;
     uintptr_t tf = atomic_load_explicit(&pool->thread_free, memory_order_relaxed);
     for (;;) {
@@ -343,14 +373,110 @@ void rci_heap_drain_delayed(rci_heap *h) {
     }
 }
 
+/* ---- release-mode free checks (see the top of this file) ---- */
+
+/* Is block p of pool on one of the lists a free block can be on? Owner
+ * only: other threads push on thread_free and delayed_free but never change
+ * a node already there, and only the owner takes nodes off. */
+static bool owner_finds_free(rci_heap *h, rci_pool *pool, const void *p) {
+    size_t limit = (size_t)pool->capacity + 1;   /* a cycle would be damage: stop */
+    for (rci_block *b = pool->free; b && limit; b = b->next, limit--)
+        if (b == p)
+            return true;
+    uintptr_t tf = atomic_load_explicit(&pool->thread_free, memory_order_acquire);
+    limit = (size_t)pool->capacity + 1;
+    for (rci_block *b = (rci_block *)(tf & ~RCI_TF_NOTIFY); b && limit; b = b->next, limit--)
+        if (b == p)
+            return true;
+    for (rci_block *b = atomic_load_explicit(&h->delayed_free, memory_order_acquire); b; b = b->next)
+        if (b == p)
+            return true;
+    return false;
+}
+
+static RCI_NOINLINE void report_double_free(const void *p, size_t size, const char *fn) {
+    rci_report(RC_HEAP_ERR_DOUBLE_FREE, p, size, 0,
+               "%s(%p): double free of a block of size %zu; ignored", fn, p, size);
+}
+
+/* A thread other than pool's owner frees keyed block p: queue it for the
+ * owner without touching the block (it may be on the owner's free list).
+ * When the queue is full the block is reported and kept out of the heap:
+ * a leak, never a corruption. */
+static RCI_NOINLINE void suspect_push(rci_pool *pool, void *p) {
+    rci_heap *owner = pool->heap;
+    pthread_mutex_lock(&owner->lock);
+    uint32_t n = atomic_load_explicit(&owner->nsuspects, memory_order_relaxed);
+    bool queued = n < RCI_SUSPECTS;
+    if (queued) {
+        owner->suspects[n] = p;
+        atomic_store_explicit(&owner->nsuspects, n + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&owner->lock);
+    if (!queued)
+        rci_report(RC_HEAP_ERR_DOUBLE_FREE, p, pool->block_size, 0,
+                   "rc_free(%p): probable double free from another thread (too many pending "
+                   "to verify); the block is left out of the heap", p);
+}
+
+void rci_heap_check_suspects(rci_heap *h) {
+    void *batch[RCI_SUSPECTS];
+    pthread_mutex_lock(&h->lock);
+    uint32_t n = atomic_load_explicit(&h->nsuspects, memory_order_relaxed);
+    for (uint32_t i = 0; i < n; i++)
+        batch[i] = h->suspects[i];
+    atomic_store_explicit(&h->nsuspects, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&h->lock);
+    for (uint32_t i = 0; i < n; i++) {
+        rci_block *b = batch[i];
+        rci_pool *pool = rci_pool_of(rci_arena_of(b), b);
+        /* Found free: the remote free was a second one. Not found but no
+         * longer keyed: it was free then and has been handed out since.
+         * Both are double frees; only a block still keyed and on no list
+         * was live, with the key in its data, and is freed now. */
+        if (pool->state != RCI_POOL_SMALL || b->mark != rci_free_key ||
+            owner_finds_free(h, pool, b)) {
+            report_double_free(b, pool->state == RCI_POOL_SMALL ? pool->block_size : 0, "rc_free");
+            continue;
+        }
+        rci_stat_add(h, -(long)pool->block_size);
+        free_local(h, pool, b);
+    }
+}
+
+/* May block p (a block start) of SMALL pool be freed by a thread whose heap
+ * is h? Reports and returns false when not; returns false without a report
+ * when the decision was handed to the owner. */
+static bool small_free_ok(rci_heap *h, rci_pool *pool, void *p) {
+    bool owner = pool->heap == h;
+    if (owner && (char *)p >= pool->bump) {
+        rci_report(RC_HEAP_ERR_INVALID, p, 0, 0,
+                   "rc_free(%p): pointer is inside the heap but not the start of a live block; ignored", p);
+        return false;
+    }
+    if (rci_likely(((rci_block *)p)->mark != rci_free_key))
+        return true;
+    if (!owner) {
+        suspect_push(pool, p);
+        return false;
+    }
+    if (owner_finds_free(h, pool, p)) {
+        report_double_free(p, pool->block_size, "rc_free");
+        return false;
+    }
+    return true;
+}
+
 static size_t block_bytes(rci_pool *pool) {
     return pool->state == RCI_POOL_SPAN ? pool->span_size : pool->block_size;
 }
 
-/* The shared front of every non-fast free of a validated pointer: huge
- * blocks are unmapped here (returns NULL); otherwise the block's pool, with
- * *p moved to the block start for an over-aligned pointer and the bytes
- * taken out of h's statistics. */
+/* The shared front of every non-fast free of a pointer into a live arena,
+ * by a thread whose heap is h: huge blocks are unmapped here (returns NULL);
+ * a SMALL block passes the release-mode checks (NULL if it must not be
+ * freed now); a pool with no live block is reported (NULL). Otherwise the
+ * block's pool, with *p moved to the block start for an over-aligned
+ * pointer and the bytes taken out of h's statistics. */
 static rci_pool *free_prologue(rci_heap *h, void **p) {
     rci_arena *a = rci_arena_of(*p);
     if (a->kind == RCI_ARENA_HUGE) {
@@ -359,8 +485,16 @@ static rci_pool *free_prologue(rci_heap *h, void **p) {
         return NULL;
     }
     rci_pool *pool = rci_pool_of(a, *p);
-    if (pool->state == RCI_POOL_SMALL && (RCI_FLAGS(pool) & RCI_PF_ALIGNED))
-        *p = rci_pool_block_start(pool, *p);
+    if (pool->state == RCI_POOL_SMALL) {
+        if (RCI_FLAGS(pool) & RCI_PF_ALIGNED)
+            *p = rci_pool_block_start(pool, *p);
+        if (!*p || !small_free_ok(h, pool, *p))
+            return NULL;
+    } else if (pool->state != RCI_POOL_SPAN || *p != pool->start) {
+        rci_report(RC_HEAP_ERR_DOUBLE_FREE, *p, 0, 0,
+                   "rc_free(%p): block of a pool that holds no live block (double free?); ignored", *p);
+        return NULL;
+    }
     rci_stat_add(h, -(long)block_bytes(pool));
     return pool;
 }
@@ -425,6 +559,15 @@ static RCI_NOINLINE void free_generic(void *p) {
         return;
     }
     if (!valid_block(a, p)) {
+        /* A block start of a pool that went back to its arena, still keyed:
+         * freed before, and its pool emptied. */
+        if (a->magic == RCI_ARENA_MAGIC && a->kind == RCI_ARENA_POOLS &&
+            rci_pool_of(a, p)->state == RCI_POOL_FREE && ((uintptr_t)p & (RC_HEAP_ALIGNMENT - 1)) == 0 &&
+            ((rci_block *)p)->mark == rci_free_key) {
+            rci_report(RC_HEAP_ERR_DOUBLE_FREE, p, 0, 0,
+                       "rc_free(%p): double free (the block's pool holds no live block); ignored", p);
+            return;
+        }
         rci_report(RC_HEAP_ERR_INVALID, p, 0, 0,
                    "rc_free(%p): pointer is inside the heap but not the start of a live block; ignored", p);
         return;
@@ -463,11 +606,13 @@ RCI_INLINE void free_nohook(void *p) {
     rci_heap *h = rci_tl_heap;
     /* The arena's owner is the pool's owner; reading it from the arena header
      * (a line that rarely changes) keeps the pool's lines out of it. */
+    rci_block *b = p;
     if (rci_likely(a->heap == h)) {
         uint8_t fl = pool->flags_hot;
-        if (rci_likely((fl & (uint8_t)~RCI_PF_FULL) == 0)) {
-            rci_block *b = p;
+        if (rci_likely((fl & (uint8_t)~RCI_PF_FULL) == 0 && rci_pool_block_start_ok_hot(pool, p) &&
+                       b->mark != rci_free_key)) {
             b->next = pool->free;
+            b->mark = rci_free_key;
             pool->free = b;
             uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed) - 1;
             atomic_store_explicit(&pool->used, used, memory_order_relaxed);
@@ -478,7 +623,8 @@ RCI_INLINE void free_nohook(void *p) {
                 pool_unfull(h, pool);
             return;
         }
-    } else if (rci_likely(RCI_FLAGS(pool) == 0 && pool->state == RCI_POOL_SMALL)) {
+    } else if (rci_likely(RCI_FLAGS(pool) == 0 && pool->state == RCI_POOL_SMALL &&
+                          rci_pool_block_start_ok(pool, p) && b->mark != rci_free_key)) {
         /* A plain block of another thread's pool (or this thread has no
          * heap yet): push it on the pool's remote list. */
         free_remote(pool, p);
@@ -603,6 +749,14 @@ void *rci_default_realloc(void *ctx, void *p, size_t size) {
     if (!valid_block(a, p)) {
         rci_report(RC_HEAP_ERR_INVALID, p, 0, 0,
                    "rc_realloc(%p): pointer is inside the heap but not the start of a live block", p);
+        errno = EINVAL;
+        return NULL;
+    }
+    rci_pool *rp = a->kind == RCI_ARENA_POOLS ? rci_pool_of(a, p) : NULL;
+    if (rp && rp->state == RCI_POOL_SMALL && rp->heap == rci_tl_heap && rci_pool_block_start_ok(rp, p) &&
+        ((rci_block *)p)->mark == rci_free_key && owner_finds_free(rci_tl_heap, rp, p)) {
+        rci_report(RC_HEAP_ERR_DOUBLE_FREE, p, rp->block_size, 0,
+                   "rc_realloc(%p): the block was freed before (use after free)", p);
         errno = EINVAL;
         return NULL;
     }

@@ -225,6 +225,8 @@ void rci_arena_give_pools(rci_heap *h, rci_pool *first) {
         p->state = RCI_POOL_FREE;
         RCI_FLAGS_SET(p, 0);
         p->flags_hot = 0;
+        p->div_magic = 0;          /* every free into a free pool leaves the fast path */
+        p->div_magic_shared = 0;
         p->free = NULL;
         p->heap = NULL;
         p->next = p->prev = NULL;

@@ -58,7 +58,17 @@
 
 #define RCI_ARENA_MAGIC 0x52434152u /* "RCAR" */
 
-typedef struct rci_block { struct rci_block *next; } rci_block;
+/* A free block: the free-list link, then the free mark. The mark word holds
+ * rci_free_key while the block is free (on any free list of its pool or
+ * heap) and is cleared when the block is handed out, so a block that is
+ * freed while its mark equals the key is either already free or live with
+ * user data that happens to equal the key; a scan of the free lists tells
+ * which (see "Release-mode free checks" in alloc.c). Blocks are at least 16
+ * bytes, so both words always exist. */
+typedef struct rci_block {
+    struct rci_block *next;
+    uintptr_t mark;
+} rci_block;
 typedef struct rci_heap rci_heap;
 typedef struct rci_arena rci_arena;
 
@@ -96,6 +106,8 @@ typedef struct rci_pool {
     _Atomic uint32_t used;        /* blocks handed out, remote frees pending included */
     uint32_t block_size_hot;      /* == block_size, for the fast paths */
     uint8_t flags_hot;            /* == flags | RCI_PF_FULL when full; 0: fast free */
+    uint16_t start_off;           /* start - pool base (SMALL); see rci_pool_block_start_ok */
+    uint32_t div_magic;           /* ceil(2^32 / block_size) for SMALL, 0 otherwise */
     char *bump;                   /* first never-carved block (SMALL) */
     struct rci_pool *next, *prev; /* class list of the owner */
     /* line 1: read-mostly */
@@ -109,10 +121,31 @@ typedef struct rci_pool {
     uint32_t capacity;            /* blocks the pool can hold */
     char *start;                  /* first block */
     size_t span_size;             /* usable bytes of the large block (SPAN) */
+    uint32_t div_magic_shared;    /* == div_magic, for threads freeing remotely */
     /* line 2: shared with remote freeing threads */
     _Alignas(64) _Atomic uintptr_t thread_free; /* remote frees: block list | RCI_TF_NOTIFY */
 } rci_pool;
 _Static_assert(sizeof(rci_pool) == 192, "pool descriptor is three cache lines");
+_Static_assert(offsetof(rci_pool, bump) < 64 && offsetof(rci_pool, prev) < 64,
+               "the owner's fields fit in line 0");
+
+/* Is p the first byte of a block of its pool? With d = block_size and
+ * c = ceil(2^32 / d), an offset n < 2^16 is a multiple of d exactly when
+ * (uint32_t)(n * c) < c (d <= 2^14 makes the rounding error too small to
+ * matter: n * d < 2^32). Pools that are not SMALL have c = 0, so every
+ * pointer into them fails. One multiply instead of a division keeps the
+ * check in the free fast path. A pointer into the arena header (before the
+ * first block of pool 0) wraps to a huge offset and is not caught reliably;
+ * the heap never hands such pointers out. The _hot form reads line 0 only
+ * (the owner's fast path), the other line 1 (remote frees). */
+RCI_INLINE bool rci_pool_block_start_ok_hot(const rci_pool *pool, const void *p) {
+    uint32_t off = (uint32_t)((uintptr_t)p & (RC_POOL_SIZE - 1)) - pool->start_off;
+    return (uint32_t)(off * pool->div_magic) < pool->div_magic;
+}
+RCI_INLINE bool rci_pool_block_start_ok(const rci_pool *pool, const void *p) {
+    uint32_t off = (uint32_t)((uintptr_t)p - (uintptr_t)pool->start);
+    return (uint32_t)(off * pool->div_magic_shared) < pool->div_magic_shared;
+}
 
 enum { RCI_ARENA_POOLS = 1, RCI_ARENA_HUGE = 2 };
 
@@ -158,6 +191,10 @@ typedef struct rci_pool_list { rci_pool *head, *tail; } rci_pool_list;
 #define RCI_KINDS 8
 #define RCI_KIND_DEBUG 1
 
+/* Blocks that a thread other than the owner freed while their mark held the
+ * key: the owner decides (only it may walk its free lists), see alloc.c. */
+#define RCI_SUSPECTS 32
+
 /* A heap: thread-local (one per thread, found through rci_tl_heap) or private
  * (owned by a client such as an object runtime, used by one thread at a
  * time). Fields are owned by the thread using the heap, except those marked
@@ -184,6 +221,8 @@ struct rci_heap {
     void *owner;                               /* private heaps: the client's pointer */
     rci_heap *all_next;                        /* global list (g_heaps), under g_lock */
     rci_heap *abandoned_next;                  /* abandoned or free-private stack, under g_lock */
+    _Atomic uint32_t nsuspects;                /* entries in suspects[]; written under lock */
+    void *suspects[RCI_SUSPECTS];              /* under lock */
 };
 
 /* ---- globals (alloc.c / tlheap.c) ---- */
@@ -198,6 +237,10 @@ extern _Atomic long rci_g_bytes_in_use_signed;  /* flushed part of bytes in use 
 extern _Atomic size_t rci_g_peak;
 extern _Atomic size_t rci_g_arenas_allocated, rci_g_arenas_freed, rci_g_arenas_peak;
 extern _Atomic size_t rci_g_huge_blocks, rci_g_huge_bytes, rci_g_bytes_reserved;
+/* The free mark (see rci_block): random, never 0, set once before the first
+ * heap exists and constant afterwards. */
+extern uintptr_t rci_free_key;
+void rci_free_key_init(void);                  /* idempotent */
 
 /* ---- arena map (arena.c) ---- */
 extern _Atomic uint8_t rci_arena_map_head[RC_MAP_CHUNKS / 8];
@@ -249,6 +292,7 @@ RCI_INLINE void *rci_pool_pop(rci_heap *h, rci_pool *pool) {
     rci_block *b = pool->free;
     rci_block *next = b->next;
     pool->free = next;
+    b->mark = 0;   /* a live block never carries the key unless its user writes it */
     /* The next block of this pool is likely cold (freed long ago): start
      * loading it now, so the next allocation does not wait for it. */
     __builtin_prefetch(next, 1, 3);
@@ -303,6 +347,8 @@ void rci_raw_free(void *p);                            /* p validated by the cal
 size_t rci_raw_usable(const void *p);
 void rci_free_local_slow(rci_heap *h, rci_pool *pool);
 void rci_stat_add(rci_heap *h, long delta);
+/* Decide the blocks other threads queued as suspects (owner only). */
+void rci_heap_check_suspects(rci_heap *h);
 
 /* ---- debug.c ---- */
 void *rci_debug_malloc(size_t size, size_t alignment, int api);

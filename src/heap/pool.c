@@ -30,6 +30,9 @@ void rci_pool_init_small(rci_pool *pool, rci_arena *a, rci_heap *h, unsigned cls
     atomic_store_explicit(&pool->used, 0, memory_order_relaxed);
     pool->capacity = (uint32_t)((size_t)(base + RC_POOL_SIZE - start) / bsize);
     pool->start = start;
+    pool->start_off = (uint16_t)(start - base);
+    pool->div_magic = UINT32_MAX / bsize + 1;
+    pool->div_magic_shared = pool->div_magic;
     pool->bump = start;
     atomic_store_explicit(&pool->thread_free, 0, memory_order_relaxed);
     pool->next = pool->prev = NULL;

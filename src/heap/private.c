@@ -55,6 +55,7 @@ static int visit_pool(rci_pool *pool, rci_block_visitor fn, void *arg) {
 
 int rci_pheap_visit(rci_heap *h, rci_block_visitor fn, void *arg) {
     rci_heap_drain_delayed(h);
+    rci_heap_check_suspects(h);
     for (rci_arena *a = h->all; a; a = a->all_next) {
         for (unsigned i = 0; i < RC_POOLS_PER_ARENA; i++) {
             rci_pool *pool = &a->pools[i];
@@ -116,6 +117,7 @@ void rci_pheap_destroy(rci_heap *h) {
             h->direct[k][i] = &rci_pool_empty;
     }
     atomic_store(&h->delayed_free, NULL);
+    atomic_store(&h->nsuspects, 0);   /* their blocks went with the arenas */
     h->owner = NULL;
     pthread_mutex_unlock(&h->lock);
     pthread_mutex_lock(&rci_g_lock);

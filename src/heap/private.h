@@ -78,13 +78,19 @@ static inline void *rci_pheap_alloc(rci_heap *h, size_t size, unsigned kind) {
 void rci_pheap_free_after(rci_heap *h, rci_pool *pool, uint32_t used, long stat_delta);
 
 /* Free a block of h (the caller knows it is one). The fast path makes only
- * tail calls, so that callers inlining it need no extra registers. */
+ * tail calls, so that callers inlining it need no extra registers. A block
+ * whose mark word holds the free key (see rci_block) takes the generic path,
+ * which reports a double free and skips it. Callers that pop blocks inline
+ * instead of through rci_pool_pop must overwrite the block's second word
+ * before handing it out (an object header does). Interior pointers are not
+ * checked here: the caller passes block starts. */
 static inline void rci_pheap_free(rci_heap *h, void *block) {
     rci_arena *a = rci_arena_of(block);
     rci_pool *pool = rci_pool_of(a, block);
-    if (rci_likely(pool->flags_hot == 0)) {
-        rci_block *b = block;
+    rci_block *b = block;
+    if (rci_likely(pool->flags_hot == 0 && b->mark != rci_free_key)) {
         b->next = pool->free;
+        b->mark = rci_free_key;
         pool->free = b;
         uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed) - 1;
         atomic_store_explicit(&pool->used, used, memory_order_relaxed);

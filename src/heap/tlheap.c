@@ -7,6 +7,13 @@
  * live blocks and pools; other threads may still free into it (thread_free
  * and delayed_free are atomic). The next thread that needs a heap adopts the
  * most recently abandoned one, folds in what was freed meanwhile, and goes on.
+ * rc_heap_collect(1) releases an abandoned heap that has become empty (no
+ * arena, no pending free): its struct goes back to the OS. That is safe
+ * because nothing can reach an empty heap: every pointer to a heap is held
+ * by its thread, its arenas' headers and pool descriptors (all gone), the
+ * global lists (it is unlinked under rci_g_lock, which every walker of
+ * rci_g_heaps holds), or a thread in the middle of a remote free, which
+ * happens only while the block it frees is still counted in a pool.
  */
 #include "heap/internal.h"
 #include "heap/os/os.h"
@@ -25,6 +32,27 @@ _Atomic size_t rci_g_arenas_allocated, rci_g_arenas_freed, rci_g_arenas_peak;
 _Atomic size_t rci_g_huge_blocks, rci_g_huge_bytes, rci_g_bytes_reserved;
 
 static void heap_abandon(void *arg);
+
+/* ---- the free key (see rci_block in internal.h) ---- */
+
+uintptr_t rci_free_key = (uintptr_t)0x9E3779B97F4A7C15u;
+static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+
+static void free_key_once(void) {
+    /* splitmix64 finaliser over whatever entropy the OS gives; any nonzero
+     * value works, randomness only makes an accidental match in user data
+     * (which costs a walk of the free lists, never a false report) rarer. */
+    uint64_t x = rci_os_random();
+    x += 0x9E3779B97F4A7C15u;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
+    x ^= x >> 31;
+    rci_free_key = (uintptr_t)(x ? x : 0x9E3779B97F4A7C15u);
+}
+
+void rci_free_key_init(void) {
+    pthread_once(&g_key_once, free_key_once);
+}
 
 static void atfork_prepare(void) {
     pthread_mutex_lock(&rci_g_lock);
@@ -80,8 +108,14 @@ void rci_heap_update_direct(rci_heap *h, unsigned kind, unsigned cls) {
     rci_heap_set_direct(h, kind, cls, head ? head : &rci_pool_empty);
 }
 
+static size_t heap_struct_size(void) {
+    return (sizeof(rci_heap) + rci_os_page_size() - 1) & ~(rci_os_page_size() - 1);
+}
+
 rci_heap *rci_heap_new_struct(void) {
-    size_t size = (sizeof(rci_heap) + rci_os_page_size() - 1) & ~(rci_os_page_size() - 1);
+    /* Before any block can exist: the key never changes once blocks carry it. */
+    rci_free_key_init();
+    size_t size = heap_struct_size();
     void *mem;
     if (rci_os_alloc_aligned(size, rci_os_page_size(), &mem) != 0)
         return NULL;
@@ -133,6 +167,8 @@ rci_heap *rci_heap_get_or_create(void) {
  * abandoned heap, the caller holding rci_g_lock) only. */
 void rci_heap_collect_heap(rci_heap *h, bool force) {
     rci_heap_drain_delayed(h);
+    if (atomic_load_explicit(&h->nsuspects, memory_order_acquire))
+        rci_heap_check_suspects(h);
     for (unsigned kind = 0; kind < RCI_KINDS; kind++) {
         for (unsigned cls = 0; cls < RC_NCLASSES; cls++) {
             rci_pool_list *l = &h->lists[kind][cls];
@@ -175,6 +211,31 @@ static void heap_abandon(void *arg) {
     rci_tl_heap = &rci_heap_empty;
 }
 
+/* An abandoned heap holds nothing when it has no arena (pool arenas, the
+ * cached one; a thread heap's huge blocks belong to no heap) and nothing is
+ * pending for it. Caller has taken it off the abandoned stack. */
+static bool heap_is_empty(rci_heap *h) {
+    return h->narenas == 0 && h->all == NULL && h->cached_empty == NULL &&
+           atomic_load(&h->delayed_free) == NULL && atomic_load(&h->nsuspects) == 0 &&
+           atomic_load_explicit(&h->stat_delta_shared, memory_order_relaxed) == 0;
+}
+
+/* Unlink empty heap h from the global list and unmap it (see the top of
+ * this file for why no pointer to it can remain). */
+static void heap_release(rci_heap *h) {
+    pthread_mutex_lock(&rci_g_lock);
+    rci_heap **link = &rci_g_heaps;
+    while (*link && *link != h)
+        link = &(*link)->all_next;
+    if (*link)
+        *link = h->all_next;
+    pthread_mutex_unlock(&rci_g_lock);
+    pthread_mutex_destroy(&h->lock);
+    size_t size = heap_struct_size();
+    rci_os_free(h, size);
+    atomic_fetch_sub(&rci_g_bytes_reserved, size);
+}
+
 void rc_heap_collect(int force) {
     rci_heap *h = rci_tl_heap;
     if (h != &rci_heap_empty)
@@ -187,15 +248,22 @@ void rc_heap_collect(int force) {
     rci_heap *list = g_abandoned;
     g_abandoned = NULL;
     pthread_mutex_unlock(&rci_g_lock);
-    rci_heap *last = NULL;
-    for (rci_heap *a = list; a; a = a->abandoned_next) {
+    rci_heap *keep = NULL, *last = NULL, *next;
+    for (rci_heap *a = list; a; a = next) {
+        next = a->abandoned_next;
         rci_heap_collect_heap(a, true);
+        if (force && heap_is_empty(a)) {
+            heap_release(a);
+            continue;
+        }
+        a->abandoned_next = NULL;
+        if (last) last->abandoned_next = a; else keep = a;
         last = a;
     }
-    if (list) {
+    if (keep) {
         pthread_mutex_lock(&rci_g_lock);
         last->abandoned_next = g_abandoned;
-        g_abandoned = list;
+        g_abandoned = keep;
         pthread_mutex_unlock(&rci_g_lock);
     }
 }

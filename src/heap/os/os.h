@@ -40,6 +40,10 @@ int rci_os_remap(void *addr, size_t old_size, size_t new_size, size_t align, voi
 size_t rci_os_rss(void);
 /* Monotonic clock in nanoseconds. */
 uint64_t rci_os_clock_ns(void);
+/* 64 bits that differ between processes (random when the OS provides
+ * randomness without blocking; otherwise derived from the clock, an address
+ * and the pid). Not for cryptography. */
+uint64_t rci_os_random(void);
 /* An id for the calling thread (the kernel tid). */
 uint64_t rci_os_thread_id(void);
 /* Value of an environment variable without allocating; NULL if unset. */

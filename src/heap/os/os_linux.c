@@ -147,6 +147,20 @@ uint64_t rci_os_clock_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t rci_os_random(void) {
+    uint64_t x = 0;
+#ifdef SYS_getrandom
+    /* GRND_NONBLOCK (1): never wait for the entropy pool at early boot. */
+    if (syscall(SYS_getrandom, &x, sizeof x, 1) == (long)sizeof x)
+        return x;
+#endif
+    /* No getrandom: the clock, the stack address (ASLR) and the pid. */
+    x = rci_os_clock_ns();
+    x ^= (uint64_t)(uintptr_t)&x << 16;
+    x ^= (uint64_t)getpid() << 40;
+    return x;
+}
+
 uint64_t rci_os_thread_id(void) {
     return (uint64_t)syscall(SYS_gettid);
 }
