@@ -57,6 +57,7 @@ static void on_final(rc_runtime *rt) {
     if (st->garbage) {
         rc_obj *g = st->garbage;
         st->garbage = NULL;
+        rt->internal_objects = 0;
         rco_decref(g);
     }
     rco_gc_list_merge(&rt->permanent, &rt->gen[2]);
@@ -105,6 +106,17 @@ rc_runtime *rc_runtime_new(const rc_config *config) {
         rco_runtime_destroy(rt);
         return NULL;
     }
+    /* The garbage list exists from the start (as gc.garbage does), so that
+     * looking at it changes nothing; it is the library's, not counted in
+     * rc_runtime_object_count. */
+    rcg_state *st = rcg(rt);
+    st->garbage = rc_list(rt);
+    if (!st->garbage) {
+        rco_runtime_destroy(rt);
+        return NULL;
+    }
+    rt->internal_objects++;
+    rt->gen_count[0]--;          /* nor does it count towards the first collection */
     return rt;
 }
 
@@ -356,10 +368,7 @@ unsigned rc_gc_get_debug(const rc_runtime *rt) {
 rc_obj *rc_gc_garbage(rc_runtime *rt) {
     if (!rt)
         return NULL;
-    rcg_state *st = rcg(rt);
-    if (!st->garbage)
-        st->garbage = rc_list(rt);
-    return st->garbage;
+    return rcg(rt)->garbage;
 }
 
 void rc_gc_set_incremental(rc_runtime *rt, size_t step_objects) {

@@ -304,11 +304,8 @@ static void run_finalizers(rco_gc *unreachable) {
 
 static bool garbage_append(rc_runtime *rt, rc_obj *o) {
     rcg_state *st = rcg(rt);
-    if (!st->garbage) {
-        st->garbage = rc_list(rt);
-        if (!st->garbage)
-            return false;
-    }
+    if (!st->garbage)
+        return false;      /* during teardown, after the list was dropped */
     return rc_list_append(rt, st->garbage, o) == 0;
 }
 

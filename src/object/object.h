@@ -156,6 +156,10 @@ struct rc_runtime {
     /* statistics: live objects; bytes of buffers (rco_alloc). Object bytes
      * are computed on demand by walking the heap. */
     size_t live_objects, buffer_bytes;
+    /* Objects the library keeps for itself from the runtime's creation on
+     * (the gc layer's garbage list): in live_objects, not in
+     * rc_runtime_object_count, so that a new runtime counts 0 objects. */
+    size_t internal_objects;
 
     /* cycle collector state lives in the gc layer; the object layer keeps
      * the generation lists it must maintain on track/untrack, and hooks the

@@ -178,7 +178,7 @@ void rc_runtime_print_objects(rc_runtime *rt, FILE *out) {
 }
 
 size_t rc_runtime_object_count(rc_runtime *rt) {
-    return rt ? rt->live_objects : 0;
+    return rt ? rt->live_objects - rt->internal_objects : 0;
 }
 
 static int add_object_bytes(void *block, size_t usable, unsigned kind, void *arg) {
