@@ -8,6 +8,26 @@
  *   containers list  time|mem [N]   N appends of int(i) to a list (10,000,000)
  *   containers array time|mem [N]   N appends of i to an I64 array
  *                                   (array.array('q')) (10,000,000)
+ *   containers dictops time [N]     N calls (1,000,000) of each dict
+ *                                   operation below on a dict of 1,000 str
+ *                                   keys (in cache: the cost of the calls,
+ *                                   not of memory), in a scattered key
+ *                                   order; prints ns per call:
+ *       hit           rc_dict_get of a present key
+ *       miss_get      rc_dict_get of an absent key (records RC_EKEY), then
+ *                     rc_error_clear, as a caller must
+ *       miss_get_msg  the same, reading rc_error_message before the clear
+ *       miss_find     rc_dict_find of an absent key (no error)
+ *       miss_contains rc_dict_contains of an absent key
+ *       find_str      rc_dict_find_str of a present key's C string
+ *       get_str       rc_dict_get_str of a present key's C string
+ *       build_str     rc_str of the C string, rc_dict_get, rc_decref (what
+ *                     a C-string lookup costs when it builds a str)
+ *       wc_incr       a word count: rc_dict_incr(d, word, 1, 0) over the
+ *                     1,000 words (one lookup; counts pass 256, so most
+ *                     new counts are new int objects)
+ *       wc_find_set   the same count by rc_dict_find, rc_int, rc_dict_set
+ *                     (two lookups)
  *
  * time: prints the phase times as "@ name=value" pairs (CLOCK_MONOTONIC,
  *       seconds) and a checksum line that containers.py must reproduce.
@@ -181,6 +201,135 @@ static void bench_dict(size_t n, int mem) {
            n, t1 - t0, t2 - t1, t2 - t0, t4 - t3, t6 - t5, rss1 - rss0);
 }
 
+/* ---- dict operations, ns per call ---- */
+
+#define DICTOPS_KEYS 1000u       /* hot in cache: the cost of the calls, not of memory */
+
+static volatile long long dictops_sink;
+
+static double ns_per(double t0, double t1, size_t n) {
+    return (t1 - t0) * 1e9 / (double)n;
+}
+
+static void bench_dictops(size_t n) {
+    const size_t nk = DICTOPS_KEYS;
+    char (*cstr)[24] = malloc(nk * sizeof *cstr);
+    rc_obj **keys = malloc(nk * sizeof *keys);
+    rc_obj **misses = malloc(nk * sizeof *misses);
+    size_t *order = malloc(n * sizeof *order);
+    if (!cstr || !keys || !misses || !order)
+        die("malloc");
+    rc_obj *d = rc_dict(rt);
+    if (!d)
+        die("rc_dict");
+    for (size_t i = 0; i < nk; i++) {
+        size_t len = fmt_key(cstr[i], i);
+        char miss[32];
+        memcpy(miss, cstr[i], len + 1);
+        miss[0] = 'm';                            /* "mey<i>": never present */
+        keys[i] = rc_str_n(rt, cstr[i], len);
+        misses[i] = rc_str(rt, miss);
+        rc_obj *v = rc_int(rt, (int64_t)i);
+        if (!keys[i] || !misses[i] || !v || rc_dict_set(rt, d, keys[i], v) != 0)
+            die("dictops build");
+        rc_decref(v);
+    }
+    for (size_t i = 0; i < n; i++)
+        order[i] = (i * (uint64_t)STRIDE) % nk;
+    long long sum = 0;
+    rc_obj *v;
+    double t[12];
+
+    t[0] = now();
+    for (size_t i = 0; i < n; i++)
+        sum += rc_int_value(rc_dict_get(rt, d, keys[order[i]]));
+    t[1] = now();
+    for (size_t i = 0; i < n; i++) {
+        sum += rc_dict_get(rt, d, misses[order[i]]) == NULL;
+        rc_error_clear(rt);
+    }
+    t[2] = now();
+    for (size_t i = 0; i < n; i++) {
+        sum += rc_dict_get(rt, d, misses[order[i]]) == NULL;
+        sum += rc_error_message(rt)[0];
+        rc_error_clear(rt);
+    }
+    t[3] = now();
+    for (size_t i = 0; i < n; i++)
+        sum += rc_dict_find(rt, d, misses[order[i]], &v);
+    t[4] = now();
+    for (size_t i = 0; i < n; i++)
+        sum += rc_dict_contains(rt, d, misses[order[i]]);
+    t[5] = now();
+    for (size_t i = 0; i < n; i++) {
+        if (rc_dict_find_str(rt, d, cstr[order[i]], &v) != 1)
+            die("rc_dict_find_str");
+        sum += rc_int_value(v);
+    }
+    t[6] = now();
+    for (size_t i = 0; i < n; i++)
+        sum += rc_int_value(rc_dict_get_str(rt, d, cstr[order[i]]));
+    t[7] = now();
+    for (size_t i = 0; i < n; i++) {
+        rc_obj *k = rc_str(rt, cstr[order[i]]);
+        if (!k)
+            die("rc_str");
+        sum += rc_int_value(rc_dict_get(rt, d, k));
+        rc_decref(k);
+    }
+    t[8] = now();
+    rc_obj *wc1 = rc_dict(rt), *wc2 = rc_dict(rt);
+    if (!wc1 || !wc2)
+        die("rc_dict");
+    t[9] = now();
+    for (size_t i = 0; i < n; i++)
+        if (rc_dict_incr(rt, wc1, keys[order[i]], 1, 0, NULL) != 0)
+            die("rc_dict_incr");
+    t[10] = now();
+    for (size_t i = 0; i < n; i++) {
+        rc_obj *w = keys[order[i]];
+        int r = rc_dict_find(rt, wc2, w, &v);
+        rc_obj *nv = rc_int(rt, (r == 1 ? rc_int_value(v) : 0) + 1);
+        if (r < 0 || !nv || rc_dict_set(rt, wc2, w, nv) != 0)
+            die("word count by find and set");
+        rc_decref(nv);
+    }
+    t[11] = now();
+    if (rc_error(rt) != 0)
+        die("an error was left on the runtime");
+    long long total1 = 0, total2 = 0;
+    for (size_t i = 0; i < nk; i++) {
+        rc_obj *c1 = NULL, *c2 = NULL;
+        if (rc_dict_find(rt, wc1, keys[i], &c1) < 0 || rc_dict_find(rt, wc2, keys[i], &c2) < 0)
+            die("rc_dict_find");
+        total1 += c1 ? rc_int_value(c1) : 0;
+        total2 += c2 ? rc_int_value(c2) : 0;
+    }
+    if (total1 != (long long)n || total2 != (long long)n)
+        die("word counts differ");
+    dictops_sink = sum;
+
+    printf("dictops n=%zu keys=%zu words=%lld\n", n, nk, total1);
+    printf("@ impl=recycle bench=dictops n=%zu hit_ns=%.1f miss_get_ns=%.1f miss_get_msg_ns=%.1f "
+           "miss_find_ns=%.1f miss_contains_ns=%.1f find_str_ns=%.1f get_str_ns=%.1f "
+           "build_str_ns=%.1f wc_incr_ns=%.1f wc_find_set_ns=%.1f\n",
+           n, ns_per(t[0], t[1], n), ns_per(t[1], t[2], n), ns_per(t[2], t[3], n),
+           ns_per(t[3], t[4], n), ns_per(t[4], t[5], n), ns_per(t[5], t[6], n),
+           ns_per(t[6], t[7], n), ns_per(t[7], t[8], n), ns_per(t[9], t[10], n),
+           ns_per(t[10], t[11], n));
+    rc_decref(wc1);
+    rc_decref(wc2);
+    for (size_t i = 0; i < nk; i++) {
+        rc_decref(keys[i]);
+        rc_decref(misses[i]);
+    }
+    rc_decref(d);
+    free(cstr);
+    free(keys);
+    free(misses);
+    free(order);
+}
+
 /* ---- list of ints ---- */
 
 static void bench_list(size_t n, int mem) {
@@ -256,14 +405,16 @@ static void bench_array(size_t n, int mem) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 3 || argc > 4 || (strcmp(argv[2], "time") && strcmp(argv[2], "mem"))) {
-        fprintf(stderr, "usage: containers dict|list|array time|mem [N]\n");
+    if (argc < 3 || argc > 4 || (strcmp(argv[2], "time") && strcmp(argv[2], "mem")) ||
+        (!strcmp(argv[1], "dictops") && strcmp(argv[2], "time"))) {
+        fprintf(stderr, "usage: containers dict|list|array time|mem [N]\n"
+                        "       containers dictops time [N]\n");
         return 2;
     }
     const char *which = argv[1];
     int mem = !strcmp(argv[2], "mem");
     size_t n = argc == 4 ? strtoull(argv[3], NULL, 10)
-                         : (!strcmp(which, "dict") ? 1000000u : 10000000u);
+                         : (!strncmp(which, "dict", 4) ? 1000000u : 10000000u);
     rt = rc_runtime_new(NULL);
     if (!rt)
         die("rc_runtime_new");
@@ -271,7 +422,8 @@ int main(int argc, char **argv) {
     if (!strcmp(which, "dict")) bench_dict(n, mem);
     else if (!strcmp(which, "list")) bench_list(n, mem);
     else if (!strcmp(which, "array")) bench_array(n, mem);
-    else die("unknown benchmark (dict, list, array)");
+    else if (!strcmp(which, "dictops")) bench_dictops(n);
+    else die("unknown benchmark (dict, list, array, dictops)");
     size_t left = rc_runtime_object_count(rt) - base;
     rc_runtime_free(rt);
     if (left) {

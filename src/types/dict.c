@@ -593,16 +593,23 @@ enum {
     DICT_STORE        /* may store the key too: it must not be of another runtime */
 };
 
-/* Check dict and key, and hash the key. */
-static int dict_prepare(rc_runtime *rt, rc_obj *dict, rc_obj *key, int mode, uint64_t *hash,
-                        const char *fn) {
+/* Check dict, key and (DICT_STORE with a value to store) value, and hash
+ * the key. The runtime checks of a store look the dict's runtime up once. */
+static int dict_prepare(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *value, int mode,
+                        uint64_t *hash, const char *fn) {
     int r = rct_check_arg(rt, dict, &rc_dict_type, fn);
     if (r == 0)
         r = rct_check_arg(rt, key, NULL, fn);
-    if (r == 0 && mode == DICT_STORE)
+    if (r == 0 && value)
+        r = rct_check_arg(rt, value, NULL, fn);
+    if (r == 0 && mode == DICT_STORE &&
+        !(rco_runtime(dict) == rt && !rco_is_foreign(rt, key) && !(value && rco_is_foreign(rt, value)))) {
         r = rct_check_link(rt, dict, key, fn);
-    else if (r == 0 && mode == DICT_WRITE && rco_runtime(dict) != rt)
+        if (r == 0 && value)
+            r = rct_check_link(rt, dict, value, fn);
+    } else if (r == 0 && mode == DICT_WRITE && rco_runtime(dict) != rt) {
         r = rct_refuse_runtime(rt, fn, dict);
+    }
     if (r == 0)
         r = rc_hash(rt, key, hash);
     return r;
@@ -662,9 +669,9 @@ int rc_dict_set(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *value) {
     if (!rt)
         return RC_EINVAL;
     uint64_t hash;
-    int r = dict_prepare(rt, dict, key, DICT_STORE, &hash, "rc_dict_set");
-    if (r == 0)
-        r = dict_check_value(rt, dict, value, "rc_dict_set");
+    if (!value)
+        return rco_err(rt, RC_EINVAL, "rc_dict_set: NULL value");
+    int r = dict_prepare(rt, dict, key, value, DICT_STORE, &hash, "rc_dict_set");
     if (r < 0)
         return r;
     return dict_store(rt, &((rct_dict *)dict)->t, key, hash, value);
@@ -674,7 +681,7 @@ int rc_dict_set(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *value) {
  * or a negative RC_E*. */
 static int dict_find(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj **value, const char *fn) {
     uint64_t hash;
-    int r = dict_prepare(rt, dict, key, DICT_READ, &hash, fn);
+    int r = dict_prepare(rt, dict, key, NULL, DICT_READ, &hash, fn);
     if (r < 0)
         return r;
     rct_dtable *t = &((rct_dict *)dict)->t;
@@ -717,9 +724,9 @@ int rc_dict_setdefault(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *dflt, 
     if (!rt)
         return RC_EINVAL;
     uint64_t hash;
-    int r = dict_prepare(rt, dict, key, DICT_STORE, &hash, fn);
-    if (r == 0)
-        r = dict_check_value(rt, dict, dflt, fn);
+    if (!dflt)
+        return rco_err(rt, RC_EINVAL, "%s: NULL default", fn);
+    int r = dict_prepare(rt, dict, key, dflt, DICT_STORE, &hash, fn);
     if (r < 0)
         return r;
     rct_dtable *t = &((rct_dict *)dict)->t;
@@ -746,7 +753,7 @@ int rc_dict_incr(rc_runtime *rt, rc_obj *dict, rc_obj *key, int64_t delta, int64
     if (!rt)
         return RC_EINVAL;
     uint64_t hash;
-    int r = dict_prepare(rt, dict, key, DICT_STORE, &hash, fn);
+    int r = dict_prepare(rt, dict, key, NULL, DICT_STORE, &hash, fn);
     if (r < 0)
         return r;
     rct_dtable *t = &((rct_dict *)dict)->t;
@@ -803,7 +810,7 @@ int rc_dict_modify(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_dict_modify_fn 
     if (!rt)
         return RC_EINVAL;
     uint64_t hash;
-    int r = dict_prepare(rt, dict, key, DICT_STORE, &hash, name);
+    int r = dict_prepare(rt, dict, key, NULL, DICT_STORE, &hash, name);
     if (r == 0 && !fn)
         r = rco_err(rt, RC_EINVAL, "%s: NULL callback", name);
     if (r < 0)
@@ -857,7 +864,7 @@ int rc_dict_modify(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_dict_modify_fn 
 /* Remove key; its value (a reference now owned by the caller) in *value. */
 static int dict_take(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj **value, const char *fn) {
     uint64_t hash;
-    int r = dict_prepare(rt, dict, key, DICT_WRITE, &hash, fn);
+    int r = dict_prepare(rt, dict, key, NULL, DICT_WRITE, &hash, fn);
     if (r < 0)
         return r;
     r = dict_remove_hashed(rt, &((rct_dict *)dict)->t, key, hash, value);
