@@ -239,8 +239,8 @@ static void *span_alloc(rci_heap *h, size_t size, unsigned kind) {
     return pool->start;
 }
 
-static void *huge_alloc(rci_heap *h, size_t size, size_t alignment, unsigned kind) {
-    void *p = rci_huge_alloc(h, size, alignment, kind);
+static void *huge_alloc(rci_heap *h, size_t size, size_t alignment, size_t skew, unsigned kind) {
+    void *p = rci_huge_alloc(h, size, alignment, skew, kind);
     if (!p)
         return fail_enomem();
     rci_stat_add(h, (long)rci_arena_of(p)->huge_size);
@@ -252,7 +252,7 @@ void *rci_heap_alloc_kind(rci_heap *h, size_t size, unsigned kind) {
         return small_alloc_generic(h, rci_class_of(size), kind);
     if (size <= RC_SPAN_MAX)
         return span_alloc(h, size, kind);
-    return huge_alloc(h, size, 0, kind);
+    return huge_alloc(h, size, 0, 0, kind);
 }
 
 void *rci_raw_malloc(size_t size, bool debug) {
@@ -288,7 +288,14 @@ void *rci_raw_aligned(size_t alignment, size_t size, bool debug) {
     unsigned kind = debug ? RCI_KIND_DEBUG : 0;
     if (size <= RC_SPAN_MAX && alignment <= RC_POOL_SIZE)
         return span_alloc(h, size, kind);   /* spans start on a pool boundary */
-    return huge_alloc(h, size, alignment, kind);
+    return huge_alloc(h, size, alignment, 0, kind);
+}
+
+void *rci_raw_huge_skewed(size_t alignment, size_t skew, size_t size, bool debug) {
+    rci_heap *h = rci_heap_get_or_create();
+    if (!h)
+        return fail_enomem();
+    return huge_alloc(h, size, alignment, skew, debug ? RCI_KIND_DEBUG : 0);
 }
 
 /* ---- freeing ---- */

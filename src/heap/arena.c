@@ -252,12 +252,16 @@ void rci_arena_give_pools(rci_heap *h, rci_pool *first) {
 
 /* ---- huge blocks: one mapping each ---- */
 
-void *rci_huge_alloc(rci_heap *h, size_t size, size_t alignment, unsigned kind) {
+void *rci_huge_alloc(rci_heap *h, size_t size, size_t alignment, size_t skew, unsigned kind) {
     size_t ps = rci_os_page_size();
     size_t hdr = rci_arena_header_size();
     if (alignment < RC_HEAP_ALIGNMENT)
         alignment = RC_HEAP_ALIGNMENT;
-    size_t offset = (hdr + alignment - 1) & ~(alignment - 1);
+    /* The block starts skew bytes before an aligned address, after the
+     * header: offset + skew is the first multiple of alignment that leaves
+     * room for the header. With alignment <= RC_MAX_ALIGNMENT and skew small
+     * that address is still inside the first arena-sized chunk. */
+    size_t offset = ((hdr + skew + alignment - 1) & ~(alignment - 1)) - skew;
     if (size > SIZE_MAX - offset - ps) {
         errno = ENOMEM;
         return NULL;

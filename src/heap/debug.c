@@ -201,8 +201,23 @@ void *rci_debug_malloc(size_t size, size_t alignment, int api) {
         return NULL;
     }
     size_t total = front + size + RCI_DBG_GUARD;
-    char *raw = alignment > RC_HEAP_ALIGNMENT ? rci_raw_aligned(alignment, total, true)
-                                              : rci_raw_malloc(total, true);
+    char *raw;
+    if (alignment >= RC_POOL_SIZE) {
+        /* An aligned raw block would be a span or huge block starting on a
+         * pool boundary, and the user pointer a whole `alignment` further:
+         * in a later pool of the span (whose descriptor knows no header) or,
+         * from 2 MiB on, past the arena's first chunk (where no arena header
+         * is). Instead take a huge block placed so that the user pointer,
+         * RCI_DBG_OFFSET bytes in, is the aligned address: header and user
+         * bytes then share the huge arena's first chunk. */
+        front = RCI_DBG_OFFSET;
+        total = front + size + RCI_DBG_GUARD;
+        raw = rci_raw_huge_skewed(alignment, front, total, true);
+    } else if (alignment > RC_HEAP_ALIGNMENT) {
+        raw = rci_raw_aligned(alignment, total, true);
+    } else {
+        raw = rci_raw_malloc(total, true);
+    }
     if (!raw)
         return NULL;
     unsigned char *u = (unsigned char *)raw + front;

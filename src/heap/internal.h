@@ -309,7 +309,9 @@ void rci_arena_release(rci_arena *a);                  /* back to the OS */
 /* npools free pools in a row (span: never pool 0, which holds the header). */
 rci_pool *rci_arena_take_pools(rci_heap *h, unsigned npools, bool span); /* NULL on ENOMEM */
 void rci_arena_give_pools(rci_heap *h, rci_pool *first);      /* state SMALL or SPAN */
-void *rci_huge_alloc(rci_heap *h, size_t size, size_t alignment, unsigned kind);
+/* A huge block of size bytes whose address + skew is a multiple of
+ * alignment (skew 0: the block itself is aligned); NULL on ENOMEM. */
+void *rci_huge_alloc(rci_heap *h, size_t size, size_t alignment, size_t skew, unsigned kind);
 /* Resize huge block p (arena a) to size > RC_SPAN_MAX by remapping, never
  * copying; returns the block's (possibly new) address, or NULL with the
  * block untouched. */
@@ -343,6 +345,10 @@ void rci_heap_free_owned(rci_heap *h, void *p);         /* owner; p validated by
  * (and p untouched) when p is not huge, size is not, or the OS refuses. */
 void *rci_heap_try_resize(rci_heap *h, void *p, size_t size);
 void *rci_raw_aligned(size_t alignment, size_t size, bool debug);
+/* A huge block (its own mapping, whatever its size) whose address + skew is
+ * a multiple of alignment: for debug blocks, whose user pointer lies skew
+ * bytes into the raw block. NULL on ENOMEM. */
+void *rci_raw_huge_skewed(size_t alignment, size_t skew, size_t size, bool debug);
 void rci_raw_free(void *p);                            /* p validated by the caller */
 size_t rci_raw_usable(const void *p);
 void rci_free_local_slow(rci_heap *h, rci_pool *pool);
