@@ -22,6 +22,13 @@
  *   - rc_gc_get_objects(g) has the model's size; the object count matches;
  *   - rc_runtime_free destroys what is left, each node exactly once.
  *
+ * A second family of runs (run_chaos) combines the same graphs with user
+ * code that allocates (finalizers, weak-reference callbacks, destroy) while
+ * the collector is enabled at low thresholds, stop-the-world or
+ * incremental; its oracle is safety and liveness against the model (see
+ * there), since collections then happen at moments the model cannot
+ * predict.
+ *
  * Sizes scale with rct_scaled(); RC_TEST_SEED replays one seed family. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -81,6 +88,57 @@ static void vnode_clear(rc_obj *self) {
     vnode_drop(self);
 }
 
+/* ---- user code that allocates (chaos runs) ------------------------------------- *
+ * In a chaos run (g_chaos_rt set), every finalizer, weak-reference callback
+ * and destroy of a model node allocates: it makes a two-node cycle of side
+ * objects (a type outside the model) and drops it. With the collector
+ * enabled and low thresholds, those allocations start collections, or
+ * advance an incremental one, while the model node is being deallocated or
+ * collected. */
+static rc_runtime *g_chaos_rt;
+static size_t g_side_made, g_side_destroyed;
+
+typedef struct side { rc_obj ob; rc_obj *peer; uint64_t payload[2]; } side;
+
+static int side_traverse(rc_obj *self, rc_visitfn visit, void *arg) {
+    side *x = (side *)self;
+    return x->peer ? visit(x->peer, arg) : 0;
+}
+static void side_clear(rc_obj *self) {
+    side *x = (side *)self;
+    rc_obj *p = x->peer;
+    x->peer = NULL;
+    rc_xdecref(p);
+}
+static void side_destroy(rc_obj *self) {
+    g_side_destroyed++;
+    side_clear(self);
+}
+static const rc_type side_type = {
+    .name = "side", .size = sizeof(side), .flags = RC_TYPE_GC,
+    .traverse = side_traverse, .clear = side_clear, .destroy = side_destroy,
+};
+
+static void side_churn(void) {
+    if (!g_chaos_rt)
+        return;
+    side *a = (side *)rc_new(g_chaos_rt, &side_type);
+    side *b = (side *)rc_new(g_chaos_rt, &side_type);
+    if (!a || !b) {
+        g_violations++;        /* no allocation may fail here */
+        if (a)
+            rc_decref(&a->ob);
+        if (b)
+            rc_decref(&b->ob);
+        return;
+    }
+    g_side_made += 2;
+    a->peer = &b->ob;          /* a owns the reference rc_new gave for b */
+    rc_incref(&a->ob);
+    b->peer = &a->ob;
+    rc_decref(&a->ob);         /* garbage: only the collector frees it */
+}
+
 static void vnode_destroy(rc_obj *self) {
     vnode *n = (vnode *)self;
     g_destroyed[n->id]++;
@@ -89,11 +147,13 @@ static void vnode_destroy(rc_obj *self) {
         g_viol_magic++;
     }
     vnode_drop(self);
+    side_churn();
 }
 
 static void vnode_finalize(rc_obj *self) {
     g_finalized[((vnode *)self)->id]++;
     g_fin_started = 1;
+    side_churn();
 }
 
 static const rc_type vnode_type = {
@@ -124,6 +184,7 @@ static void wr_cb(rc_obj *ref, void *arg) {
         g_violations++;
         g_viol_order++;
     }
+    side_churn();
 }
 
 /* ---- the model --------------------------------------------------------------- */
@@ -456,14 +517,9 @@ static int pct(rct_rng *r, int p) {
     return (int)rct_rng_range(r, 0, 99) < p;
 }
 
-static void run(const config *cfg, uint64_t seed) {
-    g_seed = seed;
-    g_step = "build";
-    rct_rng rng;
-    rct_rng_init(&rng, seed);
-    model M;
-    memset(&M, 0, sizeof M);
-    model *m = &M;
+/* The model's arrays for n nodes, and the random graph: kinds and edges. */
+static void model_init(model *m, const config *cfg, rct_rng *rng) {
+    memset(m, 0, sizeof *m);
     int n = (int)cfg->n;
     m->n = n;
 #define ALLOC(p, count) do { (p) = calloc((size_t)(count) + 1, sizeof *(p)); assert_non_null(p); } while (0)
@@ -484,9 +540,8 @@ static void run(const config *cfg, uint64_t seed) {
     ALLOC(g_finalized, n);
     ALLOC(g_wcb, n);
     g_violations = g_viol_alive = g_viol_order = g_viol_magic = 0;
-    /* the graph */
     for (int v = 0; v < n; v++) {
-        int r = (int)rct_rng_range(&rng, 0, 99);
+        int r = (int)rct_rng_range(rng, 0, 99);
         int k = K_NODE;
         if (r < cfg->pct_fin)
             k = K_FIN;
@@ -497,18 +552,121 @@ static void run(const config *cfg, uint64_t seed) {
         else if ((r -= cfg->pct_list) < cfg->pct_dict)
             k = K_DICT;
         m->kind[v] = k;
-        m->off[v + 1] = m->off[v] + (int)rct_rng_range(&rng, 0, (size_t)cfg->maxdeg);
+        m->off[v + 1] = m->off[v] + (int)rct_rng_range(rng, 0, (size_t)cfg->maxdeg);
     }
     ALLOC(m->adj, m->off[n]);
+#undef ALLOC
     for (int v = 0; v < n; v++)
         for (int e = m->off[v]; e < m->off[v + 1]; e++) {
             int t;
-            if (pct(&rng, cfg->pct_local))
-                t = (int)(((size_t)v + rct_rng_range(&rng, 0, 6) + (size_t)n - 3) % (size_t)n);
+            if (pct(rng, cfg->pct_local))
+                t = (int)(((size_t)v + rct_rng_range(rng, 0, 6) + (size_t)n - 3) % (size_t)n);
             else
-                t = (int)rct_rng_range(&rng, 0, (size_t)n - 1);
+                t = (int)rct_rng_range(rng, 0, (size_t)n - 1);
             m->adj[e] = t;
         }
+}
+
+static void model_release(model *m) {
+    free(m->kind);
+    free(m->off);
+    free(m->adj);
+    free(m->ptr);
+    free(m->wref);
+    free(m->held);
+    free(m->state);
+    free(m->mcleared);
+    free(m->gen);
+    free(m->support);
+    free(m->queue);
+    free(m->mark);
+    free(m->byptr);
+    free(g_destroyed);
+    free(g_cleared);
+    free(g_finalized);
+    free(g_wcb);
+}
+
+/* Create node v's object (no edges yet), held by the test. */
+static void model_create(model *m, int v) {
+    int k = m->kind[v];
+    rc_obj *o;
+    if (is_user(k)) {
+        const rc_type *t = k == K_NODE ? &vnode_type : k == K_FIN ? &vfin_type : &vnoclear_type;
+        o = rc_new_var(m->rt, t, (size_t)deg(m, v));
+        assert_non_null(o);
+        ((vnode *)o)->id = v;
+        ((vnode *)o)->magic = MAGIC(v);
+    } else {
+        o = k == K_LIST ? rc_list(m->rt) : rc_dict(m->rt);
+        assert_non_null(o);
+    }
+    m->ptr[v] = o;
+    m->held[v] = 1;
+    m->gen[v] = 0;
+}
+
+/* Install every edge, and the weak references the test holds. */
+static void model_wire(model *m, const config *cfg, rct_rng *rng) {
+    rc_runtime *rt = m->rt;
+    int n = m->n;
+    for (int v = 0; v < n; v++) {
+        rc_obj *o = m->ptr[v];
+        for (int i = 0; i < deg(m, v); i++) {
+            rc_obj *t = m->ptr[m->adj[m->off[v] + i]];
+            if (is_user(m->kind[v])) {
+                EDGES(o)[i] = t;
+                rc_incref(t);
+            } else if (m->kind[v] == K_LIST) {
+                assert_int_equal(rc_list_append(rt, o, t), 0);
+            } else {
+                rc_obj *key = rc_int(rt, i);
+                assert_int_equal(rc_dict_set(rt, o, key, t), 0);
+                rc_decref(key);
+            }
+        }
+        if (!is_user(m->kind[v]) || pct(rng, cfg->pct_weak)) {
+            m->wref[v] = rc_weakref_new(rt, o, wr_cb, (void *)(intptr_t)v);
+            assert_non_null(m->wref[v]);
+            m->nweak++;
+        }
+        m->byptr[v].p = (uintptr_t)o;
+        m->byptr[v].id = v;
+    }
+    qsort(m->byptr, (size_t)n, sizeof m->byptr[0], pid_cmp);
+}
+
+/* A random permutation of the nodes (the order references are dropped in)
+ * and a random choice of roots. Both arrays are the caller's to free. */
+static void pick_roots(const model *m, const config *cfg, rct_rng *rng, int **order_out,
+                       int **root_out) {
+    int n = m->n;
+    int *order = calloc((size_t)n + 1, sizeof(int));
+    int *root = calloc((size_t)n + 1, sizeof(int));
+    assert_non_null(order);
+    assert_non_null(root);
+    for (int v = 0; v < n; v++)
+        order[v] = v;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)rct_rng_range(rng, 0, (size_t)i), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    for (int v = 0; v < n; v++)
+        root[v] = pct(rng, cfg->pct_root);
+    *order_out = order;
+    *root_out = root;
+}
+
+static void run(const config *cfg, uint64_t seed) {
+    g_seed = seed;
+    g_step = "build";
+    rct_rng rng;
+    rct_rng_init(&rng, seed);
+    model M;
+    model *m = &M;
+    model_init(m, cfg, &rng);
+    int n = m->n;
 
     rc_config c;
     rc_config_init(&c);
@@ -525,21 +683,7 @@ static void run(const config *cfg, uint64_t seed) {
     /* create in three batches: generations 2, 1, 0 */
     int cut1 = n / 3, cut2 = 2 * n / 3;
     for (int v = 0; v < n; v++) {
-        int k = m->kind[v];
-        rc_obj *o;
-        if (is_user(k)) {
-            const rc_type *t = k == K_NODE ? &vnode_type : k == K_FIN ? &vfin_type : &vnoclear_type;
-            o = rc_new_var(rt, t, (size_t)deg(m, v));
-            assert_non_null(o);
-            ((vnode *)o)->id = v;
-            ((vnode *)o)->magic = MAGIC(v);
-        } else {
-            o = k == K_LIST ? rc_list(rt) : rc_dict(rt);
-            assert_non_null(o);
-        }
-        m->ptr[v] = o;
-        m->held[v] = 1;
-        m->gen[v] = 0;
+        model_create(m, v);
         if (v == cut1 - 1) {
             build_collect(m, 1, v + 1);      /* batch A to generation 2 */
             if (cfg->freeze) {
@@ -555,47 +699,12 @@ static void run(const config *cfg, uint64_t seed) {
             build_collect(m, 0, v + 1);      /* batch B to generation 1 */
     }
     g_step = "edges";
-    for (int v = 0; v < n; v++) {
-        rc_obj *o = m->ptr[v];
-        for (int i = 0; i < deg(m, v); i++) {
-            rc_obj *t = m->ptr[m->adj[m->off[v] + i]];
-            if (is_user(m->kind[v])) {
-                EDGES(o)[i] = t;
-                rc_incref(t);
-            } else if (m->kind[v] == K_LIST) {
-                assert_int_equal(rc_list_append(rt, o, t), 0);
-            } else {
-                rc_obj *key = rc_int(rt, i);
-                assert_int_equal(rc_dict_set(rt, o, key, t), 0);
-                rc_decref(key);
-            }
-        }
-        if (!is_user(m->kind[v]) || pct(&rng, cfg->pct_weak)) {
-            m->wref[v] = rc_weakref_new(rt, o, wr_cb, (void *)(intptr_t)v);
-            assert_non_null(m->wref[v]);
-            m->nweak++;
-        }
-        m->byptr[v].p = (uintptr_t)o;
-        m->byptr[v].id = v;
-    }
-    qsort(m->byptr, (size_t)n, sizeof m->byptr[0], pid_cmp);
+    model_wire(m, cfg, &rng);
     g_step = "wired";
     verify_all(m);
 
-    /* roots */
-    int *order = calloc((size_t)n, sizeof(int));
-    assert_non_null(order);
-    for (int v = 0; v < n; v++)
-        order[v] = v;
-    for (int i = n - 1; i > 0; i--) {
-        int j = (int)rct_rng_range(&rng, 0, (size_t)i), t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
-    int *root = calloc((size_t)n, sizeof(int));
-    assert_non_null(root);
-    for (int v = 0; v < n; v++)
-        root[v] = pct(&rng, cfg->pct_root);
+    int *order, *root;
+    pick_roots(m, cfg, &rng, &order, &root);
     /* drop every other reference, in random order: refcounting frees the
      * acyclic garbage at once */
     g_step = "drop non-roots";
@@ -664,23 +773,205 @@ static void run(const config *cfg, uint64_t seed) {
     fclose(report);
     free(order);
     free(root);
-    free(m->kind);
-    free(m->off);
-    free(m->adj);
-    free(m->ptr);
-    free(m->wref);
-    free(m->held);
-    free(m->state);
-    free(m->mcleared);
-    free(m->gen);
-    free(m->support);
-    free(m->queue);
-    free(m->mark);
-    free(m->byptr);
-    free(g_destroyed);
-    free(g_cleared);
-    free(g_finalized);
-    free(g_wcb);
+    model_release(m);
+}
+
+/* ---- chaos runs: the collector runs whenever user code allocates -------------- *
+ * The same graphs, with the collector enabled at low thresholds, in
+ * stop-the-world or bounded-pause mode, finalizers and callbacks that
+ * allocate (side_churn), and explicit collections and steps between the
+ * drops. Collections then happen at moments the model cannot predict, so
+ * the oracle is the two properties every schedule must keep:
+ *   - safety: after every phase, each node reachable from the roots is
+ *     alive, uncleared, with its edges intact and its weak reference alive;
+ *   - liveness: once every root is dropped and the collector has settled,
+ *     the nodes still alive are exactly those in rc_gc_garbage (kept by a
+ *     cycle of clear-less nodes), each listed once; rc_runtime_free then
+ *     destroys every node exactly once and every side object too.
+ * Finalizers run at most once throughout. */
+
+/* A user node is alive until destroyed; a container (which always has a
+ * weak reference) counts as alive while its weak reference is: a collection
+ * that finds it unreachable clears that even if it then survives. */
+static int chaos_alive(const model *m, int v) {
+    if (is_user(m->kind[v]))
+        return g_destroyed[v] == 0;
+    return rc_weakref_get(m->wref[v]) != NULL;
+}
+
+static void chaos_check_safety(model *m) {
+    int n = m->n, qh = 0, qt = 0;
+    memset(m->mark, 0, sizeof(int) * (size_t)n);
+    for (int v = 0; v < n; v++)
+        if (m->held[v]) {
+            m->mark[v] = 1;
+            m->queue[qt++] = v;
+        }
+    while (qh < qt) {
+        int u = m->queue[qh++];
+        for (int e = m->off[u]; e < m->off[u + 1]; e++)
+            if (!m->mark[m->adj[e]]) {
+                m->mark[m->adj[e]] = 1;
+                m->queue[qt++] = m->adj[e];
+            }
+    }
+    for (int v = 0; v < n; v++) {
+        if (is_user(m->kind[v]))
+            CHECK(g_finalized[v] <= 1, v);
+        if (!m->mark[v])
+            continue;
+        CHECK(chaos_alive(m, v), v);
+        if (is_user(m->kind[v])) {
+            CHECK(g_cleared[v] == 0, v);
+            CHECK(((vnode *)m->ptr[v])->magic == MAGIC(v), v);
+        }
+        if (m->wref[v])
+            CHECK(rc_weakref_get(m->wref[v]) == m->ptr[v], v);
+        check_edges_intact(m, v);
+    }
+    CHECK(g_violations == 0, g_violations);
+}
+
+/* Drop the test's reference to v, sometimes followed by a collection of a
+ * random generation or an incremental step. */
+static void chaos_drop(model *m, int v, rct_rng *rng) {
+    model_drop(m, v);
+    int r = (int)rct_rng_range(rng, 0, 99);
+    if (r < 3)
+        rc_gc_collect(m->rt, (int)rct_rng_range(rng, 0, 2));
+    else if (r < 8)
+        rc_gc_step(m->rt);
+    else if (r < 9)
+        rc_gc_collect_incremental(m->rt);
+}
+
+static void chaos_settle(rc_runtime *rt) {
+    for (int i = 0; i < 1000000 && rc_gc_step(rt); i++) {
+    }
+    /* finalizers of each collection leave side garbage for the next one */
+    for (int i = 0; i < 8 && rc_gc_collect(rt, 2) > 0; i++) {
+    }
+}
+
+/* Liveness, once nothing is held: the nodes alive are exactly those the
+ * garbage list reaches (it is a root, like gc.garbage), following the edges
+ * the objects have now (cleared ones have none); each is listed once. */
+static void chaos_check_liveness(model *m) {
+    rc_runtime *rt = m->rt;
+    int n = m->n, qh = 0, qt = 0;
+    rc_obj *g = rc_gc_garbage(rt);
+    memset(m->mark, 0, sizeof(int) * (size_t)n);
+    for (size_t i = 0; i < rc_list_len(g); i++) {
+        int id = id_of(m, rc_list_get(rt, g, i));
+        CHECK(id >= 0, (int)i);                   /* side objects all have clear */
+        CHECK(m->mark[id] == 0, id);              /* listed once */
+        m->mark[id] = 1;
+        m->queue[qt++] = id;
+    }
+    while (qh < qt) {
+        rc_obj *children = rc_gc_get_referents(rt, m->ptr[m->queue[qh++]]);
+        assert_non_null(children);
+        for (size_t i = 0; i < rc_list_len(children); i++) {
+            int id = id_of(m, rc_list_get(rt, children, i));
+            if (id >= 0 && !m->mark[id]) {
+                m->mark[id] = 1;
+                m->queue[qt++] = id;
+            }
+        }
+        rc_decref(children);
+    }
+    for (int v = 0; v < n; v++) {
+        if (is_user(m->kind[v]))
+            CHECK(chaos_alive(m, v) == m->mark[v], v);
+        else if (!m->mark[v])
+            CHECK(!chaos_alive(m, v), v);     /* a container found unreachable loses its
+                                                 weak reference even when it survives */
+    }
+    if (m->kind && qt > 0) {
+        int noclear = 0;
+        for (int v = 0; v < n; v++)
+            noclear += m->mark[v] && m->kind[v] == K_NOCLEAR;
+        CHECK(noclear > 0, qt);                   /* only clear-less cycles are kept */
+    }
+}
+
+static void run_chaos(const config *cfg, uint64_t seed, size_t step) {
+    g_seed = seed;
+    g_step = "chaos build";
+    rct_rng rng;
+    rct_rng_init(&rng, seed);
+    model M;
+    model *m = &M;
+    model_init(m, cfg, &rng);
+    int n = m->n;
+
+    rc_config c;
+    rc_config_init(&c);
+    c.debug = (int)(seed & 1);
+    c.gc_threshold[0] = 1 + rct_rng_range(&rng, 0, 20);
+    c.gc_threshold[1] = 1 + rct_rng_range(&rng, 0, 4);
+    c.gc_threshold[2] = 1 + rct_rng_range(&rng, 0, 4);
+    FILE *report = tmpfile();
+    assert_non_null(report);
+    c.report = report;
+    rc_runtime *rt = m->rt = rc_runtime_new(&c);
+    assert_non_null(rt);
+    rc_gc_set_incremental(rt, step);
+    g_chaos_rt = rt;
+    g_side_made = g_side_destroyed = 0;
+
+    for (int v = 0; v < n; v++)
+        model_create(m, v);
+    model_wire(m, cfg, &rng);
+    g_step = "chaos wired";
+    chaos_check_safety(m);
+
+    int *order, *root;
+    pick_roots(m, cfg, &rng, &order, &root);
+    g_step = "chaos drop non-roots";
+    for (int i = 0; i < n; i++)
+        if (!root[order[i]])
+            chaos_drop(m, order[i], &rng);
+    chaos_check_safety(m);
+    g_step = "chaos drop half the roots";
+    for (int i = 0; i < n; i++)
+        if (m->held[order[i]] && pct(&rng, 50))
+            chaos_drop(m, order[i], &rng);
+    chaos_check_safety(m);
+    g_step = "chaos drop the other roots";
+    for (int i = 0; i < n; i++)
+        if (m->held[order[i]])
+            chaos_drop(m, order[i], &rng);
+    chaos_settle(rt);
+    chaos_check_safety(m);
+
+    chaos_check_liveness(m);
+    /* emptied, the list fills again: with the same objects, and those that
+     * only they kept reachable (now garbage as well) */
+    g_step = "chaos garbage list emptied";
+    rc_list_clear(rc_gc_garbage(rt));
+    chaos_settle(rt);
+    chaos_check_liveness(m);
+
+    for (int v = 0; v < n; v++)
+        if (m->wref[v]) {
+            rc_decref(m->wref[v]);
+            m->wref[v] = NULL;
+        }
+    g_chaos_rt = NULL;
+    rc_runtime_free(rt);
+    for (int v = 0; v < n; v++) {
+        if (is_user(m->kind[v]))
+            CHECK(g_destroyed[v] == 1, v);
+        if (m->kind[v] == K_FIN)
+            CHECK(g_finalized[v] <= 1, v);
+    }
+    CHECK(g_side_destroyed == g_side_made, (int)g_side_made);
+    CHECK(g_violations == 0, g_violations);
+    fclose(report);
+    free(order);
+    free(root);
+    model_release(m);
 }
 
 static const config configs[] = {
@@ -722,10 +1013,33 @@ static void test_random_small_graphs(void **state) {
     }
 }
 
+/* Every configuration in both collector modes, several step sizes. */
+static void test_random_graphs_user_code_collects(void **state) {
+    (void)state;
+    uint64_t base = rct_seed(4242);
+    size_t nconf = sizeof configs / sizeof configs[0];
+    static const size_t steps[] = { 0, 1, 7, 100 };
+    int rounds = rct_scale() >= 1.0 ? 3 : 1;
+    for (int round = 0; round < rounds; round++)
+        for (size_t i = 0; i < nconf; i++)
+            for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+                config cfg = configs[i];
+                cfg.n = rct_scaled(cfg.n / 4, 60);
+                run_chaos(&cfg, base + (uint64_t)round * 1000 + i * 10 + k, steps[k]);
+            }
+    size_t count = rct_scaled(100, 12);
+    for (size_t i = 0; i < count; i++) {
+        config cfg = configs[i % nconf];
+        cfg.n = 3 + i % 17;
+        run_chaos(&cfg, base + 100000 + i, steps[i % 4]);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_graphs),
         cmocka_unit_test(test_random_small_graphs),
+        cmocka_unit_test(test_random_graphs_user_code_collects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
