@@ -560,19 +560,15 @@ int rc_list_sort(rc_runtime *rt, rc_obj *list, rc_cmpfn cmp, void *arg) {
 
     /* The caller's error is set aside while comparators run, so that one
      * they record is seen at once; it is put back unless the sort fails. */
-    int saved_code = rt->err_code;
-    char saved_msg[sizeof rt->err_msg];
-    memcpy(saved_msg, rt->err_msg, sizeof saved_msg);
-    rt->err_code = 0;
-    rt->err_msg[0] = '\0';
+    rco_error_state saved_err;
+    rco_error_save(rt, &saved_err);
+    rc_error_clear(rt);
 
     sort_ctx c = { rt, cmp, arg };
     rc_obj **sorted = NULL;
     r = merge_sort(&c, work, work + n, n, &sorted);
-    if (r == 0) {
-        rt->err_code = saved_code;
-        memcpy(rt->err_msg, saved_msg, sizeof saved_msg);
-    }
+    if (r == 0)
+        rco_error_restore(rt, &saved_err);
 
     /* Whatever the comparator left in the list, and whether it touched it. */
     rc_obj **extra = l->items;

@@ -723,6 +723,14 @@ static void test_sort_comparator_error(void **state) {
     assert_string_equal(rc_error_message(rt), "earlier");
     for (size_t i = 1; i < n; i++)
         assert_true(int_at(rt, l, i - 1) >= int_at(rt, l, i));
+    /* ... also when that error's message is formatted lazily (a dict miss) */
+    rc_obj *d = rc_dict(rt), *k = rc_str(rt, "absent-key");
+    assert_null(rc_dict_get(rt, d, k));
+    assert_int_equal(rc_list_sort(rt, l, cmp_int_desc, NULL), 0);
+    assert_int_equal(rc_error(rt), RC_EKEY);
+    assert_non_null(strstr(rc_error_message(rt), "absent-key"));
+    rc_decref(k);
+    rc_decref(d);
     rc_error_clear(rt);
     rc_decref(l);
     assert_int_equal(rc_runtime_object_count(rt), base);
