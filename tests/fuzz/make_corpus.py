@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""make_corpus.py - write the seed corpora of the fuzz targets.
+
+    python3 tests/fuzz/make_corpus.py        (from anywhere)
+
+Each seed is a small program in the byte language of its target (see the
+opcode tables at the top of each tests/fuzz/fuzz_<name>.c); together the
+seeds of a target use every operation at least once, so the fuzzer starts
+from inputs that already reach each code path, and the ctest replay checks
+each operation in every build. The files are rewritten from scratch.
+"""
+import os
+import shutil
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(target, seeds):
+    d = os.path.join(HERE, "corpus", target)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for name, data in seeds.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(bytes(data))
+
+
+# ---- fuzz_utf8: flags byte, then the string ---------------------------------
+def utf8():
+    s = {
+        "empty": b"",
+        "ascii": b"hello, world",
+        "two-byte": "caf\u00e9 \u00fc\u00df".encode(),
+        "three-byte": "\u65e5\u672c\u8a9e \u20ac".encode(),
+        "four-byte": "\U0001F600\U00010348".encode(),
+        "max-scalar": b"\xf4\x8f\xbf\xbf",
+        "above-max": b"a\xf4\x90\x80\x80",
+        "overlong-2": b"\xc0\xaf",
+        "overlong-c1": b"\xc1\xbf",
+        "overlong-3": b"\xe0\x80\xaf",
+        "overlong-4": b"\xf0\x80\x80\xaf",
+        "surrogate-high": b"\xed\xa0\x80",
+        "surrogate-low": b"\xed\xbf\xbf",
+        "last-before-surrogates": b"\xed\x9f\xbf",
+        "first-after-surrogates": b"\xee\x80\x80",
+        "f5-start": b"\xf5\x80\x80\x80",
+        "ff-byte": b"ab\xff",
+        "lone-continuation": b"\x80abc",
+        "truncated-3": b"ok\xe2\x82",
+        "truncated-4": b"\xf0\x9f\x98",
+        "bad-continuation": b"\xe2\x28\xa1",
+        "embedded-nul": b"a\x00b\x00",
+        "nul-then-invalid": b"ab\x00\xc0\x80",
+        "mixed-long": ("x\u00e9\u65e5\U0001F600" * 12).encode(),
+    }
+    seeds = {}
+    for name, text in s.items():
+        seeds[name] = b"\x00" + text
+    seeds["debug-mode-mixed"] = b"\x01" + "debug \u00e9\U0001F600".encode()
+    seeds["debug-mode-invalid"] = b"\x01" + b"\xe0\x9f\x80"
+    return seeds
+
+
+# ---- fuzz_heap ------------------------------------------------------------------
+MALLOC, CALLOC, REALLOC, ALIGNED, FREE, DEBUG, CHECK, REALLOC_EDGE, REFUSED, COLLECT, \
+    MALLOC_FREE = range(11)
+
+
+def sz_tiny(n):
+    return [1, n]
+
+
+def sz_small(n):
+    return [3, n & 255, n >> 8]
+
+
+def sz_medium(n):
+    return [5, (n // 2) & 255, (n // 2) >> 8]
+
+
+def sz_large(n):
+    return [6, (n >> 4) & 255, (n >> 12) & 255]
+
+
+def sz_huge(mib):
+    return [7 | ((mib - 1) << 3), 0, 1]
+
+
+def align(log2):
+    return [log2]           # 0..22: 1 << log2; 23: 8 MiB; 24: 0; 25: 48
+
+
+def heap():
+    p = {}
+    p["malloc-free"] = [0, MALLOC, *sz_tiny(24), MALLOC, *sz_small(1000), MALLOC, *sz_medium(40000),
+                        FREE, 0, FREE, 0, CHECK, FREE, 0]
+    p["zero-sizes"] = [0, MALLOC, 0, CALLOC, 0, 0, ALIGNED, *align(6), 0, CHECK]
+    p["calloc"] = [0, CALLOC, 7, *sz_small(700), CALLOC, 16, *sz_large(200000), CHECK, FREE, 1]
+    p["realloc-grow-shrink"] = [0, MALLOC, *sz_tiny(10), REALLOC, 0, *sz_small(900),
+                                REALLOC, 0, *sz_medium(60000), REALLOC, 0, *sz_large(600000),
+                                REALLOC, 0, *sz_tiny(3), CHECK]
+    p["realloc-edges"] = [0, REALLOC_EDGE, 0, *sz_small(300), REALLOC_EDGE, 1, CHECK,
+                          REALLOC_EDGE, 0, 0, CHECK]
+    p["aligned-small"] = [0] + sum(([ALIGNED, *align(k), *sz_tiny(40 + k)] for k in range(0, 13)), []) + [CHECK]
+    p["aligned-large"] = [0] + sum(([ALIGNED, *align(k), *sz_small(100 * k)] for k in range(13, 23)), []) + [CHECK]
+    p["aligned-refused"] = [0, ALIGNED, *align(23), *sz_tiny(8), ALIGNED, *align(24), *sz_tiny(8),
+                            ALIGNED, *align(25), *sz_tiny(8), CHECK]
+    p["huge-blocks"] = [0, MALLOC, *sz_huge(1), MALLOC, *sz_huge(4), REALLOC, 0, *sz_huge(5),
+                        FREE, 1, CHECK, COLLECT, 1, CHECK]
+    p["refused"] = [0, REFUSED, 0, REFUSED, 1, REFUSED, 2, CHECK]
+    p["debug-on"] = [1, MALLOC, *sz_tiny(100), CALLOC, 3, *sz_small(90), REALLOC, 0, *sz_small(1000),
+                     ALIGNED, *align(8), *sz_small(500), CHECK, FREE, 0, FREE, 0, FREE, 0]
+    p["debug-switch"] = [0, MALLOC, *sz_small(200), DEBUG, 1, MALLOC, *sz_small(200),
+                         REALLOC, 0, *sz_medium(5000), DEBUG, 0, REALLOC, 1, *sz_medium(7000),
+                         DEBUG, 1, FREE, 0, CHECK, DEBUG, 0, FREE, 0]
+    p["debug-aligned"] = [1] + sum(([ALIGNED, *align(k), *sz_small(64 * k)] for k in (5, 9, 12, 14, 16, 21)), []) + [CHECK]
+    p["debug-huge"] = [1, MALLOC, *sz_huge(2), REALLOC, 0, *sz_huge(1), CHECK, DEBUG, 0,
+                       REALLOC, 0, *sz_huge(3), CHECK]
+    p["collect"] = [0, MALLOC, *sz_large(300000), FREE, 0, COLLECT, 0, MALLOC, *sz_tiny(1),
+                    COLLECT, 1, CHECK]
+    p["churn"] = [0] + sum(([MALLOC_FREE, *sz_tiny(k * 7), 0] for k in range(20)), []) + [CHECK]
+    p["many-blocks"] = [0] + sum(([MALLOC, *sz_tiny(k * 5)] for k in range(40)), []) + \
+        sum(([FREE, (k * 7) & 255] for k in range(20)), []) + [CHECK]
+    return p
+
+
+# ---- fuzz_dict_set --------------------------------------------------------------
+(D_SET, D_GET, D_DEL, D_CONTAINS, D_POP, D_CLEAR, D_ITER_START, D_ITER_STEP, D_ITER_ALL,
+ S_ADD, S_DISCARD, S_CONTAINS, S_CLEAR, S_ITER, S_ITER_ALL, MISC) = range(16)
+
+
+def k_small(v):
+    """An int in -10..265 (kind 0; a of 8 adds 20 to the value)."""
+    return [0, v + 10] if v + 10 < 256 else [8, v - 10]
+
+
+def k_big(ix):
+    return [2, ix]
+
+
+def k_float_int(v):
+    return [3, v + 10]
+
+
+def k_float_big(ix):
+    return [3, 0x80 | ix]
+
+
+def k_float(ix):
+    return [4, ix]
+
+
+def k_str(ix):
+    return [5, ix]
+
+
+def k_interned(ix):
+    return [6, ix]
+
+
+def k_tuple(*items, with_list=False):
+    out = [7, len(items) | (0x80 if with_list else 0)]
+    for it in items:
+        out += it
+    return out
+
+
+def k_list():
+    return [7, 0x40]
+
+
+def step(n):
+    return D_ITER_STEP | ((n - 1) << 4)
+
+
+def dict_set():
+    p = {}
+    p["dict-basic"] = [0, D_SET, *k_small(1), D_SET, *k_small(2), D_SET, *k_str(3),
+                       D_GET, *k_small(1), D_GET, *k_small(7), D_CONTAINS, *k_str(3),
+                       D_DEL, *k_small(2), D_DEL, *k_small(2), D_POP, *k_str(3), D_POP, *k_str(3),
+                       D_ITER_ALL]
+    p["dict-int-float"] = [0, D_SET, *k_small(1), D_SET, *k_float_int(1), D_GET, *k_float_int(1),
+                           D_SET, *k_float(7), D_GET, *k_small(0), D_SET, *k_float(8),
+                           D_SET, *k_big(9), D_GET, *k_float_big(9), D_SET, *k_big(10),
+                           D_GET, *k_float_big(10), D_CONTAINS, *k_big(11), D_ITER_ALL]
+    p["dict-big-ints"] = [0] + sum(([D_SET, *k_big(i)] for i in range(32)), []) + \
+        sum(([D_CONTAINS, *k_float_big(i)] for i in range(32)), []) + [D_ITER_ALL]
+    p["dict-floats"] = [0] + sum(([D_SET, *k_float(i)] for i in range(24)), []) + \
+        sum(([D_GET, *k_float(i)] for i in range(24)), []) + [D_ITER_ALL]
+    p["dict-strs"] = [0] + sum(([D_SET, *k_str(i), D_GET, *k_interned(i)] for i in range(16)), []) + \
+        sum(([D_DEL, *k_interned(i)] for i in range(0, 16, 2)), []) + [D_ITER_ALL]
+    p["dict-tuples"] = [0, D_SET, *k_tuple(k_small(1), k_str(2)), D_GET, *k_tuple(k_float_int(1), k_interned(2)),
+                        D_SET, *k_tuple(), D_SET, *k_tuple(k_tuple(k_small(3))),
+                        D_GET, *k_tuple(k_tuple(k_float_int(3))), D_CONTAINS, *k_tuple(k_small(1)),
+                        D_ITER_ALL]
+    p["dict-unhashable"] = [0, D_SET, *k_list(), D_GET, *k_list(), D_DEL, *k_list(),
+                            D_CONTAINS, *k_tuple(k_small(1), with_list=True),
+                            D_POP, *k_list(), D_SET, *k_tuple(with_list=True)]
+    p["dict-grow-shrink"] = [0] + sum(([D_SET, *k_small(i)] for i in range(-10, 120)), []) + \
+        sum(([D_DEL, *k_small(i)] for i in range(-10, 115)), []) + [D_ITER_ALL, D_CLEAR, D_ITER_ALL]
+    p["dict-iter-live"] = [0, D_SET, *k_small(1), D_SET, *k_small(2), D_SET, *k_small(3),
+                           D_ITER_START, step(1), D_SET, *k_small(2), step(2), step(1)]
+    p["dict-iter-modified"] = [0, D_SET, *k_small(1), D_SET, *k_small(2), D_ITER_START, step(1),
+                               D_SET, *k_small(5), step(1), step(2)]
+    p["dict-iter-delete"] = [0, D_SET, *k_small(1), D_SET, *k_small(2), D_ITER_START,
+                             D_DEL, *k_small(9), step(1), D_DEL, *k_small(1), step(1)]
+    p["dict-iter-clear-empty"] = [0, D_ITER_START, D_CLEAR, step(1), D_SET, *k_small(1), D_DEL,
+                                  *k_small(1), D_ITER_START, D_CLEAR, step(2)]
+    p["dict-iter-clear-full"] = [0, D_SET, *k_small(1), D_ITER_START, D_CLEAR, step(1)]
+    p["set-basic"] = [0, S_ADD, *k_small(1), S_ADD, *k_float_int(1), S_ADD, *k_str(4),
+                      S_CONTAINS, *k_small(1), S_CONTAINS, *k_small(2), S_DISCARD, *k_str(4),
+                      S_DISCARD, *k_str(4), S_ITER_ALL, S_CLEAR, S_ITER_ALL]
+    p["set-mixed"] = [0] + sum(([S_ADD, *k] for k in (k_big(3), k_float(2), k_interned(5), k_str(5),
+                                                       k_tuple(k_small(1), k_small(2)), k_tuple(),
+                                                       k_float(7), k_small(256), k_small(-5))), []) + \
+        [S_ADD, *k_list(), S_CONTAINS, *k_list(), S_DISCARD, *k_tuple(with_list=True), S_ITER_ALL]
+    p["set-iter-live"] = [0, S_ADD, *k_small(1), S_ADD, *k_small(2), S_ITER | 0x10, S_ITER,
+                          S_ADD, *k_small(1), S_DISCARD, *k_small(7), S_ITER, S_ITER,
+                          S_ITER | 0x10, S_ADD, *k_small(3), S_ITER]
+    p["set-iter-clear-empty"] = [0, S_ITER | 0x10, S_CLEAR, S_ITER, S_ADD, *k_small(1),
+                                 S_DISCARD, *k_small(1), S_ITER | 0x10, S_CLEAR, S_ITER]
+    p["set-grow-shrink"] = [0] + sum(([S_ADD, *k_small(i)] for i in range(-10, 100)), []) + \
+        sum(([S_DISCARD, *k_small(i)] for i in range(-10, 95)), []) + [S_ITER_ALL]
+    p["renew-collect"] = [0, D_SET, *k_small(1), S_ADD, *k_small(1), D_ITER_START, MISC | 0x10,
+                          MISC | 0x30, MISC, D_SET, *k_small(2), S_ADD, *k_small(2), D_ITER_ALL,
+                          S_ITER_ALL]
+    p["debug-mode"] = [1, D_SET, *k_str(1), D_SET, *k_tuple(k_str(2), k_float(0)), S_ADD, *k_big(4),
+                       D_ITER_ALL, S_ITER_ALL, D_CLEAR, S_CLEAR]
+    return p
+
+
+# ---- fuzz_gc_graph --------------------------------------------------------------
+(G_NEW, G_NEW2, G_LINK, G_UNLINK, G_DROP, G_PROMOTE, G_WEAK, G_WEAK_DROP, G_COLLECT, G_THRESH,
+ G_INCR, G_STEPS, G_CHECK, G_ENABLE, G_GARBAGE) = range(15)
+FIN = {"none": 0, "plain": 2, "resurrect": 3, "alloc": 4, "alloc-resurrect": 5}
+
+
+def g_flags(debug=0, incremental=False, preset=0, step=0):
+    return debug | (2 if incremental else 0) | (preset << 2) | (step << 4)
+
+
+def nav(root, *slots):
+    path = len(slots)
+    for i, s in enumerate(slots):
+        path |= s << (2 + 2 * i)
+    return [root, path]
+
+
+def g_new(fin="none", arg=0, link=None, slot=0):
+    want = FIN[fin]
+    for a in range(256):
+        if a % 6 == want and bool(a & 0x80) == (link is not None) and (a >> 3) & 3 == slot:
+            return [G_NEW, a, arg] + (link if link is not None else [])
+    raise ValueError(fin)
+
+
+def g_link(x, s, y):
+    return [G_LINK, *x, s, *y]
+
+
+def ring(first_root, n):
+    """Nodes first_root .. first_root + n - 1 (as roots) linked in a ring."""
+    out = []
+    for i in range(n):
+        out += g_link(nav(first_root + i), 0, nav(first_root + (i + 1) % n))
+    return out
+
+
+def gc_graph():
+    p = {}
+    p["cycle-collect"] = [g_flags()] + g_new() * 3 + ring(0, 3) + \
+        [G_DROP, 0, G_DROP, 0, G_COLLECT, 2, G_CHECK, 0]
+    p["chain-navigate"] = [g_flags()] + g_new() + g_new(link=nav(0), slot=1) + \
+        g_new(link=nav(1, 1), slot=2) + [G_PROMOTE, *nav(2, 2, 1), G_UNLINK, *nav(2), 2,
+                                         G_DROP, 1, G_CHECK]
+    p["finalizer-plain"] = [g_flags()] + g_new("plain") * 2 + ring(0, 2) + \
+        [G_DROP, 0, G_DROP, 0, G_COLLECT, 2, G_CHECK]
+    p["finalizer-resurrect"] = [g_flags()] + g_new("resurrect") + g_new() + ring(0, 2) + \
+        [G_DROP, 0, G_DROP, 0, G_COLLECT, 2, G_CHECK, G_DROP, 0, G_CHECK]
+    p["finalizer-resurrect-refcount"] = [g_flags()] + g_new("resurrect") + [G_DROP, 0, G_CHECK,
+                                                                            G_DROP, 0, G_CHECK]
+    p["finalizer-alloc"] = [g_flags(preset=1)] + g_new("alloc", 6) + g_new("alloc", 1) + ring(0, 2) + \
+        [G_DROP, 0, G_DROP, 0, G_COLLECT, 2, G_CHECK]
+    p["weakref-callback-alloc"] = [g_flags(preset=1)] + g_new() * 2 + ring(0, 2) + \
+        [G_WEAK, *nav(0), 5, G_WEAK, *nav(1), 0, G_DROP, 0, G_DROP, 0, G_COLLECT, 2, G_CHECK]
+    p["weakref-refcount"] = [g_flags()] + g_new() + [G_WEAK, *nav(0), 2, G_DROP, 0, G_CHECK,
+                                                     G_WEAK_DROP, 0]
+    p["weakref-resurrect"] = [g_flags()] + g_new("resurrect") + g_new() + ring(0, 2) + \
+        [G_WEAK, *nav(0), 0, G_WEAK, *nav(1), 0, G_DROP, 0, G_DROP, 0, G_COLLECT, 2, G_CHECK]
+    p["thresholds-auto"] = [g_flags(preset=1)] + [G_GARBAGE, 3] * 6 + g_new("alloc", 2) * 3 + \
+        ring(0, 3) + [G_THRESH, 0x12, G_DROP, 0, G_DROP, 0, G_DROP, 0, G_GARBAGE, 1, G_CHECK]
+    p["generations"] = [g_flags(preset=2)] + g_new() * 4 + ring(0, 4) + \
+        [G_COLLECT, 0, G_COLLECT, 1, G_DROP, 1, G_COLLECT, 0, G_DROP, 0, G_COLLECT, 1,
+         G_THRESH, 0x80, G_CHECK]
+    p["incremental-steps"] = [g_flags(incremental=True, preset=1, step=1)] + g_new() * 4 + ring(0, 4) + \
+        [G_STEPS, 0x80, G_DROP, 0, G_LINK, *nav(0), 1, *nav(1), G_STEPS, 3, G_DROP, 0,
+         G_STEPS, 7, G_STEPS, 7, G_CHECK]
+    p["incremental-mutate"] = [g_flags(incremental=True, preset=3, step=2)] + g_new() * 5 + \
+        ring(0, 5) + [G_STEPS, 0x80, G_UNLINK, *nav(2), 0, G_STEPS, 1, G_LINK, *nav(4), 2, *nav(0),
+                      G_DROP, 3, G_STEPS, 2, G_PROMOTE, *nav(0, 0, 0), G_DROP, 0, G_STEPS, 7,
+                      G_INCR, 0, G_CHECK]
+    p["incremental-finalizer-alloc"] = [g_flags(incremental=True, preset=1, step=0)] + \
+        g_new("alloc", 7) + g_new("alloc-resurrect", 2) + \
+        [G_COLLECT, 1, G_STEPS, 0x80, G_DROP, 0, G_STEPS, 2, G_DROP, 0, G_CHECK]
+    p["incremental-weak-alloc"] = [g_flags(incremental=True, preset=1, step=3)] + g_new() * 2 + \
+        [G_WEAK, *nav(0), 7, G_WEAK, *nav(1), 3, G_STEPS, 0x80, G_DROP, 0, G_STEPS, 1,
+         G_DROP, 0, G_STEPS, 7, G_CHECK]
+    p["incremental-toggle"] = [g_flags(preset=2)] + g_new("plain") * 3 + ring(0, 3) + \
+        [G_INCR, 4, G_GARBAGE, 2, G_GARBAGE, 2, G_DROP, 0, G_INCR, 0, G_INCR, 1, G_STEPS, 0x80,
+         G_DROP, 0, G_COLLECT, 2, G_CHECK]
+    p["disable-enable"] = [g_flags(preset=1)] + [G_ENABLE, 0] + [G_GARBAGE, 3] * 4 + \
+        [G_ENABLE, 1, G_GARBAGE, 0, G_CHECK]
+    p["debug-mode"] = [g_flags(debug=1, incremental=True, preset=2, step=1)] + \
+        g_new("alloc-resurrect", 5) + g_new() + ring(0, 2) + \
+        [G_WEAK, *nav(1), 4, G_DROP, 0, G_DROP, 0, G_STEPS, 0x80, G_STEPS, 7, G_CHECK]
+    return p
+
+
+def main():
+    write("utf8", utf8())
+    write("heap", heap())
+    write("dict_set", dict_set())
+    write("gc_graph", gc_graph())
+
+
+if __name__ == "__main__":
+    main()
