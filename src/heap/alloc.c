@@ -279,6 +279,7 @@ void *rci_raw_aligned(size_t alignment, size_t size, bool debug) {
         if (p != b) {
             rci_pool *pool = rci_pool_of(rci_arena_of(b), b);
             RCI_FLAGS_SET(pool, RCI_FLAGS(pool) | RCI_PF_ALIGNED);
+            pool->div_magic = 0;   /* frees leave the owner's fast path */
         }
         return p;
     }
@@ -615,9 +616,10 @@ RCI_INLINE void free_nohook(void *p) {
      * (a line that rarely changes) keeps the pool's lines out of it. */
     rci_block *b = p;
     if (rci_likely(a->heap == h)) {
+        /* A pool with a flag other than FULL (debug, span, aligned, free)
+         * has div_magic 0 and fails the block-start test: one test for both. */
         uint8_t fl = pool->flags_hot;
-        if (rci_likely((fl & (uint8_t)~RCI_PF_FULL) == 0 && rci_pool_block_start_ok_hot(pool, p) &&
-                       b->mark != rci_free_key)) {
+        if (rci_likely(rci_pool_block_start_ok_hot(pool, p) && b->mark != rci_free_key)) {
             b->next = pool->free;
             b->mark = rci_free_key;
             pool->free = b;

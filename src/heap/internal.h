@@ -48,7 +48,9 @@
 #define RCI_NOINLINE    __attribute__((noinline))
 #define RCI_INLINE      static inline __attribute__((always_inline))
 #define RCI_TLS         __thread __attribute__((tls_model("initial-exec")))
+#define RCI_HIDDEN      __attribute__((visibility("hidden")))
 #else
+#define RCI_HIDDEN
 #define rci_likely(x)   (x)
 #define rci_unlikely(x) (x)
 #define RCI_NOINLINE
@@ -106,10 +108,11 @@ typedef struct rci_pool {
     _Atomic uint32_t used;        /* blocks handed out, remote frees pending included */
     uint32_t block_size_hot;      /* == block_size, for the fast paths */
     uint8_t flags_hot;            /* == flags | RCI_PF_FULL when full; 0: fast free */
-    uint16_t start_off;           /* start - pool base (SMALL); see rci_pool_block_start_ok */
-    uint32_t div_magic;           /* ceil(2^32 / block_size) for SMALL, 0 otherwise */
     char *bump;                   /* first never-carved block (SMALL) */
     struct rci_pool *next, *prev; /* class list of the owner */
+    uint32_t start_lo;            /* low 32 bits of start (SMALL); see rci_pool_block_start_ok */
+    uint32_t div_magic;           /* ceil(2^32 / block_size) for SMALL without flags
+                                     (FULL aside), 0 otherwise */
     /* line 1: read-mostly */
     _Alignas(64) rci_heap *heap;  /* owner; fixed while any block is live */
     _Atomic uint8_t flags;        /* RCI_PF_* except FULL; read by any thread */
@@ -121,25 +124,28 @@ typedef struct rci_pool {
     uint32_t capacity;            /* blocks the pool can hold */
     char *start;                  /* first block */
     size_t span_size;             /* usable bytes of the large block (SPAN) */
-    uint32_t div_magic_shared;    /* == div_magic, for threads freeing remotely */
+    uint32_t div_magic_shared;    /* ceil(2^32 / block_size) for SMALL, 0 otherwise;
+                                     for threads freeing remotely */
     /* line 2: shared with remote freeing threads */
     _Alignas(64) _Atomic uintptr_t thread_free; /* remote frees: block list | RCI_TF_NOTIFY */
 } rci_pool;
 _Static_assert(sizeof(rci_pool) == 192, "pool descriptor is three cache lines");
-_Static_assert(offsetof(rci_pool, bump) < 64 && offsetof(rci_pool, prev) < 64,
+_Static_assert(offsetof(rci_pool, div_magic) + sizeof(uint32_t) <= 64,
                "the owner's fields fit in line 0");
 
 /* Is p the first byte of a block of its pool? With d = block_size and
  * c = ceil(2^32 / d), an offset n < 2^16 is a multiple of d exactly when
  * (uint32_t)(n * c) < c (d <= 2^14 makes the rounding error too small to
  * matter: n * d < 2^32). Pools that are not SMALL have c = 0, so every
- * pointer into them fails. One multiply instead of a division keeps the
+ * pointer into them fails; so do SMALL pools with a flag (debug, aligned)
+ * in the _hot form. One multiply instead of a division keeps the
  * check in the free fast path. A pointer into the arena header (before the
  * first block of pool 0) wraps to a huge offset and is not caught reliably;
  * the heap never hands such pointers out. The _hot form reads line 0 only
  * (the owner's fast path), the other line 1 (remote frees). */
 RCI_INLINE bool rci_pool_block_start_ok_hot(const rci_pool *pool, const void *p) {
-    uint32_t off = (uint32_t)((uintptr_t)p & (RC_POOL_SIZE - 1)) - pool->start_off;
+    /* p - start fits in 32 bits for p in the pool, so the low halves do */
+    uint32_t off = (uint32_t)(uintptr_t)p - pool->start_lo;
     return (uint32_t)(off * pool->div_magic) < pool->div_magic;
 }
 RCI_INLINE bool rci_pool_block_start_ok(const rci_pool *pool, const void *p) {
@@ -239,7 +245,7 @@ extern _Atomic size_t rci_g_arenas_allocated, rci_g_arenas_freed, rci_g_arenas_p
 extern _Atomic size_t rci_g_huge_blocks, rci_g_huge_bytes, rci_g_bytes_reserved;
 /* The free mark (see rci_block): random, never 0, set once before the first
  * heap exists and constant afterwards. */
-extern uintptr_t rci_free_key;
+extern uintptr_t rci_free_key RCI_HIDDEN;   /* hidden: one PC-relative load, no GOT */
 void rci_free_key_init(void);                  /* idempotent */
 
 /* ---- arena map (arena.c) ---- */
