@@ -618,9 +618,9 @@ RCI_INLINE void free_nohook(void *p) {
     if (rci_likely(a->heap == h)) {
         /* A pool with a flag other than FULL (debug, span, aligned, free)
          * has div_magic 0 and fails the block-start test: one test for both. */
-        uint8_t fl = pool->flags_hot;
         if (rci_likely(rci_pool_block_start_ok_hot(pool, p) && b->mark != rci_free_key)) {
-            b->next = pool->free;
+            rci_block *old = pool->free;
+            b->next = old;
             b->mark = rci_free_key;
             pool->free = b;
             uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed) - 1;
@@ -628,8 +628,8 @@ RCI_INLINE void free_nohook(void *p) {
             stat_add(h, -(long)pool->block_size_hot);
             if (rci_unlikely(used == 0))
                 rci_free_local_slow(h, pool);
-            else if (rci_unlikely(fl))
-                pool_unfull(h, pool);
+            else if (rci_unlikely(old == NULL) && RCI_IS_FULL(pool))
+                pool_unfull(h, pool);   /* a full pool has an empty free list */
             return;
         }
     } else if (rci_likely(RCI_FLAGS(pool) == 0 && pool->state == RCI_POOL_SMALL &&

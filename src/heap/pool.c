@@ -30,11 +30,11 @@ void rci_pool_init_small(rci_pool *pool, rci_arena *a, rci_heap *h, unsigned cls
     atomic_store_explicit(&pool->used, 0, memory_order_relaxed);
     pool->capacity = (uint32_t)((size_t)(base + RC_POOL_SIZE - start) / bsize);
     pool->start = start;
-    pool->start_lo = (uint32_t)(uintptr_t)start;
     pool->div_magic_shared = UINT32_MAX / bsize + 1;
     /* 0 for a flagged (debug) pool: the owner's fast free then also stands
      * for "no flag but FULL" (see free_nohook) */
     pool->div_magic = (pool->flags_hot & (uint8_t)~RCI_PF_FULL) ? 0 : pool->div_magic_shared;
+    pool->start_mul = (uint32_t)(uintptr_t)start * pool->div_magic;
     pool->bump = start;
     atomic_store_explicit(&pool->thread_free, 0, memory_order_relaxed);
     pool->next = pool->prev = NULL;
