@@ -21,8 +21,12 @@
 #                                under valgrind memcheck
 #   test-tsan      build-tsan/   clang, RC_SANITIZE=thread, ctest -L threads
 #   test-clang     build-clang/  clang, RC_WERROR=ON, compile only
+#   test-fuzz      build-fuzz/   clang, libFuzzer + ASan + UBSan: each target of
+#                                tests/fuzz/ for FUZZ_TIME (30) seconds on a copy
+#                                of its seed corpus (docs/fuzzing.md)
 #
-# Variables: JOBS (2), PREFIX (/usr/local), CC_CLANG (clang), BUILD_TYPE.
+# Variables: JOBS (2), PREFIX (/usr/local), CC_CLANG (clang), BUILD_TYPE,
+# FUZZ_TIME (seconds per fuzz target).
 
 SHELL       := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -39,7 +43,9 @@ CTEST_ARGS ?= --output-on-failure -j$(JOBS) --timeout 600
 # "Entering directory" for every step and could join a foreign jobserver).
 BUILD      := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(CMAKE) --build
 
-DEPS := build-essential cmake pkg-config libcmocka-dev valgrind clang
+# libclang-rt-14-dev: libFuzzer and the sanitizer run-times of clang 14 (only
+# recommended by clang, so not installed with --no-install-recommends).
+DEPS := build-essential cmake pkg-config libcmocka-dev valgrind clang libclang-rt-14-dev
 
 # cmake arguments of each build directory. (Kept in variables: a comma in
 # a $(call) argument would split it.)
@@ -49,6 +55,11 @@ SAN_BUILD   := -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-O1 -g"
 ASAN_ARGS   := $(SAN_BUILD) -DRC_SANITIZE=address,undefined
 TSAN_ARGS   := $(SAN_BUILD) -DCMAKE_C_COMPILER=$(CC_CLANG) -DRC_SANITIZE=thread -DRC_BUILD_EXAMPLES=OFF
 CLANG_ARGS  := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=$(CC_CLANG) -DRC_WERROR=ON
+FUZZ_ARGS   := $(SAN_BUILD) -DCMAKE_C_COMPILER=$(CC_CLANG) -DRC_SANITIZE=address,undefined \
+               -DRC_FUZZ=ON -DRC_BUILD_EXAMPLES=OFF -DRC_BUILD_SHARED=OFF
+FUZZ_TARGETS := utf8 dict_set gc_graph heap
+FUZZ_TIME    ?= 30
+FUZZ_RSS_MB  ?= 2048
 
 export ASAN_OPTIONS  ?= detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
@@ -65,7 +76,7 @@ endef
 
 .PHONY: bench-heap bench-objects bench-gc
 .PHONY: all deps build demo test test-quick test-normal test-asan test-valgrind \
-        test-tsan test-clang bench install check clean distclean
+        test-tsan test-clang test-fuzz bench install check clean distclean
 
 all: build
 
@@ -132,7 +143,7 @@ distclean: clean
 # --- the test matrix ------------------------------------------------------------
 test: deps
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory test-normal test-asan test-valgrind test-tsan test-clang; \
+	$(MAKE) --no-print-directory test-normal test-asan test-valgrind test-tsan test-clang test-fuzz; \
 	echo "==> make test: all steps passed in $$(( $$(date +%s) - start )) s"
 
 .PHONY: test-normal-build
@@ -142,18 +153,18 @@ test-normal-build:
 	@$(BUILD) build-test -j$(JOBS)
 
 test-normal: test-normal-build
-	@echo "==> [1/5] ctest (gcc, RelWithDebInfo, -Werror)"
+	@echo "==> [1/6] ctest (gcc, RelWithDebInfo, -Werror)"
 	cd build-test && $(CTEST) $(CTEST_ARGS) --no-tests=error
 
 test-asan:
 	$(call configure,build-asan,$(ASAN_ARGS))
 	@echo "==> build build-asan"
 	@$(BUILD) build-asan -j$(JOBS)
-	@echo "==> [2/5] ctest (gcc, ASan + UBSan)"
+	@echo "==> [2/6] ctest (gcc, ASan + UBSan)"
 	cd build-asan && $(CTEST) $(CTEST_ARGS) --no-tests=error
 
 test-valgrind: test-normal-build
-	@echo "==> [3/5] valgrind memcheck (label unit, not novalgrind)"
+	@echo "==> [3/6] valgrind memcheck (label unit, not novalgrind)"
 	$(CMAKE) -DBUILD_DIR=build-test -DLABEL=unit -DEXCLUDE_LABEL=novalgrind \
 	    -P cmake/RecycleValgrind.cmake
 
@@ -161,12 +172,37 @@ test-tsan:
 	$(call configure,build-tsan,$(TSAN_ARGS))
 	@echo "==> build build-tsan"
 	@$(BUILD) build-tsan -j$(JOBS)
-	@echo "==> [4/5] ctest -L threads (clang, TSan)"
+	@echo "==> [4/6] ctest -L threads (clang, TSan)"
 	@cd build-tsan && n=$$($(CTEST) -N -L threads | sed -n 's/^Total Tests: //p'); \
 	if [ "$${n:-0}" -eq 0 ]; then echo "test-tsan: warning: no test carries the label 'threads'"; \
 	else $(CTEST) $(CTEST_ARGS) -L threads; fi
 
 test-clang:
 	$(call configure,build-clang,$(CLANG_ARGS))
-	@echo "==> [5/5] build (clang, -Werror)"
+	@echo "==> [5/6] build (clang, -Werror)"
 	@$(BUILD) build-clang -j$(JOBS)
+
+# Each fuzz target runs on a copy of its corpus and regression inputs in
+# build-fuzz/corpus/<name> (new inputs go there, never into tests/fuzz/). A
+# failed check or sanitizer report stops the step: the end of the log is
+# printed and the input is kept in build-fuzz/artifacts/<name>/.
+test-fuzz:
+	$(call configure,build-fuzz,$(FUZZ_ARGS))
+	@echo "==> build build-fuzz (target fuzzers)"
+	@$(BUILD) build-fuzz -j$(JOBS) --target fuzzers
+	@echo "==> [6/6] libFuzzer (clang, ASan + UBSan), $(FUZZ_TIME) s per target: $(FUZZ_TARGETS)"
+	@for t in $(FUZZ_TARGETS); do \
+	    corpus=build-fuzz/corpus/$$t; art=build-fuzz/artifacts/$$t; log=build-fuzz/fuzz-$$t.log; \
+	    rm -rf "$$corpus" "$$art"; mkdir -p "$$corpus" "$$art"; \
+	    cp tests/fuzz/corpus/$$t/* "$$corpus/"; \
+	    if [ -d tests/fuzz/regress/$$t ]; then cp tests/fuzz/regress/$$t/* "$$corpus/"; fi; \
+	    start=$$(date +%s); \
+	    if ! ./build-fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -rss_limit_mb=$(FUZZ_RSS_MB) \
+	            -timeout=30 -print_final_stats=1 -artifact_prefix="$$art/" "$$corpus" > "$$log" 2>&1; then \
+	        tail -n 60 "$$log"; \
+	        echo "test-fuzz: fuzz_$$t failed; the input is in $$art/ (replay it: build-fuzz/tests/fuzz/fuzz_$$t FILE)"; \
+	        exit 1; \
+	    fi; \
+	    runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' "$$log"); \
+	    echo "  fuzz_$$t: $${runs:-?} runs in $$(( $$(date +%s) - start )) s, corpus $$(ls "$$corpus" | wc -l) inputs"; \
+	done

@@ -36,7 +36,7 @@
 #include <recycle.h>
 
 #define MAXBLOCKS   48
-#define LIVE_LIMIT  ((size_t)48 << 20)     /* requested bytes held at once */
+#define LIVE_LIMIT  ((size_t)24 << 20)     /* requested bytes held at once */
 #define PAT_PERIOD  65521u                 /* prime: patterns of different seeds differ */
 
 typedef struct blk {
@@ -49,11 +49,13 @@ typedef struct blk {
 
 static blk g_blk[MAXBLOCKS];
 static size_t g_nblk, g_live;
+static int g_deep_done;      /* rc_heap_debug_check ran in this input */
 static uint32_t g_seed;
 static size_t g_reports;
 static char g_report[256];
 static unsigned char g_pat[2 * PAT_PERIOD];
 static const unsigned char g_zero[4096];
+static unsigned char g_clean[4096];     /* RC_DEBUG_CLEAN_BYTE */
 
 static void on_heap_error(const rc_heap_error *err, void *arg) {
     (void)arg;
@@ -99,15 +101,18 @@ static size_t pat_check(const unsigned char *p, size_t from, size_t to, uint32_t
     return SIZE_MAX;
 }
 
-/* Offset of the first byte of p[0..n) that is not b, or SIZE_MAX. */
+/* Offset of the first byte of p[0..n) that is not b (0 or the debug
+ * clean byte), or SIZE_MAX. Compares 4 KiB chunks with memcmp: a byte loop
+ * over megabytes would dominate the run time under coverage instrumentation. */
 static size_t first_not(const unsigned char *p, size_t n, unsigned char b) {
-    for (size_t i = 0; i < n; i++) {
-        if (b == 0 && n - i >= sizeof g_zero && memcmp(p + i, g_zero, sizeof g_zero) == 0) {
-            i += sizeof g_zero - 1;
-            continue;
-        }
-        if (p[i] != b)
-            return i;
+    const unsigned char *ref = b == 0 ? g_zero : g_clean;
+    FZ_CHECK(b == 0 || b == RC_DEBUG_CLEAN_BYTE, "no reference chunk for 0x%02x", b);
+    for (size_t i = 0; i < n; i += sizeof g_zero) {
+        size_t k = n - i < sizeof g_zero ? n - i : sizeof g_zero;
+        if (memcmp(p + i, ref, k) != 0)
+            for (size_t j = 0; j < k; j++)
+                if (p[i + j] != b)
+                    return i + j;
     }
     return SIZE_MAX;
 }
@@ -142,15 +147,21 @@ static void check_contents(const blk *b, const char *when) {
              (void *)b->p, b->size, b->usable, bad);
 }
 
-static void check_all(void) {
+/* deep: also rc_heap_debug_check, which reads every byte in the debug
+ * quarantine (up to 4 MiB, kept across inputs): by far the most expensive
+ * check, so it runs at most once per input, when the program asks. */
+static void check_all(int deep) {
     for (size_t i = 0; i < g_nblk; i++) {
         blk *b = &g_blk[i];
         FZ_CHECK(rc_usable_size(b->p) == b->usable, "the usable size of %p moved from %zu to %zu",
                  (void *)b->p, b->usable, rc_usable_size(b->p));
         check_contents(b, "check");
     }
-    size_t found = rc_heap_debug_check();
-    FZ_CHECK(found == 0, "rc_heap_debug_check found %zu problems: %s", found, g_report);
+    if (deep && !g_deep_done) {
+        g_deep_done = 1;
+        size_t found = rc_heap_debug_check();
+        FZ_CHECK(found == 0, "rc_heap_debug_check found %zu problems: %s", found, g_report);
+    }
     rc_heap_stats st = { .version = RC_HEAP_STATS_VERSION, .struct_size = sizeof st };
     FZ_CHECK(rc_heap_stats_get(&st) == 0, "rc_heap_stats_get failed");
     FZ_CHECK(st.bytes_in_use >= g_live, "bytes in use %zu < %zu requested by live blocks",
@@ -158,7 +169,8 @@ static void check_all(void) {
 }
 
 /* A size from the input, spread over the heap's regimes: zero, tiny, the
- * small classes (<= 1024), medium, and large blocks of up to about 5 MiB. */
+ * small classes (<= 1024), medium, large (up to 1 MiB) and, for one size in
+ * sixteen, huge blocks of 1 to 5 MiB. */
 static size_t read_size(fz_in *in) {
     uint8_t c = fz_u8(in);
     switch (c % 8) {
@@ -167,7 +179,10 @@ static size_t read_size(fz_in *in) {
     case 3: case 4: return fz_u16(in) % 1025;
     case 5: return (size_t)fz_u16(in) * 2;
     case 6: return (size_t)fz_u16(in) << 4;
-    default: return ((size_t)(c >> 3) % 5 + 1) * ((size_t)1 << 20) + fz_u16(in);
+    default:   /* half of these are huge: they cost most, in debug mode above all */
+        if (c & 8)
+            return (size_t)fz_u16(in) << 4;
+        return ((size_t)(c >> 4) % 5 + 1) * ((size_t)1 << 20) + fz_u16(in);
     }
 }
 
@@ -322,10 +337,17 @@ static void op_refused(fz_in *in) {
     check_no_reports("a refused request");
 }
 
+static void set_debug(int on) {
+    rc_heap_set_debug(on);
+    FZ_CHECK(rc_heap_get_debug() == on, "rc_heap_get_debug is %d after rc_heap_set_debug(%d)",
+             rc_heap_get_debug(), on);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static int ready;
     if (!ready) {
         pat_init();
+        memset(g_clean, RC_DEBUG_CLEAN_BYTE, sizeof g_clean);
         rc_heap_set_error_handler(on_heap_error, NULL);
         ready = 1;
     }
@@ -335,7 +357,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     g_reports = 0;
     g_report[0] = '\0';
     size_t errors_before = rc_heap_error_count();
-    rc_heap_set_debug(fz_u8(&in) & 1);
+    g_deep_done = 0;
+    set_debug(fz_u8(&in) & 1);
 
     for (int ops = 0; fz_more(&in) && ops < 4096; ops++) {
         switch (fz_u8(&in) % 11) {
@@ -344,8 +367,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         case 2: op_realloc(&in); break;
         case 3: op_aligned(&in); break;
         case 4: op_free(&in); break;
-        case 5: rc_heap_set_debug(fz_u8(&in) & 1); break;
-        case 6: check_all(); break;
+        case 5: set_debug(fz_u8(&in) & 1); break;
+        case 6: check_all(fz_u8(&in) & 1); break;
         case 7: op_realloc_edge(&in); break;
         case 8: op_refused(&in); break;
         case 9: rc_heap_collect(fz_u8(&in) & 1); break;
@@ -354,13 +377,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check_no_reports("an operation");
     }
 
-    check_all();
+    check_all(0);
     while (g_nblk > 0)
         op_free(&in);
     rc_heap_set_debug(0);
-    size_t found = rc_heap_debug_check();
-    FZ_CHECK(found == 0, "rc_heap_debug_check after freeing everything found %zu: %s", found,
-             g_report);
     FZ_CHECK(rc_heap_error_count() == errors_before, "rc_heap_error_count moved from %zu to %zu",
              errors_before, rc_heap_error_count());
     check_no_reports("the end of the input");

@@ -64,6 +64,7 @@ def utf8():
 # ---- fuzz_heap ------------------------------------------------------------------
 MALLOC, CALLOC, REALLOC, ALIGNED, FREE, DEBUG, CHECK, REALLOC_EDGE, REFUSED, COLLECT, \
     MALLOC_FREE = range(11)
+DEEP = 1                    # the check's argument: also rc_heap_debug_check
 
 
 def sz_tiny(n):
@@ -83,7 +84,7 @@ def sz_large(n):
 
 
 def sz_huge(mib):
-    return [7 | ((mib - 1) << 3), 0, 1]
+    return [7 | ((mib - 1) << 4), 0, 1]
 
 
 def align(log2):
@@ -93,34 +94,34 @@ def align(log2):
 def heap():
     p = {}
     p["malloc-free"] = [0, MALLOC, *sz_tiny(24), MALLOC, *sz_small(1000), MALLOC, *sz_medium(40000),
-                        FREE, 0, FREE, 0, CHECK, FREE, 0]
-    p["zero-sizes"] = [0, MALLOC, 0, CALLOC, 0, 0, ALIGNED, *align(6), 0, CHECK]
-    p["calloc"] = [0, CALLOC, 7, *sz_small(700), CALLOC, 16, *sz_large(200000), CHECK, FREE, 1]
+                        FREE, 0, FREE, 0, CHECK, DEEP, FREE, 0]
+    p["zero-sizes"] = [0, MALLOC, 0, CALLOC, 0, 0, ALIGNED, *align(6), 0, CHECK, DEEP]
+    p["calloc"] = [0, CALLOC, 7, *sz_small(700), CALLOC, 16, *sz_large(200000), CHECK, DEEP, FREE, 1]
     p["realloc-grow-shrink"] = [0, MALLOC, *sz_tiny(10), REALLOC, 0, *sz_small(900),
                                 REALLOC, 0, *sz_medium(60000), REALLOC, 0, *sz_large(600000),
-                                REALLOC, 0, *sz_tiny(3), CHECK]
-    p["realloc-edges"] = [0, REALLOC_EDGE, 0, *sz_small(300), REALLOC_EDGE, 1, CHECK,
-                          REALLOC_EDGE, 0, 0, CHECK]
-    p["aligned-small"] = [0] + sum(([ALIGNED, *align(k), *sz_tiny(40 + k)] for k in range(0, 13)), []) + [CHECK]
-    p["aligned-large"] = [0] + sum(([ALIGNED, *align(k), *sz_small(100 * k)] for k in range(13, 23)), []) + [CHECK]
+                                REALLOC, 0, *sz_tiny(3), CHECK, DEEP]
+    p["realloc-edges"] = [0, REALLOC_EDGE, 0, *sz_small(300), REALLOC_EDGE, 1, CHECK, DEEP,
+                          REALLOC_EDGE, 0, 0, CHECK, DEEP]
+    p["aligned-small"] = [0] + sum(([ALIGNED, *align(k), *sz_tiny(40 + k)] for k in range(0, 13)), []) + [CHECK, DEEP]
+    p["aligned-large"] = [0] + sum(([ALIGNED, *align(k), *sz_small(100 * k)] for k in range(13, 23)), []) + [CHECK, DEEP]
     p["aligned-refused"] = [0, ALIGNED, *align(23), *sz_tiny(8), ALIGNED, *align(24), *sz_tiny(8),
-                            ALIGNED, *align(25), *sz_tiny(8), CHECK]
+                            ALIGNED, *align(25), *sz_tiny(8), CHECK, DEEP]
     p["huge-blocks"] = [0, MALLOC, *sz_huge(1), MALLOC, *sz_huge(4), REALLOC, 0, *sz_huge(5),
-                        FREE, 1, CHECK, COLLECT, 1, CHECK]
-    p["refused"] = [0, REFUSED, 0, REFUSED, 1, REFUSED, 2, CHECK]
+                        FREE, 1, CHECK, DEEP, COLLECT, 1, CHECK, DEEP]
+    p["refused"] = [0, REFUSED, 0, REFUSED, 1, REFUSED, 2, CHECK, DEEP]
     p["debug-on"] = [1, MALLOC, *sz_tiny(100), CALLOC, 3, *sz_small(90), REALLOC, 0, *sz_small(1000),
-                     ALIGNED, *align(8), *sz_small(500), CHECK, FREE, 0, FREE, 0, FREE, 0]
+                     ALIGNED, *align(8), *sz_small(500), CHECK, DEEP, FREE, 0, FREE, 0, FREE, 0]
     p["debug-switch"] = [0, MALLOC, *sz_small(200), DEBUG, 1, MALLOC, *sz_small(200),
                          REALLOC, 0, *sz_medium(5000), DEBUG, 0, REALLOC, 1, *sz_medium(7000),
-                         DEBUG, 1, FREE, 0, CHECK, DEBUG, 0, FREE, 0]
-    p["debug-aligned"] = [1] + sum(([ALIGNED, *align(k), *sz_small(64 * k)] for k in (5, 9, 12, 14, 16, 21)), []) + [CHECK]
-    p["debug-huge"] = [1, MALLOC, *sz_huge(2), REALLOC, 0, *sz_huge(1), CHECK, DEBUG, 0,
-                       REALLOC, 0, *sz_huge(3), CHECK]
+                         DEBUG, 1, FREE, 0, CHECK, DEEP, DEBUG, 0, FREE, 0]
+    p["debug-aligned"] = [1] + sum(([ALIGNED, *align(k), *sz_small(64 * k)] for k in (5, 9, 12, 14, 16, 21)), []) + [CHECK, DEEP]
+    p["debug-huge"] = [1, MALLOC, *sz_huge(2), REALLOC, 0, *sz_huge(1), CHECK, DEEP, DEBUG, 0,
+                       REALLOC, 0, *sz_huge(3), CHECK, DEEP]
     p["collect"] = [0, MALLOC, *sz_large(300000), FREE, 0, COLLECT, 0, MALLOC, *sz_tiny(1),
-                    COLLECT, 1, CHECK]
-    p["churn"] = [0] + sum(([MALLOC_FREE, *sz_tiny(k * 7), 0] for k in range(20)), []) + [CHECK]
+                    COLLECT, 1, CHECK, DEEP]
+    p["churn"] = [0] + sum(([MALLOC_FREE, *sz_tiny(k * 7), 0] for k in range(20)), []) + [CHECK, DEEP]
     p["many-blocks"] = [0] + sum(([MALLOC, *sz_tiny(k * 5)] for k in range(40)), []) + \
-        sum(([FREE, (k * 7) & 255] for k in range(20)), []) + [CHECK]
+        sum(([FREE, (k * 7) & 255] for k in range(20)), []) + [CHECK, DEEP]
     return p
 
 
