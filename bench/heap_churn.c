@@ -3,7 +3,8 @@
  * One source, one binary per allocator. The allocator is chosen at compile
  * time with exactly one of:
  *
- *   -DBENCH_ALLOC_RC    rc_malloc / rc_free (link librecycle.a)
+ *   -DBENCH_ALLOC_RC    rc_malloc / rc_free (link librecycle.a; add
+ *                       -DBENCH_ALLOC_NAME='"name"' to label another build)
  *   -DBENCH_ALLOC_MI    mi_malloc / mi_free (link -lmimalloc)
  *   -DBENCH_ALLOC_JE    malloc / free, replaced by jemalloc (link -ljemalloc)
  *   -DBENCH_ALLOC_TC    malloc / free, replaced by tcmalloc (-ltcmalloc_minimal)
@@ -59,7 +60,13 @@
 #  include "recycle/heap.h"
 #  define B_MALLOC(n) rc_malloc(n)
 #  define B_FREE(p)   rc_free(p)
-#  define ALLOC_NAME  "recycle"
+/* BENCH_ALLOC_NAME names another build of librecycle.a (bench/run.sh's
+ * "recycle-base", for before/after comparisons). */
+#  ifdef BENCH_ALLOC_NAME
+#    define ALLOC_NAME BENCH_ALLOC_NAME
+#  else
+#    define ALLOC_NAME "recycle"
+#  endif
 #  define ALLOC_API   "rc_malloc/rc_free"
 #elif defined(BENCH_ALLOC_MI)
 #  include <mimalloc.h>

@@ -25,6 +25,9 @@
 #   BENCH_REPORT_ONLY=1  run nothing: rewrite the report from the last run's
 #                        results (build-bench/bench/results.txt, run-meta.sh)
 #   RC_LIB=path/to/librecycle.a   use this library, build nothing
+#   BENCH_RC_BASE_LIB=path/to/librecycle.a   also run this other build of the
+#                        library as allocator "recycle-base" (before/after a
+#                        change: build the old commit's librecycle.a first)
 #   BENCH_RC_LIBS="-lfoo"         extra libraries for linking librecycle.a
 #   CC=gcc BENCH_CFLAGS="-O2 -g"
 set -euo pipefail
@@ -50,6 +53,8 @@ SEED=${BENCH_SEED:-42}
 BATCH=${BENCH_BATCH:-256}
 RING=${BENCH_RING:-64}
 read -r -a ALLOCS <<<"${BENCH_ALLOCATORS:-recycle glibc mimalloc jemalloc tcmalloc}"
+RC_BASE_LIB=${BENCH_RC_BASE_LIB:-}
+if [[ -n $RC_BASE_LIB && " ${ALLOCS[*]} " != *" recycle-base "* ]]; then ALLOCS+=(recycle-base); fi
 read -r -a SCENARIOS <<<"${BENCH_SCENARIOS:-churn threads prodcons floor}"
 BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench}
 [[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
@@ -164,13 +169,18 @@ compile_bench() {  # alloc -> binary path on stdout, or fail
              # shellcheck disable=SC2086
              run_logged "$CC" "${CFLAGS[@]}" -DBENCH_ALLOC_RC -DRC_STATIC_DEFINE \
                  -I"$ROOT/include" "$SRC" "$LIB" -o "$out" -lm -ldl ${BENCH_RC_LIBS:-} >&2 ;;
+    recycle-base) [[ -n $RC_BASE_LIB && -f $RC_BASE_LIB ]] || return 1
+             # shellcheck disable=SC2086
+             run_logged "$CC" "${CFLAGS[@]}" -DBENCH_ALLOC_RC -DRC_STATIC_DEFINE \
+                 "-DBENCH_ALLOC_NAME=\"recycle-base\"" -I"$ROOT/include" "$SRC" "$RC_BASE_LIB" \
+                 -o "$out" -lm -ldl ${BENCH_RC_LIBS:-} >&2 ;;
     glibc)    run_logged "$CC" "${CFLAGS[@]}" -DBENCH_ALLOC_LIBC "$SRC" -o "$out" -ldl >&2 ;;
     mimalloc) run_logged "$CC" "${CFLAGS[@]}" -DBENCH_ALLOC_MI "$SRC" -o "$out" -lmimalloc -ldl >&2 ;;
     jemalloc) run_logged "$CC" "${CFLAGS[@]}" -DBENCH_ALLOC_JE "$SRC" -o "$out" \
                  -Wl,--no-as-needed -ljemalloc -Wl,--as-needed -ldl >&2 ;;
     tcmalloc) run_logged "$CC" "${CFLAGS[@]}" -DBENCH_ALLOC_TC "$SRC" -o "$out" \
                  -Wl,--no-as-needed -ltcmalloc_minimal -Wl,--as-needed -ldl >&2 ;;
-    *) die "unknown allocator '$a' (recycle glibc mimalloc jemalloc tcmalloc)" ;;
+    *) die "unknown allocator '$a' (recycle recycle-base glibc mimalloc jemalloc tcmalloc)" ;;
     esac
     echo "$out"
 }

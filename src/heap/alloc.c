@@ -350,7 +350,7 @@ static void free_local(rci_heap *h, rci_pool *pool, void *p) {
         pool_unfull(h, pool);
 }
 
-static void free_remote(rci_pool *pool, void *p) {
+RCI_INLINE void free_remote(rci_pool *pool, void *p) {
     rci_block *b = p;
     b->mark = rci_free_key;
     rci_heap *owner = pool->heap;
