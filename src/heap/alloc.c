@@ -441,9 +441,11 @@ void rci_heap_check_suspects(rci_heap *h) {
         /* Found free: the remote free was a second one. Not found but no
          * longer keyed: it was free then and has been handed out since.
          * Both are double frees; only a block still keyed and on no list
-         * was live, with the key in its data, and is freed now. */
-        if (pool->state != RCI_POOL_SMALL || b->mark != rci_free_key ||
-            owner_finds_free(h, pool, b)) {
+         * was live, with the key in its data, and is freed now. A pool that
+         * emptied (and perhaps was carved again for another class) since
+         * the block was queued can only mean the block was free then. */
+        if (pool->state != RCI_POOL_SMALL || !rci_pool_block_start_ok(pool, b) ||
+            (char *)b >= pool->bump || b->mark != rci_free_key || owner_finds_free(h, pool, b)) {
             report_double_free(b, pool->state == RCI_POOL_SMALL ? pool->block_size : 0, "rc_free");
             continue;
         }
@@ -498,9 +500,13 @@ static rci_pool *free_prologue(rci_heap *h, void **p) {
             *p = rci_pool_block_start(pool, *p);
         if (!*p || !small_free_ok(h, pool, *p))
             return NULL;
-    } else if (pool->state != RCI_POOL_SPAN || *p != pool->start) {
+    } else if (pool->state == RCI_POOL_FREE) {
         rci_report(RC_HEAP_ERR_DOUBLE_FREE, *p, 0, 0,
-                   "rc_free(%p): block of a pool that holds no live block (double free?); ignored", *p);
+                   "rc_free(%p): block of a pool that holds no live block (double free); ignored", *p);
+        return NULL;
+    } else if (pool->state != RCI_POOL_SPAN || *p != pool->start) {
+        rci_report(RC_HEAP_ERR_INVALID, *p, 0, 0,
+                   "rc_free(%p): pointer is inside the heap but not the start of a live block; ignored", *p);
         return NULL;
     }
     rci_stat_add(h, -(long)block_bytes(pool));
