@@ -337,7 +337,7 @@ static void free_local(rci_heap *h, rci_pool *pool, void *p) {
         return;
     }
     rci_block *b = p;
-    b->next = pool->free;
+    rci_block_set_next(b, pool->free);
     b->mark = rci_free_key;
     pool->free = b;
     uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed) - 1;
@@ -359,12 +359,12 @@ RCI_INLINE void free_remote(rci_pool *pool, void *p) {
         if (tf & RCI_TF_NOTIFY) {
             rci_block *head = atomic_load_explicit(&owner->delayed_free, memory_order_relaxed);
             do {
-                b->next = head;
+                rci_block_set_next(b, head);
             } while (!atomic_compare_exchange_weak_explicit(&owner->delayed_free, &head, b,
                                                             memory_order_release, memory_order_relaxed));
             return;
         }
-        b->next = (rci_block *)tf;
+        rci_block_set_next(b, (rci_block *)tf);
         if (atomic_compare_exchange_weak_explicit(&pool->thread_free, &tf, (uintptr_t)b,
                                                   memory_order_release, memory_order_relaxed))
             return;
@@ -374,7 +374,7 @@ RCI_INLINE void free_remote(rci_pool *pool, void *p) {
 void rci_heap_drain_delayed(rci_heap *h) {
     rci_block *b = atomic_exchange_explicit(&h->delayed_free, NULL, memory_order_acquire);
     while (b) {
-        rci_block *next = b->next;
+        rci_block *next = rci_block_next(b);
         rci_arena *a = rci_arena_of(b);
         free_local(h, rci_pool_of(a, b), b);
         b = next;
@@ -388,15 +388,15 @@ void rci_heap_drain_delayed(rci_heap *h) {
  * a node already there, and only the owner takes nodes off. */
 static bool owner_finds_free(rci_heap *h, rci_pool *pool, const void *p) {
     size_t limit = (size_t)pool->capacity + 1;   /* a cycle would be damage: stop */
-    for (rci_block *b = pool->free; b && limit; b = b->next, limit--)
+    for (rci_block *b = pool->free; b && limit; b = rci_block_next(b), limit--)
         if (b == p)
             return true;
     uintptr_t tf = atomic_load_explicit(&pool->thread_free, memory_order_acquire);
     limit = (size_t)pool->capacity + 1;
-    for (rci_block *b = (rci_block *)(tf & ~RCI_TF_NOTIFY); b && limit; b = b->next, limit--)
+    for (rci_block *b = (rci_block *)(tf & ~RCI_TF_NOTIFY); b && limit; b = rci_block_next(b), limit--)
         if (b == p)
             return true;
-    for (rci_block *b = atomic_load_explicit(&h->delayed_free, memory_order_acquire); b; b = b->next)
+    for (rci_block *b = atomic_load_explicit(&h->delayed_free, memory_order_acquire); b; b = rci_block_next(b))
         if (b == p)
             return true;
     return false;
@@ -626,7 +626,7 @@ RCI_INLINE void free_nohook(void *p) {
          * has div_magic 0 and fails the block-start test: one test for both. */
         if (rci_likely(rci_pool_block_start_ok_hot(pool, p) && b->mark != rci_free_key)) {
             rci_block *old = pool->free;
-            b->next = old;
+            rci_block_set_next(b, old);
             b->mark = rci_free_key;
             pool->free = b;
             uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed) - 1;

@@ -23,7 +23,7 @@ static size_t check_pool(rci_heap *h, rci_arena *a, rci_pool *p, bool own) {
         return bad;
     /* free list: inside carved area, on block boundaries, no cycle */
     size_t nfree = 0, limit = p->capacity + 1;
-    for (rci_block *b = p->free; b; b = b->next) {
+    for (rci_block *b = p->free; b; b = rci_block_next(b)) {
         char *c = (char *)b;
         if (c < p->start || c >= p->bump || (size_t)(c - p->start) % p->block_size) {
             FAIL("pool %p: free block %p is not a block of the pool", (void *)p, (void *)b);

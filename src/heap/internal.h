@@ -66,11 +66,26 @@
  * freed while its mark equals the key is either already free or live with
  * user data that happens to equal the key; a scan of the free lists tells
  * which (see "Release-mode free checks" in alloc.c). Blocks are at least 16
- * bytes, so both words always exist. */
+ * bytes, so both words always exist.
+ *
+ * The link is stored complemented (read and written only through
+ * rci_block_next / rci_block_set_next; one instruction each way). Heap
+ * addresses are below 2^56, so the top byte of every free block's first
+ * word, NULL link included, is all ones: RCI_FREE_WORD_BITS. A client
+ * whose live blocks start with a header of its own can give one of those
+ * bits the meaning "freed" and so recognise a late use of a freed block
+ * without debug mode (the object layer does: its RCO_F_FREED). */
 typedef struct rci_block {
-    struct rci_block *next;
+    uintptr_t link;
     uintptr_t mark;
 } rci_block;
+#define RCI_FREE_WORD_BITS (~(uintptr_t)0 << 56)
+static inline rci_block *rci_block_next(const rci_block *b) {
+    return (rci_block *)~b->link;
+}
+static inline void rci_block_set_next(rci_block *b, const rci_block *next) {
+    b->link = ~(uintptr_t)next;
+}
 typedef struct rci_heap rci_heap;
 typedef struct rci_arena rci_arena;
 
@@ -306,7 +321,7 @@ RCI_INLINE bool rci_pool_stays_when_empty(rci_heap *h, rci_pool *pool) {
 /* Pop a block from a pool whose free list is not empty (owner only). */
 RCI_INLINE void *rci_pool_pop(rci_heap *h, rci_pool *pool) {
     rci_block *b = pool->free;
-    rci_block *next = b->next;
+    rci_block *next = rci_block_next(b);
     pool->free = next;
     b->mark = 0;   /* a live block never carries the key unless its user writes it */
     /* The next block of this pool is likely cold (freed long ago): start

@@ -52,11 +52,11 @@ size_t rci_pool_collect_remote(rci_pool *pool) {
     rci_block *list = (rci_block *)(tf & ~RCI_TF_NOTIFY);
     size_t n = 1;
     rci_block *last = list;
-    while (last->next) {
-        last = last->next;
+    while (rci_block_next(last)) {
+        last = rci_block_next(last);
         n++;
     }
-    last->next = pool->free;
+    rci_block_set_next(last, pool->free);
     pool->free = list;
     uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
     atomic_store_explicit(&pool->used, used - (uint32_t)n, memory_order_relaxed);
@@ -76,8 +76,8 @@ static bool pool_carve(rci_pool *pool) {
         n = left;
     char *b = pool->bump;
     for (size_t i = 0; i + 1 < n; i++, b += bsize)
-        ((rci_block *)(void *)b)->next = (rci_block *)(void *)(b + bsize);
-    ((rci_block *)(void *)b)->next = pool->free;
+        rci_block_set_next((rci_block *)(void *)b, (rci_block *)(void *)(b + bsize));
+    rci_block_set_next((rci_block *)(void *)b, pool->free);
     pool->free = (rci_block *)(void *)pool->bump;
     pool->bump += n * bsize;
     return true;

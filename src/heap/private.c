@@ -39,7 +39,7 @@ static int visit_pool(rci_pool *pool, rci_block_visitor fn, void *arg) {
     uint64_t freebits[(RC_POOL_SIZE / RC_SMALL_STEP) / 64];
     size_t carved = (size_t)(pool->bump - pool->start) / pool->block_size;
     memset(freebits, 0, (carved + 63) / 64 * sizeof(uint64_t));
-    for (rci_block *b = pool->free; b; b = b->next) {
+    for (rci_block *b = pool->free; b; b = rci_block_next(b)) {
         size_t i = (size_t)((char *)b - pool->start) / pool->block_size;
         freebits[i / 64] |= (uint64_t)1 << (i % 64);
     }

@@ -89,7 +89,7 @@ static inline void rci_pheap_free(rci_heap *h, void *block) {
     rci_pool *pool = rci_pool_of(a, block);
     rci_block *b = block;
     if (rci_likely(pool->flags_hot == 0 && b->mark != rci_free_key)) {
-        b->next = pool->free;
+        rci_block_set_next(b, pool->free);
         b->mark = rci_free_key;
         pool->free = b;
         uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed) - 1;

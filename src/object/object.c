@@ -95,7 +95,12 @@ static const char *type_name(const rc_obj *o) {
 
 void rco_report_bad_decref(rc_obj *o) {
     rc_runtime *rt = rco_is_static(o) ? NULL : rco_runtime(o);
-    if (o->rc_head_ & RCO_F_FREED)
+    /* Outside debug mode a freed object's memory belongs to the heap, which
+     * keeps only the FREED bit readable: the type is not known any more. */
+    if ((o->rc_head_ & RCO_F_FREED) && !(rt && rt->debug))
+        rco_report(rt, "use of a freed object at %p (an incref or decref after its count reached "
+                       "zero); RECYCLE_DEBUG=1 names its type", (void *)o);
+    else if (o->rc_head_ & RCO_F_FREED)
         rco_report(rt, "use of a freed object: %s object at %p (its count reached zero earlier)",
                    type_name(o), (void *)o);
     else
@@ -239,7 +244,7 @@ rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
         rci_pool *pool = h->direct[RCO_KIND_PLAIN][(size + 15) >> 4];
         rci_block *b = pool->free;
         if (rci_likely(b != NULL)) {
-            rci_block *next = b->next;
+            rci_block *next = rci_block_next(b);
             pool->free = next;
             __builtin_prefetch(next, 1, 3);
             uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
@@ -424,7 +429,9 @@ static inline void release_memory(rc_runtime *rt, rc_obj *o) {
         quarantine_put(rt, o);
         return;
     }
-    rci_pheap_free(rt->heap, rco_block_of(o));
+    void *block = rco_block_of(o);
+    o->rc_head_ = RCO_F_FREED;    /* see the FREED bit in object.h */
+    rci_pheap_free(rt->heap, block);
 }
 
 /* An object brought back to life during its deallocation: a container
@@ -570,7 +577,9 @@ void rc_dealloc_(rc_obj *o) {
                 return;
             }
             /* not a container: the only possible prefix is rco_var */
-            rci_pheap_free(rt->heap, (char *)o - ((o->rc_head_ & RCO_F_VAR) ? sizeof(rco_var) : 0));
+            void *block = (char *)o - ((o->rc_head_ & RCO_F_VAR) ? sizeof(rco_var) : 0);
+            o->rc_head_ = RCO_F_FREED;
+            rci_pheap_free(rt->heap, block);
             return;
         }
         rt->dealloc_depth = depth + 1;

@@ -18,7 +18,13 @@
  *   63 IMMORTAL  refcount operations are ignored; never freed
  *   62 WEAKREFS  weak references to this object may exist (table lookup)
  *   61 FINALIZED type->finalize has run (PEP 442: at most once)
- *   60 FREED     debug mode: the object is dead and waits in the quarantine
+ *   60 FREED     the object is dead: set when its memory goes back to the
+ *                heap; for an object at the block start the heap's free-list
+ *                link, stored complemented, keeps it set (it is one of
+ *                RCI_FREE_WORD_BITS; IMMORTAL then reads as set too), so a
+ *                late incref/decref takes the slow path and is reported, not
+ *                applied, while the block is free. Debug mode keeps the whole
+ *                header (type included) readable in the quarantine.
  *   59 GC        the block has an rco_gc prefix (type has RC_TYPE_GC)
  *   58 VAR       the block has an rco_var prefix (made by rc_new_var)
  *   57 TRACKED   linked into a generation list of the collector
@@ -285,6 +291,7 @@ void  rco_free(rc_runtime *rt, void *p);                  /* NULL allowed */
  * inline rc_decref). */
 static inline void rco_dealloc(rc_obj *o) { rc_dealloc_(o); }
 _Static_assert(RC_HEAD_COUNT_MASK_ == RCO_COUNT_MASK, "public count mask");
+_Static_assert((RCI_FREE_WORD_BITS & RCO_F_FREED) != 0, "a free heap block's first word reads as a freed header");
 _Static_assert(RC_HEAD_SLOW_BITS_ == (RCO_F_IMMORTAL | RCO_F_FREED | RCO_F_BARRIER),
                "public slow-path bits");
 _Static_assert(RC_HEAD_IMMORTAL_ == RCO_F_IMMORTAL && RC_HEAD_FREED_ == RCO_F_FREED,

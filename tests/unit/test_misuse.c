@@ -11,6 +11,8 @@
  *     type, may be weakly referenced;
  *   - in debug mode, one misuse (a freed container passed to a call) is
  *     reported exactly once;
+ *   - with debug mode off, a double decref of any kind of object is
+ *     reported once and not applied;
  *   - rc_error_set returns the code it records. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -200,6 +202,62 @@ static void test_debug_reports_misuse_once(void **state) {
     rc_runtime_free(rt);
 }
 
+/* A double decref with debug mode off: for every kind of object (a str,
+ * plain, variable-sized and container user types) the second decref is
+ * reported once and not applied, the block is not corrupted (the next two
+ * objects are distinct and usable) and the runtime frees cleanly. */
+typedef struct vec3 { rc_obj ob; size_t n; double v[]; } vec3;
+typedef struct gpair { rc_obj ob; rc_obj *a, *b; } gpair;
+static int gpair_traverse(rc_obj *self, rc_visitfn visit, void *arg) {
+    gpair *p = (gpair *)self;
+    if (p->a && visit(p->a, arg))
+        return 1;
+    return p->b ? visit(p->b, arg) : 0;
+}
+static const rc_type vec3_type = { .name = "vec3", .size = sizeof(vec3), .itemsize = sizeof(double) };
+static const rc_type gpair_type = { .name = "gpair", .size = sizeof(gpair), .flags = RC_TYPE_GC,
+                                    .traverse = gpair_traverse };
+
+static rc_obj *make_kind(rc_runtime *rt, int kind) {
+    switch (kind) {
+    case 0: return rc_str(rt, "a str of some length");
+    case 1: return rc_new(rt, &point_type);
+    case 2: return rc_new_var(rt, &vec3_type, 3);
+    default: return rc_new(rt, &gpair_type);
+    }
+}
+
+static void test_double_decref_release_mode(void **state) {
+    (void)state;
+    for (int kind = 0; kind < 4; kind++) {
+        rc_runtime *rt = new_rt(0);
+        rc_runtime_set_debug_handler(rt, count_report, NULL);
+        g_reports = 0;
+        size_t errors = rc_runtime_debug_errors(rt);
+        rc_obj *o = make_kind(rt, kind);
+        assert_non_null(o);
+        rc_decref(o);
+        rc_decref(o);                         /* the mistake */
+        assert_int_equal(g_reports, 1);
+        assert_int_equal(rc_runtime_debug_errors(rt), errors + 1);
+        assert_non_null(strstr(g_last_report, "freed"));
+        rc_incref(o);                         /* an incref after free: reported too */
+        assert_int_equal(g_reports, 2);
+        rc_obj *p = make_kind(rt, kind), *q = make_kind(rt, kind);
+        assert_non_null(p);
+        assert_non_null(q);
+        assert_ptr_not_equal(p, q);
+        assert_int_equal(rc_refcount(p), 1);
+        assert_int_equal(rc_refcount(q), 1);
+        assert_int_equal(rc_runtime_object_count(rt), 2);
+        rc_decref(p);
+        rc_decref(q);
+        assert_int_equal(rc_runtime_object_count(rt), 0);
+        assert_int_equal(g_reports, 2);
+        rc_runtime_free(rt);
+    }
+}
+
 static void test_error_set_returns_code(void **state) {
     (void)state;
     rc_runtime *rt = new_rt(0);
@@ -224,6 +282,7 @@ int main(void) {
         cmocka_unit_test(test_weakref_refuses_other_runtime),
         cmocka_unit_test(test_weakref_immortal_refused),
         cmocka_unit_test(test_debug_reports_misuse_once),
+        cmocka_unit_test(test_double_decref_release_mode),
         cmocka_unit_test(test_error_set_returns_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
