@@ -326,7 +326,7 @@ static void keep_as_garbage(rc_runtime *rt, rco_gc *list, rco_gc *old) {
 }
 
 static void debug_print(rc_runtime *rt, const char *what, rc_obj *o) {
-    FILE *out = rt->config.report ? rt->config.report : stderr;
+    FILE *out = rco_report_stream(rt);
     char buf[160];
     rc_repr(rt, o, buf, sizeof buf);
     fprintf(out, "gc: %s <%s %p> %s\n", what, rc_type_name(o), (void *)o, buf);
@@ -462,7 +462,7 @@ long rcg_collect(rc_runtime *rt, int generation) {
     st->stats[generation].collected += collected;
     st->stats[generation].uncollectable += uncollectable;
     if (st->debug & RC_GC_DEBUG_STATS) {
-        FILE *out = rt->config.report ? rt->config.report : stderr;
+        FILE *out = rco_report_stream(rt);
         fprintf(out, "gc: collecting generation %d: %zu unreachable, %zu collected, "
                      "%zu uncollectable, %.6fs elapsed\n",
                 generation, found, collected, uncollectable,
@@ -676,7 +676,7 @@ static void inc_finish(rc_runtime *rt) {
     st->stats[2].collected += collected;
     st->stats[2].uncollectable += uncollectable;
     if (st->debug & RC_GC_DEBUG_STATS) {
-        FILE *out = rt->config.report ? rt->config.report : stderr;
+        FILE *out = rco_report_stream(rt);
         fprintf(out, "gc: incremental collection of generation 2 in %zu steps: %zu unreachable, "
                      "%zu collected, %zu uncollectable, %.6fs elapsed\n",
                 st->inc_steps, found, collected, uncollectable,

@@ -75,16 +75,14 @@ void rco_report(rc_runtime *rt, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (!rt) {
-        fprintf(stderr, "recycle: %s\n", msg);
-        return;
+    if (rt) {
+        rt->debug_errors++;
+        if (rt->debug_fn) {
+            rt->debug_fn(rt, msg, rt->debug_arg);
+            return;
+        }
     }
-    rt->debug_errors++;
-    if (rt->debug_fn) {
-        rt->debug_fn(rt, msg, rt->debug_arg);
-        return;
-    }
-    FILE *out = rt->config.report ? rt->config.report : stderr;
+    FILE *out = rco_report_stream(rt);
     fprintf(out, "recycle: %s\n", msg);
     fflush(out);
 }

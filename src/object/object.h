@@ -48,6 +48,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "recycle/object.h"
 #include "heap/htable.h"
@@ -296,6 +297,12 @@ _Static_assert(RC_HEAD_SLOW_BITS_ == (RCO_F_IMMORTAL | RCO_F_FREED | RCO_F_BARRI
                "public slow-path bits");
 _Static_assert(RC_HEAD_IMMORTAL_ == RCO_F_IMMORTAL && RC_HEAD_FREED_ == RCO_F_FREED,
                "public immortal and freed bits");
+/* Where the reports of rt go (debug errors, leak lists, the collector's
+ * debug output): the config's report file, else stderr; stderr when rt is
+ * NULL (an object of no runtime). */
+static inline FILE *rco_report_stream(const rc_runtime *rt) {
+    return rt && rt->config.report ? rt->config.report : stderr;
+}
 void rco_report(rc_runtime *rt, const char *fmt, ...) RC_PRINTF(2, 3);  /* debug report */
 void rco_report_bad_decref(rc_obj *o);
 

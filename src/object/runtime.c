@@ -220,7 +220,7 @@ void rco_runtime_destroy(rc_runtime *rt) {
             if (!(objs[i]->rc_head_ & RCO_F_IMMORTAL))
                 user++;
         if ((rt->config.report_leaks || rt->debug) && user > 0) {
-            FILE *out = rt->config.report ? rt->config.report : stderr;
+            FILE *out = rco_report_stream(rt);
             rc_obj **mortal = rci_raw_malloc(user * sizeof *mortal, false);
             if (mortal) {
                 size_t k = 0;
