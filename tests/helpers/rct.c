@@ -287,3 +287,24 @@ size_t rct_class_index(size_t size)
             return i;
     return SIZE_MAX;
 }
+
+/* ---- running ----------------------------------------------------------- */
+
+const char *rct_test_filter(void)
+{
+    const char *f = getenv("RC_TEST_FILTER");
+    return f && *f ? f : NULL;
+}
+
+const char *rct_group_name(const char *path)
+{
+    static char name[64];
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strcspn(base, ".");
+    if (n >= sizeof name)
+        n = sizeof name - 1;
+    memcpy(name, base, n);
+    name[n] = '\0';
+    return name;
+}

@@ -8,6 +8,9 @@
  * Randomness: rct_rng is a seeded xorshift generator. RC_TEST_SEED overrides the
  * default seed; tests print the seed they use so a failure can be replayed.
  *
+ * Running: every test's main() ends with rct_run_tests (rct_run.h), which
+ * honours RC_TEST_FILTER.
+ *
  * Nothing here allocates from the heap under test. */
 #ifndef RCT_H
 #define RCT_H
@@ -17,6 +20,8 @@
 #include <stdio.h>
 
 #include <recycle/heap.h>
+
+#include "rct_run.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -396,5 +396,5 @@ int main(void) {
         cmocka_unit_test(test_repr),
         cmocka_unit_test(test_out_of_memory),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

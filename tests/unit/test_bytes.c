@@ -319,7 +319,5 @@ int main(void) {
         cmocka_unit_test(test_mmap_errors),
         cmocka_unit_test(test_out_of_memory),
     };
-    if (getenv("RC_TEST_FILTER"))
-        cmocka_set_test_filter(getenv("RC_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

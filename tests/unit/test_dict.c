@@ -1,3 +1,4 @@
+/* rc-test: oom stress */
 /* test_dict.c - rc_dict through the public API: keys of mixed types (1 and
  * 1.0 are one key), insertion order across deletes and resizes, a seeded
  * run against a reference model, shrinking after mass deletion, unhashable
@@ -906,5 +907,5 @@ int main(void) {
         cmocka_unit_test(test_self_reference_teardown),
         cmocka_unit_test(test_gc),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

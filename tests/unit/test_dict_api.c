@@ -706,5 +706,5 @@ int main(void) {
         cmocka_unit_test(test_clear_empty_dict_iterating),
         cmocka_unit_test(test_clear_empty_set_iterating),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

@@ -1,3 +1,4 @@
+/* rc-test: misuse */
 /* test_dict_xrt.c - dict, set and weak-value dict refuse objects of another
  * runtime. For every call that stores (rc_dict_set, _set_str, _setdefault,
  * _incr, _modify, rc_set_add, the set algebra, rc_weakvaluedict_set), an
@@ -272,5 +273,5 @@ int main(void) {
         cmocka_unit_test(test_set_refuses),
         cmocka_unit_test(test_weakvaluedict_refuses),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

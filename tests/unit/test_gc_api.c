@@ -1229,5 +1229,5 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_saveall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_saveall_released_by_runtime_free, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

@@ -727,5 +727,5 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_young_cycle_held_by_old_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_runtime_free_with_live_cycles, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

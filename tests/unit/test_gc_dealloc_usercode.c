@@ -1,3 +1,4 @@
+/* rc-test: stress */
 /* test_gc_dealloc_usercode.c - user code run by a deallocation (a
  * finalizer, a weak reference's callback, destroy) allocates objects and so
  * may start or advance a collection, in either collector mode, while the
@@ -210,5 +211,5 @@ int main(void) {
         cmocka_unit_test(test_stop_the_world_weakref_callbacks),
         cmocka_unit_test(test_incremental_weakref_callbacks),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

@@ -1106,5 +1106,5 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_get_objects_during_dealloc_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_referrers_during_dealloc_queue, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

@@ -1,3 +1,4 @@
+/* rc-test: stress */
 /* test_gc_incremental.c - the bounded-pause mode: incremental full
  * collections interleaved with a program that keeps changing the graph.
  *
@@ -316,5 +317,5 @@ int main(void) {
         cmocka_unit_test(test_incremental_one_step),
         cmocka_unit_test(test_automatic_trigger_runs_steps),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

@@ -1,3 +1,4 @@
+/* rc-test: oom */
 /* test_gc_oom.c - SQLite-style out-of-memory sweep over a collector
  * workload (see test_oom_sweep.c): for N = 0, 1, 2, ... the N-th allocation
  * of a fresh runtime fails (rc_runtime_fail_after), whether it happens while
@@ -536,5 +537,5 @@ int main(void) {
         cmocka_unit_test(test_garbage_list_growth_fails),
         cmocka_unit_test(test_automatic_collection_keeps_error_state),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

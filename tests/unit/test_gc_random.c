@@ -1,3 +1,4 @@
+/* rc-test: stress */
 /* test_gc_random.c - randomized object graphs against an independent model.
  *
  * For several seeds: N nodes of random kinds (a user node, a user node with
@@ -1041,5 +1042,5 @@ int main(void) {
         cmocka_unit_test(test_random_small_graphs),
         cmocka_unit_test(test_random_graphs_user_code_collects),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

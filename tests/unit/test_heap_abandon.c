@@ -1,3 +1,4 @@
+/* rc-test: threads */
 /* test_heap_abandon.c - heaps of exited threads and rc_heap_collect(1).
  *
  * Threads that run at the same time get a heap each; when they exit, their
@@ -129,5 +130,5 @@ int main(void)
         cmocka_unit_test(test_collect_releases_empty_abandoned_heaps),
         cmocka_unit_test(test_heap_with_live_block_is_kept),
     };
-    return cmocka_run_group_tests_name("heap_abandon", tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

@@ -125,5 +125,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_alignments_debug_on, setup, teardown),
         cmocka_unit_test_setup_teardown(test_debug_aligned_realloc, setup, teardown),
     };
-    return cmocka_run_group_tests_name("heap_align", tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

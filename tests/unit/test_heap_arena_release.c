@@ -198,7 +198,5 @@ int main(void)
         cmocka_unit_test(test_large_blocks_release),
         cmocka_unit_test(test_cycles_do_not_grow),
     };
-    if (getenv("RC_TEST_FILTER"))   /* e.g. RC_TEST_FILTER='test_sweep*' */
-        cmocka_set_test_filter(getenv("RC_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return rct_run_tests(tests, setup, NULL);
 }

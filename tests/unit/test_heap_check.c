@@ -1,3 +1,4 @@
+/* rc-test: whitebox threads stress */
 /* test_heap_check.c - the heap's own consistency walk, rci_heap_check()
  * (white-box, heap/check.h), after random workloads: with live blocks, after
  * frees, in debug mode, with abandoned heaps of exited threads, after
@@ -267,7 +268,5 @@ int main(void)
         cmocka_unit_test(test_abandoned_heaps),
         cmocka_unit_test(test_check_detects_corruption),
     };
-    if (getenv("RC_TEST_FILTER"))   /* e.g. RC_TEST_FILTER='test_sweep*' */
-        cmocka_set_test_filter(getenv("RC_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return rct_run_tests(tests, setup, NULL);
 }

@@ -1,3 +1,4 @@
+/* rc-test: misuse */
 /* test_heap_debug.c - the debug mode (the PYTHONMALLOC=debug analogue).
  *
  * With rc_heap_set_debug(1) and an error handler that records what it is
@@ -515,7 +516,5 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup(test_default_handler, per_test_setup),
         cmocka_unit_test_setup(test_environment_variable, per_test_setup),
     };
-    if (getenv("RC_TEST_FILTER"))   /* e.g. RC_TEST_FILTER='test_sweep*' */
-        cmocka_set_test_filter(getenv("RC_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

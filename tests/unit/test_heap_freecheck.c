@@ -1,4 +1,4 @@
-/* rc-test: whitebox
+/* rc-test: whitebox threads misuse
  *
  * test_heap_freecheck.c - the release-mode free checks (debug mode off):
  * a double free or an interior-pointer free is reported once through the
@@ -412,5 +412,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_remote_reuse_is_not_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_private_heap_double_free, setup, teardown),
     };
-    return cmocka_run_group_tests_name("heap_freecheck", tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

@@ -414,7 +414,5 @@ int main(void)
         cmocka_unit_test_teardown(test_failing_allocator, teardown),
         cmocka_unit_test_teardown(test_stacked_wrappers, teardown),
     };
-    if (getenv("RC_TEST_FILTER"))   /* e.g. RC_TEST_FILTER='test_sweep*' */
-        cmocka_set_test_filter(getenv("RC_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return rct_run_tests(tests, setup, NULL);
 }

@@ -1,3 +1,4 @@
+/* rc-test: whitebox oom */
 /* test_heap_oom.c - out of memory is an error, never an abort (white-box).
  *
  * rci_os_fail_after(n) (heap/os/os.h) makes the OS layer refuse every request
@@ -385,7 +386,5 @@ int main(void)
         cmocka_unit_test_teardown(test_sweep_persistent, teardown),
         cmocka_unit_test_teardown(test_sweep_transient, teardown),
     };
-    if (getenv("RC_TEST_FILTER"))   /* e.g. RC_TEST_FILTER='test_sweep*' */
-        cmocka_set_test_filter(getenv("RC_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return rct_run_tests(tests, setup, NULL);
 }

@@ -349,7 +349,5 @@ int main(void)
         cmocka_unit_test(test_arena_counters),
         cmocka_unit_test(test_print),
     };
-    if (getenv("RC_TEST_FILTER"))   /* e.g. RC_TEST_FILTER='test_sweep*' */
-        cmocka_set_test_filter(getenv("RC_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return rct_run_tests(tests, setup, NULL);
 }

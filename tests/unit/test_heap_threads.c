@@ -1,3 +1,4 @@
+/* rc-test: threads stress */
 /* test_heap_threads.c - the heap under several threads.
  *
  * 1. Cross-thread free under stress: producers allocate blocks of random sizes,
@@ -554,7 +555,5 @@ int main(void)
         cmocka_unit_test(test_thread_exit_hand_on),
         cmocka_unit_test(test_many_short_lived_threads),
     };
-    if (getenv("RC_TEST_FILTER"))   /* e.g. RC_TEST_FILTER='test_sweep*' */
-        cmocka_set_test_filter(getenv("RC_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return rct_run_tests(tests, setup, NULL);
 }

@@ -378,7 +378,5 @@ int main(void) {
         cmocka_unit_test(test_numeric_compare),
         cmocka_unit_test(test_compare_int_double_edges),
     };
-    if (getenv("RC_TEST_FILTER"))
-        cmocka_set_test_filter(getenv("RC_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

@@ -343,5 +343,5 @@ int main(void) {
         cmocka_unit_test(test_misuse),
         cmocka_unit_test(test_dispatch_dict_set),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

@@ -1,3 +1,4 @@
+/* rc-test: misuse */
 /* test_list.c - rc_list through the public API: every operation with its
  * errors and bad indexes, reference ownership (items survive removal when
  * the caller holds a reference and die otherwise), re-entrant destroys,
@@ -1081,5 +1082,5 @@ int main(void) {
         cmocka_unit_test(test_use_after_free_debug),
         cmocka_unit_test(test_cycle_left_to_teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

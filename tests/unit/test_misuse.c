@@ -1,3 +1,4 @@
+/* rc-test: misuse */
 /* test_misuse.c - mistakes a user makes with the object API, each caught
  * with a clear error and without changing anything:
  *
@@ -285,5 +286,5 @@ int main(void) {
         cmocka_unit_test(test_double_decref_release_mode),
         cmocka_unit_test(test_error_set_returns_code),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

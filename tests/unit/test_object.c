@@ -1,3 +1,4 @@
+/* rc-test: misuse */
 /* test_object.c - the object layer through the public API: runtimes, user
  * types, refcounting and the deallocation order, deep chains, finalizers and
  * resurrection, weak references, sizing, errors, debug reports, teardown. */
@@ -479,5 +480,5 @@ int main(void) {
         cmocka_unit_test(test_refcount_inline_and_function_forms),
         cmocka_unit_test(test_leak_report),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

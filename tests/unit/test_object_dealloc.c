@@ -1,4 +1,4 @@
-/* rc-test: whitebox */
+/* rc-test: whitebox stress */
 /* test_object_dealloc.c - the deallocation fast paths against the heap's own
  * consistency walk (rci_heap_check, which covers private heaps' free lists):
  * plain, variable-sized and container objects freed at the outermost level,
@@ -227,5 +227,5 @@ int main(void) {
         cmocka_unit_test(test_dealloc_paths_debug),
         cmocka_unit_test(test_var_sizes),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

@@ -1,3 +1,4 @@
+/* rc-test: oom */
 /* test_oom_sweep.c - SQLite-style out-of-memory sweep over the object and
  * container operations: for N = 0, 1, 2, ... the N-th allocation of a fresh
  * runtime fails (rc_runtime_fail_after). Each run must end cleanly with the
@@ -222,5 +223,5 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sweep),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

@@ -1,3 +1,4 @@
+/* rc-test: oom stress */
 /* test_set.c - rc_set through the public API: add / discard / contains with
  * keys of mixed types (1 and 1.0 are one key), unhashable keys, the algebra
  * (union, intersection, difference; non-set arguments are RC_ETYPE), a
@@ -626,5 +627,5 @@ int main(void) {
         cmocka_unit_test(test_reentrancy),
         cmocka_unit_test(test_gc),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

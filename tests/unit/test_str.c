@@ -1,3 +1,4 @@
+/* rc-test: oom */
 /* test_str.c - str: construction and accessors (bytes and code points,
  * embedded NULs), the UTF-8 validation table, hashing and equality,
  * rc_str_printf, rc_str_concat, rc_str_equal_cstr, Python's repr (escapes,
@@ -539,7 +540,5 @@ int main(void) {
         cmocka_unit_test(test_intern_many),
         cmocka_unit_test(test_out_of_memory),
     };
-    if (getenv("RC_TEST_FILTER"))
-        cmocka_set_test_filter(getenv("RC_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

@@ -1,3 +1,4 @@
+/* rc-test: oom */
 /* test_tuple.c - tuple: construction (varargs and array), item ownership
  * (references taken and dropped), the static empty tuple, index and argument
  * errors, Python's hashing (equal tuples hash alike across int/float, an
@@ -372,7 +373,5 @@ int main(void) {
         cmocka_unit_test(test_long_chain),
         cmocka_unit_test(test_out_of_memory),
     };
-    if (getenv("RC_TEST_FILTER"))
-        cmocka_set_test_filter(getenv("RC_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }

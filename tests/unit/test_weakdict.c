@@ -1,3 +1,4 @@
+/* rc-test: oom stress */
 /* test_weakdict.c - rc_weakvaluedict through the public API: entries vanish
  * when their value's last reference goes (get, len and iteration agree at
  * once), deaths during iteration (no crash, no RC_ESTATE: a death is not a
@@ -576,5 +577,5 @@ int main(void) {
         cmocka_unit_test(test_model),
         cmocka_unit_test(test_gc),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }
