@@ -132,49 +132,70 @@ RC_API void    rc_dealloc_(rc_obj *o);
 /* Inline fast paths. Unless RC_NO_INLINE_REFCOUNT is defined, a call
  * rc_incref(o), rc_decref(o) or rc_xdecref(o) compiles to a few instructions
  * that change the count in place (o is evaluated once); the functions above
- * remain, for (rc_decref)(o), function pointers and other languages. An
- * object whose head has any of the bits below set (immortal, freed, watched by
- * an incremental collection), or whose count is zero, takes the function. The
- * layout of rc_head_ (docs/design/object.md) is fixed for a library version:
- * these bits are checked against the library's own at build time. */
+ * remain, for (rc_decref)(o), function pointers and other languages. The
+ * library's own refcounting is these same functions with its internal slow
+ * paths plugged in, so there is one definition of the fast path.
+ *
+ * The layout of rc_head_ (docs/design/object.md) is fixed for a library
+ * version: these bits are checked against the library's own at build time.
+ * The count is the low 55 bits. A head with any "slow" bit set takes the
+ * function: immortal, freed, watched by an incremental collection (the bit
+ * right above the count), or a count of 2**54 or more (its top bit, which
+ * no real count reaches: that many references need more memory than a
+ * 64-bit address space has). */
 #if defined(__GNUC__) || defined(__clang__)
 #define RC_UNLIKELY_(x) __builtin_expect(!!(x), 0)
+#define RC_ALWAYS_INLINE_ __attribute__((always_inline))
 #else
 #define RC_UNLIKELY_(x) (x)
+#define RC_ALWAYS_INLINE_
 #endif
-#define RC_HEAD_COUNT_MASK_ ((UINT64_C(1) << 55) - 1)
-#define RC_HEAD_IMMORTAL_   (UINT64_C(1) << 63)
-#define RC_HEAD_FREED_      (UINT64_C(1) << 60)
-#define RC_HEAD_SLOW_BITS_  (RC_HEAD_IMMORTAL_ | RC_HEAD_FREED_ | (UINT64_C(1) << 55))
+#define RC_HEAD_COUNT_MASK_  ((UINT64_C(1) << 55) - 1)
+#define RC_HEAD_COUNT_GUARD_ (UINT64_C(1) << 54)
+#define RC_HEAD_BARRIER_     (UINT64_C(1) << 55)
+#define RC_HEAD_IMMORTAL_    (UINT64_C(1) << 63)
+#define RC_HEAD_FREED_       (UINT64_C(1) << 60)
+#define RC_HEAD_SLOW_BITS_   (RC_HEAD_IMMORTAL_ | RC_HEAD_FREED_ | RC_HEAD_BARRIER_ | \
+                              RC_HEAD_COUNT_GUARD_)
 
 /* An immortal object (small ints, interned strs) is left alone without a
- * call; anything else off the fast path goes to the function. */
+ * call; anything else off the fast path goes to the slow function. */
 #define RC_HEAD_JUST_IMMORTAL_(h) (((h) & (RC_HEAD_IMMORTAL_ | RC_HEAD_FREED_)) == RC_HEAD_IMMORTAL_)
 
-static inline void rc_incref_inline_(rc_obj *o) {
+/* slow(o) handles every head the fast path does not: the exported
+ * rc_incref for user code, the library's internal slow path for its own. */
+static inline RC_ALWAYS_INLINE_ void rc_incref_with_(rc_obj *o, void (*slow)(rc_obj *)) {
     uint64_t h = o->rc_head_;
     if (RC_UNLIKELY_((h & RC_HEAD_SLOW_BITS_) != 0)) {
         if (!RC_HEAD_JUST_IMMORTAL_(h))
-            (rc_incref)(o);
+            slow(o);
         return;
     }
     o->rc_head_ = h + 1;
 }
 
-/* The count is the low bits and the lowest slow bit sits right above it, so
- * one test of the decremented head catches the slow bits and a count that
- * was already zero (the decrement borrows into that bit), except a zero
- * count on an object that has that bit set: see docs/design/object.md. */
-static inline void rc_decref_inline_(rc_obj *o) {
+/* One test of the decremented head is exact. A count that was zero borrows:
+ * into BARRIER when that bit was clear, or, when it was set, out of it,
+ * leaving every count bit set, the guard bit included. So the fast path
+ * only ever stores a count in 0 .. 2**54 - 1, one less than a count it read. */
+static inline RC_ALWAYS_INLINE_ void rc_decref_with_(rc_obj *o, void (*slow)(rc_obj *)) {
     uint64_t h = o->rc_head_ - 1;
     if (RC_UNLIKELY_((h & RC_HEAD_SLOW_BITS_) != 0)) {
         if (!RC_HEAD_JUST_IMMORTAL_(h + 1))
-            (rc_decref)(o);
+            slow(o);
         return;
     }
     o->rc_head_ = h;
     if ((h & RC_HEAD_COUNT_MASK_) == 0)
         rc_dealloc_(o);
+}
+
+static inline void rc_incref_inline_(rc_obj *o) {
+    rc_incref_with_(o, (rc_incref));
+}
+
+static inline void rc_decref_inline_(rc_obj *o) {
+    rc_decref_with_(o, (rc_decref));
 }
 
 static inline void rc_xdecref_inline_(rc_obj *o) {

@@ -330,11 +330,13 @@ void rco_incref_slow(rc_obj *o) {
     }
     if (h & RCO_F_IMMORTAL)
         return;
-    rc_runtime *rt = rco_runtime(o);
-    if (rt->gc_barrier)
-        rt->gc_barrier(rt, o, false);
-    else
-        o->rc_head_ &= ~RCO_F_BARRIER;
+    if (h & RCO_F_BARRIER) {
+        rc_runtime *rt = rco_runtime(o);
+        if (rt->gc_barrier)
+            rt->gc_barrier(rt, o, false);
+        else
+            o->rc_head_ &= ~RCO_F_BARRIER;
+    }
     o->rc_head_ += 1;
 }
 

@@ -14,7 +14,10 @@
  * the same heap, allocated with rco_alloc/rco_realloc/rco_free.
  *
  * rc_head_ (64 bits): the low 55 bits are the reference count, the top 9 are
- * flags. Every bit is documented here:
+ * flags. The count's top bit (54, RCO_COUNT_GUARD) is never reached by a
+ * real count (2**54 references need more memory than the address space
+ * holds), so the refcount fast paths treat it as a slow bit; the slow paths
+ * count through it correctly. Every flag is documented here:
  *   63 IMMORTAL  refcount operations are ignored; never freed
  *   62 WEAKREFS  weak references to this object may exist (table lookup)
  *   61 FINALIZED type->finalize has run (PEP 442: at most once)
@@ -55,6 +58,7 @@
 #include "heap/private.h"
 
 #define RCO_COUNT_MASK  ((UINT64_C(1) << 55) - 1)
+#define RCO_COUNT_GUARD (UINT64_C(1) << 54)  /* top count bit: a slow bit of the fast paths */
 #define RCO_F_BARRIER   (UINT64_C(1) << 55)
 #define RCO_F_IMMORTAL  (UINT64_C(1) << 63)
 #define RCO_F_WEAKREFS  (UINT64_C(1) << 62)
@@ -293,8 +297,12 @@ void  rco_free(rc_runtime *rt, void *p);                  /* NULL allowed */
 static inline void rco_dealloc(rc_obj *o) { rc_dealloc_(o); }
 _Static_assert(RC_HEAD_COUNT_MASK_ == RCO_COUNT_MASK, "public count mask");
 _Static_assert((RCI_FREE_WORD_BITS & RCO_F_FREED) != 0, "a free heap block's first word reads as a freed header");
-_Static_assert(RC_HEAD_SLOW_BITS_ == (RCO_F_IMMORTAL | RCO_F_FREED | RCO_F_BARRIER),
+_Static_assert(RC_HEAD_SLOW_BITS_ == (RCO_F_IMMORTAL | RCO_F_FREED | RCO_F_BARRIER | RCO_COUNT_GUARD),
                "public slow-path bits");
+_Static_assert(RCO_F_BARRIER == RCO_COUNT_MASK + 1 && RCO_COUNT_GUARD == RCO_F_BARRIER >> 1,
+               "the decref's one test needs BARRIER right above the count, the guard its top bit");
+_Static_assert(RC_HEAD_BARRIER_ == RCO_F_BARRIER && RC_HEAD_COUNT_GUARD_ == RCO_COUNT_GUARD,
+               "public barrier and guard bits");
 _Static_assert(RC_HEAD_IMMORTAL_ == RCO_F_IMMORTAL && RC_HEAD_FREED_ == RCO_F_FREED,
                "public immortal and freed bits");
 /* Where the reports of rt go (debug errors, leak lists, the collector's
@@ -309,33 +317,14 @@ void rco_report_bad_decref(rc_obj *o);
 void rco_incref_slow(rc_obj *o);
 void rco_decref_slow(rc_obj *o);
 
-/* Off the fast path, an immortal object (not freed) needs no call. */
-static inline bool rco_just_immortal(uint64_t h) {
-    return (h & (RCO_F_IMMORTAL | RCO_F_FREED)) == RCO_F_IMMORTAL;
-}
-
+/* The library's refcounting: the public fast paths (recycle/object.h) with
+ * the internal slow paths, which handle every head with a slow bit. */
 static inline void rco_incref(rc_obj *o) {
-    uint64_t h = o->rc_head_;
-    if (__builtin_expect((h & (RCO_F_IMMORTAL | RCO_F_FREED | RCO_F_BARRIER)) != 0, 0)) {
-        if (!rco_just_immortal(h))
-            rco_incref_slow(o);
-        return;
-    }
-    o->rc_head_ = h + 1;
+    rc_incref_with_(o, rco_incref_slow);
 }
 
 static inline void rco_decref(rc_obj *o) {
-    uint64_t h = o->rc_head_;
-    if (__builtin_expect((h & (RCO_F_IMMORTAL | RCO_F_FREED | RCO_F_BARRIER)) != 0 ||
-                         (h & RCO_COUNT_MASK) == 0, 0)) {
-        if (!rco_just_immortal(h))
-            rco_decref_slow(o);
-        return;
-    }
-    h--;
-    o->rc_head_ = h;
-    if ((h & RCO_COUNT_MASK) == 0)
-        rco_dealloc(o);
+    rc_decref_with_(o, rco_decref_slow);
 }
 
 static inline void rco_xdecref(rc_obj *o) {
