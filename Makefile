@@ -5,9 +5,10 @@
 #   make test         install packages, then the whole test matrix (below)
 #   make test-quick   normal build + ctest, nothing else
 #   make build        configure and build in build/ (RelWithDebInfo)
-#   make bench        bench-heap, bench-objects and bench-gc: bench/run.sh,
-#                     bench/objects/run.sh, bench/gc/run.sh (each installs its own
-#                     comparison allocators) -> docs/BENCHMARKS.md
+#   make bench        bench-heap, bench-objects and bench-gc: bench/heap/run.sh,
+#                     bench/objects/run.sh, bench/gc/run.sh (each installs what it
+#                     compares against) -> docs/BENCHMARKS.md, BENCHMARKS-objects.md,
+#                     BENCHMARKS-gc.md (bench/README.md)
 #   make install      install build/ into PREFIX (default /usr/local)
 #   make check        tools/check_layers.sh and tools/check_exports.sh
 #   make clean        remove build/ and build-*/
@@ -123,7 +124,7 @@ install: build
 bench: bench-heap bench-objects bench-gc
 
 bench-heap: deps
-	bash bench/run.sh
+	bash bench/heap/run.sh
 
 bench-objects: deps
 	bash bench/objects/run.sh

@@ -1,5 +1,5 @@
-# bench/lib.sh - pieces shared by bench/run.sh, bench/objects/run.sh and
-# bench/gc/run.sh. Sourced; the caller defines log, warn, die (and, for
+# bench/lib.sh - pieces shared by bench/heap/run.sh, bench/objects/run.sh
+# and bench/gc/run.sh. Sourced; the caller defines log, warn, die (and, for
 # bench_build_lib, run_logged and rel).
 
 # Is Debian package $1 installed?

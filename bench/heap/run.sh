@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# bench/run.sh - build and run the heap benchmarks, write docs/BENCHMARKS.md.
+# bench/heap/run.sh - heap benchmarks: the recycle heap (rc_malloc/rc_free
+# from the repo's librecycle.a) against glibc malloc, mimalloc, jemalloc and
+# tcmalloc on three workloads (bench/README.md); writes docs/BENCHMARKS.md.
 #
-# Compares recycle (rc_malloc/rc_free from the repo's librecycle.a) with glibc
-# malloc, mimalloc, jemalloc and tcmalloc on three workloads (see
-# bench/README.md). Installs missing Debian packages, builds the library in
-# build-bench/ with CMake, compiles one bench binary per allocator, runs every
-# scenario for every allocator REPEATS times (allocators interleaved
-# round-robin, the order rotated each repetition), takes medians and writes a
-# Markdown report.
+# Installs missing Debian packages, builds librecycle.a (CMake, Release) in
+# build-bench-heap/, compiles bench/heap/heap_churn.c once per allocator,
+# runs every scenario for every allocator REPEATS times (allocators
+# interleaved round-robin, the order rotated each repetition), takes medians
+# and writes a Markdown report with bench/heap/analysis.md appended.
 #
 # Environment (all optional):
 #   BENCH_QUICK=1        smoke run: 2M ops, 1 repetition, report written to
-#                        build-bench/BENCHMARKS-quick.md unless BENCH_OUT is set
+#                        build-bench-heap/BENCHMARKS-quick.md unless BENCH_OUT is set
 #   REPEATS=5            repetitions per (scenario, allocator)
 #   BENCH_OPS=20000000   churn operations per thread
 #   BENCH_PC_OPS=$BENCH_OPS  blocks passed producer -> consumer
@@ -20,20 +20,22 @@
 #   BENCH_MIN=8 BENCH_MAX=512 BENCH_SEED=42 BENCH_BATCH=256 BENCH_RING=64
 #   BENCH_ALLOCATORS="recycle glibc mimalloc jemalloc tcmalloc"
 #   BENCH_SCENARIOS="churn threads prodcons floor"
-#   BENCH_BUILD_DIR=build-bench   BENCH_OUT=docs/BENCHMARKS.md
+#   BENCH_BUILD_DIR=build-bench-heap   BENCH_OUT=docs/BENCHMARKS.md
 #   BENCH_NO_INSTALL=1   never call apt-get
 #   BENCH_REPORT_ONLY=1  run nothing: rewrite the report from the last run's
-#                        results (build-bench/bench/results.txt, run-meta.sh)
+#                        results (build-bench-heap/bench-heap/results.txt, run-meta.sh)
 #   RC_LIB=path/to/librecycle.a   use this library, build nothing
 #   BENCH_RC_BASE_LIB=path/to/librecycle.a   also run this other build of the
 #                        library as allocator "recycle-base" (before/after a
 #                        change: build the old commit's librecycle.a first)
 #   BENCH_RC_LIBS="-lfoo"         extra libraries for linking librecycle.a
+#                        (besides its pkg-config Libs.private)
 #   CC=gcc BENCH_CFLAGS="-O2 -g"
 set -euo pipefail
 export LC_ALL=C
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
 
 log()  { printf '[bench] %s\n' "$*" >&2; }
@@ -56,14 +58,14 @@ read -r -a ALLOCS <<<"${BENCH_ALLOCATORS:-recycle glibc mimalloc jemalloc tcmall
 RC_BASE_LIB=${BENCH_RC_BASE_LIB:-}
 if [[ -n $RC_BASE_LIB && " ${ALLOCS[*]} " != *" recycle-base "* ]]; then ALLOCS+=(recycle-base); fi
 read -r -a SCENARIOS <<<"${BENCH_SCENARIOS:-churn threads prodcons floor}"
-BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench}
+BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench-heap}
 [[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
 CC=${CC:-gcc}
 read -r -a CFLAGS <<<"${BENCH_CFLAGS:--O2 -g}"
 CFLAGS+=(-std=c11 -Wall -Wextra -pthread)
 # A quick run keeps its results apart, so that it never replaces the last
 # full run that BENCH_REPORT_ONLY=1 reports again.
-if [[ $QUICK == 1 ]]; then BIN=$BUILD/bench-quick; else BIN=$BUILD/bench; fi
+if [[ $QUICK == 1 ]]; then BIN=$BUILD/bench-heap-quick; else BIN=$BUILD/bench-heap; fi
 mkdir -p "$BIN"
 RESULTS=$BIN/results.txt
 META=$BIN/run-meta.sh
@@ -92,88 +94,36 @@ START_TS=$(date +%s)
 # ---------------------------------------------------------------------------
 # 1. Debian packages
 # ---------------------------------------------------------------------------
-# shellcheck source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=../lib.sh
+source "$HERE/../lib.sh"
 bench_install_deps gcc cmake make libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev
 
 # ---------------------------------------------------------------------------
 # 2. librecycle.a
 # ---------------------------------------------------------------------------
-LIB_HOW="not built"
-find_lib() { find "$BUILD" -name librecycle.a -not -path "$BIN/*" 2>/dev/null | head -n1; }
-
-build_lib_cmake() {
-    [[ -f $ROOT/CMakeLists.txt ]] || return 1
-    if [[ ! -f $BUILD/CMakeCache.txt ]]; then
-        run_logged cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
-            -DRC_BUILD_TESTS=OFF -DRC_BUILD_BENCH=OFF >&2 || return 1
-    fi
-    # Build only the static library when a target for it can be found.
-    local targets t
-    targets=$(cmake --build "$BUILD" --target help 2>/dev/null | sed -n 's/^\.\.\. \([^ ]*\).*/\1/p' || true)
-    for t in recycle_static recycle-static recycle_a recycle; do
-        if grep -qx "$t" <<<"$targets"; then
-            run_logged cmake --build "$BUILD" --target "$t" -j "$(nproc)" >&2 || return 1
-            [[ -n $(find_lib) ]] && return 0
-        fi
-    done
-    run_logged cmake --build "$BUILD" -j "$(nproc)" >&2 || return 1
-    [[ -n $(find_lib) ]]
-}
-
-# Fallback while the top-level build cannot produce the library: compile the
-# heap layer's sources directly (as the top-level CMakeLists.txt does).
-build_lib_direct() {
-    local objdir=$BUILD/heap-direct src obj objs=()
-    mkdir -p "$objdir"
-    while IFS= read -r src; do
-        # os/os.c #includes the os_<platform>.c that fits; never compile those alone.
-        case $src in */os/os_*.c) continue ;; esac
-        obj=$objdir/$(echo "${src#src/}" | tr / _).o
-        run_logged "$CC" -O2 -g -std=gnu11 -DNDEBUG -DRC_BUILD_CORE -DRC_STATIC_DEFINE \
-            -fvisibility=hidden -pthread -I"$ROOT/include" -I"$ROOT/src" -I"$ROOT/src/heap" \
-            -c "$src" -o "$obj" || return 1
-        objs+=("$obj")
-    done < <(find src/heap -name '*.c' | sort)
-    ((${#objs[@]})) || return 1
-    rm -f "$objdir/librecycle.a"
-    ar rcs "$objdir/librecycle.a" "${objs[@]}"
-    CMDLOG+=("ar rcs $(rel "$objdir")/librecycle.a <objects>")
-}
-
 LIB=""
+LIB_HOW="not built"
+EXTRA_LIBS=()
 if [[ " ${ALLOCS[*]} " == *" recycle "* ]]; then
-    if [[ -n ${RC_LIB:-} ]]; then
-        LIB=$RC_LIB; LIB_HOW="given by RC_LIB"
-    elif build_lib_cmake; then
-        LIB=$(find_lib); LIB_HOW="CMake Release build (RC_BUILD_TESTS=OFF)"
-    else
-        warn "CMake build of librecycle.a failed or unavailable; compiling src/heap directly"
-        if build_lib_direct; then
-            LIB=$BUILD/heap-direct/librecycle.a
-            LIB_HOW="fallback: src/heap/*.c compiled directly with -O2 -DNDEBUG (no CMake build available)"
-        else
-            warn "could not build librecycle.a: recycle is left out"
-        fi
-    fi
+    bench_build_lib "$ROOT" "$BUILD"
 fi
 
 # ---------------------------------------------------------------------------
 # 3. Bench binaries, one per allocator, and a check that each uses its own
 # ---------------------------------------------------------------------------
-SRC=$ROOT/bench/heap_churn.c
+SRC=$HERE/heap_churn.c
 compile_bench() {  # alloc -> binary path on stdout, or fail
     local a=$1 out=$BIN/heap_churn_$1
     case $a in
     recycle) [[ -n $LIB ]] || return 1
              # shellcheck disable=SC2086
              run_logged "$CC" "${CFLAGS[@]}" -DBENCH_ALLOC_RC -DRC_STATIC_DEFINE \
-                 -I"$ROOT/include" "$SRC" "$LIB" -o "$out" -lm -ldl ${BENCH_RC_LIBS:-} >&2 ;;
+                 -I"$ROOT/include" "$SRC" "$LIB" -o "$out" -lm -ldl "${EXTRA_LIBS[@]}" ${BENCH_RC_LIBS:-} >&2 ;;
     recycle-base) [[ -n $RC_BASE_LIB && -f $RC_BASE_LIB ]] || return 1
              # shellcheck disable=SC2086
              run_logged "$CC" "${CFLAGS[@]}" -DBENCH_ALLOC_RC -DRC_STATIC_DEFINE \
                  "-DBENCH_ALLOC_NAME=\"recycle-base\"" -I"$ROOT/include" "$SRC" "$RC_BASE_LIB" \
-                 -o "$out" -lm -ldl ${BENCH_RC_LIBS:-} >&2 ;;
+                 -o "$out" -lm -ldl "${EXTRA_LIBS[@]}" ${BENCH_RC_LIBS:-} >&2 ;;
     glibc)    run_logged "$CC" "${CFLAGS[@]}" -DBENCH_ALLOC_LIBC "$SRC" -o "$out" -ldl >&2 ;;
     mimalloc) run_logged "$CC" "${CFLAGS[@]}" -DBENCH_ALLOC_MI "$SRC" -o "$out" -lmimalloc -ldl >&2 ;;
     jemalloc) run_logged "$CC" "${CFLAGS[@]}" -DBENCH_ALLOC_JE "$SRC" -o "$out" \
@@ -181,7 +131,7 @@ compile_bench() {  # alloc -> binary path on stdout, or fail
     tcmalloc) run_logged "$CC" "${CFLAGS[@]}" -DBENCH_ALLOC_TC "$SRC" -o "$out" \
                  -Wl,--no-as-needed -ltcmalloc_minimal -Wl,--as-needed -ldl >&2 ;;
     *) die "unknown allocator '$a' (recycle recycle-base glibc mimalloc jemalloc tcmalloc)" ;;
-    esac
+    esac || return 1   # (errexit does not apply inside the caller's if)
     echo "$out"
 }
 
@@ -290,11 +240,11 @@ TMP_OUT=$(mktemp)
 {
     echo "# Heap benchmarks"
     echo
-    echo "Generated by \`bench/run.sh\` on $RUN_DATE in ${ELAPSED}s."
+    echo "Generated by \`bench/heap/run.sh\` on $RUN_DATE in ${ELAPSED}s."
     [[ $QUICK == 1 ]] && echo "**Quick smoke run (BENCH_QUICK=1): figures are indicative only.**"
     echo "What each scenario measures: [bench/README.md](../bench/README.md)."
-    echo "Reproduce with \`make bench\` or \`bash bench/run.sh\` (REPEATS, BENCH_OPS,"
-    echo "BENCH_QUICK=1, ... in the environment; see the head of bench/run.sh)."
+    echo "Reproduce with \`make bench-heap\` or \`bash bench/heap/run.sh\` (REPEATS, BENCH_OPS,"
+    echo "BENCH_QUICK=1, ... in the environment; see the head of bench/heap/run.sh)."
     echo
     echo "This page is the heap's. The object layer's benchmarks (binary-trees, dict,"
     echo "list, array against glibc and CPython) are in [BENCHMARKS-objects.md](BENCHMARKS-objects.md)"
@@ -447,9 +397,9 @@ TMP_OUT=$(mktemp)
         done
     fi
 
-    if [[ -f $ROOT/bench/heap_analysis.md ]]; then
+    if [[ -f $HERE/analysis.md ]]; then
         echo
-        cat "$ROOT/bench/heap_analysis.md"
+        cat "$HERE/analysis.md"
     fi
     echo
     echo "## Raw results"

@@ -60,7 +60,7 @@
 #  include "recycle/heap.h"
 #  define B_MALLOC(n) rc_malloc(n)
 #  define B_FREE(p)   rc_free(p)
-/* BENCH_ALLOC_NAME names another build of librecycle.a (bench/run.sh's
+/* BENCH_ALLOC_NAME names another build of librecycle.a (bench/heap/run.sh's
  * "recycle-base", for before/after comparisons). */
 #  ifdef BENCH_ALLOC_NAME
 #    define ALLOC_NAME BENCH_ALLOC_NAME
