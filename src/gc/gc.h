@@ -2,15 +2,18 @@
  *
  * The generation lists and counts live in the runtime (object layer), which
  * keeps them right as objects come and go; this layer adds the algorithm
- * (collect.c) and the gc API (api.c). Invariants between collections:
+ * (collect.c), its incremental mode (incremental.c) and the gc API (api.c);
+ * what the first two share is in collect.h. Invariants between collections:
  *   - every tracked object's rco_gc is on exactly one of rt->gen[0..2] or
  *     rt->permanent, with plain pointers (no flag bits) in both links;
  *   - rt->gen_count[0] = tracked allocations - deallocations since the last
  *     generation-0 collection; gen_count[g] (g > 0) = collections of
  *     generation g-1 since the last collection of generation g.
  * During a collection the links of the objects being examined carry flag
- * bits (see collect.c); no other code runs on them then except through
- * traverse, which does not touch them. */
+ * bits (see collect.h); no other code runs on them then except through
+ * traverse, which does not touch them. While an incremental collection is
+ * in progress (phase != RCG_IDLE) the program runs between its steps, and
+ * its set's objects are on st->set, not on a generation list. */
 #ifndef RC_GC_GC_H
 #define RC_GC_GC_H
 #ifndef RC_BUILD_CORE
@@ -26,7 +29,7 @@ typedef struct rcg_callback {
 } rcg_callback;
 
 /* Phases of an incremental (bounded-pause) full collection; see
- * collect.c, "Incremental collections". */
+ * incremental.c. */
 typedef enum rcg_phase {
     RCG_IDLE = 0, RCG_UPDATE, RCG_SUBTRACT, RCG_MOVE, RCG_SWEEP
 } rcg_phase;
@@ -34,7 +37,7 @@ typedef enum rcg_phase {
 typedef struct rcg_state {
     rc_gc_stats stats[3];
     unsigned debug;
-    rc_obj *garbage;                 /* rc_list, created when first needed */
+    rc_obj *garbage;                 /* rc_list made with the runtime; NULL once teardown dropped it */
     rcg_callback *callbacks;
     size_t ncallbacks, capcallbacks;
     /* CPython's rule against quadratic full collections: a full collection
@@ -65,11 +68,11 @@ void rcg_collect_generations(rc_runtime *rt);    /* the automatic trigger */
 int rcg_choose_generation(rc_runtime *rt);       /* -1: none due */
 size_t rcg_list_size(const rco_gc *head);
 
-/* collect.c: incremental mode */
+/* incremental.c */
+void rcg_inc_start(rc_runtime *rt);               /* START callbacks, fix the set */
 void rcg_inc_step(rc_runtime *rt);                /* one bounded step */
 void rcg_inc_complete(rc_runtime *rt);            /* run the steps to the end */
-bool rcg_on_barrier(rc_runtime *rt, rc_obj *o, bool zero);
-void rcg_inc_start(rc_runtime *rt);
+bool rcg_on_barrier(rc_runtime *rt, rc_obj *o, bool zero);   /* rt->gc_barrier */
 
 /* api.c */
 int rcg_attach(rc_runtime *rt);                   /* install state and hooks */
