@@ -21,6 +21,7 @@
 #   test-valgrind  build-test/   the tests labelled "unit" (not "novalgrind")
 #                                under valgrind memcheck
 #   test-tsan      build-tsan/   clang, RC_SANITIZE=thread, ctest -L threads
+#                                (the tests that start threads)
 #   test-clang     build-clang/  clang, RC_WERROR=ON, compile only
 #   test-fuzz      build-fuzz/   clang, libFuzzer + ASan + UBSan: each target of
 #                                tests/fuzz/ for FUZZ_TIME (30) seconds on a copy
@@ -28,6 +29,10 @@
 #
 # Variables: JOBS (2), PREFIX (/usr/local), CC_CLANG (clang), BUILD_TYPE,
 # FUZZ_TIME (seconds per fuzz target).
+#
+# The ctest labels (unit, oom, stress, misuse, threads, novalgrind, fuzz,
+# example) and RC_TEST_FILTER, which runs only the test cases whose names
+# match: tests/README.md.
 
 SHELL       := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
