@@ -145,5 +145,5 @@ int main(void) {
         cmocka_unit_test(test_collect_from_stop_callback),
         cmocka_unit_test(test_collect_from_stop_callback_automatic),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rct_run_tests(tests, NULL, NULL);
 }
