@@ -154,9 +154,10 @@ struct rc_runtime {
      * formats it from err_lazy on first read (see error.c) */
     rco_lazy_err err_lazy;
 
-    /* nesting of rc_hash/rc_equal/rc_repr through containers (a bound on C
-     * stack use, Python's RecursionError) */
+    /* the recursion guard of rc_hash/rc_equal/rc_repr (see "recursion
+     * guard" below): nesting depth, and the objects whose repr is running */
     int protocol_depth;
+    const struct rco_repr_frame *repr_top;
 
     /* deferred deallocation (no deep recursion when freeing chains):
      * nesting of deallocations in progress, RCO_DEALLOC_TEARDOWN once
@@ -274,9 +275,46 @@ static inline bool rco_inject_failure(rc_runtime *rt) {
     return false;
 }
 
-/* Deepest nesting of containers that rc_hash, rc_equal and rc_repr follow
- * before failing with RC_EOVERFLOW. */
+/* ---- recursion guard (CPython's Py_EnterRecursiveCall and Py_ReprEnter) ----
+ *
+ * Held in the runtime, not in thread-locals: a runtime is used by one thread
+ * at a time, and every object a container holds is of the container's
+ * runtime, so the runtime sees the whole of a nested call. Two runtimes on
+ * two threads have separate guards.
+ *
+ * Depth: rc_hash, rc_equal and rc_repr enter one level around the type's
+ * slot (rt->protocol_depth) and fail with RC_EOVERFLOW, recorded, beyond
+ * RCO_MAX_PROTOCOL_DEPTH, so nested containers cannot exhaust the C stack
+ * (Python's RecursionError). A slot that recurses through those three
+ * functions needs nothing more for depth.
+ *
+ * Cycles in repr: a container's repr slot calls rco_repr_enter(rt, &frame,
+ * self) first. It returns false when self is already being printed further
+ * out (the slot then writes "[...]", "{...}", ...), true after pushing frame
+ * onto rt's chain; rco_repr_leave pops it on every way out. The frames live
+ * on the C stack of the reprs in progress: nothing is allocated, and the
+ * search is linear in the nesting depth, as CPython's. rt is the container's
+ * own runtime (rco_runtime(self)). */
 #define RCO_MAX_PROTOCOL_DEPTH 2000
+
+typedef struct rco_repr_frame {
+    const rc_obj *obj;
+    const struct rco_repr_frame *up;
+} rco_repr_frame;
+
+static inline bool rco_repr_enter(rc_runtime *rt, rco_repr_frame *frame, const rc_obj *self) {
+    for (const rco_repr_frame *f = rt->repr_top; f; f = f->up)
+        if (f->obj == self)
+            return false;
+    frame->obj = self;
+    frame->up = rt->repr_top;
+    rt->repr_top = frame;
+    return true;
+}
+
+static inline void rco_repr_leave(rc_runtime *rt, const rco_repr_frame *frame) {
+    rt->repr_top = frame->up;
+}
 
 /* Nested deallocations up to this depth run directly (cheap, and the
  * memory is still hot); deeper ones are queued, which bounds the C stack.

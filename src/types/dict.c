@@ -6,7 +6,7 @@
  * after deletions; never touch freed memory when a comparison or a decref
  * runs user code that mutates the dict.
  *
- * Layout: { rc_obj; rct_dtable t; bool in_repr; }, a GC object. The table
+ * Layout: { rc_obj; rct_dtable t; }, a GC object. The table
  * (rct_dtable, declared in types.h) owns one buffer from the runtime's heap:
  *
  *   mem: [ indices: 2**log2_size slots of 1/2/4/8 bytes ][ entries: usable ]
@@ -100,7 +100,6 @@
 typedef struct rct_dict {
     rc_obj ob;
     rct_dtable t;
-    bool in_repr;     /* repr in progress (a dict that contains itself prints {...}) */
 } rct_dict;
 
 /* ---------------------------------------------------------------------------
@@ -516,12 +515,12 @@ static int dict_repr(rc_obj *self, char *buf, size_t len) {
     rct_dict *d = (rct_dict *)self;
     rct_writer w;
     rct_writer_init(&w, buf, len);
-    if (d->in_repr) {
+    rc_runtime *rt = rco_runtime(self);
+    rco_repr_frame frame;
+    if (!rco_repr_enter(rt, &frame, self)) {     /* a dict inside itself */
         rct_writer_puts(&w, "{...}");
         return rct_writer_finish(&w);
     }
-    rc_runtime *rt = rco_runtime(self);
-    d->in_repr = true;
     rct_writer_puts(&w, "{");
     int r = 0;
     bool first = true;
@@ -543,7 +542,7 @@ static int dict_repr(rc_obj *self, char *buf, size_t len) {
         rco_decref(value);
         rco_decref(key);
     }
-    d->in_repr = false;
+    rco_repr_leave(rt, &frame);
     if (r < 0)
         return r;
     rct_writer_puts(&w, "}");

@@ -42,23 +42,15 @@
  * is dropped (RC_ESTATE).
  *
  * Recursion: equality and repr of nested lists recurse through rc_equal /
- * rc_repr. A per-thread chain of the lists being printed (on the C stack)
- * prints a list inside itself as "[...]" (CPython's Py_ReprEnter), and both
- * recursions stop at RCT_LIST_MAX_DEPTH nesting levels with RC_EOVERFLOW
- * (CPython raises RecursionError) instead of exhausting the C stack.
+ * rc_repr, whose depth the runtime's recursion guard bounds (RC_EOVERFLOW,
+ * object.h). repr prints a list inside itself as "[...]" through the same
+ * guard (rco_repr_enter).
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "types/types.h"
-
-#ifndef RCT_LIST_MAX_DEPTH
-#define RCT_LIST_MAX_DEPTH 1000     /* nested list levels in equal / repr */
-#endif
-#if RCT_LIST_MAX_DEPTH < 1
-#error "RCT_LIST_MAX_DEPTH must be at least 1"
-#endif
 
 /* Runs sorted by insertion before merging (a power of two is not needed). */
 #define SORT_RUN 32
@@ -621,16 +613,6 @@ static void list_clear_slot(rc_obj *self) {
     list_drop_all(self);
 }
 
-/* Per-thread recursion state of equal / repr (see the header comment). The
- * frames live on the C stack of the calls in progress. */
-typedef struct repr_frame {
-    const rc_obj *list;
-    struct repr_frame *up;
-} repr_frame;
-static _Thread_local repr_frame *repr_top;
-static _Thread_local unsigned repr_depth;
-static _Thread_local unsigned equal_depth;
-
 static int list_equal(rc_obj *a, rc_obj *b) {
     if (!b || b->rc_type_ != &rc_list_type)
         return 0;
@@ -640,10 +622,6 @@ static int list_equal(rc_obj *a, rc_obj *b) {
     if (a == b)
         return 1;
     rc_runtime *rt = rco_runtime(a);
-    if (equal_depth >= RCT_LIST_MAX_DEPTH)
-        return rco_err(rt, RC_EOVERFLOW, "list ==: maximum recursion depth (%d) exceeded",
-                       RCT_LIST_MAX_DEPTH);
-    equal_depth++;
     int eq = 1;
     /* Item comparisons may run user code that mutates either list: re-read
      * the lengths each round and hold both items while comparing. */
@@ -659,7 +637,6 @@ static int list_equal(rc_obj *a, rc_obj *b) {
         if (eq != 1)
             break;
     }
-    equal_depth--;
     if (eq == 1 && x->len != y->len)
         eq = 0;
     return eq;
@@ -668,19 +645,12 @@ static int list_equal(rc_obj *a, rc_obj *b) {
 static int list_repr(rc_obj *self, char *buf, size_t len) {
     rct_writer w;
     rct_writer_init(&w, buf, len);
-    for (const repr_frame *f = repr_top; f; f = f->up) {
-        if (f->list == self) {        /* self-reference */
-            rct_writer_puts(&w, "[...]");
-            return rct_writer_finish(&w);
-        }
-    }
     rc_runtime *rt = rco_runtime(self);
-    if (repr_depth >= RCT_LIST_MAX_DEPTH)
-        return rco_err(rt, RC_EOVERFLOW, "list repr: maximum recursion depth (%d) exceeded",
-                       RCT_LIST_MAX_DEPTH);
-    repr_frame frame = { self, repr_top };
-    repr_top = &frame;
-    repr_depth++;
+    rco_repr_frame frame;
+    if (!rco_repr_enter(rt, &frame, self)) {
+        rct_writer_puts(&w, "[...]");
+        return rct_writer_finish(&w);
+    }
     rct_list *l = as_list(self);
     int r = 0;
     rct_writer_put(&w, "[", 1);
@@ -696,8 +666,7 @@ static int list_repr(rc_obj *self, char *buf, size_t len) {
         if (r < 0)
             break;
     }
-    repr_depth--;
-    repr_top = frame.up;
+    rco_repr_leave(rt, &frame);
     if (r < 0)
         return r;
     rct_writer_put(&w, "]", 1);

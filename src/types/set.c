@@ -7,7 +7,7 @@
  * its contents; never touch freed memory when a comparison or a decref runs
  * user code that mutates the set.
  *
- * Layout: { rc_obj; table; mask; fill; used; stamp; in_repr }, a GC object.
+ * Layout: { rc_obj; table; mask; fill; used; stamp }, a GC object.
  * The table is one buffer from the runtime's heap of mask + 1 entries
  * { hash, key } (a power of two, at least 8), or NULL while the set has
  * never held anything (or was cleared): a new set allocates nothing.
@@ -76,7 +76,6 @@ typedef struct rct_set {
     size_t fill;
     size_t used;
     uint64_t stamp;
-    bool in_repr;
 } rct_set;
 
 /* The deleted-entry marker: an address no object can have. */
@@ -319,12 +318,12 @@ static int set_repr(rc_obj *self, char *buf, size_t len) {
         rct_writer_puts(&w, "set()");
         return rct_writer_finish(&w);
     }
-    if (s->in_repr) {
+    rc_runtime *rt = rco_runtime(self);
+    rco_repr_frame frame;
+    if (!rco_repr_enter(rt, &frame, self)) {     /* inside itself: Python's text */
         rct_writer_puts(&w, "set(...)");
         return rct_writer_finish(&w);
     }
-    rc_runtime *rt = rco_runtime(self);
-    s->in_repr = true;
     rct_writer_puts(&w, "{");
     int r = 0;
     bool first = true;
@@ -340,7 +339,7 @@ static int set_repr(rc_obj *self, char *buf, size_t len) {
         r = rct_writer_repr(&w, rt, k);
         rco_decref(k);
     }
-    s->in_repr = false;
+    rco_repr_leave(rt, &frame);
     if (r < 0)
         return r;
     rct_writer_puts(&w, "}");

@@ -26,9 +26,11 @@
  * so equal tuples hash alike ((1, 2) and (1.0, 2) included); a tuple with an
  * unhashable item is unhashable (RC_ETYPE from that item).
  *
- * hash, equal and repr recurse into the items on the C stack: a tuple
- * cannot contain itself except through a mutable container, whose repr
- * guards against the cycle; very deep nesting is limited by the stack. */
+ * hash, equal and repr recurse into the items through rc_hash, rc_equal and
+ * rc_repr, whose depth the runtime's recursion guard bounds (RC_EOVERFLOW,
+ * object.h). A tuple can contain itself only through a mutable container;
+ * repr prints such a tuple inside itself as "(...)", as Python does, through
+ * the same guard. */
 #include "types/types.h"
 
 #include <stdarg.h>
@@ -262,9 +264,18 @@ static int tuple_equal(rc_obj *a, rc_obj *b) {
 
 static int tuple_repr(rc_obj *self, char *buf, size_t len) {
     const tuple_obj *t = as_tuple(self);
-    rc_runtime *rt = t->n > 0 ? rco_runtime(self) : NULL;   /* see tuple_hash */
     rct_writer w;
     rct_writer_init(&w, buf, len);
+    if (t->n == 0) {              /* the static empty tuple: no runtime */
+        rct_writer_put(&w, "()", 2);
+        return rct_writer_finish(&w);
+    }
+    rc_runtime *rt = rco_runtime(self);
+    rco_repr_frame frame;
+    if (!rco_repr_enter(rt, &frame, self)) {
+        rct_writer_put(&w, "(...)", 5);
+        return rct_writer_finish(&w);
+    }
     rct_writer_put(&w, "(", 1);
     for (size_t i = 0; i < t->n; i++) {
         if (i > 0)
@@ -274,9 +285,12 @@ static int tuple_repr(rc_obj *self, char *buf, size_t len) {
             continue;
         }
         int r = rct_writer_repr(&w, rt, t->items[i]);
-        if (r < 0)
+        if (r < 0) {
+            rco_repr_leave(rt, &frame);
             return r;
+        }
     }
+    rco_repr_leave(rt, &frame);
     if (t->n == 1)
         rct_writer_put(&w, ",", 1);
     rct_writer_put(&w, ")", 1);
