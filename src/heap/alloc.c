@@ -2,7 +2,7 @@
  * one generic slow path behind them; spans for large blocks; realloc policy.
  *
  * Fast path of rc_malloc (sizes <= RC_DIRECT_MAX, no hook, no debug):
- *     pool = heap->direct[(size + 15) / 16]; pop pool->free.
+ *     pool = heap->hot.direct[(size + 15) / 16]; pop pool->free.
  * Fast path of rc_free (a block of a SMALL pool owned by this thread's heap,
  * no flags): push on pool->free. Everything else goes through
  * rci_malloc_generic / free_generic. Neither fast path takes a lock or does an
@@ -34,56 +34,17 @@
  * lands on a block start of another block, a pointer into the arena header.
  * Debug mode catches more (see docs/design/heap.md).
  */
-#include "heap/internal.h"
+#include "heap/alloc.h"
+#include "heap/arena.h"
+#include "heap/debug.h"
+#include "heap/hooks.h"
 #include "heap/os/os.h"
+#include "heap/pool.h"
+#include "heap/stats.h"
+#include "heap/tlheap.h"
 
 #include <errno.h>
 #include <string.h>
-
-/* ---- sentinels and global state ---- */
-
-rci_pool rci_pool_empty = { .flags_hot = RCI_PF_FULL, .state = RCI_POOL_FREE };
-
-#define RCI_E5 &rci_pool_empty, &rci_pool_empty, &rci_pool_empty, &rci_pool_empty, &rci_pool_empty
-#define RCI_E65 { RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, \
-                  RCI_E5, RCI_E5, RCI_E5, RCI_E5 }
-rci_heap rci_heap_empty = {
-    .direct = { RCI_E65, RCI_E65, RCI_E65, RCI_E65, RCI_E65, RCI_E65, RCI_E65, RCI_E65 },
-};
-_Static_assert(RCI_KINDS == 8, "rci_heap_empty.direct initialiser has 8 kinds");
-#undef RCI_E65
-#undef RCI_E5
-_Static_assert(RC_DIRECT_SLOTS == 65, "rci_heap_empty.direct initialiser has 65 entries");
-
-RCI_TLS rci_heap *rci_tl_heap = &rci_heap_empty;
-_Atomic int rci_slow_mode;
-_Atomic long rci_g_bytes_in_use_signed;
-_Atomic size_t rci_g_peak;
-
-/* ---- statistics: bytes in use, kept per thread and folded in batches ---- */
-
-void rci_stat_flush(rci_heap *h) {
-    long d = atomic_load_explicit((_Atomic long *)&h->stat_delta_shared, memory_order_relaxed);
-    if (d == 0)
-        return;
-    atomic_store_explicit(&h->stat_delta_shared, 0, memory_order_relaxed);
-    long now = atomic_fetch_add(&rci_g_bytes_in_use_signed, d) + d;
-    if (now > 0) {
-        size_t peak = atomic_load(&rci_g_peak);
-        while ((size_t)now > peak && !atomic_compare_exchange_weak(&rci_g_peak, &peak, (size_t)now)) {
-        }
-    }
-}
-
-#define stat_add rci_stat_add_inline
-
-void rci_stat_add(rci_heap *h, long delta) {
-    if (h == &rci_heap_empty) {
-        atomic_fetch_add(&rci_g_bytes_in_use_signed, delta);
-        return;
-    }
-    stat_add(h, delta);
-}
 
 /* ---- errors ---- */
 
@@ -102,8 +63,6 @@ static void *fail_enomem(void) {
 static bool kind_is_debug(const rci_heap *h, unsigned kind) {
     return !h->is_private && kind == RCI_KIND_DEBUG;
 }
-
-#define pool_pop rci_pool_pop
 
 /* Before a class takes a fresh pool, it may borrow already-used free blocks
  * of one of the next classes up (at most 1/8 larger, so only classes of 128
@@ -133,7 +92,7 @@ static void *borrow_neighbour(rci_heap *h, unsigned kind, unsigned cls) {
             if (np->free && np->bump == np->start + (size_t)np->capacity * np->block_size &&
                 np->capacity - atomic_load_explicit(&np->used, memory_order_relaxed) >= 8) {
                 rci_heap_set_direct(h, kind, cls, np);
-                return pool_pop(h, np);
+                return rci_pool_pop(h, np);
             }
         }
     }
@@ -147,7 +106,7 @@ static void retire_pool(rci_heap *h, rci_pool *pool) {
     for (unsigned k = 1; k <= RC_BORROW_CLASSES && k <= cls; k++) {
         unsigned b = cls - k;
         unsigned slot = b < RC_NSMALL ? b + 1 : (b < RC_NSMALL + 4 ? 33 + 8 * (b - RC_NSMALL) : 0);
-        if (slot && h->direct[kind][slot] == pool)
+        if (slot && h->hot.direct[kind][slot] == pool)
             rci_heap_update_direct(h, kind, b);
     }
     pthread_mutex_lock(&h->lock);
@@ -173,7 +132,7 @@ static void *small_alloc_generic(rci_heap *h, unsigned cls, unsigned kind) {
         if (!atomic_compare_exchange_strong_explicit(&pool->thread_free, &expected, RCI_TF_NOTIFY,
                                                      memory_order_acq_rel, memory_order_relaxed))
             continue;
-        RCI_FULL_SET(pool);
+        rci_pool_set_full(pool);
         rci_pool_list_remove(l, pool);
     }
     if (!pool && !kind_is_debug(h, kind)) {
@@ -197,7 +156,7 @@ static void *small_alloc_generic(rci_heap *h, unsigned cls, unsigned kind) {
     }
     /* The head may have changed, or the slot may still name a lender. */
     rci_heap_update_direct(h, kind, cls);
-    return pool_pop(h, pool);
+    return rci_pool_pop(h, pool);
 }
 
 static void *span_alloc(rci_heap *h, size_t size, unsigned kind) {
@@ -208,7 +167,7 @@ static void *span_alloc(rci_heap *h, size_t size, unsigned kind) {
         rci_arena *a = rci_arena_of(pool);
         pool->free = NULL;
         pool->heap = h;
-        RCI_FLAGS_SET(pool, RCI_PF_SPAN | (kind_is_debug(h, kind) ? RCI_PF_DEBUG : 0));
+        rci_pool_set_flags(pool, RCI_PF_SPAN | (kind_is_debug(h, kind) ? RCI_PF_DEBUG : 0));
         pool->class_idx = 0;
         pool->kind = (uint8_t)kind;
         pool->span_pools = (uint8_t)npools;
@@ -224,7 +183,7 @@ static void *span_alloc(rci_heap *h, size_t size, unsigned kind) {
         for (size_t i = 1; i < npools; i++) {
             rci_pool *t = pool + i;
             t->heap = h;
-            RCI_FLAGS_SET(t, RCI_PF_SPAN);
+            rci_pool_set_flags(t, RCI_PF_SPAN);
             t->free = NULL;
             atomic_store_explicit(&t->used, 0, memory_order_relaxed);
             t->state = RCI_POOL_SPAN_TAIL;
@@ -235,7 +194,7 @@ static void *span_alloc(rci_heap *h, size_t size, unsigned kind) {
     pthread_mutex_unlock(&h->lock);
     if (!pool)
         return fail_enomem();
-    stat_add(h, (long)pool->span_size);
+    rci_stat_add_inline(h, (long)pool->span_size);
     return pool->start;
 }
 
@@ -278,7 +237,7 @@ void *rci_raw_aligned(size_t alignment, size_t size, bool debug) {
         char *p = (char *)(((uintptr_t)b + alignment - 1) & ~(uintptr_t)(alignment - 1));
         if (p != b) {
             rci_pool *pool = rci_pool_of(rci_arena_of(b), b);
-            RCI_FLAGS_SET(pool, RCI_FLAGS(pool) | RCI_PF_ALIGNED);
+            rci_pool_set_flags(pool, rci_pool_flags(pool) | RCI_PF_ALIGNED);
             pool->div_magic = 0;   /* frees leave the owner's fast path */
         }
         return p;
@@ -302,7 +261,7 @@ void *rci_raw_huge_skewed(size_t alignment, size_t skew, size_t size, bool debug
 /* ---- freeing ---- */
 
 static void pool_unfull(rci_heap *h, rci_pool *pool) {
-    RCI_FULL_CLEAR(pool);
+    rci_pool_clear_full(pool);
     /* While FULL, remote frees went to the delayed list and thread_free held
      * exactly NOTIFY; clearing it lets them use thread_free again. */
     atomic_store_explicit(&pool->thread_free, 0, memory_order_release);
@@ -315,15 +274,12 @@ static void pool_unfull(rci_heap *h, rci_pool *pool) {
 
 void rci_free_local_slow(rci_heap *h, rci_pool *pool) {
     /* pool->used just reached zero. The list head stays (it is the current
-     * pool of its class); any other empty pool goes back to its arena. */
+     * pool of its class); any other empty pool goes back to its arena. The
+     * pool is not full (see rci_pool_stays_when_empty), so it is on its
+     * class list. */
     if (rci_pool_stays_when_empty(h, pool))
         return;
-    if (RCI_FLAGS(pool) & RCI_PF_FULL) {
-        RCI_FULL_CLEAR(pool);
-        atomic_store_explicit(&pool->thread_free, 0, memory_order_release);
-    } else {
-        rci_pool_list_remove(&h->lists[pool->kind][pool->class_idx], pool);
-    }
+    rci_pool_list_remove(&h->lists[pool->kind][pool->class_idx], pool);
     retire_pool(h, pool);
 }
 
@@ -346,7 +302,7 @@ static void free_local(rci_heap *h, rci_pool *pool, void *p) {
         rci_free_local_slow(h, pool);
         return;
     }
-    if (RCI_IS_FULL(pool))
+    if (rci_pool_is_full(pool))
         pool_unfull(h, pool);
 }
 
@@ -496,7 +452,7 @@ static rci_pool *free_prologue(rci_heap *h, void **p) {
     }
     rci_pool *pool = rci_pool_of(a, *p);
     if (pool->state == RCI_POOL_SMALL) {
-        if (RCI_FLAGS(pool) & RCI_PF_ALIGNED)
+        if (rci_pool_flags(pool) & RCI_PF_ALIGNED)
             *p = rci_pool_block_start(pool, *p);
         if (!*p || !small_free_ok(h, pool, *p))
             return NULL;
@@ -545,7 +501,7 @@ static bool valid_block(rci_arena *a, const void *p) {
     char *start = rci_pool_block_start(pool, p);
     if (!start)
         return false;
-    return start == p || (RCI_FLAGS(pool) & RCI_PF_ALIGNED);
+    return start == p || (rci_pool_flags(pool) & RCI_PF_ALIGNED);
 }
 
 static RCI_NOINLINE void free_foreign(void *p) {
@@ -553,13 +509,6 @@ static RCI_NOINLINE void free_foreign(void *p) {
         return;
     rci_report(RC_HEAP_ERR_FOREIGN, p, 0, 0,
                "rc_free(%p): pointer was not allocated by this heap; ignored", p);
-}
-
-bool rci_debug_owns(const void *p) {
-    rci_arena *a = rci_arena_of(p);
-    if (a->kind == RCI_ARENA_HUGE)
-        return (a->huge_flags & RCI_PF_DEBUG) != 0;
-    return (RCI_FLAGS(rci_pool_of(a, p)) & RCI_PF_DEBUG) != 0;
 }
 
 static RCI_NOINLINE void free_generic(void *p) {
@@ -603,9 +552,9 @@ static RCI_NOINLINE void *malloc_nohook_slow(size_t size) {
 RCI_INLINE void *malloc_nohook(size_t size) {
     if (rci_likely(size <= RC_DIRECT_MAX)) {
         rci_heap *h = rci_tl_heap;
-        rci_pool *pool = h->direct[0][(size + 15) >> 4];
+        rci_pool *pool = h->hot.direct[0][(size + 15) >> 4];
         if (rci_likely(pool->free != NULL))
-            return pool_pop(h, pool);
+            return rci_pool_pop(h, pool);
     }
     return malloc_nohook_slow(size);
 }
@@ -631,20 +580,20 @@ RCI_INLINE void free_nohook(void *p) {
             pool->free = b;
             uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed) - 1;
             atomic_store_explicit(&pool->used, used, memory_order_relaxed);
-            stat_add(h, -(long)pool->block_size_hot);
+            rci_stat_add_inline(h, -(long)pool->block_size_hot);
             if (rci_unlikely(used == 0))
                 rci_free_local_slow(h, pool);
-            else if (rci_unlikely(old == NULL) && RCI_IS_FULL(pool))
+            else if (rci_unlikely(old == NULL) && rci_pool_is_full(pool))
                 pool_unfull(h, pool);   /* a full pool has an empty free list */
             return;
         }
-    } else if (rci_likely(RCI_FLAGS(pool) == 0 && pool->state == RCI_POOL_SMALL &&
+    } else if (rci_likely(rci_pool_flags(pool) == 0 && pool->state == RCI_POOL_SMALL &&
                           rci_pool_block_start_ok(pool, p) && b->mark != rci_free_key)) {
         /* A plain block of another thread's pool (or this thread has no
          * heap yet): push it on the pool's remote list. */
         free_remote(pool, p);
         if (h != &rci_heap_empty)
-            stat_add(h, -(long)pool->block_size);
+            rci_stat_add_inline(h, -(long)pool->block_size);
         else
             atomic_fetch_sub_explicit(&rci_g_bytes_in_use_signed, (long)pool->block_size,
                                       memory_order_relaxed);

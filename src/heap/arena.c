@@ -1,5 +1,5 @@
 /* arena.c - arenas: obtained from and returned to the OS, carved into pools,
- * kept in order so that the fullest are used first; huge blocks; the arena map.
+ * kept in order so that the fullest are used first; huge blocks.
  *
  * Arena management follows CPython's obmalloc: a heap's usable arenas (those
  * with a free pool) are kept sorted by ascending number of free pools, and
@@ -14,50 +14,14 @@
  *   - a is on h->all iff a belongs to h and is not h->cached_empty;
  *   - no arena on h->all has nfree == RC_POOLS_PER_ARENA (it is released).
  */
-#include "heap/internal.h"
+#include "heap/arena.h"
 #include "heap/os/os.h"
+#include "heap/pool.h"
+#include "heap/stats.h"
+#include "heap/tlheap.h"
 
 #include <errno.h>
 #include <string.h>
-
-_Atomic uint8_t rci_arena_map_head[RC_MAP_CHUNKS / 8];
-/* Chunks covered by a huge mapping after its first (for rc_heap_contains). */
-static _Atomic uint8_t arena_map_tail[RC_MAP_CHUNKS / 8];
-
-static void map_set(_Atomic uint8_t *map, uintptr_t addr, size_t size, bool on) {
-    uintptr_t first = addr >> RC_ARENA_SHIFT;
-    uintptr_t last = (addr + size - 1) >> RC_ARENA_SHIFT;
-    for (uintptr_t i = first; i <= last && i < RC_MAP_CHUNKS; i++) {
-        uint8_t bit = (uint8_t)(1u << (i & 7));
-        if (map == arena_map_tail && i == first)
-            continue;
-        if (map == rci_arena_map_head && i != first)
-            break;
-        if (on)
-            atomic_fetch_or_explicit(&map[i >> 3], bit, memory_order_release);
-        else
-            atomic_fetch_and_explicit(&map[i >> 3], (uint8_t)~bit, memory_order_release);
-    }
-}
-
-static bool map_bit(_Atomic uint8_t *map, uintptr_t idx) {
-    return (atomic_load_explicit(&map[idx >> 3], memory_order_relaxed) >> (idx & 7)) & 1;
-}
-
-bool rci_arena_map_contains(uintptr_t addr) {
-    uintptr_t idx = addr >> RC_ARENA_SHIFT;
-    if (idx >= RC_MAP_CHUNKS)
-        return false;
-    /* Walk back over the chunks of a huge mapping to its header, then check
-     * that the mapping really reaches addr. */
-    while (!map_bit(rci_arena_map_head, idx)) {
-        if (!map_bit(arena_map_tail, idx) || idx == 0)
-            return false;
-        idx--;
-    }
-    rci_arena *a = (rci_arena *)(idx << RC_ARENA_SHIFT);
-    return rci_arena_spans(a, (const void *)addr);
-}
 
 size_t rci_arena_header_size(void) {
     return (sizeof(rci_arena) + 63) & ~(size_t)63;
@@ -147,16 +111,14 @@ rci_arena *rci_arena_new(rci_heap *h) {
     a->free_mask = ~(uint64_t)0;
     a->nfree = RC_POOLS_PER_ARENA;
     a->map_size = RC_ARENA_SIZE;
-    map_set(rci_arena_map_head, (uintptr_t)a, RC_ARENA_SIZE, true);
+    rci_arena_map_set((uintptr_t)a, RC_ARENA_SIZE, false, true);
     stats_arena_added(RC_ARENA_SIZE);
     return a;
 }
 
 void rci_arena_release(rci_arena *a) {
     size_t size = a->map_size;
-    map_set(rci_arena_map_head, (uintptr_t)a, size, false);
-    if (a->kind == RCI_ARENA_HUGE)
-        map_set(arena_map_tail, (uintptr_t)a, size, false);
+    rci_arena_map_set((uintptr_t)a, size, a->kind == RCI_ARENA_HUGE, false);
     if (a->kind == RCI_ARENA_HUGE)
         atomic_fetch_sub(&rci_g_bytes_reserved, size);
     else
@@ -223,7 +185,7 @@ void rci_arena_give_pools(rci_heap *h, rci_pool *first) {
     for (unsigned i = 0; i < n; i++) {
         rci_pool *p = &a->pools[idx + i];
         p->state = RCI_POOL_FREE;
-        RCI_FLAGS_SET(p, 0);
+        rci_pool_set_flags(p, 0);
         p->flags_hot = 0;
         p->div_magic = 0;          /* every free into a free pool leaves the fast path */
         p->div_magic_shared = 0;
@@ -285,9 +247,8 @@ void *rci_huge_alloc(rci_heap *h, size_t size, size_t alignment, size_t skew, un
     /* Every pool descriptor that a pointer into the first chunk can select
      * says "not a small pool", so rc_free takes the generic path. */
     for (unsigned i = 0; i < RC_POOLS_PER_ARENA; i++)
-        RCI_FLAGS_SET(&a->pools[i], RCI_PF_SPAN);
-    map_set(rci_arena_map_head, (uintptr_t)a, map, true);
-    map_set(arena_map_tail, (uintptr_t)a, map, true);
+        rci_pool_set_flags(&a->pools[i], RCI_PF_SPAN);
+    rci_arena_map_set((uintptr_t)a, map, true, true);
     atomic_fetch_add(&rci_g_bytes_reserved, map);
     atomic_fetch_add(&rci_g_huge_blocks, 1);
     atomic_fetch_add(&rci_g_huge_bytes, a->huge_size);
@@ -321,8 +282,7 @@ void *rci_huge_resize(rci_arena *a, size_t size) {
         pthread_mutex_lock(&h->lock);
     /* Off the map while it moves: no other thread may look it up (the
      * caller owns the block), and the map must not name a stale range. */
-    map_set(rci_arena_map_head, (uintptr_t)a, old_map, false);
-    map_set(arena_map_tail, (uintptr_t)a, old_map, false);
+    rci_arena_map_set((uintptr_t)a, old_map, true, false);
     void *moved;
     int r = rci_os_remap(a, old_map, map, RC_ARENA_SIZE, &moved);
     rci_arena *n = r == 0 ? moved : a;
@@ -340,8 +300,7 @@ void *rci_huge_resize(rci_arena *a, size_t size) {
         atomic_fetch_add(&rci_g_huge_bytes, n->huge_size);
         atomic_fetch_sub(&rci_g_huge_bytes, old_usable);
     }
-    map_set(rci_arena_map_head, (uintptr_t)n, n->map_size, true);
-    map_set(arena_map_tail, (uintptr_t)n, n->map_size, true);
+    rci_arena_map_set((uintptr_t)n, n->map_size, true, true);
     if (h)
         pthread_mutex_unlock(&h->lock);
     return r == 0 ? n->huge_block : NULL;

@@ -1,7 +1,11 @@
-/* check.c - rci_heap_check(): verify the heap's invariants (see internal.h
- * and arena.c) by a full walk. Meant for tests and debugging: it is slow. */
+/* check.c - rci_heap_check(): verify the heap's invariants (see pool.h,
+ * arena.h, tlheap.h and arena.c) by a full walk. Meant for tests and debugging: it is slow. */
+#include "heap/arena.h"
 #include "heap/check.h"
-#include "heap/internal.h"
+#include "heap/pool.h"
+#include "heap/tlheap.h"
+
+#include <pthread.h>
 
 #include <stdio.h>
 

@@ -17,8 +17,13 @@
  * allocated in. Errors are reported and the faulty operation is skipped; the
  * heap is never corrupted by the check itself.
  */
-#include "heap/internal.h"
+#include "heap/alloc.h"
+#include "heap/arena.h"
+#include "heap/debug.h"
+#include "heap/hooks.h"
 #include "heap/os/os.h"
+#include "heap/pool.h"
+#include "heap/tlheap.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -373,4 +378,11 @@ size_t rc_heap_debug_check(void) {
     }
     pthread_mutex_unlock(&dbg_lock);
     return problems;
+}
+
+bool rci_debug_owns(const void *p) {
+    rci_arena *a = rci_arena_of(p);
+    if (a->kind == RCI_ARENA_HUGE)
+        return (a->huge_flags & RCI_PF_DEBUG) != 0;
+    return (rci_pool_flags(rci_pool_of(a, p)) & RCI_PF_DEBUG) != 0;
 }

@@ -4,12 +4,17 @@
  * hook the public functions pay one predictable branch. A wrapper gets the
  * previous allocator with rc_heap_get_allocator, keeps it as its ctx, and
  * calls through; the built-in allocator's functions ignore ctx. */
-#include "heap/internal.h"
+#include "heap/alloc.h"
+#include "heap/debug.h"
+#include "heap/hooks.h"
+
+#include <pthread.h>
 
 #include <errno.h>
 
 rc_allocator rci_allocator;
 _Atomic int rci_hooked;
+_Atomic int rci_slow_mode;
 static pthread_mutex_t hooks_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const rc_allocator default_allocator = {

@@ -1,6 +1,6 @@
 /* htable.c - see htable.h. */
+#include "heap/alloc.h"
 #include "heap/htable.h"
-#include "heap/internal.h"
 
 #include <errno.h>
 #include <string.h>

@@ -7,9 +7,39 @@
  * (between `bump` and the end). Carving is lazy so that a new pool touches
  * its pages only as they are needed.
  */
-#include "heap/internal.h"
+#include "heap/arena.h"
+#include "heap/os/os.h"
+#include "heap/pool.h"
+#include "heap/tlheap.h"
 
+#include <pthread.h>
 #include <string.h>
+
+/* The sentinel of empty direct slots: no free block, and a flag so that no
+ * fast free takes it for a pool of its own. */
+rci_pool rci_pool_empty = { .flags_hot = RCI_PF_FULL, .state = RCI_POOL_FREE };
+
+/* ---- the free key (see rci_block in pool.h) ---- */
+
+uintptr_t rci_free_key = (uintptr_t)0x9E3779B97F4A7C15u;
+static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+
+static void free_key_once(void) {
+    /* splitmix64 finaliser over whatever entropy the OS gives; any nonzero
+     * value works, randomness only makes an accidental match in user data
+     * (which costs a walk of the free lists, never a false report) rarer. */
+    uint64_t x = rci_os_random();
+    x += 0x9E3779B97F4A7C15u;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
+    x ^= x >> 31;
+    rci_free_key = (uintptr_t)(x ? x : 0x9E3779B97F4A7C15u);
+}
+
+void rci_free_key_init(void) {
+    pthread_once(&g_key_once, free_key_once);
+}
+
 
 void rci_pool_init_small(rci_pool *pool, rci_arena *a, rci_heap *h, unsigned cls, unsigned kind) {
     char *base = rci_pool_base(a, pool);
@@ -20,7 +50,7 @@ void rci_pool_init_small(rci_pool *pool, rci_arena *a, rci_heap *h, unsigned cls
     pool->free = NULL;
     pool->heap = h;
     pool->flags_hot = 0;
-    RCI_FLAGS_SET(pool, (!h->is_private && kind == RCI_KIND_DEBUG) ? RCI_PF_DEBUG : 0);
+    rci_pool_set_flags(pool, (!h->is_private && kind == RCI_KIND_DEBUG) ? RCI_PF_DEBUG : 0);
     pool->kind = (uint8_t)kind;
     pool->state = RCI_POOL_SMALL;
     pool->class_idx = (uint8_t)cls;

@@ -1,6 +1,8 @@
 /* private.c - private heaps (see private.h): creation, destruction, walking. */
+#include "heap/arena.h"
 #include "heap/private.h"
-#include "heap/os/os.h"
+#include "heap/stats.h"
+#include "heap/tlheap.h"
 
 #include <string.h>
 
@@ -28,10 +30,12 @@ rci_heap *rci_pheap_new(void *owner) {
     return h;
 }
 
-size_t rci_pheap_usable(const void *block) {
-    return rci_raw_usable(block);
+size_t rci_pheap_large_size(const void *block) {
+    rci_arena *a = rci_arena_of(block);
+    if (a->kind == RCI_ARENA_HUGE)
+        return a->huge_size;
+    return rci_pool_of(a, block)->span_size;
 }
-
 
 /* Walk the live blocks of one SMALL pool. A block is free when it is on the
  * free list or was never carved; every other carved block is live. */
@@ -114,7 +118,7 @@ void rci_pheap_destroy(rci_heap *h) {
         for (unsigned c = 0; c < RC_NCLASSES; c++)
             h->lists[k][c].head = h->lists[k][c].tail = NULL;
         for (unsigned i = 0; i < RC_DIRECT_SLOTS; i++)
-            h->direct[k][i] = &rci_pool_empty;
+            h->hot.direct[k][i] = &rci_pool_empty;
     }
     atomic_store(&h->delayed_free, NULL);
     atomic_store(&h->nsuspects, 0);   /* their blocks went with the arenas */

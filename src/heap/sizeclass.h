@@ -16,8 +16,6 @@
 #define RC_NCLASSES 52
 
 extern const uint32_t rci_class_size[RC_NCLASSES];
-/* For size <= RC_DIRECT_MAX: rci_direct_class[(size + 15) >> 4]. */
-extern const uint8_t rci_direct_class[65];
 
 /* Class index for 0 < size <= RC_POOLED_MAX (size 0 is treated as 1). */
 static inline unsigned rci_class_of(size_t size) {

@@ -6,16 +6,49 @@
  * whenever a thread folds its delta in (every RC_STAT_FLUSH_BYTES of change)
  * and whenever statistics are read, so it can lag the true peak by at most
  * RC_STAT_FLUSH_BYTES per thread. */
-#include "heap/internal.h"
+#include "heap/arena.h"
+#include "heap/pool.h"
+#include "heap/stats.h"
+#include "heap/tlheap.h"
 
 #include <errno.h>
 #include <string.h>
+
+_Atomic long rci_g_bytes_in_use_signed;
+_Atomic size_t rci_g_peak;
+_Atomic size_t rci_g_arenas_allocated, rci_g_arenas_freed, rci_g_arenas_peak;
+_Atomic size_t rci_g_huge_blocks, rci_g_huge_bytes, rci_g_bytes_reserved;
+
+/* ---- bytes in use, kept per heap and folded in batches ---- */
+
+void rci_stat_flush(rci_heap *h) {
+    long d = atomic_load_explicit(&h->hot.stat_delta, memory_order_relaxed);
+    if (d == 0)
+        return;
+    atomic_store_explicit(&h->hot.stat_delta, 0, memory_order_relaxed);
+    long now = atomic_fetch_add(&rci_g_bytes_in_use_signed, d) + d;
+    if (now > 0) {
+        size_t peak = atomic_load(&rci_g_peak);
+        while ((size_t)now > peak && !atomic_compare_exchange_weak(&rci_g_peak, &peak, (size_t)now)) {
+        }
+    }
+}
+
+void rci_stat_add(rci_heap *h, long delta) {
+    if (h == &rci_heap_empty) {
+        atomic_fetch_add(&rci_g_bytes_in_use_signed, delta);
+        return;
+    }
+    rci_stat_add_inline(h, delta);
+}
+
+/* ---- reading ---- */
 
 static long current_bytes(void) {
     long total = atomic_load(&rci_g_bytes_in_use_signed);
     pthread_mutex_lock(&rci_g_lock);
     for (rci_heap *h = rci_g_heaps; h; h = h->all_next)
-        total += atomic_load_explicit(&h->stat_delta_shared, memory_order_relaxed);
+        total += atomic_load_explicit(&h->hot.stat_delta, memory_order_relaxed);
     pthread_mutex_unlock(&rci_g_lock);
     return total < 0 ? 0 : total;
 }

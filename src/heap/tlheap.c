@@ -15,12 +15,29 @@
  * rci_g_heaps holds), or a thread in the middle of a remote free, which
  * happens only while the block it frees is still counted in a pool.
  */
-#include "heap/internal.h"
+#include "heap/alloc.h"
+#include "heap/arena.h"
+#include "heap/debug.h"
 #include "heap/os/os.h"
+#include "heap/pool.h"
+#include "heap/stats.h"
+#include "heap/tlheap.h"
 
 #include <errno.h>
 #include <string.h>
 
+#define RCI_E5 &rci_pool_empty, &rci_pool_empty, &rci_pool_empty, &rci_pool_empty, &rci_pool_empty
+#define RCI_E65 { RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, RCI_E5, \
+                  RCI_E5, RCI_E5, RCI_E5, RCI_E5 }
+rci_heap rci_heap_empty = {
+    .hot.direct = { RCI_E65, RCI_E65, RCI_E65, RCI_E65, RCI_E65, RCI_E65, RCI_E65, RCI_E65 },
+};
+_Static_assert(RCI_KINDS == 8, "rci_heap_empty.hot.direct initialiser has 8 kinds");
+_Static_assert(RC_DIRECT_SLOTS == 65, "rci_heap_empty.hot.direct initialiser has 65 entries");
+#undef RCI_E65
+#undef RCI_E5
+
+RCI_TLS rci_heap *rci_tl_heap = &rci_heap_empty;
 pthread_mutex_t rci_g_lock = PTHREAD_MUTEX_INITIALIZER;
 rci_heap *rci_g_heaps;
 static rci_heap *g_abandoned;
@@ -28,31 +45,8 @@ static pthread_key_t g_heap_key;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static bool g_key_ok;
 
-_Atomic size_t rci_g_arenas_allocated, rci_g_arenas_freed, rci_g_arenas_peak;
-_Atomic size_t rci_g_huge_blocks, rci_g_huge_bytes, rci_g_bytes_reserved;
 
 static void heap_abandon(void *arg);
-
-/* ---- the free key (see rci_block in internal.h) ---- */
-
-uintptr_t rci_free_key = (uintptr_t)0x9E3779B97F4A7C15u;
-static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
-
-static void free_key_once(void) {
-    /* splitmix64 finaliser over whatever entropy the OS gives; any nonzero
-     * value works, randomness only makes an accidental match in user data
-     * (which costs a walk of the free lists, never a false report) rarer. */
-    uint64_t x = rci_os_random();
-    x += 0x9E3779B97F4A7C15u;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
-    x ^= x >> 31;
-    rci_free_key = (uintptr_t)(x ? x : 0x9E3779B97F4A7C15u);
-}
-
-void rci_free_key_init(void) {
-    pthread_once(&g_key_once, free_key_once);
-}
 
 static void atfork_prepare(void) {
     pthread_mutex_lock(&rci_g_lock);
@@ -91,7 +85,7 @@ static void heap_once(void) {
 }
 
 void rci_heap_set_direct(rci_heap *h, unsigned kind, unsigned cls, rci_pool *pool) {
-    rci_pool **direct = h->direct[kind];
+    rci_pool **direct = h->hot.direct[kind];
     if (cls < RC_NSMALL) {
         direct[cls + 1] = pool;
         if (cls == 0)
@@ -122,7 +116,7 @@ rci_heap *rci_heap_new_struct(void) {
     rci_heap *h = mem;
     for (unsigned k = 0; k < RCI_KINDS; k++)
         for (unsigned i = 0; i < RC_DIRECT_SLOTS; i++)
-            h->direct[k][i] = &rci_pool_empty;
+            h->hot.direct[k][i] = &rci_pool_empty;
     pthread_mutex_init(&h->lock, NULL);
     atomic_fetch_add(&rci_g_bytes_reserved, size);
     return h;
@@ -217,7 +211,7 @@ static void heap_abandon(void *arg) {
 static bool heap_is_empty(rci_heap *h) {
     return h->narenas == 0 && h->all == NULL && h->cached_empty == NULL &&
            atomic_load(&h->delayed_free) == NULL && atomic_load(&h->nsuspects) == 0 &&
-           atomic_load_explicit(&h->stat_delta_shared, memory_order_relaxed) == 0;
+           atomic_load_explicit(&h->hot.stat_delta, memory_order_relaxed) == 0;
 }
 
 /* Unlink empty heap h from the global list and unmap it (see the top of

@@ -195,9 +195,8 @@ static RCI_NOINLINE rc_obj *new_small(rc_runtime *rt, const rc_type *type) {
     if (rt && type && type->name && type->size >= sizeof(rc_obj) &&
         type->size + sizeof(rco_gc) <= RC_DIRECT_MAX && rt->fail_countdown < 0) {
         if (!(type->flags & RC_TYPE_GC)) {
-            rci_pool *pool = rt->heap->direct[RCO_KIND_PLAIN][(type->size + 15) >> 4];
-            if (rci_likely(pool->free != NULL)) {
-                rc_obj *o = rci_pool_pop(rt->heap, pool);
+            rc_obj *o = rci_pheap_alloc_fast(rt->heap, type->size, RCO_KIND_PLAIN);
+            if (rci_likely(o != NULL)) {
                 zero_body(o, type->size);
                 o->rc_head_ = 1;
                 o->rc_type_ = type;
@@ -205,10 +204,8 @@ static RCI_NOINLINE rc_obj *new_small(rc_runtime *rt, const rc_type *type) {
                 return o;
             }
         } else {
-            size_t body = type->size + sizeof(rco_gc);
-            rci_pool *pool = rt->heap->direct[RCO_KIND_GC][(body + 15) >> 4];
-            if (rci_likely(pool->free != NULL)) {
-                char *block = rci_pool_pop(rt->heap, pool);
+            char *block = rci_pheap_alloc_fast(rt->heap, type->size + sizeof(rco_gc), RCO_KIND_GC);
+            if (rci_likely(block != NULL)) {
                 rc_obj *o = (rc_obj *)(void *)(block + sizeof(rco_gc));
                 zero_body(o, type->size);
                 o->rc_head_ = 1 | RCO_F_GC;
@@ -224,39 +221,19 @@ static RCI_NOINLINE rc_obj *new_small(rc_runtime *rt, const rc_type *type) {
     return new_object(rt, type, 0, false);
 }
 
-/* Heap statistics reached the flush threshold during rc_new's fast path. */
-static RCI_NOINLINE rc_obj *new_flush_stats(rci_heap *h, rc_obj *o) {
-    rci_stat_flush(h);
-    return o;
-}
-
 rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
     /* The fastest path, for the commonest objects: no RC_TYPE_GC, at most 64
-     * bytes, a free block in the size class's pool, no fault injection. It
-     * makes only tail calls, so it needs no stack frame. */
+     * bytes, a free block in the size class's pool, no fault injection. */
     size_t size;
     if (rci_likely(rt && type && !(type->flags & RC_TYPE_GC) &&
                    (size = type->size) - sizeof(rc_obj) <= 64 - sizeof(rc_obj) && type->name &&
                    rt->fail_countdown < 0)) {
-        rci_heap *h = rt->heap;
-        rci_pool *pool = h->direct[RCO_KIND_PLAIN][(size + 15) >> 4];
-        rci_block *b = pool->free;
-        if (rci_likely(b != NULL)) {
-            rci_block *next = rci_block_next(b);
-            pool->free = next;
-            __builtin_prefetch(next, 1, 3);
-            uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
-            atomic_store_explicit(&pool->used, used + 1, memory_order_relaxed);
-            long d = atomic_load_explicit(&h->stat_delta_shared, memory_order_relaxed) +
-                     (long)pool->block_size_hot;
-            atomic_store_explicit(&h->stat_delta_shared, d, memory_order_relaxed);
-            rc_obj *o = (rc_obj *)(void *)b;
+        rc_obj *o = rci_pheap_alloc_fast(rt->heap, size, RCO_KIND_PLAIN);
+        if (rci_likely(o != NULL)) {
             zero_body(o, size);
             o->rc_head_ = 1;
             o->rc_type_ = type;
             rt->live_objects++;
-            if (rci_unlikely(d > RC_STAT_FLUSH_BYTES || d < -RC_STAT_FLUSH_BYTES))
-                return new_flush_stats(h, o);
             return o;
         }
     }
@@ -275,11 +252,8 @@ rc_obj *rc_new_var(rc_runtime *rt, const rc_type *type, size_t nitems) {
             bool gc = (type->flags & RC_TYPE_GC) != 0;
             size_t prefix = sizeof(rco_var) + (gc ? sizeof(rco_gc) : 0);
             size_t body = prefix + size + nitems * itemsize;
-            rci_heap *h = rt->heap;
-            rci_pool *pool;
-            if (body <= RC_DIRECT_MAX &&
-                (pool = h->direct[gc ? RCO_KIND_GC_VAR : RCO_KIND_VAR][(body + 15) >> 4])->free) {
-                char *block = rci_pool_pop(h, pool);
+            char *block = rci_pheap_alloc_fast(rt->heap, body, gc ? RCO_KIND_GC_VAR : RCO_KIND_VAR);
+            if (block) {
                 /* whole 16-byte units (the block has them); a loop, not a
                  * memset of unknown size, which compilers may expand into a
                  * slow-starting string instruction */
@@ -422,16 +396,20 @@ static void quarantine_put(rc_runtime *rt, rc_obj *o) {
     q->count++;
 }
 
-/* The quarantine has slots only in debug mode. */
-static inline void release_memory(rc_runtime *rt, rc_obj *o) {
+/* Give o's memory back: block is where o's block starts. The quarantine has
+ * slots only in debug mode. */
+RCI_INLINE void release_block(rc_runtime *rt, rc_obj *o, void *block) {
     rt->live_objects--;
     if (rci_unlikely(rt->quarantine.cap != 0)) {
         quarantine_put(rt, o);
         return;
     }
-    void *block = rco_block_of(o);
     o->rc_head_ = RCO_F_FREED;    /* see the FREED bit in object.h */
     rci_pheap_free(rt->heap, block);
+}
+
+static inline void release_memory(rc_runtime *rt, rc_obj *o) {
+    release_block(rt, o, rco_block_of(o));
 }
 
 /* An object brought back to life during its deallocation: a container
@@ -560,8 +538,7 @@ void rc_dealloc_(rc_obj *o) {
     rc_runtime *rt = rco_runtime(o);
     int depth = rt->dealloc_depth;
     /* the common case: a deallocation nested in another one's destroy, of
-     * an object with nothing to run before destroy; only rt and o are live
-     * across the call to destroy, and the rest makes only tail calls */
+     * an object with nothing to run before destroy */
     if (rci_likely((unsigned)depth - 1u < RCO_DEALLOC_DIRECT_DEPTH - 1u)) {
         const rc_type *t = o->rc_type_;
         if (rci_likely(!t->finalize && !(o->rc_head_ & (RCO_F_WEAKREFS | RCO_F_TRACKED | RCO_F_GC)))) {
@@ -571,15 +548,8 @@ void rc_dealloc_(rc_obj *o) {
                 fn(o);
                 rt->dealloc_depth--;
             }
-            rt->live_objects--;
-            if (rci_unlikely(rt->quarantine.cap != 0)) {
-                quarantine_put(rt, o);
-                return;
-            }
             /* not a container: the only possible prefix is rco_var */
-            void *block = (char *)o - ((o->rc_head_ & RCO_F_VAR) ? sizeof(rco_var) : 0);
-            o->rc_head_ = RCO_F_FREED;
-            rci_pheap_free(rt->heap, block);
+            release_block(rt, o, (char *)o - ((o->rc_head_ & RCO_F_VAR) ? sizeof(rco_var) : 0));
             return;
         }
         rt->dealloc_depth = depth + 1;

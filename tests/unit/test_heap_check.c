@@ -214,7 +214,7 @@ static void test_abandoned_heaps(void **state)
 }
 
 /* The walk must notice a damaged free list; otherwise "0 problems" proves
- * nothing. Relies on the layout of internal.h: a free pooled block holds the
+ * nothing. Relies on the layout of pool.h: a free pooled block holds the
  * link to the next free block in its first word. */
 static void test_check_detects_corruption(void **state)
 {

@@ -24,7 +24,6 @@
 
 #include <recycle/heap.h>
 #include "heap/check.h"
-#include "heap/internal.h"
 #include "heap/private.h"
 #include "rct.h"
 
