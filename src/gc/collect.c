@@ -144,18 +144,16 @@ static size_t update_subtract_whole(rco_gc *list) {
     return n;
 }
 
-/* g, a child of an object found reachable, is reachable too. The scan keeps
- * young ahead of it in order: an object it has not reached yet only needs
- * gc_refs > 0 (it is then kept when reached), and one it already moved to
- * the unreachable list goes back to the end of young, where the scan will
- * reach it again. A dirty object keeps its flag until the scan has passed
- * it; one brought back no longer needs it. */
+/* g, a child of an object found reachable, is reachable too. An object the
+ * scan has not reached yet only needs gc_refs > 0, which makes it a root
+ * when the scan gets there; one the scan already moved to the unreachable
+ * list goes back to the end of young, where the scan will reach it again.
+ * Either way gc_refs = 1 without the dirty flag, which adds nothing to it. */
 static inline int visit_reachable_at(rco_gc *young, rco_gc *g) {
     if (!g || !rcg_is_collecting(g))
         return 0;                           /* another generation, or not ours */
-    uintptr_t pw = rcg_prev_word(g);
     if (rcg_next_word(g) & RCG_UNREACHABLE) {
-        rco_gc *prev = (rco_gc *)(pw & ~RCG_PREV_FLAGS);
+        rco_gc *prev = (rco_gc *)(rcg_prev_word(g) & ~RCG_PREV_FLAGS);
         rco_gc *next = rcg_next_ptr(g);
         /* prev keeps its UNREACHABLE flag: it is on that list too (or its head) */
         rcg_set_next_word(prev, rcg_next_word(g));
@@ -166,7 +164,7 @@ static inline int visit_reachable_at(rco_gc *young, rco_gc *g) {
         young->gc_prev = g;
         rcg_set_refs(g, 1);
     } else if (rcg_get_refs(g) == 0) {
-        rcg_set_prev_word(g, pw + RCG_ONE_REF);
+        rcg_set_refs(g, 1);
     }
     return 0;
 }
@@ -216,8 +214,8 @@ rco_gc *rcg_move_unreachable(rco_gc *young, rco_gc *prev, rco_gc *unreachable, s
 }
 
 void rcg_close_unreachable(rco_gc *unreachable, rcg_unreachable_info *info) {
-    info->count = 0;
-    info->needs_user_code = false;
+    size_t count = 0;
+    bool needs_user_code = false;
     rcg_set_next_word(unreachable, rcg_next_word(unreachable) & ~RCG_UNREACHABLE);
     rco_gc *p = unreachable;
     for (rco_gc *x = unreachable->gc_next; x != unreachable;) {
@@ -227,12 +225,14 @@ void rcg_close_unreachable(rco_gc *unreachable, rcg_unreachable_info *info) {
         rc_obj *o = rco_from_gc(x);
         if ((o->rc_head_ & RCO_F_WEAKREFS) ||
             (o->rc_type_->finalize && !(o->rc_head_ & RCO_F_FINALIZED)))
-            info->needs_user_code = true;
-        info->count++;
+            needs_user_code = true;
+        count++;
         p = x;
         x = next;
     }
     unreachable->gc_prev = p;
+    info->count = count;
+    info->needs_user_code = needs_user_code;
 }
 
 /* After update_refs and subtract_refs: move every object of young that is

@@ -39,6 +39,8 @@
 #define RCG_REFS_SHIFT  2
 #define RCG_ONE_REF     ((uintptr_t)1 << RCG_REFS_SHIFT)
 
+_Static_assert(RCO_COUNT_MASK <= (UINTPTR_MAX >> RCG_REFS_SHIFT), "gc_refs fits beside the flags");
+
 static inline uintptr_t rcg_prev_word(const rco_gc *g) { return (uintptr_t)g->gc_prev; }
 static inline uintptr_t rcg_next_word(const rco_gc *g) { return (uintptr_t)g->gc_next; }
 static inline void rcg_set_prev_word(rco_gc *g, uintptr_t w) { g->gc_prev = (rco_gc *)w; }
@@ -65,7 +67,7 @@ static inline void rcg_dec_refs(rco_gc *g) {
  * the set (gc_refs > 0) or touched by the program (dirty)? Either makes it a
  * root of the reachable part. */
 static inline bool rcg_has_outside_refs(const rco_gc *g) {
-    return (rcg_prev_word(g) & ~RCG_COLLECTING) != 0;
+    return rcg_prev_word(g) > RCG_COLLECTING;     /* a bit above COLLECTING is set */
 }
 
 /* ---- steps of collect.c that the incremental mode runs in slices ---- */
