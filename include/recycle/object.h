@@ -47,7 +47,8 @@ typedef struct rc_obj rc_obj;
 
 typedef struct rc_config {
     /* 1: object debug checks and a quarantine of freed objects; 0: off;
-     * -1 (rc_config_init's default): from RECYCLE_DEBUG in the environment. */
+     * -1 (rc_config_init's default): from RECYCLE_DEBUG in the environment
+     * (docs/options.md). */
     int debug;
     /* 1: rc_runtime_free reports the objects still alive, by type. */
     int report_leaks;

@@ -1,36 +1,105 @@
-/* options.c - RECYCLE_* environment options, read once without allocating.
+/* options.c - the RECYCLE_* environment options: one descriptor table, read
+ * without allocating (options.h has the contract, docs/options.md the
+ * documentation of each option).
  *
- *   RECYCLE_DEBUG=1        debug mode from the start (see heap.h)
- *   RECYCLE_SHOW_STATS=1   print heap statistics to stderr at exit
- *   RECYCLE_VERBOSE=1      report out-of-memory through the error handler too
- */
+ * Each option's parsed value is cached in values[] (0: not read yet, else
+ * VALUE_OFF or VALUE_ON). Reading is a pure function of the environment, so
+ * two threads that read the same option at once compute the same value; the
+ * compare-and-swap only decides which of them warns about a value that is
+ * not a boolean word, so the warning is written once. */
+#include "heap/options.h"
 #include "heap/internal.h"
 #include "heap/os/os.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct option_desc {
     const char *name;
     const char *help;
 } option_desc;
 
-static const option_desc options[] = {
-    { "RECYCLE_DEBUG", "1 turns the heap debug mode on from the start" },
-    { "RECYCLE_SHOW_STATS", "1 prints heap statistics to stderr at exit" },
-    { "RECYCLE_VERBOSE", "1 also reports out-of-memory through the error handler" },
+static const option_desc options[RCI_OPT_COUNT] = {
+    [RCI_OPT_DEBUG] = { "RECYCLE_DEBUG",
+                        "debug mode of the heap from the start, and of each new runtime "
+                        "whose config leaves debug at -1" },
+    [RCI_OPT_SHOW_STATS] = { "RECYCLE_SHOW_STATS", "print heap statistics to stderr at exit" },
+    [RCI_OPT_VERBOSE] = { "RECYCLE_VERBOSE",
+                          "also report out-of-memory through the heap's error handler" },
 };
+
+enum { VALUE_UNREAD = 0, VALUE_OFF = 1, VALUE_ON = 2 };
+
+static _Atomic unsigned char values[RCI_OPT_COUNT];
+static _Atomic int options_state; /* 0 not applied, 1 applying, 2 done */
 
 _Atomic int rci_verbose;
 
-static _Atomic int options_state; /* 0 not read, 1 reading, 2 done */
+/* a equals the lower-case word w, ignoring ASCII case (no locale tables) */
+static bool word_is(const char *a, const char *w) {
+    for (; *a && *w; a++, w++) {
+        char c = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+        if (c != *w)
+            return false;
+    }
+    return *a == '\0' && *w == '\0';
+}
 
-static bool env_true(const char *name) {
-    const char *v = rci_os_getenv(name);
-    if (!v || !*v)
+int rci_option_parse_bool(const char *text, bool *known) {
+    static const char *const off_words[] = { "", "0", "no", "off", "false" };
+    static const char *const on_words[] = { "1", "yes", "on", "true" };
+    bool listed = text == NULL;
+    int on = 0;
+    for (size_t i = 0; !listed && i < sizeof off_words / sizeof off_words[0]; i++)
+        listed = word_is(text, off_words[i]);
+    for (size_t i = 0; !listed && i < sizeof on_words / sizeof on_words[0]; i++)
+        on = listed = word_is(text, on_words[i]);
+    if (!listed)
+        on = 1;
+    if (known)
+        *known = listed;
+    return on;
+}
+
+/* Written with write(2) into a stack buffer: no stdio, no allocation. */
+static void warn_not_boolean(const char *name, const char *text) {
+    char line[256];
+    int n = snprintf(line, sizeof line,
+                     "recycle: %s=\"%.64s\" is not a boolean (1/yes/on/true or "
+                     "0/no/off/false): taken as on\n",
+                     name, text);
+    if (n > 0) {
+        size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+        ssize_t w = write(STDERR_FILENO, line, len);
+        (void)w;
+    }
+}
+
+const char *rci_option_name(rci_option opt) {
+    return (unsigned)opt < RCI_OPT_COUNT ? options[opt].name : NULL;
+}
+
+bool rci_option_bool(rci_option opt) {
+    if ((unsigned)opt >= RCI_OPT_COUNT)
         return false;
-    return strcmp(v, "0") != 0 && strcmp(v, "no") != 0 && strcmp(v, "off") != 0 &&
-           strcmp(v, "false") != 0;
+    unsigned char v = atomic_load_explicit(&values[opt], memory_order_acquire);
+    if (v != VALUE_UNREAD)
+        return v == VALUE_ON;
+    const char *text = rci_os_getenv(options[opt].name);
+    bool known;
+    unsigned char parsed = rci_option_parse_bool(text, &known) ? VALUE_ON : VALUE_OFF;
+    unsigned char expected = VALUE_UNREAD;
+    if (atomic_compare_exchange_strong(&values[opt], &expected, parsed) && !known)
+        warn_not_boolean(options[opt].name, text);
+    return parsed == VALUE_ON;
+}
+
+void rci_options_print(FILE *out) {
+    for (int i = 0; i < RCI_OPT_COUNT; i++)
+        fprintf(out, "%-20s %-3s  %s\n", options[i].name,
+                rci_option_bool((rci_option)i) ? "on" : "off", options[i].help);
 }
 
 static void show_stats_at_exit(void) {
@@ -42,15 +111,12 @@ void rci_options_init(void) {
         return;
     int expected = 0;
     if (!atomic_compare_exchange_strong(&options_state, &expected, 1))
-        return; /* another thread is reading, or done: its values win */
-    (void)options;
-    if (env_true(options[0].name)) {
-        atomic_store(&rci_debug_on, 1);
-        rci_update_slow_mode();
-    }
-    if (env_true(options[1].name))
+        return; /* applied, or being applied by this thread or another */
+    if (rci_option_bool(RCI_OPT_DEBUG))
+        rc_heap_set_debug(1);
+    if (rci_option_bool(RCI_OPT_SHOW_STATS))
         atexit(show_stats_at_exit);
-    if (env_true(options[2].name))
+    if (rci_option_bool(RCI_OPT_VERBOSE))
         atomic_store(&rci_verbose, 1);
     atomic_store_explicit(&options_state, 2, memory_order_release);
 }

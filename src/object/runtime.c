@@ -7,7 +7,7 @@
  * every object made immortal first so that no destroy can free another, and
  * then returns the whole heap to the OS at once. */
 #include "object/object.h"
-#include "heap/os/os.h"
+#include "heap/options.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +21,6 @@ void rc_config_init(rc_config *c) {
     c->debug = -1;
 }
 
-static bool env_debug(void) {
-    const char *v = rci_os_getenv("RECYCLE_DEBUG");
-    return v && *v && strcmp(v, "0") != 0;
-}
-
 rc_runtime *rco_runtime_create(const rc_config *config) {
     rc_runtime *rt = rc_calloc(1, sizeof *rt);
     if (!rt)
@@ -33,7 +28,7 @@ rc_runtime *rco_runtime_create(const rc_config *config) {
     rc_config_init(&rt->config);
     if (config)
         rt->config = *config;
-    rt->debug = rt->config.debug < 0 ? env_debug() : rt->config.debug != 0;
+    rt->debug = rt->config.debug < 0 ? rci_option_bool(RCI_OPT_DEBUG) : rt->config.debug != 0;
     rt->heap = rci_pheap_new(rt);
     if (!rt->heap) {
         rc_free(rt);
