@@ -2,7 +2,8 @@
  * queue instead of recursion), buffers, and the generic protocol calls
  * (hash, equality, repr).
  *
- * Deallocation order for an object whose count reached zero (DESIGN.md):
+ * Deallocation order for an object whose count reached zero
+ * (docs/design/object.md):
  *   1. untrack from the collector (before any user code runs, so that a
  *      collection started by that code never sees a dying object);
  *   2. finalize, once (PEP 442): the object is alive during the call with a

@@ -33,8 +33,8 @@
  *   57 TRACKED   linked into a generation list of the collector
  *   55 BARRIER   in the set of an incremental (bounded-pause) collection:
  *                refcount changes go through the slow path, which tells the
- *                collector (see gc/incremental.c); cleared when that
- *                collection's last step has passed the object
+ *                collector (rt->gc_barrier); cleared when that collection's
+ *                last step has passed the object
  *   56 QUEUED    its count reached zero and it waits in the deferred
  *                deallocation queue; the count bits then hold the link to the
  *                next waiting object (the count is 0 by definition)
@@ -317,10 +317,9 @@ static inline void rco_repr_leave(rc_runtime *rt, const rco_repr_frame *frame) {
 }
 
 /* Nested deallocations up to this depth run directly (cheap, and the
- * memory is still hot); deeper ones are queued, which bounds the C stack.
- * A level costs rc_dealloc_'s small frame plus the type's destroy frame
- * (~2-3 KB for 32 levels of ordinary types); 32 covers the nesting of
- * most data (a balanced tree of 2^32 nodes) without the queue. */
+ * memory is still hot); deeper ones are queued, so the C stack holds at
+ * most this many levels of rc_dealloc_ and a type's destroy. 32 covers the
+ * nesting of most data (a balanced tree of 2^32 nodes) without the queue. */
 #define RCO_DEALLOC_DIRECT_DEPTH 32
 #define RCO_DEALLOC_TEARDOWN (1 << 30)
 

@@ -48,8 +48,8 @@
  *     amortised O(1) per operation. CPython never shrinks on deletion (a dict
  *     emptied by del keeps its peak size until the next insert-triggered
  *     resize); we do because long-lived caches and registries that drain
- *     should give their memory back (the issue asks for it). A failed shrink
- *     is benign: the dict keeps its table;
+ *     should give their memory back. A failed shrink is benign: the dict
+ *     keeps its table;
  *   - clear frees the table (back to no memory).
  *
  * Lookups by C string (rc_dict_find_str_n) hash the bytes as a str hashes

@@ -43,7 +43,8 @@ int rct_check_arg_slow(rc_runtime *rt, const rc_obj *o, const rc_type *type, con
 /* 0 if o is a live object of type (any type when type is NULL); else the
  * error above, recorded on rt with fn in the message. rt must not be NULL
  * (public functions return early for a NULL runtime: there is nowhere to
- * record the error). Debug mode costs one branch when it is off. */
+ * record the error). With debug mode off, the common case is the three
+ * tests in the condition below. */
 static inline int rct_check_arg(rc_runtime *rt, const rc_obj *o, const rc_type *type,
                                 const char *fn) {
     if (__builtin_expect(o != NULL && (type == NULL || o->rc_type_ == type) && !rt->debug, 1))
