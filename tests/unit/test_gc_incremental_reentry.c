@@ -45,6 +45,12 @@ static void collect_from_stop(rc_runtime *rt, int phase, const rc_gc_info *info,
     g_nested_incremental = rc_gc_collect_incremental(rt);
 }
 
+/* rct_scaled(n, min_value), at most MAXN */
+static int scaled(size_t n, size_t min_value) {
+    size_t k = rct_scaled(n, min_value);
+    return k < MAXN ? (int)k : MAXN;
+}
+
 /* n nodes: the even ones kept in a list, the odd ones garbage self-cycles. */
 static rc_obj *build(rc_runtime *rt, int n) {
     memset(g_destroyed, 0, sizeof g_destroyed);
@@ -88,7 +94,7 @@ static void test_collect_from_stop_callback(void **state) {
     cfg.gc_disabled = 1;
     rc_runtime *rt = rc_runtime_new(&cfg);
     assert_non_null(rt);
-    int n = (int)rct_scaled(MAXN / 2, 200);
+    int n = scaled(MAXN / 2, 200);
     rc_obj *keep = build(rt, n);
     g_stop_calls = 0;
     g_nested_collect = -1;
@@ -125,7 +131,7 @@ static void test_collect_from_stop_callback_automatic(void **state) {
     g_nested_collect = -1;
     g_nested_incremental = -1;
     assert_int_equal(rc_gc_callback_add(rt, collect_from_stop, NULL), 0);
-    int n = (int)rct_scaled(MAXN, 400);
+    int n = scaled(MAXN / 2, 2000);   /* enough triggers for a full collection */
     rc_obj *keep = build(rt, n);
     for (int i = 0; i < 20 && rc_gc_step(rt); i++) {
     }
