@@ -6,6 +6,7 @@
 
 #include "recycle/export.h"
 #include "recycle/version.h"
+#include "recycle/error.h"
 #include "recycle/heap.h"
 #include "recycle/object.h"
 #include "recycle/types.h"

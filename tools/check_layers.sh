@@ -9,7 +9,11 @@
 #     src/) stays within the layer or reaches only the layers it may use.
 #     A public header counts as the layers it belongs to, followed through
 #     the public headers it includes: <recycle/heap.h> is heap, <recycle.h> is
-#     every layer it pulls in. export.h and annotate.h belong to no layer.
+#     every layer it pulls in. export.h, error.h and annotate.h belong to no
+#     layer.
+#     Outside src/heap/, the heap is reached through its doors only
+#     (HEAP_DOORS below); its other headers (the per-concern internals such
+#     as heap/pool.h or heap/tlheap.h) are the heap's own.
 #  2. Every internal header (src/**/*.h) refuses to compile without
 #     RC_BUILD_CORE: an `#ifndef RC_BUILD_CORE` (or `#if !defined(...)`)
 #     whose next directive is `#error`, before its first #include.
@@ -37,7 +41,10 @@ declare -A ALLOWED=(
     [cli]="report capture symbolize"
 )
 # Public headers that belong to no layer: usable by everyone.
-NEUTRAL_PUBLIC=" recycle/export.h recycle/annotate.h "
+NEUTRAL_PUBLIC=" recycle/export.h recycle/error.h recycle/annotate.h "
+# The headers of src/heap/ that other layers may include: private heaps (the
+# object layer's door), the OS primitives, the raw hash table, the options.
+HEAP_DOORS=" src/heap/private.h src/heap/os/os.h src/heap/htable.h src/heap/options.h "
 
 violations=0
 nfiles=0
@@ -133,6 +140,8 @@ if [[ -d src ]]; then
                 tl=${tl%%/*}
                 if ! may_use "$layer" "$tl"; then
                     violation "$f: $layer must not include $target ($tl layer)"
+                elif [[ $tl == heap && $layer != heap && $HEAP_DOORS != *" $target "* ]]; then
+                    violation "$f: $layer must not include $target (a heap internal; use one of${HEAP_DOORS% })"
                 fi
                 ;;
             include/*)

@@ -3,14 +3,18 @@
  *
  * The heap is process-wide and thread-safe. Each thread allocates from its own
  * thread-local heap without locks; a block may be freed by any thread.
- * Failure never aborts: allocation functions return NULL with errno set to
- * ENOMEM (or EINVAL for a bad alignment). */
+ * Failure never aborts. The allocation functions keep the C library's
+ * contract: NULL with errno set to ENOMEM when memory runs out (the errno
+ * counterpart of RC_ENOMEM) or EINVAL for a bad alignment or pointer. The
+ * functions returning int return 0 or a negative RC_E* code
+ * (recycle/error.h), as everywhere else in recycle; predicates return 1/0. */
 #ifndef RECYCLE_HEAP_H
 #define RECYCLE_HEAP_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "error.h"
 #include "export.h"
 
 #ifdef __cplusplus
@@ -96,7 +100,7 @@ typedef struct rc_heap_stats {
 } rc_heap_stats;
 
 /* Fill *out (version and struct_size set by the caller, or zero for the
- * current version). Returns 0, or -EINVAL for NULL or an unknown version.
+ * current version). Returns 0, or RC_EINVAL for NULL or an unknown version.
  * The figures are a consistent view only when other threads are quiet. */
 RC_API int rc_heap_stats_get(rc_heap_stats *out);
 /* Print statistics like sys._debugmallocstats() to out (stderr if NULL). */
@@ -129,8 +133,9 @@ typedef struct rc_allocator {
 /* Copy the allocator in force into *out. */
 RC_API void rc_heap_get_allocator(rc_allocator *out);
 /* Install a (every function non-NULL; NULL restores the built-in pooled
- * allocator). Returns 0 or -EINVAL. Install hooks before other threads
- * allocate, or make sure blocks cross the switch correctly. */
+ * allocator). Returns 0, or RC_EINVAL when a function is missing. Install
+ * hooks before other threads allocate, or make sure blocks cross the switch
+ * correctly. */
 RC_API int rc_heap_set_allocator(const rc_allocator *a);
 /* The built-in pooled allocator, whatever is installed. */
 RC_API void rc_heap_get_default_allocator(rc_allocator *out);

@@ -13,26 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "error.h"
 #include "export.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ---------------------------------------------------------------------------
- * Errors
- * ------------------------------------------------------------------------- */
-
-#define RC_OK        0
-#define RC_ENOMEM    (-1)   /* out of memory */
-#define RC_EINVAL    (-2)   /* bad argument or value, invalid UTF-8 */
-#define RC_EINDEX    (-3)   /* index out of range */
-#define RC_EKEY      (-4)   /* key not found */
-#define RC_ETYPE     (-5)   /* wrong or unhashable type */
-#define RC_EOVERFLOW (-6)   /* a size or value does not fit */
-#define RC_EIO       (-7)   /* an OS call failed (message has strerror and path) */
-#define RC_EFORMAT   (-8)   /* damaged or foreign input */
-#define RC_ESTATE    (-9)   /* not allowed now (e.g. modified during iteration) */
 
 typedef struct rc_runtime rc_runtime;
 typedef struct rc_type rc_type;
@@ -75,10 +61,10 @@ RC_API size_t rc_runtime_buffer_bytes(rc_runtime *rt);
 /* Write the objects alive in rt, counted by type, most numerous first. */
 RC_API void rc_runtime_print_objects(rc_runtime *rt, FILE *out);
 
+/* The runtime's error: codes and rc_strerror are in recycle/error.h. */
 RC_API int         rc_error(const rc_runtime *rt);          /* last RC_E* code, 0 if none */
 RC_API void        rc_error_clear(rc_runtime *rt);
 RC_API const char *rc_error_message(const rc_runtime *rt);  /* "" if none */
-RC_API const char *rc_strerror(int code);
 /* Record an error on the runtime (for user types) and return its code. code
  * is an RC_E* code or a negative code of the caller's own; a code >= 0 is
  * not an error: RC_EINVAL is recorded (with a message naming the code) and

@@ -46,6 +46,21 @@
 #include <errno.h>
 #include <string.h>
 
+/* ---- statistics (see stats.h) ---- */
+
+void rci_stat_flush(rci_heap *h) {
+    long d = atomic_load_explicit(&h->hot.stat_delta, memory_order_relaxed);
+    if (d == 0)
+        return;
+    atomic_store_explicit(&h->hot.stat_delta, 0, memory_order_relaxed);
+    long now = atomic_fetch_add(&rci_g_bytes_in_use_signed, d) + d;
+    if (now > 0) {
+        size_t peak = atomic_load(&rci_g_peak);
+        while ((size_t)now > peak && !atomic_compare_exchange_weak(&rci_g_peak, &peak, (size_t)now)) {
+        }
+    }
+}
+
 /* ---- errors ---- */
 
 static void *fail_enomem(void) {

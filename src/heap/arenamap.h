@@ -16,7 +16,7 @@
 
 #include "heap/base.h"
 
-extern _Atomic uint8_t rci_arena_map_head[RC_MAP_CHUNKS / 8];
+extern _Atomic uint8_t rci_arena_map_head[RC_MAP_CHUNKS / 8] RCI_HIDDEN;
 
 /* Does an arena start in the chunk holding addr? One load from the map. */
 RCI_INLINE bool rci_arena_map_is_head(uintptr_t addr) {

@@ -37,6 +37,10 @@
 #define RCI_TLS         _Thread_local
 #endif
 
+/* The heap's globals are declared RCI_HIDDEN: never exported, and reached
+ * from any file of the library with one PC-relative access rather than
+ * through the GOT, as if they were defined in the file using them. */
+
 typedef struct rci_heap rci_heap;    /* tlheap.h */
 typedef struct rci_arena rci_arena;  /* arena.h */
 typedef struct rci_pool rci_pool;    /* pool.h */

@@ -15,7 +15,7 @@
 
 #include "heap/base.h"
 
-extern _Atomic int rci_debug_on;                       /* new blocks are debug blocks */
+extern _Atomic int rci_debug_on RCI_HIDDEN; /* new blocks are debug blocks */
 
 /* api: which entry point allocated or frees (0: the malloc family). */
 void *rci_debug_malloc(size_t size, size_t alignment, int api);

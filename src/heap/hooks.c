@@ -10,7 +10,6 @@
 
 #include <pthread.h>
 
-#include <errno.h>
 
 rc_allocator rci_allocator;
 _Atomic int rci_hooked;
@@ -48,7 +47,7 @@ void rc_heap_get_allocator(rc_allocator *out) {
 int rc_heap_set_allocator(const rc_allocator *a) {
     if (a && (!a->malloc || !a->calloc || !a->realloc || !a->free || !a->aligned_alloc ||
               !a->usable_size))
-        return -EINVAL;
+        return RC_EINVAL;
     pthread_mutex_lock(&hooks_lock);
     if (a) {
         /* Publish the table before the flag that makes callers read it. */

@@ -12,9 +12,9 @@
 
 #include "heap/base.h"
 
-extern rc_allocator rci_allocator;                     /* in force when rci_hooked */
-extern _Atomic int rci_hooked;
-extern _Atomic int rci_slow_mode;                      /* hooks installed or debug mode on */
+extern rc_allocator rci_allocator RCI_HIDDEN; /* in force when rci_hooked */
+extern _Atomic int rci_hooked RCI_HIDDEN;
+extern _Atomic int rci_slow_mode RCI_HIDDEN; /* hooks installed or debug mode on */
 /* Recompute rci_slow_mode after a change of hooks or debug mode. */
 void rci_update_slow_mode(void);
 

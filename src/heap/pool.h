@@ -56,7 +56,7 @@ static inline void rci_block_set_next(rci_block *b, const rci_block *next) {
 
 /* The free mark (see rci_block): random, never 0, set once before the first
  * heap exists and constant afterwards. */
-extern uintptr_t rci_free_key RCI_HIDDEN;   /* hidden: one PC-relative load, no GOT */
+extern uintptr_t rci_free_key RCI_HIDDEN;
 void rci_free_key_init(void);               /* idempotent */
 
 /* pool->state */
@@ -172,10 +172,10 @@ static inline void *rci_arena_client_at(const void *p) {
 /* The descriptor of the pool that p (any pointer into a live arena) lies in:
  * (p & RC_ARENA_MASK) >> RC_POOL_SHIFT << 8, as one and and one shift. */
 RCI_INLINE rci_pool *rci_pool_at(const void *p) {
-    uintptr_t base = (uintptr_t)p & ~(uintptr_t)RC_ARENA_MASK;
+    char *pools = (char *)((uintptr_t)p & ~(uintptr_t)RC_ARENA_MASK) + RCI_ARENA_POOLS_OFFSET;
     uintptr_t off = ((uintptr_t)p & RC_ARENA_MASK & ~(uintptr_t)(RC_POOL_SIZE - 1)) >>
                     (RC_POOL_SHIFT - 8);
-    return (rci_pool *)(base + RCI_ARENA_POOLS_OFFSET + off);
+    return (rci_pool *)(void *)(pools + off);
 }
 _Static_assert(sizeof(rci_pool) == 1u << 8, "rci_pool_at scales by 256");
 
@@ -197,21 +197,32 @@ static inline rci_heap_hot *rci_heap_hot_of(rci_heap *h) {
 }
 
 /* The sentinel every empty direct slot names: free == NULL, flags != 0. */
-extern rci_pool rci_pool_empty;
+extern rci_pool rci_pool_empty RCI_HIDDEN;
 
-/* Add delta to h's unflushed byte count; fold it in past the limit. */
-RCI_INLINE void rci_stat_add_inline(rci_heap *h, long delta) {
+/* Add delta to h's unflushed byte count and return the new count; the
+ * count is not folded in (owner only). */
+RCI_INLINE long rci_stat_count(rci_heap *h, long delta) {
     rci_heap_hot *hot = rci_heap_hot_of(h);
     long d = atomic_load_explicit(&hot->stat_delta, memory_order_relaxed) + delta;
     atomic_store_explicit(&hot->stat_delta, d, memory_order_relaxed);
-    if (rci_unlikely(d > RC_STAT_FLUSH_BYTES || d < -RC_STAT_FLUSH_BYTES))
+    return d;
+}
+/* Must an unflushed byte count d be folded in (rci_stat_flush)? */
+RCI_INLINE bool rci_stat_due(long d) {
+    return d > RC_STAT_FLUSH_BYTES || d < -RC_STAT_FLUSH_BYTES;
+}
+/* rci_stat_add (stats.h) for a heap that is not the sentinel. */
+RCI_INLINE void rci_stat_add_inline(rci_heap *h, long delta) {
+    if (rci_unlikely(rci_stat_due(rci_stat_count(h, delta))))
         rci_stat_flush(h);
 }
 
-/* Take a block from pool, of h, whose free list is not empty (owner only),
- * leaving its mark word as it was: the caller overwrites it before the
- * block can be freed (rci_pool_pop clears it). */
-RCI_INLINE void *rci_pool_take(rci_heap *h, rci_pool *pool) {
+/* Take a block from pool, of h, whose free list is not empty (owner only).
+ * Two things are left to the caller: the block's mark word is as it was
+ * (the caller overwrites it before the block can be freed), and h's byte
+ * count, which *unflushed receives, is not folded in (see rci_stat_due).
+ * rci_pool_pop does both. */
+RCI_INLINE void *rci_pool_take(rci_heap *h, rci_pool *pool, long *unflushed) {
     rci_block *b = pool->free;
     rci_block *next = rci_block_next(b);
     pool->free = next;
@@ -220,15 +231,21 @@ RCI_INLINE void *rci_pool_take(rci_heap *h, rci_pool *pool) {
     __builtin_prefetch(next, 1, 3);
     uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
     atomic_store_explicit(&pool->used, used + 1, memory_order_relaxed);
-    rci_stat_add_inline(h, (long)pool->block_size_hot);
+    *unflushed = rci_stat_count(h, (long)pool->block_size_hot);
     return b;
 }
 
 /* Pop a block from pool, of h, whose free list is not empty (owner only). */
 RCI_INLINE void *rci_pool_pop(rci_heap *h, rci_pool *pool) {
     rci_block *b = pool->free;
+    rci_block *next = rci_block_next(b);
+    pool->free = next;
     b->mark = 0;   /* a live block never carries the key unless its user writes it */
-    return rci_pool_take(h, pool);
+    __builtin_prefetch(next, 1, 3);   /* as in rci_pool_take */
+    uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
+    atomic_store_explicit(&pool->used, used + 1, memory_order_relaxed);
+    rci_stat_add_inline(h, (long)pool->block_size_hot);
+    return b;
 }
 
 /* ---- pool.c ---- */

@@ -130,8 +130,13 @@ void rci_pheap_destroy(rci_heap *h) {
     pthread_mutex_unlock(&rci_g_lock);
 }
 
+void *rci_pheap_settle_slow(rci_heap *h, void *block) {
+    rci_stat_flush(h);
+    return block;
+}
+
 void rci_pheap_free_after(rci_heap *h, rci_pool *pool, uint32_t used, long stat_delta) {
-    if (stat_delta > RC_STAT_FLUSH_BYTES || stat_delta < -RC_STAT_FLUSH_BYTES)
+    if (rci_stat_due(stat_delta))
         rci_stat_flush(h);
     /* checked here too, to spare a call in the commonest case: one object
      * made and dropped over and over */

@@ -60,17 +60,27 @@ int rci_pheap_visit(rci_heap *h, rci_block_visitor fn, void *arg);
 
 /* The fast path of allocation: a block of at least size bytes of the given
  * kind from the current pool of its size, or NULL when there is none or size
- * is above RC_DIRECT_MAX; the caller then calls rci_pheap_alloc. The
- * block's second word is left as it was, and may hold the free key (see
- * rci_block): the caller must overwrite it before the block can be freed,
- * as an object header does. */
-RCI_INLINE void *rci_pheap_alloc_fast(rci_heap *h, size_t size, unsigned kind) {
+ * is above RC_DIRECT_MAX; the caller then calls rci_pheap_alloc. Two things
+ * are left to the caller, so that it can do them after its own work: the
+ * block's second word is as it was, and may hold the free key (see
+ * rci_block), so the caller overwrites it before the block can be freed (an
+ * object header does); and h's byte count, which *unflushed receives, must
+ * be passed with the block to rci_pheap_settle before h is used again. */
+RCI_INLINE void *rci_pheap_alloc_fast(rci_heap *h, size_t size, unsigned kind, long *unflushed) {
     if (rci_likely(size <= RC_DIRECT_MAX)) {
         rci_pool *pool = rci_heap_hot_of(h)->direct[kind][(size + 15) >> 4];
         if (rci_likely(pool->free != NULL))
-            return rci_pool_take(h, pool);
+            return rci_pool_take(h, pool, unflushed);
     }
     return NULL;
+}
+/* Fold h's byte count into the global statistics when it is past the limit
+ * (rci_stat_due); returns block. */
+void *rci_pheap_settle_slow(rci_heap *h, void *block);
+RCI_INLINE void *rci_pheap_settle(rci_heap *h, void *block, long unflushed) {
+    if (rci_unlikely(rci_stat_due(unflushed)))
+        return rci_pheap_settle_slow(h, block);
+    return block;
 }
 
 /* Allocate size bytes of the given kind from h; NULL on ENOMEM (errno set). */
@@ -95,16 +105,13 @@ static inline void rci_pheap_free(rci_heap *h, void *block) {
     rci_pool *pool = rci_pool_at(block);
     rci_block *b = block;
     if (rci_likely(pool->flags_hot == 0 && b->mark != rci_free_key)) {
-        rci_heap_hot *hot = rci_heap_hot_of(h);
         rci_block_set_next(b, pool->free);
         b->mark = rci_free_key;
         pool->free = b;
         uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed) - 1;
         atomic_store_explicit(&pool->used, used, memory_order_relaxed);
-        long d = atomic_load_explicit(&hot->stat_delta, memory_order_relaxed) -
-                 (long)pool->block_size_hot;
-        atomic_store_explicit(&hot->stat_delta, d, memory_order_relaxed);
-        if (rci_unlikely(used == 0 || d > RC_STAT_FLUSH_BYTES || d < -RC_STAT_FLUSH_BYTES))
+        long d = rci_stat_count(h, -(long)pool->block_size_hot);
+        if (rci_unlikely(used == 0 || rci_stat_due(d)))
             rci_pheap_free_after(h, pool, used, d);
         return;
     }

@@ -11,7 +11,6 @@
 #include "heap/stats.h"
 #include "heap/tlheap.h"
 
-#include <errno.h>
 #include <string.h>
 
 _Atomic long rci_g_bytes_in_use_signed;
@@ -19,20 +18,8 @@ _Atomic size_t rci_g_peak;
 _Atomic size_t rci_g_arenas_allocated, rci_g_arenas_freed, rci_g_arenas_peak;
 _Atomic size_t rci_g_huge_blocks, rci_g_huge_bytes, rci_g_bytes_reserved;
 
-/* ---- bytes in use, kept per heap and folded in batches ---- */
-
-void rci_stat_flush(rci_heap *h) {
-    long d = atomic_load_explicit(&h->hot.stat_delta, memory_order_relaxed);
-    if (d == 0)
-        return;
-    atomic_store_explicit(&h->hot.stat_delta, 0, memory_order_relaxed);
-    long now = atomic_fetch_add(&rci_g_bytes_in_use_signed, d) + d;
-    if (now > 0) {
-        size_t peak = atomic_load(&rci_g_peak);
-        while ((size_t)now > peak && !atomic_compare_exchange_weak(&rci_g_peak, &peak, (size_t)now)) {
-        }
-    }
-}
+/* ---- bytes in use, kept per heap and folded in batches (rci_stat_flush:
+ * alloc.c) ---- */
 
 void rci_stat_add(rci_heap *h, long delta) {
     if (h == &rci_heap_empty) {
@@ -73,13 +60,13 @@ size_t rc_heap_size_class_size(size_t index) {
 
 int rc_heap_stats_get(rc_heap_stats *out) {
     if (!out)
-        return -EINVAL;
+        return RC_EINVAL;
     if (out->version == 0 && out->struct_size == 0) {
         out->version = RC_HEAP_STATS_VERSION;
         out->struct_size = sizeof(*out);
     }
     if (out->version != RC_HEAP_STATS_VERSION || out->struct_size != sizeof(*out))
-        return -EINVAL;
+        return RC_EINVAL;
     uint32_t version = out->version, size = out->struct_size;
     memset(out, 0, sizeof *out);
     out->version = version;

@@ -15,12 +15,15 @@
 
 #include "heap/base.h"
 
-extern _Atomic long rci_g_bytes_in_use_signed;   /* flushed part of bytes in use */
-extern _Atomic size_t rci_g_peak;
+extern _Atomic long rci_g_bytes_in_use_signed RCI_HIDDEN; /* flushed part of bytes in use */
+extern _Atomic size_t rci_g_peak RCI_HIDDEN;
 extern _Atomic size_t rci_g_arenas_allocated, rci_g_arenas_freed, rci_g_arenas_peak;
 extern _Atomic size_t rci_g_huge_blocks, rci_g_huge_bytes, rci_g_bytes_reserved;
 
-/* Fold h's unflushed byte count into the global counter (owner only). */
+/* Fold h's unflushed byte count into the global counter (owner only).
+ * Defined in alloc.c, beside the malloc and free fast paths that call it:
+ * a compiler that sees a callee's body can keep more of the caller's values
+ * in registers across the call (GCC's -fipa-ra). */
 void rci_stat_flush(rci_heap *h);
 /* Add delta to h's byte count; h may be the empty sentinel heap of a
  * thread without one (the global counter is changed directly then). The

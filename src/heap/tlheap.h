@@ -50,10 +50,10 @@ struct rci_heap {
 };
 _Static_assert(offsetof(rci_heap, hot) == 0, "rci_heap_hot_of casts a heap to its hot part");
 
-extern rci_heap rci_heap_empty;                /* sentinel heap of threads without one */
-extern RCI_TLS rci_heap *rci_tl_heap;          /* the calling thread's heap */
-extern pthread_mutex_t rci_g_lock;             /* heap list, abandoned list, huge stats */
-extern rci_heap *rci_g_heaps;                  /* every heap, thread-local and private */
+extern rci_heap rci_heap_empty RCI_HIDDEN; /* sentinel heap of threads without one */
+extern RCI_TLS rci_heap *rci_tl_heap RCI_HIDDEN; /* the calling thread's heap */
+extern pthread_mutex_t rci_g_lock RCI_HIDDEN; /* heap list, abandoned list, huge stats */
+extern rci_heap *rci_g_heaps RCI_HIDDEN; /* every heap, thread-local and private */
 
 /* An emptied pool that is the current pool of its class (the head of its
  * list) stays where it is (owner only). A full pool is on no list, and never

@@ -195,18 +195,21 @@ static inline void zero_body(rc_obj *o, size_t size) {
 static RCI_NOINLINE rc_obj *new_small(rc_runtime *rt, const rc_type *type) {
     if (rt && type && type->name && type->size >= sizeof(rc_obj) &&
         type->size + sizeof(rco_gc) <= RC_DIRECT_MAX && rt->fail_countdown < 0) {
+        rci_heap *h = rt->heap;
+        long unflushed;
         if (!(type->flags & RC_TYPE_GC)) {
-            rc_obj *o = rci_pheap_alloc_fast(rt->heap, type->size, RCO_KIND_PLAIN);
+            rc_obj *o = rci_pheap_alloc_fast(h, type->size, RCO_KIND_PLAIN, &unflushed);
             if (rci_likely(o != NULL)) {
                 zero_body(o, type->size);
                 o->rc_head_ = 1;
                 o->rc_type_ = type;
                 rt->live_objects++;
-                return o;
+                return rci_pheap_settle(h, o, unflushed);
             }
         } else {
-            char *block = rci_pheap_alloc_fast(rt->heap, type->size + sizeof(rco_gc), RCO_KIND_GC);
+            char *block = rci_pheap_alloc_fast(h, type->size + sizeof(rco_gc), RCO_KIND_GC, &unflushed);
             if (rci_likely(block != NULL)) {
+                rci_pheap_settle(h, block, unflushed);
                 rc_obj *o = (rc_obj *)(void *)(block + sizeof(rco_gc));
                 zero_body(o, type->size);
                 o->rc_head_ = 1 | RCO_F_GC;
@@ -229,13 +232,15 @@ rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
     if (rci_likely(rt && type && !(type->flags & RC_TYPE_GC) &&
                    (size = type->size) - sizeof(rc_obj) <= 64 - sizeof(rc_obj) && type->name &&
                    rt->fail_countdown < 0)) {
-        rc_obj *o = rci_pheap_alloc_fast(rt->heap, size, RCO_KIND_PLAIN);
+        rci_heap *h = rt->heap;
+        long unflushed;
+        rc_obj *o = rci_pheap_alloc_fast(h, size, RCO_KIND_PLAIN, &unflushed);
         if (rci_likely(o != NULL)) {
             zero_body(o, size);
             o->rc_head_ = 1;
             o->rc_type_ = type;
             rt->live_objects++;
-            return o;
+            return rci_pheap_settle(h, o, unflushed);
         }
     }
     return new_small(rt, type);
@@ -253,8 +258,11 @@ rc_obj *rc_new_var(rc_runtime *rt, const rc_type *type, size_t nitems) {
             bool gc = (type->flags & RC_TYPE_GC) != 0;
             size_t prefix = sizeof(rco_var) + (gc ? sizeof(rco_gc) : 0);
             size_t body = prefix + size + nitems * itemsize;
-            char *block = rci_pheap_alloc_fast(rt->heap, body, gc ? RCO_KIND_GC_VAR : RCO_KIND_VAR);
+            rci_heap *h = rt->heap;
+            long unflushed;
+            char *block = rci_pheap_alloc_fast(h, body, gc ? RCO_KIND_GC_VAR : RCO_KIND_VAR, &unflushed);
             if (block) {
+                rci_pheap_settle(h, block, unflushed);
                 /* whole 16-byte units (the block has them); a loop, not a
                  * memset of unknown size, which compilers may expand into a
                  * slow-starting string instruction */
@@ -397,20 +405,19 @@ static void quarantine_put(rc_runtime *rt, rc_obj *o) {
     q->count++;
 }
 
-/* Give o's memory back: block is where o's block starts. The quarantine has
- * slots only in debug mode. */
-RCI_INLINE void release_block(rc_runtime *rt, rc_obj *o, void *block) {
+/* Give o's memory back. The quarantine has slots only in debug mode.
+ * maybe_gc false: o is not a container, so its only possible prefix is
+ * rco_var. */
+RCI_INLINE void release_memory(rc_runtime *rt, rc_obj *o, bool maybe_gc) {
     rt->live_objects--;
     if (rci_unlikely(rt->quarantine.cap != 0)) {
         quarantine_put(rt, o);
         return;
     }
+    void *block = maybe_gc ? rco_block_of(o)
+                           : (char *)o - ((o->rc_head_ & RCO_F_VAR) ? sizeof(rco_var) : 0);
     o->rc_head_ = RCO_F_FREED;    /* see the FREED bit in object.h */
     rci_pheap_free(rt->heap, block);
-}
-
-static inline void release_memory(rc_runtime *rt, rc_obj *o) {
-    release_block(rt, o, rco_block_of(o));
 }
 
 /* An object brought back to life during its deallocation: a container
@@ -452,7 +459,7 @@ RCI_INLINE void destroy_and_release(rc_runtime *rt, rc_obj *o) {
         t->destroy(o);
     else if (t->clear)
         t->clear(o);
-    release_memory(rt, o);
+    release_memory(rt, o, true);
 }
 
 /* The general case of dealloc_one: a finalizer to run, or weak references
@@ -549,8 +556,7 @@ void rc_dealloc_(rc_obj *o) {
                 fn(o);
                 rt->dealloc_depth--;
             }
-            /* not a container: the only possible prefix is rco_var */
-            release_block(rt, o, (char *)o - ((o->rc_head_ & RCO_F_VAR) ? sizeof(rco_var) : 0));
+            release_memory(rt, o, false);
             return;
         }
         rt->dealloc_depth = depth + 1;

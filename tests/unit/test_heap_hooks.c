@@ -323,7 +323,7 @@ static void test_invalid_allocator(void **state)
         case 4: bad.aligned_alloc = NULL; break;
         default: bad.usable_size = NULL; break;
         }
-        assert_int_equal(rc_heap_set_allocator(&bad), -EINVAL);
+        assert_int_equal(rc_heap_set_allocator(&bad), RC_EINVAL);
         rc_allocator cur;
         rc_heap_get_allocator(&cur);
         assert_true(same_allocator(&cur, &before));   /* unchanged */

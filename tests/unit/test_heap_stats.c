@@ -75,7 +75,7 @@ static void check_consistent(const rc_heap_stats *s)
 static void test_get_versions(void **state)
 {
     (void)state;
-    assert_int_equal(rc_heap_stats_get(NULL), -EINVAL);
+    assert_int_equal(rc_heap_stats_get(NULL), RC_EINVAL);
 
     rc_heap_stats *s = malloc(sizeof *s);
     assert_non_null(s);
@@ -87,7 +87,7 @@ static void test_get_versions(void **state)
         memset(s, 0, sizeof *s);
         s->version = bad[i];
         s->struct_size = sizeof *s;
-        assert_int_equal(rc_heap_stats_get(s), -EINVAL);
+        assert_int_equal(rc_heap_stats_get(s), RC_EINVAL);
     }
 
     /* version and size zero: the current version */
