@@ -533,7 +533,7 @@ static RCI_NOINLINE void free_generic(void *p) {
         return;
     }
     if (a->magic == RCI_ARENA_MAGIC && rci_debug_owns(p)) {
-        rci_debug_free(p, 0);
+        rci_debug_free(p);
         return;
     }
     if (!valid_block(a, p)) {

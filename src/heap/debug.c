@@ -276,8 +276,7 @@ static rci_dbg *take_live(const void *p, const char *fn) {
     return d;
 }
 
-void rci_debug_free(void *p, int api) {
-    (void)api;
+void rci_debug_free(void *p) {
     pthread_mutex_lock(&dbg_lock);
     rci_dbg *d = take_live(p, "rc_free");
     if (!d) {
@@ -358,7 +357,7 @@ void *rci_debug_realloc(void *p, size_t size) {
     if (!q)
         return NULL;
     memcpy(q, p, old < size ? old : size);
-    rci_debug_free(p, 0);
+    rci_debug_free(p);
     return q;
 }
 

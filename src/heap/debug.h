@@ -17,9 +17,10 @@
 
 extern _Atomic int rci_debug_on RCI_HIDDEN; /* new blocks are debug blocks */
 
-/* api: which entry point allocated or frees (0: the malloc family). */
+/* api: which entry point allocated (0: the malloc family), kept in the
+ * block's header. */
 void *rci_debug_malloc(size_t size, size_t alignment, int api);
-void rci_debug_free(void *p, int api);
+void rci_debug_free(void *p);
 void *rci_debug_realloc(void *p, size_t size);
 size_t rci_debug_usable(const void *p);
 bool rci_debug_owns(const void *p);                    /* p's pool/arena has the DEBUG flag */

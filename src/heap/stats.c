@@ -77,7 +77,6 @@ int rc_heap_stats_get(rc_heap_stats *out) {
     for (unsigned c = 0; c < RC_NCLASSES; c++)
         out->classes[c].block_size = rci_class_size[c];
 
-    size_t arenas = 0;
     pthread_mutex_lock(&rci_g_lock);
     for (rci_heap *h = rci_g_heaps; h; h = h->all_next) {
         if (h->is_private && h->owner == NULL)
@@ -86,12 +85,9 @@ int rc_heap_stats_get(rc_heap_stats *out) {
         if (h->abandoned)
             out->heaps_abandoned++;
         pthread_mutex_lock(&h->lock);
-        if (h->cached_empty) {
-            arenas++;
+        if (h->cached_empty)
             out->pools_free += RC_POOLS_PER_ARENA;
-        }
         for (rci_arena *a = h->all; a; a = a->all_next) {
-            arenas++;
             out->pools_free += a->nfree;
             for (unsigned i = 0; i < RC_POOLS_PER_ARENA; i++) {
                 rci_pool *p = &a->pools[i];
@@ -118,7 +114,6 @@ int rc_heap_stats_get(rc_heap_stats *out) {
     out->arenas_allocated = atomic_load(&rci_g_arenas_allocated);
     out->arenas_freed = atomic_load(&rci_g_arenas_freed);
     out->arenas_current = out->arenas_allocated - out->arenas_freed;
-    (void)arenas;
     out->arenas_peak = atomic_load(&rci_g_arenas_peak);
     out->bytes_reserved = atomic_load(&rci_g_bytes_reserved);
     out->bytes_in_use = (size_t)current_bytes();
@@ -148,7 +143,6 @@ void rc_heap_stats_print(FILE *out) {
             st.nclasses, st.pool_size >> 10, st.arena_size >> 20);
     fprintf(out, "\n%5s %10s %8s %12s %12s\n", "class", "block size", "pools", "blocks used", "blocks free");
     size_t used_bytes = 0, free_bytes = 0;
-    (void)free_bytes;
     for (size_t c = 0; c < st.nclasses; c++) {
         const rc_heap_class_stats *cs = &st.classes[c];
         if (cs->pools == 0)
