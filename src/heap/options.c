@@ -8,7 +8,7 @@
  * compare-and-swap only decides which of them warns about a value that is
  * not a boolean word, so the warning is written once. */
 #include "heap/options.h"
-#include "heap/internal.h"
+#include "heap/base.h"
 #include "heap/os/os.h"
 
 #include <stdio.h>

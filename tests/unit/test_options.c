@@ -24,7 +24,7 @@
 #include <cmocka.h>
 
 #include <recycle.h>
-#include "heap/internal.h"
+#include "heap/base.h"
 #include "heap/options.h"
 #include "object/object.h"
 #include "rct.h"
