@@ -22,7 +22,8 @@ extern "C" {
 #endif
 
 /* ---------------------------------------------------------------------------
- * The malloc family (exact prototypes of DESIGN.md)
+ * The malloc family (prototypes fixed: code outside this project is
+ * compiled against them)
  * ------------------------------------------------------------------------- */
 
 /* Every returned block is aligned to RC_HEAP_ALIGNMENT (16) bytes.

@@ -1,5 +1,5 @@
-/* collect.c - the cycle collection algorithm (CPython's, in the order that
- * DESIGN.md fixes).
+/* collect.c - the cycle collection algorithm (CPython's, with weak
+ * references cleared before any finalizer runs, as CPython does).
  *
  * 1. update_refs: each object of the generation gets gc_refs = its refcount.
  * 2. subtract_refs: traverse every object and subtract one from gc_refs of

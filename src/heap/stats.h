@@ -21,9 +21,9 @@ extern _Atomic size_t rci_g_arenas_allocated, rci_g_arenas_freed, rci_g_arenas_p
 extern _Atomic size_t rci_g_huge_blocks, rci_g_huge_bytes, rci_g_bytes_reserved;
 
 /* Fold h's unflushed byte count into the global counter (owner only).
- * Defined in alloc.c, beside the malloc and free fast paths that call it:
- * a compiler that sees a callee's body can keep more of the caller's values
- * in registers across the call (GCC's -fipa-ra). */
+ * Defined in alloc.c, beside the malloc and free fast paths that call it
+ * (measured: defined in stats.c it cost about 10 instructions per rc_free
+ * with GCC 12). */
 void rci_stat_flush(rci_heap *h);
 /* Add delta to h's byte count; h may be the empty sentinel heap of a
  * thread without one (the global counter is changed directly then). The

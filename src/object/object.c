@@ -263,9 +263,8 @@ rc_obj *rc_new_var(rc_runtime *rt, const rc_type *type, size_t nitems) {
             char *block = rci_pheap_alloc_fast(h, body, gc ? RCO_KIND_GC_VAR : RCO_KIND_VAR, &unflushed);
             if (block) {
                 rci_pheap_settle(h, block, unflushed);
-                /* whole 16-byte units (the block has them); a loop, not a
-                 * memset of unknown size, which compilers may expand into a
-                 * slow-starting string instruction */
+                /* zero whole 16-byte units (every block has them), two
+                 * stores per unit */
                 uint64_t *w = (uint64_t *)(void *)block;
                 for (size_t i = 0, n = ((body + 15) >> 4) << 1; i < n; i += 2) {
                     w[i] = 0;
