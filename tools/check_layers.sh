@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# check_layers.sh - enforce the layer rules of STYLE.md ("Dependency direction").
+# check_layers.sh - enforce the layer rules of docs/design/layers.md.
 #
 #   tools/check_layers.sh [REPO_ROOT]
 #
@@ -26,7 +26,7 @@ set -euo pipefail
 root=${1:-"$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"}
 cd "$root"
 
-# The table of STYLE.md, "Dependency direction": what each layer may include
+# The table of docs/design/layers.md: what each layer may include
 # besides itself. cli may also include any public header.
 declare -A ALLOWED=(
     [heap]=""
@@ -122,7 +122,7 @@ if [[ -d src ]]; then
         fi
         layer=${rel%%/*}
         if [[ -z ${ALLOWED[$layer]+set} ]]; then
-            violation "$f: src/$layer/ is not a layer of STYLE.md (${!ALLOWED[*]})"
+            violation "$f: src/$layer/ is not a layer of docs/design/layers.md (${!ALLOWED[*]})"
             continue
         fi
         while read -r form spec; do
