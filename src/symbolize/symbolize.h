@@ -1,0 +1,56 @@
+/* symbolize.h - code addresses to function, file and line (elfutils libdw).
+ *
+ * The symbolize layer turns a return address captured in this process into
+ * the frames it stands for: the function containing it and, when the
+ * compiler inlined other functions at that point, one frame per inlined
+ * function, innermost first (as a debugger shows them). It depends only on
+ * libc, libdw/libelf and the heap's doors (src/heap/htable.h, os/os.h); the
+ * trace layer and, later, the report layer call it.
+ *
+ * Modules (the executable, PIE or not, and every shared library) are found
+ * from the process's loaded objects and opened once; results are cached per
+ * address, so symbolizing the same return addresses again costs a hash
+ * lookup. Code without debug information gives the ELF symbol table's
+ * function name (when there is one) and `module+0xoffset`, file NULL and
+ * line 0. Thread-safe: every function may be called from any thread.
+ *
+ * Memory: the layer allocates with libc's malloc (libdw does too), never
+ * through the recycle heap, so the tracer that traces the recycle heap never
+ * sees the symbolizer's allocations. */
+#ifndef RC_SYMBOLIZE_SYMBOLIZE_H
+#define RC_SYMBOLIZE_SYMBOLIZE_H
+#ifndef RC_BUILD_CORE
+#error "internal header: define RC_BUILD_CORE only inside recycle and its white-box tests"
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One frame of a symbolized address. The strings belong to the symbolizer
+ * and stay valid until rcs_reset (or the end of the process). */
+typedef struct rcs_frame {
+    const char *function;   /* demangled where the name is C++; NULL if unknown */
+    const char *file;       /* source file (as recorded in DWARF, made absolute
+                               with the compilation directory); NULL if unknown */
+    int line;               /* 1-based; 0 if unknown */
+    int inlined;            /* 1: this frame was inlined into the next one */
+    const char *module;     /* path of the executable or shared library; NULL if none */
+    uintptr_t module_offset;/* pc minus the module's load bias */
+} rcs_frame;
+
+/* Symbolize the code address pc (a return address: pass it as captured,
+ * the layer looks up pc - 1 so that a call at the end of a function
+ * resolves to the call's line). Writes up to max frames, innermost
+ * (inlined) first, the containing function last, and returns how many
+ * frames pc stands for (which may exceed max; at least 1). Never fails: an
+ * address in no module gives one frame with every field unknown. */
+size_t rcs_symbolize(uintptr_t pc, rcs_frame *out, size_t max);
+
+/* Drop every cache and opened module (after dlclose, or to release memory).
+ * Strings returned before are invalid afterwards. */
+void rcs_reset(void);
+
+/* Bytes the symbolizer holds for its caches (not counting libdw's own). */
+size_t rcs_memory(void);
+
+#endif /* RC_SYMBOLIZE_SYMBOLIZE_H */
