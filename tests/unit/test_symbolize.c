@@ -118,13 +118,29 @@ static int cmp_ints(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+typedef void (*qsort_fn)(void *, size_t, size_t, int (*)(const void *, const void *));
+
+/* libc's own qsort: by name in libc.so.6, since the sanitizers interpose
+ * qsort (and a plain reference could reach their copy). */
+static qsort_fn libc_qsort(void) {
+    void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    assert_non_null(libc);
+    void *sym = dlsym(libc, "qsort");
+    dlclose(libc);
+    assert_non_null(sym);
+    qsort_fn f;
+    memcpy(&f, &sym, sizeof f);
+    return f;
+}
+
 static void test_libc(void **state) {
     (void)state;
     /* the entry of qsort (+1: rcs_symbolize looks up pc - 1) */
-    void *sym = dlsym(RTLD_NEXT, "qsort");
-    assert_non_null(sym);
+    qsort_fn qs = libc_qsort();
+    uintptr_t sym;
+    memcpy(&sym, &qs, sizeof sym);
     rcs_frame f[8];
-    size_t n = rcs_symbolize((uintptr_t)sym + 1, f, 8);
+    size_t n = rcs_symbolize(sym + 1, f, 8);
     assert_true(n >= 1);
     assert_non_null(f[n - 1].module);
     assert_non_null(strstr(base_name(f[n - 1].module), "libc"));
@@ -133,7 +149,7 @@ static void test_libc(void **state) {
 
     /* a real return address inside libc: the comparator's caller */
     int v[] = {3, 1, 2};
-    qsort(v, 3, sizeof v[0], cmp_ints);
+    qs(v, 3, sizeof v[0], cmp_ints);
     n = rcs_symbolize(cmp_ra, f, 8);
     assert_true(n >= 1);
     assert_non_null(f[n - 1].module);
@@ -238,9 +254,11 @@ static void test_threads(void **state) {
     chain_result r;
     chain_outer(&r);
     int v[] = {2, 1};
-    qsort(v, 2, sizeof v[0], cmp_ints);
-    const uintptr_t addrs[NADDR] = {r.ra_in_outer, cmp_ra, 0, (uintptr_t)&r,
-                                    (uintptr_t)dlsym(RTLD_NEXT, "qsort") + 1,
+    qsort_fn qs = libc_qsort();
+    qs(v, 2, sizeof v[0], cmp_ints);
+    uintptr_t qs_addr;
+    memcpy(&qs_addr, &qs, sizeof qs_addr);
+    const uintptr_t addrs[NADDR] = {r.ra_in_outer, cmp_ra, 0, (uintptr_t)&r, qs_addr + 1,
                                     (uintptr_t)&test_threads + 8};
     rcs_reset();   /* all four start cold: the first resolution races */
     static worker w[NTHREADS];
