@@ -78,13 +78,35 @@ typedef struct rcs_entry {
     rcs_frame frames[];
 } rcs_entry;
 
+/* One address range of a function whose code a CU holds: the concrete
+ * DW_TAG_subprogram DIE, found by binary search instead of a walk over
+ * every DIE of the CU, which costs tens of microseconds per address in a
+ * CU that includes large headers. */
+typedef struct rcs_funcrange {
+    Dwarf_Addr lo, hi;   /* [lo, hi) in the DWARF's addresses (pc - bias) */
+    Dwarf_Die die;
+} rcs_funcrange;
+
+typedef struct rcs_cuindex {
+    uintptr_t key;       /* the CU DIE's addr: unique among reported modules */
+    size_t n;
+    rcs_funcrange ranges[];   /* sorted by lo */
+} rcs_cuindex;
+
 typedef struct rcs_state {
     pthread_mutex_t lock;
     Dwfl *dwfl;                       /* NULL until first used, or after reset */
     unsigned long long loads_seen;    /* dlpi_adds + dlpi_subs at the last report */
-    /* pc -> entry; open addressing, linear probing, NULL = empty slot */
-    rcs_entry **cache;
+    /* pc -> rcs_entry (an rcs_table) */
+    void **cache;
     size_t cache_mask, cache_count;
+    /* CU -> its functions' address ranges, sorted (rcs_cuindex); open
+     * addressing (an rcs_table). Keyed by the CU DIE's address in the
+     * module's debug data, valid while the module is reported: dropped
+     * whenever modules are re-reported. */
+    void **cus;
+    size_t cus_mask, cus_count;
+    size_t cus_bytes;                 /* of the table and its items */
     /* interned strings; open addressing, NULL = empty slot */
     char **strings;
     size_t strings_mask, strings_count;
@@ -110,54 +132,83 @@ static size_t rcs_hash_str(const char *s) {
     return (size_t)(h ^ (h >> 32));
 }
 
-/* ---- the address cache ---------------------------------------------------- */
+/* ---- keyed tables --------------------------------------------------------
+ * The address cache and the CU indexes share one open-addressing table
+ * whose items begin with their uintptr_t key (linear probing, load under
+ * 3/4, never shrunk, items owned by the table). */
 
-static rcs_entry *rcs_cache_get(uintptr_t pc) {
-    if (!rcs.cache)
+typedef struct rcs_table {
+    void ***slots;
+    size_t *mask, *count;
+} rcs_table;
+
+static uintptr_t rcs_key_of(const void *item) {
+    uintptr_t k;
+    memcpy(&k, item, sizeof k);
+    return k;
+}
+
+static void *rcs_table_get(rcs_table t, uintptr_t key) {
+    if (!*t.slots)
         return NULL;
-    for (size_t i = rcs_hash_pc(pc) & rcs.cache_mask;; i = (i + 1) & rcs.cache_mask) {
-        rcs_entry *e = rcs.cache[i];
-        if (!e || e->pc == pc)
+    for (size_t i = rcs_hash_pc(key) & *t.mask;; i = (i + 1) & *t.mask) {
+        void *e = (*t.slots)[i];
+        if (!e || rcs_key_of(e) == key)
             return e;
     }
 }
 
 /* Doubles the table (or creates it); false on ENOMEM, the table unchanged. */
-static bool rcs_cache_grow(void) {
-    size_t cap = rcs.cache ? 2 * (rcs.cache_mask + 1) : 256;
-    rcs_entry **t = calloc(cap, sizeof *t);
-    if (!t)
+static bool rcs_table_grow(rcs_table t) {
+    size_t cap = *t.slots ? 2 * (*t.mask + 1) : 256;
+    void **n = calloc(cap, sizeof *n);
+    if (!n)
         return false;
-    if (rcs.cache) {
-        for (size_t i = 0; i <= rcs.cache_mask; i++) {
-            rcs_entry *e = rcs.cache[i];
+    if (*t.slots) {
+        for (size_t i = 0; i <= *t.mask; i++) {
+            void *e = (*t.slots)[i];
             if (!e)
                 continue;
-            size_t j = rcs_hash_pc(e->pc) & (cap - 1);
-            while (t[j])
+            size_t j = rcs_hash_pc(rcs_key_of(e)) & (cap - 1);
+            while (n[j])
                 j = (j + 1) & (cap - 1);
-            t[j] = e;
+            n[j] = e;
         }
-        free(rcs.cache);
-        rcs.bytes -= (rcs.cache_mask + 1) * sizeof *t;
+        free(*t.slots);
+        rcs.bytes -= (*t.mask + 1) * sizeof *n;
     }
-    rcs.cache = t;
-    rcs.cache_mask = cap - 1;
-    rcs.bytes += cap * sizeof *t;
+    *t.slots = n;
+    *t.mask = cap - 1;
+    rcs.bytes += cap * sizeof *n;
     return true;
 }
 
-/* Inserts e (whose pc is absent); false on ENOMEM (e is not inserted). */
-static bool rcs_cache_put(rcs_entry *e) {
-    if ((rcs.cache_count + 1) * 4 > (rcs.cache ? rcs.cache_mask + 1 : 0) * 3 && !rcs_cache_grow())
+/* Inserts item (whose key is absent); false on ENOMEM (not inserted). */
+static bool rcs_table_put(rcs_table t, void *item) {
+    if ((*t.count + 1) * 4 > (*t.slots ? *t.mask + 1 : 0) * 3 && !rcs_table_grow(t))
         return false;
-    size_t i = rcs_hash_pc(e->pc) & rcs.cache_mask;
-    while (rcs.cache[i])
-        i = (i + 1) & rcs.cache_mask;
-    rcs.cache[i] = e;
-    rcs.cache_count++;
+    size_t i = rcs_hash_pc(rcs_key_of(item)) & *t.mask;
+    while ((*t.slots)[i])
+        i = (i + 1) & *t.mask;
+    (*t.slots)[i] = item;
+    (*t.count)++;
     return true;
 }
+
+/* Frees every item and the slots; the table is empty afterwards. Returns
+ * nothing to account: the caller resets rcs.bytes or subtracts itself. */
+static void rcs_table_clear(rcs_table t) {
+    if (*t.slots) {
+        for (size_t i = 0; i <= *t.mask; i++)
+            free((*t.slots)[i]);
+        free(*t.slots);
+    }
+    *t.slots = NULL;
+    *t.mask = *t.count = 0;
+}
+
+#define RCS_CACHE ((rcs_table){&rcs.cache, &rcs.cache_mask, &rcs.cache_count})
+#define RCS_CUS ((rcs_table){&rcs.cus, &rcs.cus_mask, &rcs.cus_count})
 
 /* ---- interned strings ----------------------------------------------------- */
 
@@ -264,7 +315,15 @@ static unsigned long long rcs_loads(void) {
 
 /* (Re)reads the process's modules. Modules still mapped are kept as they are
  * (their opened ELF and DWARF with them); unmapped ones are dropped. */
+static void rcs_drop_cus(void) {
+    rcs_table_clear(RCS_CUS);
+    rcs.bytes -= rcs.cus_bytes;
+    rcs.cus_bytes = 0;
+}
+
 static void rcs_report(void) {
+    /* a module dropped now frees the debug data the CU keys point into */
+    rcs_drop_cus();
     rcs.loads_seen = rcs_loads();
     dwfl_report_begin(rcs.dwfl);
     int rc = dwfl_linux_proc_report(rcs.dwfl, getpid());
@@ -305,8 +364,6 @@ static Dwfl_Module *rcs_module(Dwarf_Addr pc) {
     }
     return mod;
 }
-
-/* ---- resolving one address ------------------------------------------------ */
 
 static bool rcs_is_function(int tag) {
     return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
@@ -368,30 +425,193 @@ static void rcs_call_site(Dwarf_Die *inl, const char **file, int *line) {
         *file = rcs_intern_file(dwarf_filesrc(files, w, NULL, NULL), rcs_cu_comp_dir(&cu));
 }
 
+/* ---- the per-CU function index ------------------------------------------ */
+
+typedef struct rcs_rangevec {
+    rcs_funcrange *v;
+    size_t n, cap;
+    bool failed;
+} rcs_rangevec;
+
+static void rcs_rangevec_push(rcs_rangevec *rv, Dwarf_Addr lo, Dwarf_Addr hi, Dwarf_Die *die) {
+    if (rv->failed || lo >= hi)
+        return;
+    if (rv->n == rv->cap) {
+        size_t cap = rv->cap ? 2 * rv->cap : 64;
+        rcs_funcrange *v = realloc(rv->v, cap * sizeof *v);
+        if (!v) {
+            rv->failed = true;
+            return;
+        }
+        rv->v = v;
+        rv->cap = cap;
+    }
+    rv->v[rv->n++] = (rcs_funcrange){lo, hi, *die};
+}
+
+/* Records the concrete subprograms among die's children, descending into
+ * the DIEs that may hold definitions (namespaces, classes: C++) but not into
+ * functions (a nested function's code is inside its parent's ranges or its
+ * own entry at this level in GCC's output). */
+static void rcs_collect_functions(Dwarf_Die *parent, rcs_rangevec *rv, int depth) {
+    Dwarf_Die child;
+    if (depth > 16 || dwarf_child(parent, &child) != 0)
+        return;
+    do {
+        switch (dwarf_tag(&child)) {
+        case DW_TAG_subprogram: {
+            Dwarf_Addr base, lo, hi;
+            ptrdiff_t off = 0;
+            while ((off = dwarf_ranges(&child, off, &base, &lo, &hi)) > 0)
+                rcs_rangevec_push(rv, lo, hi, &child);
+            break;
+        }
+        case DW_TAG_namespace:
+        case DW_TAG_class_type:
+        case DW_TAG_structure_type:
+        case DW_TAG_union_type:
+        case DW_TAG_module:
+            rcs_collect_functions(&child, rv, depth + 1);
+            break;
+        default:
+            break;
+        }
+    } while (dwarf_siblingof(&child, &child) == 0);
+}
+
+static int rcs_range_cmp(const void *a, const void *b) {
+    const rcs_funcrange *x = a, *y = b;
+    return (x->lo > y->lo) - (x->lo < y->lo);
+}
+
+/* The index of cu, built on first use (one walk over the CU's DIEs); NULL
+ * on ENOMEM, and the caller then walks the CU itself. */
+static rcs_cuindex *rcs_cu_index(Dwarf_Die *cu) {
+    uintptr_t key = (uintptr_t)cu->addr;
+    rcs_cuindex *x = rcs_table_get(RCS_CUS, key);
+    if (x)
+        return x;
+    rcs_rangevec rv = {0};
+    rcs_collect_functions(cu, &rv, 0);
+    if (rv.failed) {
+        free(rv.v);
+        return NULL;
+    }
+    size_t size = sizeof *x + rv.n * sizeof x->ranges[0];
+    x = malloc(size);
+    if (x) {
+        x->key = key;
+        x->n = rv.n;
+        if (rv.n)
+            memcpy(x->ranges, rv.v, rv.n * sizeof rv.v[0]);
+        qsort(x->ranges, x->n, sizeof x->ranges[0], rcs_range_cmp);
+        size_t before = rcs.cus_mask + (rcs.cus ? 1 : 0);
+        if (rcs_table_put(RCS_CUS, x)) {
+            size_t after = rcs.cus_mask + 1;
+            rcs.cus_bytes += size + (after - before) * sizeof(void *);
+            rcs.bytes += size;
+        } else {
+            free(x);
+            x = NULL;
+        }
+    }
+    free(rv.v);
+    return x;
+}
+
+/* The concrete subprogram of cu whose code holds addr (a DWARF address),
+ * false if none. Ranges of distinct functions never overlap, so the last
+ * range starting at or below addr is the only candidate. */
+static bool rcs_cu_function(Dwarf_Die *cu, Dwarf_Addr addr, Dwarf_Die *out) {
+    rcs_cuindex *x = rcs_cu_index(cu);
+    if (!x)
+        return false;
+    size_t lo = 0, hi = x->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (x->ranges[mid].lo <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0 || addr >= x->ranges[lo - 1].hi)
+        return false;
+    *out = x->ranges[lo - 1].die;
+    return true;
+}
+
+/* ---- resolving one address ------------------------------------------------ */
+
+/* Scopes inside a function that may hold code, and so inlined calls. */
+static bool rcs_is_code_scope(int tag) {
+    return tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine ||
+           tag == DW_TAG_try_block || tag == DW_TAG_catch_block;
+}
+
+/* Fills chain[0..] with the concrete scopes holding addr, from the function
+ * fn inward (chain[0] = fn); returns their number (<= max). */
+static size_t rcs_descend(Dwarf_Die *fn, Dwarf_Addr addr, Dwarf_Die *chain, size_t max) {
+    size_t n = 0;
+    chain[n++] = *fn;
+    while (n < max) {
+        Dwarf_Die child;
+        bool found = false;
+        if (dwarf_child(&chain[n - 1], &child) == 0) {
+            do {
+                if (rcs_is_code_scope(dwarf_tag(&child)) && dwarf_haspc(&child, addr) > 0) {
+                    found = true;
+                    break;
+                }
+            } while (dwarf_siblingof(&child, &child) == 0);
+        }
+        if (!found)
+            break;
+        chain[n++] = child;
+    }
+    return n;
+}
+
 /* Fills out[0..] with the DWARF frames of addr (a module address, already
  * pc - 1), innermost first; returns their number, 0 when the module has no
- * DWARF scope for addr. */
+ * DWARF function for addr. */
 static size_t rcs_dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr, rcs_frame *out) {
     Dwarf_Addr bias;
     Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias);
     if (!cu)
         return 0;
+    Dwarf_Addr daddr = addr - bias;
+
+    /* The chain of concrete scopes, outermost (the function) first. Found
+     * through the CU's function index; without one (out of memory, or code
+     * only dwarf_getscopes can place), from dwarf_getscopes' innermost scope
+     * and dwarf_getscopes_die's parents of it, outermost last. */
+    Dwarf_Die inward[2 * RCS_MAX_FRAMES];
     Dwarf_Die *scopes = NULL;
-    int n = dwarf_getscopes(cu, addr - bias, &scopes);
-    if (n <= 0) {
+    Dwarf_Die fn;
+    size_t nchain;
+    bool outward;
+    if (rcs_cu_function(cu, daddr, &fn)) {
+        nchain = rcs_descend(&fn, daddr, inward, sizeof inward / sizeof inward[0]);
+        outward = false;
+    } else {
+        /* dwarf_getscopes may append the scopes of an inlined function's
+         * abstract origin after the innermost one, which are no frames:
+         * keep only its innermost scope and take that one's parents. */
+        int n = dwarf_getscopes(cu, daddr, &scopes);
+        if (n <= 0) {
+            free(scopes);
+            return 0;
+        }
+        Dwarf_Die inner = scopes[0];
         free(scopes);
-        return 0;
-    }
-    /* scopes[0] is the innermost concrete scope; dwarf_getscopes may append
-     * the scopes of an inlined function's abstract origin after it, which
-     * are no frames. Its lexical parents are the chain we want. */
-    Dwarf_Die inner = scopes[0];
-    free(scopes);
-    Dwarf_Die *chain = NULL;
-    n = dwarf_getscopes_die(&inner, &chain);
-    if (n <= 0) {
-        free(chain);
-        return 0;
+        scopes = NULL;
+        n = dwarf_getscopes_die(&inner, &scopes);
+        if (n <= 0) {
+            free(scopes);
+            return 0;
+        }
+        nchain = (size_t)n;
+        outward = true;
     }
 
     /* location of the next function-like DIE: pc's own line first */
@@ -406,20 +626,21 @@ static size_t rcs_dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr, rcs_frame *out
     }
 
     size_t k = 0;
-    for (int i = 0; i < n && k < RCS_MAX_FRAMES; i++) {
-        int tag = dwarf_tag(&chain[i]);
+    for (size_t j = 0; j < nchain && k < RCS_MAX_FRAMES; j++) {
+        Dwarf_Die *die = outward ? &scopes[j] : &inward[nchain - 1 - j];
+        int tag = dwarf_tag(die);
         if (!rcs_is_function(tag))
             continue;
         rcs_frame *f = &out[k++];
-        f->function = rcs_die_function(&chain[i]);
+        f->function = rcs_die_function(die);
         f->file = file;
         f->line = line;
         f->inlined = tag == DW_TAG_inlined_subroutine;
         if (!f->inlined)
             break;
-        rcs_call_site(&chain[i], &file, &line);
+        rcs_call_site(die, &file, &line);
     }
-    free(chain);
+    free(scopes);
     return k;
 }
 
@@ -488,7 +709,7 @@ static size_t rcs_copy_out(const rcs_frame *frames, size_t n, rcs_frame *out, si
 
 size_t rcs_symbolize(uintptr_t pc, rcs_frame *out, size_t max) {
     pthread_mutex_lock(&rcs.lock);
-    rcs_entry *e = rcs_cache_get(pc);
+    rcs_entry *e = rcs_table_get(RCS_CACHE, pc);
     if (e) {
         size_t n = rcs_copy_out(e->frames, e->nframes, out, max);
         pthread_mutex_unlock(&rcs.lock);
@@ -502,7 +723,7 @@ size_t rcs_symbolize(uintptr_t pc, rcs_frame *out, size_t max) {
         e->pc = pc;
         e->nframes = n;
         memcpy(e->frames, frames, n * sizeof frames[0]);
-        if (rcs_cache_put(e))
+        if (rcs_table_put(RCS_CACHE, e))
             rcs.bytes += size;
         else
             free(e);   /* answered, just not cached: the next call resolves again */
@@ -518,18 +739,14 @@ void rcs_reset(void) {
         dwfl_end(rcs.dwfl);
         rcs.dwfl = NULL;
     }
-    if (rcs.cache) {
-        for (size_t i = 0; i <= rcs.cache_mask; i++)
-            free(rcs.cache[i]);
-        free(rcs.cache);
-    }
+    rcs_table_clear(RCS_CACHE);
+    rcs_table_clear(RCS_CUS);
+    rcs.cus_bytes = 0;
     if (rcs.strings) {
         for (size_t i = 0; i <= rcs.strings_mask; i++)
             free(rcs.strings[i]);
         free(rcs.strings);
     }
-    rcs.cache = NULL;
-    rcs.cache_mask = rcs.cache_count = 0;
     rcs.strings = NULL;
     rcs.strings_mask = rcs.strings_count = 0;
     rcs.bytes = 0;
