@@ -11,5 +11,6 @@
 #include "recycle/object.h"
 #include "recycle/types.h"
 #include "recycle/gc.h"
+#include "recycle/trace.h"
 
 #endif /* RECYCLE_H */

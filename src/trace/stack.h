@@ -1,0 +1,30 @@
+/* stack.h - stack capture for the trace layer: the return addresses of the
+ * calling thread, innermost first.
+ *
+ * The backend is libgcc's _Unwind_Backtrace, which walks the .eh_frame
+ * unwind tables that x86-64 (and aarch64) compilers emit by default, so it
+ * gives correct tracebacks for code built without frame pointers (Debian's
+ * -O2). docs/trace.md records why it was chosen and what it costs.
+ *
+ * Capture never allocates from the recycle heap and takes no lock of the
+ * library: it may run inside an allocator hook. */
+#ifndef RC_TRACE_STACK_H
+#define RC_TRACE_STACK_H
+#ifndef RC_BUILD_CORE
+#error "internal header: define RC_BUILD_CORE only inside recycle and its white-box tests"
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The largest traceback the trace layer records (rc_trace_start's range). */
+#define RCTR_MAX_FRAMES 128
+
+/* Write up to max return addresses of the calling thread into out,
+ * innermost first, after dropping the skip innermost ones. Frame 0 of the
+ * raw walk is a program counter inside rctr_stack_capture itself; frame 1 is
+ * the return address into its caller. Returns the number written (0 when
+ * the unwinder finds nothing). Never fails otherwise. */
+size_t rctr_stack_capture(uintptr_t *out, size_t max, size_t skip);
+
+#endif /* RC_TRACE_STACK_H */

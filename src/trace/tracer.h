@@ -1,0 +1,71 @@
+/* tracer.h - the trace layer's internals shared by its files.
+ *
+ * Data model (the tracemalloc design, in C):
+ *
+ *   tracer (one per process, behind tracer.lock)
+ *     traces   : rci_htable  pointer -> rctr_trace*          (domain 0: the recycle heap)
+ *     domains  : rci_htable  domain + 1 -> rci_htable*       (other domains, rc_trace_track)
+ *     tbs      : rci_htable  hash -> rctr_traceback* chain   (each distinct traceback once)
+ *     arena    : pages from the OS holding the tracebacks, the trace records and
+ *                the domain tables; released all at once by clear/stop
+ *
+ *   rctr_trace { size, traceback* }   one per live traced block
+ *
+ * Invariants (under tracer.lock):
+ *   - current == sum of the sizes of every trace of every domain; peak >= current.
+ *   - every trace's traceback is in tbs (or is the static empty traceback);
+ *     tracebacks are never freed one by one, only all together with the
+ *     arena, so a trace never points to a freed traceback.
+ *   - none of this memory comes from the traced path: the tables use the
+ *     raw allocator (htable.h), the arena maps pages directly (os.h).
+ *
+ * A thread sets its re-entrancy flag while it runs tracer code, and the
+ * hooks pass straight through while it is set: the tracer never traces
+ * itself and never takes its lock twice. */
+#ifndef RC_TRACE_TRACER_H
+#define RC_TRACE_TRACER_H
+#ifndef RC_BUILD_CORE
+#error "internal header: define RC_BUILD_CORE only inside recycle and its white-box tests"
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heap/htable.h"
+#include "recycle/trace.h"
+#include "trace/stack.h"
+
+/* An interned traceback: frames innermost first. */
+typedef struct rctr_traceback {
+    struct rctr_traceback *next;   /* next traceback with the same hash */
+    uint64_t hash;
+    size_t nframes;
+    uintptr_t frames[];
+} rctr_traceback;
+
+typedef struct rctr_trace {
+    size_t size;
+    rctr_traceback *tb;            /* next free record while on the free list */
+} rctr_trace;
+
+/* A public rc_traceback: a copy owned by its holder. */
+struct rc_traceback {
+    size_t nframes;
+    uintptr_t frames[];
+};
+
+/* Visit every trace of every domain; the caller holds the lock (through
+ * rctr_lock). fn returns nonzero to stop; that value is returned. */
+typedef int (*rctr_trace_visitor)(unsigned domain, uintptr_t ptr, const rctr_trace *t, void *arg);
+int rctr_visit_traces(rctr_trace_visitor fn, void *arg);
+/* Take / release the tracer's lock, with the calling thread's re-entrancy
+ * flag set in between (so libc or heap calls made meanwhile are not traced
+ * and never wait for the lock). */
+void rctr_lock(void);
+void rctr_unlock(void);
+/* Number of traces of every domain (lock held). */
+size_t rctr_trace_count(void);
+/* The traceback limit in force (lock held), 0 when not tracing. */
+int rctr_limit(void);
+
+#endif /* RC_TRACE_TRACER_H */
