@@ -86,6 +86,83 @@ RC_API uintptr_t rc_traceback_addr(const rc_traceback *tb, size_t i);
 /* Free a traceback from rc_trace_get_object_traceback; NULL is allowed. */
 RC_API void rc_traceback_free(rc_traceback *tb);
 
+/* ---------------------------------------------------------------------------
+ * Snapshots, statistics, compare, filters
+ *
+ * A snapshot is a consistent copy of every trace, taken under the tracer's
+ * lock while other threads go on allocating; it stays valid after
+ * rc_trace_stop. File names and lines come from the symbolizer (DWARF line
+ * tables): a frame's line is the innermost function's at its return
+ * address (an inlined function's own line); code without debug information
+ * shows as its module's path, line 0; an address in no module as
+ * "<unknown>". The strings of an rc_stat belong to the library and stay
+ * valid until the process ends.
+ * ------------------------------------------------------------------------- */
+
+typedef struct rc_snapshot rc_snapshot;
+typedef struct rc_stats rc_stats;
+
+/* Statistics keys (tracemalloc's 'filename', 'lineno', 'traceback'). */
+#define RC_BY_FILENAME  1
+#define RC_BY_LINENO    2
+#define RC_BY_TRACEBACK 3
+
+typedef struct { const char *filename; int lineno; size_t size, count;
+                 long size_diff, count_diff; } rc_stat;  /* fields may be added after */
+
+/* A filter of rc_snapshot_filter_traces (tracemalloc's Filter and
+ * DomainFilter in one). A trace matches when its frame 0 (every frame, with
+ * all_frames) has a file name matching filename_pattern (fnmatch(3); NULL:
+ * any) and, unless lineno is 0, that line. With match_domain, an inclusive
+ * filter also requires the trace's domain to be domain, and an exclusive
+ * one excludes only traces of that domain; with neither pattern nor lineno
+ * the filter is on the domain alone. */
+typedef struct rc_trace_filter {
+    int inclusive;                 /* 1: keep matching traces; 0: drop them */
+    const char *filename_pattern;  /* fnmatch pattern, or NULL */
+    int lineno;                    /* 0: any line */
+    int all_frames;                /* 1: any frame may match; 0: frame 0 only */
+    int match_domain;              /* 1: domain below applies */
+    unsigned int domain;
+} rc_trace_filter;
+
+/* A copy of every trace; NULL when not tracing or on ENOMEM. Free with
+ * rc_snapshot_free. */
+RC_API rc_snapshot *rc_trace_take_snapshot(void);
+RC_API void    rc_snapshot_free(rc_snapshot *s);                 /* NULL allowed */
+/* Traces in s, and the traceback limit it was taken with. */
+RC_API size_t  rc_snapshot_trace_count(const rc_snapshot *s);
+RC_API int     rc_snapshot_traceback_limit(const rc_snapshot *s);
+/* A new snapshot of the traces of s that pass the filters: every inclusive
+ * filter's traces (all traces when there is none) minus those of any
+ * exclusive filter. NULL on ENOMEM or for a NULL s. */
+RC_API rc_snapshot *rc_snapshot_filter_traces(const rc_snapshot *s,
+                                              const rc_trace_filter *filters, size_t nfilters);
+
+/* Statistics of s grouped by key (RC_BY_*), sorted by size then count, both
+ * descending. cumulative (RC_BY_FILENAME and RC_BY_LINENO only) counts a
+ * trace under every distinct frame of its traceback, not just frame 0.
+ * For RC_BY_TRACEBACK, filename and lineno are frame 0's. NULL for a bad key
+ * or on ENOMEM. Free with rc_stats_free. */
+RC_API rc_stats *rc_snapshot_statistics(const rc_snapshot *s, int key, int cumulative);
+/* The statistics of s with their differences to old: every key of either
+ * (a key gone from s has size and count 0), sorted by the absolute size
+ * difference, then size, then the absolute count difference. */
+RC_API rc_stats *rc_snapshot_compare_to(const rc_snapshot *s, const rc_snapshot *old,
+                                        int key, int cumulative);
+RC_API size_t  rc_stats_len(const rc_stats *st);
+/* Entry i, borrowed from st; NULL when out of range. */
+RC_API const rc_stat *rc_stats_at(const rc_stats *st, size_t i);
+/* The traceback of entry i of RC_BY_TRACEBACK statistics, borrowed from st;
+ * NULL for the other keys or out of range. */
+RC_API const rc_traceback *rc_stats_traceback(const rc_stats *st, size_t i);
+/* Write the first limit entries (0: all) as tracemalloc prints them:
+ *   file.c:12: size=1234 KiB, count=56, average=22.0 KiB
+ * and for compare_to results
+ *   file.c:12: size=1234 KiB (+12.0 KiB), count=56 (+3), average=22.0 KiB */
+RC_API void    rc_stats_print(const rc_stats *st, FILE *out, size_t limit);
+RC_API void    rc_stats_free(rc_stats *st);                      /* NULL allowed */
+
 #ifdef __cplusplus
 }
 #endif
