@@ -574,9 +574,46 @@ static size_t rcs_descend(Dwarf_Die *fn, Dwarf_Addr addr, Dwarf_Die *chain, size
 /* Fills out[0..] with the DWARF frames of addr (a module address, already
  * pc - 1), innermost first; returns their number, 0 when the module has no
  * DWARF function for addr. */
+/* The compilation unit of addr. libdw finds it through .debug_aranges,
+ * which covers only the units whose compiler wrote an entry there (GCC
+ * does; clang does not unless given -gdwarf-aranges): a program mixing both
+ * has units that table does not know, which a walk of every unit's address
+ * ranges finds. *cu_buf holds the unit found by the walk. */
+static Dwarf_Die *rcs_find_cu(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias,
+                              Dwarf_Die *cu_buf, bool *walked) {
+    *walked = false;
+    Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, bias);
+    if (cu)
+        return cu;
+    for (cu = dwfl_module_nextcu(mod, NULL, bias); cu; cu = dwfl_module_nextcu(mod, cu, bias)) {
+        if (dwarf_haspc(cu, addr - *bias) > 0) {
+            *cu_buf = *cu;
+            *walked = true;
+            return cu_buf;
+        }
+    }
+    return NULL;
+}
+
+/* File and line of addr from the line table of cu (found by the walk of
+ * rcs_find_cu, which dwfl_module_getsrc does not do). */
+static void rcs_cu_line(Dwarf_Die *cu, Dwarf_Addr daddr, const char **file, int *line) {
+    Dwarf_Line *l = dwarf_getsrc_die(cu, daddr);
+    if (!l)
+        return;
+    int n = 0;
+    if (dwarf_lineno(l, &n) == 0 && n > 0)
+        *line = n;
+    const char *f = dwarf_linesrc(l, NULL, NULL);
+    if (f)
+        *file = rcs_intern_file(f, rcs_cu_comp_dir(cu));
+}
+
 static size_t rcs_dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr, rcs_frame *out) {
     Dwarf_Addr bias;
-    Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias);
+    Dwarf_Die cu_buf;
+    bool walked;
+    Dwarf_Die *cu = rcs_find_cu(mod, addr, &bias, &cu_buf, &walked);
     if (!cu)
         return 0;
     Dwarf_Addr daddr = addr - bias;
@@ -617,12 +654,14 @@ static size_t rcs_dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr, rcs_frame *out
     /* location of the next function-like DIE: pc's own line first */
     const char *file = NULL;
     int line = 0;
-    Dwfl_Line *dl = dwfl_module_getsrc(mod, addr);
+    Dwfl_Line *dl = walked ? NULL : dwfl_module_getsrc(mod, addr);
     if (dl) {
         const char *f = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
         file = rcs_intern_file(f, dwfl_line_comp_dir(dl));
         if (line < 0)
             line = 0;
+    } else if (walked) {
+        rcs_cu_line(cu, daddr, &file, &line);
     }
 
     size_t k = 0;
