@@ -163,6 +163,34 @@ RC_API const rc_traceback *rc_stats_traceback(const rc_stats *st, size_t i);
 RC_API void    rc_stats_print(const rc_stats *st, FILE *out, size_t limit);
 RC_API void    rc_stats_free(rc_stats *st);                      /* NULL allowed */
 
+/* ---------------------------------------------------------------------------
+ * Dump and load (the snapshot file: docs/trace.md, "Snapshot file format")
+ *
+ * The file holds every trace and traceback with each frame's function, file
+ * and line, found when it is dumped, so that a snapshot loaded in another
+ * process gives the same statistics and filter results by file and line.
+ * Addresses are kept too (RC_BY_TRACEBACK groups by them), but mean nothing
+ * outside the process that dumped them. For a loaded snapshot, the strings
+ * of an rc_stat live as long as the rc_stats (or the snapshot) they came
+ * from.
+ * ------------------------------------------------------------------------- */
+
+/* Write s to path: the bytes go to a temporary file in the same directory,
+ * which is renamed over path once complete, so path is either left as it
+ * was or holds the whole snapshot. 0; RC_EINVAL for a NULL s or path;
+ * RC_EIO when an OS call fails (errno is left as that call set it);
+ * RC_ENOMEM; RC_EOVERFLOW when a string or count exceeds the format. */
+RC_API int rc_snapshot_dump(const rc_snapshot *s, const char *path);
+/* Read a snapshot written by rc_snapshot_dump; free it with
+ * rc_snapshot_free. NULL on failure with *error (when error is not NULL)
+ * set to RC_EIO when the file cannot be opened or read (errno is left as
+ * the failing call set it: ENOENT, EACCES, EISDIR for a directory, ...),
+ * RC_EFORMAT when its bytes are not a whole, undamaged snapshot file of a
+ * known version (truncated, extended, a checksum mismatch, a count that
+ * disagrees with the file's length, an index out of range), RC_ENOMEM, or
+ * RC_EINVAL for a NULL path; 0 on success. */
+RC_API rc_snapshot *rc_snapshot_load(const char *path, int *error);
+
 #ifdef __cplusplus
 }
 #endif

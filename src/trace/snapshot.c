@@ -13,7 +13,7 @@
  * (rcs_symbolize caches across calls). A frame's file and line are those of
  * the innermost function at the return address: for a call inside inlined
  * code, the inlined function's line. */
-#include "trace/tracer.h"
+#include "trace/snapshot.h"
 #include "symbolize/symbolize.h"
 
 #include <fnmatch.h>
@@ -21,25 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct snap_trace {
-    unsigned domain;
-    size_t size;
-    size_t tb;                     /* index into tbs */
-} snap_trace;
-
-struct rc_snapshot {
-    int limit;
-    size_t ntraces;
-    snap_trace *traces;
-    size_t ntbs;
-    rc_traceback **tbs;
-};
-
 struct rc_stats {
     size_t n;
     rc_stat *v;
     const rc_traceback **tb;       /* per entry for RC_BY_TRACEBACK, else NULL */
     rc_snapshot *keep;             /* the tracebacks tb points into (a copy) */
+    rctr_symbols *syms[2];         /* held: the strings of loaded snapshots' entries */
     bool diff;                     /* made by compare_to: print the differences */
 };
 
@@ -61,7 +48,23 @@ void rc_snapshot_free(rc_snapshot *s) {
         free(s->tbs[i]);
     free(s->tbs);
     free(s->traces);
+    rctr_symbols_release(s->syms);
     free(s);
+}
+
+rctr_symbols *rctr_symbols_hold(rctr_symbols *syms) {
+    if (syms)
+        __atomic_add_fetch(&syms->refs, 1, __ATOMIC_RELAXED);
+    return syms;
+}
+
+void rctr_symbols_release(rctr_symbols *syms) {
+    if (!syms || __atomic_sub_fetch(&syms->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    free(syms->strings);
+    free(syms->first);
+    free(syms->v);
+    free(syms);
 }
 
 typedef struct copier {
@@ -157,10 +160,9 @@ static bool symtab_get(symtab *t, uintptr_t pc, const char **file, int *line) {
             t->v = v;
             t->cap = cap;
         }
-        rcs_frame f[1];
-        rcs_symbolize(pc, f, 1);
-        const char *name = f[0].file ? f[0].file : f[0].module ? f[0].module : unknown_file;
-        t->v[t->n] = (struct sym){name, f[0].file ? f[0].line : 0};
+        rctr_sym sym;
+        rctr_symbolize_pc(pc, &sym);
+        t->v[t->n] = (struct sym){sym.file, sym.line};
         if (rci_htable_put(&t->index, pc, t->n + 1) != 0)
             return false;
         pos = ++t->n;
@@ -168,6 +170,34 @@ static bool symtab_get(symtab *t, uintptr_t pc, const char **file, int *line) {
     *file = t->v[pos - 1].file;
     *line = t->v[pos - 1].line;
     return true;
+}
+
+void rctr_symbolize_pc(uintptr_t pc, rctr_sym *out) {
+    rcs_frame f[1];
+    rcs_symbolize(pc, f, 1);
+    out->function = f[0].function;
+    out->file = f[0].file ? f[0].file : f[0].module ? f[0].module : unknown_file;
+    out->line = f[0].file ? f[0].line : 0;
+}
+
+void rctr_snapshot_frame(const rc_snapshot *s, size_t tb, size_t f, rctr_sym *out) {
+    if (s->syms)
+        *out = s->syms->v[s->syms->first[tb] + f];
+    else
+        rctr_symbolize_pc(s->tbs[tb]->frames[f], out);
+}
+
+/* The file and line of frame f of traceback tb of s: stored in a loaded
+ * snapshot, else symbolized once per table; false on ENOMEM. */
+static bool frame_get(symtab *t, const rc_snapshot *s, size_t tb, size_t f, const char **file,
+                      int *line) {
+    if (s->syms) {
+        const rctr_sym *sym = &s->syms->v[s->syms->first[tb] + f];
+        *file = sym->file;
+        *line = sym->line;
+        return true;
+    }
+    return symtab_get(t, s->tbs[tb]->frames[f], file, line);
 }
 
 /* ---- statistics ---- */
@@ -178,6 +208,8 @@ void rc_stats_free(rc_stats *st) {
     free(st->v);
     free(st->tb);
     rc_snapshot_free(st->keep);
+    rctr_symbols_release(st->syms[0]);
+    rctr_symbols_release(st->syms[1]);
     free(st);
 }
 
@@ -256,7 +288,7 @@ static entry *collect(const rc_snapshot *s, int key, int cumulative, symtab *sym
         }
         for (size_t f = 0; f < frames; f++) {
             entry e = {unknown_file, 0, NULL, t->size, 1};
-            if (tb->nframes && !symtab_get(syms, tb->frames[f], &e.file, &e.line))
+            if (tb->nframes && !frame_get(syms, s, t->tb, f, &e.file, &e.line))
                 goto nomem;
             if (key == RC_BY_FILENAME)
                 e.line = 0;
@@ -320,6 +352,7 @@ static rc_snapshot *snapshot_copy(const rc_snapshot *s) {
         }
     }
     c->limit = s->limit;
+    c->syms = rctr_symbols_hold(s->syms);
     return c;
 }
 
@@ -373,6 +406,7 @@ rc_stats *rc_snapshot_statistics(const rc_snapshot *s, int key, int cumulative) 
     entry *v = grouped(s, key, cumulative, &syms, &n);
     rc_stats *st = v ? stats_new(n, key, s) : NULL;
     if (st) {
+        st->syms[0] = rctr_symbols_hold(s->syms);
         /* tracebacks by index: a map from the snapshot's pointers */
         rci_htable where;
         rci_htable_init(&where);
@@ -493,6 +527,8 @@ rc_stats *rc_snapshot_compare_to(const rc_snapshot *s, const rc_snapshot *old, i
     }
     st->n = n;
     st->diff = true;
+    st->syms[0] = rctr_symbols_hold(s->syms);
+    st->syms[1] = rctr_symbols_hold(old->syms);
 done:
     free(p);
     free(vn);
@@ -556,8 +592,9 @@ static bool frame_matches(const rc_trace_filter *f, const char *file, int line) 
 
 /* tracemalloc's Filter._match (DomainFilter's for a filter with neither
  * pattern nor line): 1 when the trace passes f, 0 when not, -1 on ENOMEM. */
-static int filter_passes(const rc_trace_filter *f, const snap_trace *t, const rc_traceback *tb,
+static int filter_passes(const rc_trace_filter *f, const rc_snapshot *s, const snap_trace *t,
                          symtab *syms) {
+    const rc_traceback *tb = s->tbs[t->tb];
     bool inclusive = f->inclusive != 0;
     if (!f->filename_pattern && f->lineno == 0) {
         if (!f->match_domain)
@@ -569,7 +606,7 @@ static int filter_passes(const rc_trace_filter *f, const snap_trace *t, const rc
     for (size_t i = 0; i < frames && !any; i++) {
         const char *file;
         int line;
-        if (!symtab_get(syms, tb->frames[i], &file, &line))
+        if (!frame_get(syms, s, t->tb, i, &file, &line))
             return -1;
         any = frame_matches(f, file, line);
     }
@@ -597,19 +634,18 @@ rc_snapshot *rc_snapshot_filter_traces(const rc_snapshot *s, const rc_trace_filt
     symtab syms = {0};
     for (size_t i = 0; i < s->ntraces; i++) {
         const snap_trace *t = &s->traces[i];
-        const rc_traceback *tb = s->tbs[t->tb];
         bool keep = !has_include, failed = false;
         for (size_t k = 0; k < nfilters && !failed; k++) {
             if (!filters[k].inclusive)
                 continue;
-            int r = filter_passes(&filters[k], t, tb, &syms);
+            int r = filter_passes(&filters[k], s, t, &syms);
             failed = r < 0;
             keep |= r > 0;
         }
         for (size_t k = 0; k < nfilters && keep && !failed; k++) {
             if (filters[k].inclusive)
                 continue;
-            int r = filter_passes(&filters[k], t, tb, &syms);
+            int r = filter_passes(&filters[k], s, t, &syms);
             failed = r < 0;
             keep = r > 0;
         }
