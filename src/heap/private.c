@@ -1,10 +1,15 @@
-/* private.c - private heaps (see private.h): creation, destruction, walking. */
+/* private.c - private heaps (see private.h): creation, destruction, walking,
+ * and the slow paths that report to the tracing hooks. */
 #include "heap/arena.h"
 #include "heap/private.h"
 #include "heap/stats.h"
 #include "heap/tlheap.h"
 
+#include <errno.h>
 #include <string.h>
+
+/* on a line of its own: read by every fast path, written only at start and stop */
+_Alignas(64) const rci_pheap_hooks *_Atomic rci_pheap_hooks_on;
 
 static rci_heap *g_free_private;   /* destroyed private heaps, for reuse; under rci_g_lock */
 
@@ -82,18 +87,31 @@ int rci_pheap_visit(rci_heap *h, rci_block_visitor fn, void *arg) {
     return 0;
 }
 
+static const rci_pheap_hooks *hooks_now(void) {
+    return atomic_load_explicit(&rci_pheap_hooks_on, memory_order_acquire);
+}
+
+struct live_count {
+    size_t bytes;
+    const rci_pheap_hooks *hooks;
+};
+
 static int count_live(void *block, size_t usable, unsigned kind, void *arg) {
-    (void)block;
     (void)kind;
-    *(size_t *)arg += usable;
+    struct live_count *c = arg;
+    c->bytes += usable;
+    if (c->hooks)
+        c->hooks->free(block);
     return 0;
 }
 
 void rci_pheap_destroy(rci_heap *h) {
     /* Whatever is still live is released with the arenas: take its bytes
-     * out of the statistics first. */
-    size_t live = 0;
-    rci_pheap_visit(h, count_live, &live);
+     * out of the statistics, and tell the hooks, first (its addresses may
+     * be handed out by another heap as soon as the arenas are gone). */
+    struct live_count counted = { 0, hooks_now() };
+    rci_pheap_visit(h, count_live, &counted);
+    size_t live = counted.bytes;
     rci_stat_add(h, -(long)live);
     rci_stat_flush(h);
     pthread_mutex_lock(&h->lock);
@@ -142,4 +160,67 @@ void rci_pheap_free_after(rci_heap *h, rci_pool *pool, uint32_t used, long stat_
      * made and dropped over and over */
     if (used == 0 && !rci_pool_stays_when_empty(h, pool))
         rci_free_local_slow(h, pool);
+}
+
+/* ---- tracing ---- */
+
+void rci_pheap_set_hooks(const rci_pheap_hooks *hooks) {
+    atomic_store_explicit(&rci_pheap_hooks_on, hooks, memory_order_release);
+}
+
+/* The marked functions below call the hooks with work left after the call,
+ * so that their frame is on the stack when the listener walks it (a tail
+ * call would put the client's frame where theirs should be). */
+
+RCI_ALLOC_FRAME void *rci_pheap_alloc_slow(rci_heap *h, size_t size, unsigned kind) {
+    void *p = rci_heap_alloc_kind(h, size, kind);
+    const rci_pheap_hooks *k = hooks_now();
+    if (p && k && !k->alloc(p, rci_pheap_block_size(p))) {
+        rci_heap_free_owned(h, p);
+        errno = ENOMEM;
+        return NULL;
+    }
+    __asm__ volatile("" ::: "memory");
+    return p;
+}
+
+RCI_ALLOC_FRAME void *rci_pheap_try_resize(rci_heap *h, void *block, size_t size) {
+    size_t old = rci_pheap_block_size(block);
+    void *p = rci_heap_try_resize(h, block, size);
+    const rci_pheap_hooks *k = hooks_now();
+    if (p && k && (p != block || rci_pheap_block_size(p) != old)) {
+        /* the old block is gone already: a new trace that cannot be stored
+         * leaves the block untraced, as if allocated before registration */
+        k->free(block);
+        k->alloc(p, rci_pheap_block_size(p));
+    }
+    __asm__ volatile("" ::: "memory");
+    return p;
+}
+
+void rci_pheap_free_slow(rci_heap *h, void *block) {
+    const rci_pheap_hooks *k = hooks_now();
+    if (k)
+        k->free(block);
+    rci_heap_free_owned(h, block);
+}
+
+void rci_pheap_retire_slow(void *block) {
+    const rci_pheap_hooks *k = hooks_now();
+    if (k)
+        k->free(block);
+}
+
+void *rci_pheap_block_start(const void *p) {
+    if (!p || !rci_arena_map_is_head((uintptr_t)p) || !rci_pheap_client_of(p))
+        return NULL;
+    rci_pool *pool = rci_pool_at(p);
+    if (pool->state == RCI_POOL_SMALL)
+        return rci_pool_block_start(pool, p);
+    if (pool->state == RCI_POOL_SPAN)
+        return (const char *)p >= pool->start ? pool->start : NULL;
+    rci_arena *a = rci_arena_of(p);
+    if (a->kind == RCI_ARENA_HUGE)
+        return a->huge_block;
+    return NULL;
 }

@@ -11,6 +11,13 @@
  * carry a kind (0..RCI_KINDS-1) chosen by the client, and a walk of the heap
  * (rci_pheap_visit) reports each live block with its kind. Destroying the
  * heap returns all its memory at once, live blocks included.
+ *
+ * Tracing (rci_pheap_set_hooks): a layer above (the tracer) may register a
+ * pair of functions that hear of every block handed to a client and every
+ * block given back. While a pair is registered, every fast path below fails
+ * its first test and the slow paths in private.c report; with none
+ * registered the fast paths pay one compare of a global pointer with NULL.
+ * The heap knows nothing of who registered the pair.
  */
 #ifndef RC_HEAP_PRIVATE_H
 #define RC_HEAP_PRIVATE_H
@@ -22,6 +29,47 @@
 #include "heap/arenamap.h"
 #include "heap/base.h"
 #include "heap/pool.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+/* ---- tracing hooks ---- */
+
+/* alloc: block (its first byte) of size usable bytes was just handed to the
+ * client; false asks the heap to fail the allocation (the block is freed and
+ * ENOMEM returned), so that an allocation is either traced or fails. free:
+ * block is about to be given back (called before the heap can hand the
+ * address out again), or the client has finished with it (rci_pheap_retire).
+ * Either may be called for a block the listener never heard of (allocated
+ * before registration): it must ignore those. Called on the client's thread,
+ * several heaps' clients at once. */
+typedef struct rci_pheap_hooks {
+    bool (*alloc)(void *block, size_t size);
+    void (*free)(void *block);
+} rci_pheap_hooks;
+/* The pair in force, NULL for none. Read relaxed by the fast paths (only
+ * NULL or not matters there) and with acquire by the slow paths that call. */
+extern const rci_pheap_hooks *_Atomic rci_pheap_hooks_on RCI_HIDDEN;
+/* Register hooks (NULL: none). The pair must stay valid for the life of
+ * the process: a client that read it just before it was replaced may still
+ * call it once. */
+void rci_pheap_set_hooks(const rci_pheap_hooks *hooks);
+RCI_INLINE bool rci_pheap_traced(void) {
+    return atomic_load_explicit(&rci_pheap_hooks_on, memory_order_relaxed) != NULL;
+}
+
+/* Frames of the functions that allocate on a client's behalf (the slow
+ * paths here, the object layer's constructors and buffer functions) are
+ * kept in one section, so that a stack walk can drop them by address and
+ * start at the code that asked for the object. Inline fast paths need no
+ * mark: they are part of the marked function they are inlined into. */
+#define RCI_ALLOC_FRAME __attribute__((section("rci_alloc_text"), noinline))
+extern const char __start_rci_alloc_text[] __attribute__((weak, visibility("hidden")));
+extern const char __stop_rci_alloc_text[] __attribute__((weak, visibility("hidden")));
+/* Is ra (a return address: the byte after a call) inside a marked function? */
+static inline bool rci_pheap_is_alloc_frame(uintptr_t ra) {
+    return ra > (uintptr_t)__start_rci_alloc_text && ra <= (uintptr_t)__stop_rci_alloc_text;
+}
 
 /* A new private heap whose client pointer is owner; NULL on ENOMEM. */
 rci_heap *rci_pheap_new(void *owner);
@@ -67,7 +115,7 @@ int rci_pheap_visit(rci_heap *h, rci_block_visitor fn, void *arg);
  * object header does); and h's byte count, which *unflushed receives, must
  * be passed with the block to rci_pheap_settle before h is used again. */
 RCI_INLINE void *rci_pheap_alloc_fast(rci_heap *h, size_t size, unsigned kind, long *unflushed) {
-    if (rci_likely(size <= RC_DIRECT_MAX)) {
+    if (rci_likely(size <= RC_DIRECT_MAX && !rci_pheap_traced())) {
         rci_pool *pool = rci_heap_hot_of(h)->direct[kind][(size + 15) >> 4];
         if (rci_likely(pool->free != NULL))
             return rci_pool_take(h, pool, unflushed);
@@ -83,28 +131,57 @@ RCI_INLINE void *rci_pheap_settle(rci_heap *h, void *block, long unflushed) {
     return block;
 }
 
+/* rci_pheap_alloc's other paths: a block from the heap's lists, reported to
+ * the hooks. */
+void *rci_pheap_alloc_slow(rci_heap *h, size_t size, unsigned kind);
+
 /* Allocate size bytes of the given kind from h; NULL on ENOMEM (errno set). */
 static inline void *rci_pheap_alloc(rci_heap *h, size_t size, unsigned kind) {
-    if (rci_likely(size <= RC_DIRECT_MAX)) {
+    if (rci_likely(size <= RC_DIRECT_MAX && !rci_pheap_traced())) {
         rci_pool *pool = rci_heap_hot_of(h)->direct[kind][(size + 15) >> 4];
         if (rci_likely(pool->free != NULL))
             return rci_pool_pop(h, pool);
     }
-    return rci_heap_alloc_kind(h, size, kind);
+    return rci_pheap_alloc_slow(h, size, kind);
 }
+
+/* Resize block in place or by remapping (rci_heap_try_resize): the block
+ * that now holds the data, or NULL when the caller must allocate, copy and
+ * free. A block that changed is reported as the old one freed and the new
+ * one allocated. */
+void *rci_pheap_try_resize(rci_heap *h, void *block, size_t size);
+
+/* The client has finished with block but keeps its memory for a while (a
+ * quarantine): for the hooks it is freed now; its rci_pheap_free later
+ * reports it again, which the listener ignores. */
+void rci_pheap_retire_slow(void *block);
+static inline void rci_pheap_retire(void *block) {
+    if (rci_unlikely(rci_pheap_traced()))
+        rci_pheap_retire_slow(block);
+}
+
+/* The first byte of the block of a private heap that p points into, or NULL
+ * when p is in no block of a private heap that this can find (blocks of
+ * SMALL pools and the first 4 MiB of larger ones). For a listener's
+ * look-ups by interior pointer; p must point into a live arena or none. */
+void *rci_pheap_block_start(const void *p);
 
 /* What rci_pheap_free leaves for later: statistics to flush, a pool that
  * just became empty. */
 void rci_pheap_free_after(rci_heap *h, rci_pool *pool, uint32_t used, long stat_delta);
 
+/* rci_pheap_free's other path: report to the hooks, then the generic free. */
+void rci_pheap_free_slow(rci_heap *h, void *block);
+
 /* Free a block of h, given its first byte (interior pointers are not
  * checked here). A block whose mark word holds the free key (see rci_block)
  * takes the generic path, which reports a double free and skips it; so does
- * a block of a pool with any flag. */
+ * a block of a pool with any flag, and every block while hooks are
+ * registered. */
 static inline void rci_pheap_free(rci_heap *h, void *block) {
     rci_pool *pool = rci_pool_at(block);
     rci_block *b = block;
-    if (rci_likely(pool->flags_hot == 0 && b->mark != rci_free_key)) {
+    if (rci_likely(pool->flags_hot == 0 && b->mark != rci_free_key && !rci_pheap_traced())) {
         rci_block_set_next(b, pool->free);
         b->mark = rci_free_key;
         pool->free = b;
@@ -115,7 +192,7 @@ static inline void rci_pheap_free(rci_heap *h, void *block) {
             rci_pheap_free_after(h, pool, used, d);
         return;
     }
-    rci_heap_free_owned(h, block);
+    rci_pheap_free_slow(h, block);
 }
 
 #endif /* RC_HEAP_PRIVATE_H */

@@ -25,7 +25,10 @@
 
 /* ---- buffers ---- */
 
-void *rco_alloc(rc_runtime *rt, size_t size) {
+/* The constructors and buffer functions carry RCI_ALLOC_FRAME (private.h):
+ * a tracer drops their frames, so that a traceback starts at their caller. */
+
+RCI_ALLOC_FRAME void *rco_alloc(rc_runtime *rt, size_t size) {
     if (rco_inject_failure(rt))
         return rco_nomem_null(rt);
     void *p = rci_pheap_alloc(rt->heap, size, RCO_KIND_BUFFER);
@@ -44,14 +47,14 @@ void rco_free(rc_runtime *rt, void *p) {
 }
 
 
-void *rco_realloc(rc_runtime *rt, void *p, size_t size) {
+RCI_ALLOC_FRAME void *rco_realloc(rc_runtime *rt, void *p, size_t size) {
     if (!p)
         return rco_alloc(rt, size);
     size_t old = rci_pheap_block_size(p);
     if (size <= old && size >= old / 2)
         return p;
     if (!rco_inject_failure(rt)) {
-        void *moved = rci_heap_try_resize(rt->heap, p, size);
+        void *moved = rci_pheap_try_resize(rt->heap, p, size);
         if (moved) {
             rt->buffer_bytes += rci_pheap_block_size(moved);
             rt->buffer_bytes -= old < rt->buffer_bytes ? old : rt->buffer_bytes;
@@ -135,7 +138,7 @@ static bool type_ok(const rc_type *t) {
     return t && t->name && t->size >= sizeof(rc_obj);
 }
 
-static rc_obj *new_object(rc_runtime *rt, const rc_type *type, size_t nitems, bool var) {
+static RCI_ALLOC_FRAME rc_obj *new_object(rc_runtime *rt, const rc_type *type, size_t nitems, bool var) {
     if (!rt)
         return NULL;
     if (!type_ok(type))
@@ -192,7 +195,7 @@ static inline void zero_body(rc_obj *o, size_t size) {
 
 /* rc_new's other fast paths (containers, bodies over 64 bytes) and every
  * slow one. */
-static RCI_NOINLINE rc_obj *new_small(rc_runtime *rt, const rc_type *type) {
+static RCI_ALLOC_FRAME rc_obj *new_small(rc_runtime *rt, const rc_type *type) {
     if (rt && type && type->name && type->size >= sizeof(rc_obj) &&
         type->size + sizeof(rco_gc) <= RC_DIRECT_MAX && rt->fail_countdown < 0) {
         rci_heap *h = rt->heap;
@@ -225,7 +228,7 @@ static RCI_NOINLINE rc_obj *new_small(rc_runtime *rt, const rc_type *type) {
     return new_object(rt, type, 0, false);
 }
 
-rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
+RCI_ALLOC_FRAME rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
     /* The fastest path, for the commonest objects: no RC_TYPE_GC, at most 64
      * bytes, a free block in the size class's pool, no fault injection. */
     size_t size;
@@ -246,7 +249,7 @@ rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
     return new_small(rt, type);
 }
 
-rc_obj *rc_new_var(rc_runtime *rt, const rc_type *type, size_t nitems) {
+RCI_ALLOC_FRAME rc_obj *rc_new_var(rc_runtime *rt, const rc_type *type, size_t nitems) {
     /* Fast path: a valid type, at most 64 items of at most 64 bytes each (so
      * the size cannot overflow), a block within the direct size classes with
      * a free block in its pool, no fault injection. Everything else, every
@@ -390,8 +393,11 @@ int rc_is_immortal(const rc_obj *o) {
 /* ---- deallocation ---- */
 
 /* Debug: keep the header (type, FREED) readable for a while so that late
- * uses are reported; free the oldest when the ring is full. */
+ * uses are reported; free the oldest when the ring is full. For a tracer
+ * the object is freed here, when the program lets go of it (tracemalloc's
+ * meaning), not when the ring gives its memory back. */
 static void quarantine_put(rc_runtime *rt, rc_obj *o) {
+    rci_pheap_retire(rco_block_of(o));
     o->rc_head_ = (o->rc_head_ & ~(RCO_COUNT_MASK | RCO_F_QUEUED)) | RCO_F_FREED;
     rco_quarantine *q = &rt->quarantine;
     if (q->count == q->cap) {

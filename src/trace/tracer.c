@@ -8,9 +8,18 @@
  * update is serialised. rc_free removes the trace before the block is freed,
  * and rc_realloc holds `lock` across the reallocation, so an address that
  * another thread receives from the allocator can never have its fresh trace
- * removed by a late update for the block that had the address before. */
+ * removed by a late update for the block that had the address before.
+ *
+ * Objects: the object layer allocates from private heaps, which bypass the
+ * allocator hooks. While tracing, the tracer registers a second pair of
+ * hooks with the private heaps (rci_pheap_set_hooks), which report every
+ * block handed to a runtime and every block given back; their traces live
+ * in domain 0 beside rc_malloc's (addresses never collide). A private heap
+ * reports a free before the address can be handed out again, and one heap
+ * is used by one thread at a time, so the same ordering argument holds. */
 #include "trace/tracer.h"
 #include "heap/os/os.h"
+#include "heap/private.h"
 #include "recycle/heap.h"
 
 #include <errno.h>
@@ -389,6 +398,78 @@ static size_t hook_usable(void *ctx, const void *p) {
     return prev->usable_size(prev->ctx, p);
 }
 
+/* ---- objects: blocks of the private heaps ---- */
+
+/* Raw frames of a walk taken in grab_block before the first frame of a
+ * function marked RCI_ALLOC_FRAME: the walk's own, grab_block's and
+ * obj_alloc's. The same for every walk (obj_alloc is the only caller and
+ * is called only from marked functions), so it is learnt from the first
+ * walk that finds a marked frame; 0 until then. */
+static _Atomic size_t block_base;
+/* Marked frames dropped at most (a constructor calls at most a few marked
+ * functions before the heap reports). */
+#define BLOCK_EXTRA 16
+#define BLOCK_LEARN 8
+
+/* The traceback of the code that asked the object layer for a block: the
+ * walk, minus the tracer's frames, minus every marked frame after them.
+ * Which marked frames there are depends on the path taken (fast or slow
+ * constructor, buffer growth, inlining, tail calls), hence the drop by
+ * address rather than by a count. */
+static NOINLINE size_t grab_block(uintptr_t *out) {
+    uintptr_t raw[RCTR_MAX_FRAMES + BLOCK_EXTRA + BLOCK_LEARN];
+    size_t want = (size_t)atomic_load_explicit(&T.nframes, memory_order_relaxed);
+    size_t base = atomic_load_explicit(&block_base, memory_order_relaxed);
+    size_t n = rctr_stack_capture(raw, want + BLOCK_EXTRA + (base ? 0 : BLOCK_LEARN), base);
+    size_t i = 0;
+    if (!base) {
+        while (i < n && !rci_pheap_is_alloc_frame(raw[i]))
+            i++;
+        if (i < n)
+            atomic_store_explicit(&block_base, i, memory_order_relaxed);
+        else
+            i = 0;   /* no marked frame (no section): keep the whole walk */
+    }
+    while (i < n && rci_pheap_is_alloc_frame(raw[i]))
+        i++;
+    size_t k = n - i < want ? n - i : want;
+    memcpy(out, raw + i, k * sizeof *out);
+    /* no tail call: grab_block's frame must be on the stack for every walk */
+    __asm__ volatile("" ::: "memory");
+    return k;
+}
+
+/* A block handed to a runtime; false when its trace cannot be stored (the
+ * heap then fails the allocation, as the allocator hooks do). */
+static bool obj_alloc(void *block, size_t size) {
+    if (reentrant || !atomic_load_explicit(&T.tracing, memory_order_acquire))
+        return true;
+    reentrant++;
+    uintptr_t frames[RCTR_MAX_FRAMES];
+    size_t n = grab_block(frames);
+    pthread_mutex_lock(&T.lock);
+    int r = atomic_load_explicit(&T.tracing, memory_order_relaxed)
+                ? add_trace(RC_TRACE_DOMAIN_HEAP, (uintptr_t)block, size, frames, n)
+                : 0;
+    pthread_mutex_unlock(&T.lock);
+    reentrant--;
+    return r == 0;
+}
+
+/* A block given back, or retired into a quarantine; one without a trace
+ * (allocated before start, or reported twice) is ignored. */
+static void obj_free(void *block) {
+    if (reentrant || !atomic_load_explicit(&T.tracing, memory_order_acquire))
+        return;
+    reentrant++;
+    pthread_mutex_lock(&T.lock);
+    remove_trace(RC_TRACE_DOMAIN_HEAP, (uintptr_t)block);
+    pthread_mutex_unlock(&T.lock);
+    reentrant--;
+}
+
+static const rci_pheap_hooks obj_hooks = { .alloc = obj_alloc, .free = obj_free };
+
 /* ---- calibration: how many raw frames to drop per entry point ---- */
 
 /* Default drops, for a walk that calibration could not measure: the walk's
@@ -485,6 +566,7 @@ int rc_trace_start(int nframes) {
     T.nframes = nframes;
     atomic_store_explicit(&T.tracing, 1, memory_order_release);
     rctr_unlock();
+    rci_pheap_set_hooks(&obj_hooks);
     pthread_mutex_unlock(&T.control);
     return 0;
 }
@@ -496,6 +578,7 @@ void rc_trace_stop(void) {
         return;
     }
     rc_heap_set_allocator(is_default(&T.prev) ? NULL : &T.prev);
+    rci_pheap_set_hooks(NULL);
     rctr_lock();
     atomic_store(&T.tracing, 0);
     T.nframes = 0;
@@ -617,7 +700,17 @@ rc_traceback *rc_trace_get_object_traceback(const void *ptr) {
     rctr_lock();
     rc_traceback *copy = NULL;
     uintptr_t v;
-    if (atomic_load(&T.tracing) && ptr && rci_htable_get(&T.traces, (uintptr_t)ptr, &v)) {
+    /* an object's pointer may lie past its block's start (a prefix): the
+     * block it is in holds the trace */
+    bool found = false;
+    if (atomic_load(&T.tracing) && ptr) {
+        found = rci_htable_get(&T.traces, (uintptr_t)ptr, &v);
+        if (!found) {
+            void *block = rci_pheap_block_start(ptr);
+            found = block && rci_htable_get(&T.traces, (uintptr_t)block, &v);
+        }
+    }
+    if (found) {
         const rctr_traceback *tb = ((const rctr_trace *)v)->tb;
         copy = malloc(sizeof *copy + tb->nframes * sizeof tb->frames[0]);
         if (copy) {
