@@ -23,6 +23,7 @@
  *                  frame:    { u64 address; u32 function (string + 1, 0: none);
  *                              u32 file (string index); i32 line (>= 0) }
  *                traces:     ntraces x { u32 domain; u64 size; u64 traceback }
+ *                            (the sizes add up to at most PTRDIFF_MAX)
  *      end-4    4  CRC-32 (IEEE 802.3, zlib's crc32) of every byte before it
  *
  * Why the loader cannot be made to over-allocate: the header's counts fix
@@ -44,6 +45,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,12 +442,16 @@ rc_snapshot *rctr_snapshot_load_mem(const void *data, size_t len, unsigned flags
     if (k != nframes)
         goto fail;
 
-    /* traces */
+    /* traces; their sizes add up to at most PTRDIFF_MAX, as the blocks of
+     * one process must, so that no statistic's size or difference of sizes
+     * (a long in rc_stat) can overflow */
+    uint64_t total = 0;
     for (; s->ntraces < ntraces; s->ntraces++) {
         uint32_t domain = get_u32(&r);
         uint64_t size = get_u64(&r), tb = get_u64(&r);
-        if (tb >= ntbs || size > SIZE_MAX)
+        if (tb >= ntbs || size > (uint64_t)PTRDIFF_MAX - total)
             goto fail;
+        total += size;
         s->traces[s->ntraces] = (snap_trace){domain, (size_t)size, (size_t)tb};
     }
     free(strs);

@@ -455,6 +455,27 @@ static void test_lying_counts(void **state) {
     fix_crc(copy, n);
     assert_null(rctr_snapshot_load_mem(copy, n, 0, &err));
     assert_int_equal(err, RC_EFORMAT);
+    /* sizes adding up to more than any process holds: compare_to would
+     * overflow its long differences */
+    memcpy(copy, buf, n);
+    size_t traces_at = n - 4 - 20 * (size_t)ntraces;
+    for (size_t t = 0; t < ntraces; t++)
+        put64(copy + traces_at + 20 * t + 4, (uint64_t)PTRDIFF_MAX / 2 + 1);
+    fix_crc(copy, n);
+    assert_null(rctr_snapshot_load_mem(copy, n, 0, &err));
+    assert_int_equal(err, RC_EFORMAT);
+    /* one size of PTRDIFF_MAX alone is allowed */
+    memcpy(copy, buf, n);
+    for (size_t t = 0; t < ntraces; t++)
+        put64(copy + traces_at + 20 * t + 4, t ? 0 : (uint64_t)PTRDIFF_MAX);
+    fix_crc(copy, n);
+    rc_snapshot *big = rctr_snapshot_load_mem(copy, n, 0, &err);
+    assert_non_null(big);
+    rc_stats *d = rc_snapshot_compare_to(big, big, RC_BY_TRACEBACK, 0);
+    assert_int_equal(rc_stats_at(d, 0)->size, (size_t)PTRDIFF_MAX);
+    assert_int_equal(rc_stats_at(d, 0)->size_diff, 0);
+    rc_stats_free(d);
+    rc_snapshot_free(big);
     /* the first string's length far beyond the file */
     memcpy(copy, buf, n);
     put32(copy + 64, UINT32_MAX);
