@@ -12,7 +12,10 @@
  * each distinct return address of a snapshot is symbolized once per call
  * (rcs_symbolize caches across calls). A frame's file and line are those of
  * the innermost function at the return address: for a call inside inlined
- * code, the inlined function's line. */
+ * code, the inlined function's line. A snapshot loaded from a file
+ * (dumpload.c) is never symbolized here: its frames' files and lines are
+ * those stored in the file (frame_get), whose addresses belong to another
+ * process. */
 #include "trace/snapshot.h"
 #include "symbolize/symbolize.h"
 
