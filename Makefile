@@ -82,7 +82,7 @@ endef
 # The steps share the 2 cores through their own -j; never run them side by side.
 .NOTPARALLEL:
 
-.PHONY: bench-heap bench-objects bench-gc
+.PHONY: bench-heap bench-objects bench-gc bench-trace
 .PHONY: all deps build demo test test-quick test-normal test-asan test-valgrind \
         test-tsan test-clang test-fuzz bench install check clean distclean
 
@@ -128,7 +128,7 @@ test-quick: build
 install: build
 	$(CMAKE) --install build --prefix "$(PREFIX)"
 
-bench: bench-heap bench-objects bench-gc
+bench: bench-heap bench-objects bench-gc bench-trace
 
 bench-heap: deps
 	bash bench/heap/run.sh
@@ -138,6 +138,9 @@ bench-objects: deps
 
 bench-gc: deps
 	bash bench/gc/run.sh
+
+bench-trace: deps
+	bash bench/trace/run.sh
 
 check: test-normal-build
 	tools/check_layers.sh
