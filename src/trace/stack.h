@@ -1,10 +1,11 @@
 /* stack.h - stack capture for the trace layer: the return addresses of the
  * calling thread, innermost first.
  *
- * The backend is libgcc's _Unwind_Backtrace, which walks the .eh_frame
- * unwind tables that x86-64 (and aarch64) compilers emit by default, so it
- * gives correct tracebacks for code built without frame pointers (Debian's
- * -O2). docs/trace.md records why it was chosen and what it costs.
+ * On x86-64, a walk over the .eh_frame unwind rules that compilers emit by
+ * default, each address's rule computed once and cached; libgcc's
+ * _Unwind_Backtrace for frames the walk does not model and on other
+ * architectures. Both give correct tracebacks for code built without frame
+ * pointers (Debian's -O2). docs/trace.md records the choice and the costs.
  *
  * Capture never allocates from the recycle heap and takes no lock of the
  * library: it may run inside an allocator hook. */
