@@ -36,7 +36,7 @@ RES=$BIN/results.txt; : >"$RES"   # rep impl time_s
 
 # shellcheck source=../lib.sh
 source "$HERE/../lib.sh"
-bench_install_deps gcc cmake make python3 libdw-dev
+bench_install_deps gcc cmake make python3 libdw-dev libunwind-dev   # libunwind: capture.c only
 bench_find_python
 PY_VERSION=$("$PY" -c 'import sys, platform; print(platform.python_implementation(), sys.version.split()[0])')
 GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit")
