@@ -61,8 +61,10 @@ RCI_INLINE bool rci_pheap_traced(void) {
 /* Frames of the functions that allocate on a client's behalf (the slow
  * paths here, the object layer's constructors and buffer functions) are
  * kept in one section, so that a stack walk can drop them by address and
- * start at the code that asked for the object. Inline fast paths need no
- * mark: they are part of the marked function they are inlined into. */
+ * start at the code that asked for the object. The inline paths that
+ * lead to a report (rci_pheap_alloc, rci_pheap_alloc_fast) are RCI_INLINE,
+ * inlined even at -O0, so that they are part of the marked function that
+ * uses them and need no mark of their own. */
 #define RCI_ALLOC_FRAME __attribute__((section("rci_alloc_text"), noinline))
 extern const char __start_rci_alloc_text[] __attribute__((weak, visibility("hidden")));
 extern const char __stop_rci_alloc_text[] __attribute__((weak, visibility("hidden")));
@@ -136,7 +138,7 @@ RCI_INLINE void *rci_pheap_settle(rci_heap *h, void *block, long unflushed) {
 void *rci_pheap_alloc_slow(rci_heap *h, size_t size, unsigned kind);
 
 /* Allocate size bytes of the given kind from h; NULL on ENOMEM (errno set). */
-static inline void *rci_pheap_alloc(rci_heap *h, size_t size, unsigned kind) {
+RCI_INLINE void *rci_pheap_alloc(rci_heap *h, size_t size, unsigned kind) {
     if (rci_likely(size <= RC_DIRECT_MAX && !rci_pheap_traced())) {
         rci_pool *pool = rci_heap_hot_of(h)->direct[kind][(size + 15) >> 4];
         if (rci_likely(pool->free != NULL))
