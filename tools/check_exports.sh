@@ -31,7 +31,13 @@ problem() {
     problems=$((problems + 1))
 }
 
-exported=$(nm -D --defined-only "$lib" | awk 'NF >= 3 { print $3 }' | sed 's/@.*//' | sort -u)
+# Exported = defined in the dynamic symbol table with default (or
+# protected) visibility. The linker may list a hidden symbol there (the
+# __start_/__stop_ symbols of a section, see src/heap/private.h): no other
+# module can bind to it, so it is not exported.
+exported=$(readelf --dyn-syms -W "$lib" |
+    awk '$1 ~ /^[0-9]+:$/ && $5 != "LOCAL" && $7 != "UND" && $6 != "HIDDEN" && $6 != "INTERNAL" && $8 != "" { print $8 }' |
+    sed 's/@.*//' | sort -u)
 
 # The allow-list: names declared RC_API in include/. Comments and
 # preprocessor lines are dropped, declarations are split at ';', '{' and '}',
