@@ -94,6 +94,34 @@ int rci_htable_put(rci_htable *t, uintptr_t key, uintptr_t value) {
     return 0;
 }
 
+uintptr_t *rci_htable_slot(rci_htable *t, uintptr_t key, bool *existed) {
+    size_t i = 0;
+    if (t->mask) {
+        i = slot_of(key, t->mask);
+        while (t->keys[i]) {
+            if (t->keys[i] == key) {
+                *existed = true;
+                return &t->values[i];
+            }
+            i = (i + 1) & t->mask;
+        }
+    }
+    /* absent: i is the first empty slot of key's run, unless a rehash moves it */
+    size_t cap = t->mask ? t->mask + 1 : 0;
+    if ((t->count + 1) * 4 >= cap * 3) {
+        if (rci_htable_reserve(t, t->count + 1) != 0)
+            return NULL;
+        i = slot_of(key, t->mask);
+        while (t->keys[i])
+            i = (i + 1) & t->mask;
+    }
+    t->keys[i] = key;
+    t->values[i] = 0;
+    t->count++;
+    *existed = false;
+    return &t->values[i];
+}
+
 bool rci_htable_get(const rci_htable *t, uintptr_t key, uintptr_t *value) {
     if (!t->mask)
         return false;

@@ -28,6 +28,10 @@ void rci_htable_free(rci_htable *t);
 void rci_htable_clear(rci_htable *t);
 /* 0, or ENOMEM (the table is unchanged). Replaces an existing value. */
 int rci_htable_put(rci_htable *t, uintptr_t key, uintptr_t value);
+/* The value slot of key, inserting key with value 0 when absent (*existed
+ * tells which); NULL on ENOMEM (the table is unchanged). The slot is valid
+ * until the next change to the table. One probe where get + put take two. */
+uintptr_t *rci_htable_slot(rci_htable *t, uintptr_t key, bool *existed);
 /* true and *value if present. */
 bool rci_htable_get(const rci_htable *t, uintptr_t key, uintptr_t *value);
 /* true if key was present (and is now removed); *value gets its value. */

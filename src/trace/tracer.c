@@ -214,9 +214,12 @@ static int add_trace(unsigned domain, uintptr_t ptr, size_t size, const uintptr_
     rci_htable *t = domain_table(domain, true);
     if (!t)
         return ENOMEM;
-    uintptr_t v;
-    if (rci_htable_get(t, ptr, &v)) {
-        rctr_trace *old = (rctr_trace *)v;
+    bool existed;
+    uintptr_t *slot = rci_htable_slot(t, ptr, &existed);
+    if (!slot)
+        return ENOMEM;
+    if (existed) {
+        rctr_trace *old = (rctr_trace *)*slot;
         T.current -= old->size;
         old->size = size;
         old->tb = tb;
@@ -224,12 +227,11 @@ static int add_trace(unsigned domain, uintptr_t ptr, size_t size, const uintptr_
         return 0;
     }
     rctr_trace *rec = trace_new();
-    if (!rec)
-        return ENOMEM;
-    if (rci_htable_put(t, ptr, (uintptr_t)rec) != 0) {
-        trace_drop(rec);
+    if (!rec) {
+        rci_htable_remove(t, ptr, NULL);   /* the key just inserted */
         return ENOMEM;
     }
+    *slot = (uintptr_t)rec;
     rec->size = size;
     rec->tb = tb;
     T.ntraces++;
