@@ -98,6 +98,7 @@ static struct tracer {
     arena mem;
     rctr_trace *free_traces;       /* records ready for reuse */
     size_t current, peak, ntraces;
+    size_t gen;                    /* bumped whenever the arena is released */
     /* Raw frames between the walk and the allocator's caller, per entry
      * point; measured once per process by calibrate(). */
     size_t skip[K_COUNT];
@@ -113,6 +114,16 @@ static _Thread_local int reentrant;
 static _Thread_local uintptr_t *calib_buf;
 static _Thread_local size_t calib_len;
 #define CALIB_MAX 256
+
+/* The tracebacks this thread interned last, valid while gen == T.gen: they
+ * live in the arena, which only release_all frees, and release_all bumps
+ * T.gen. Read and written with the lock held. */
+#define TB_CACHE 4
+static _Thread_local struct {
+    size_t gen;
+    unsigned next;
+    rctr_traceback *tb[TB_CACHE];
+} tb_cache;
 
 static rctr_traceback empty_tb;    /* the traceback of a walk that found nothing */
 
@@ -138,10 +149,15 @@ static uint64_t hash_frames(const uintptr_t *f, size_t n) {
     return h;
 }
 
-/* The interned traceback of frames[0..n); NULL on ENOMEM (lock held). */
-static rctr_traceback *intern(const uintptr_t *frames, size_t n) {
-    if (n == 0)
-        return &empty_tb;
+static bool same_frames(const uintptr_t *a, const uintptr_t *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+/* The interned traceback of frames[0..n), from the table (lock held). */
+static rctr_traceback *intern_table(const uintptr_t *frames, size_t n) {
     uint64_t h = hash_frames(frames, n);
     uintptr_t key = (uintptr_t)h ? (uintptr_t)h : 1;
     uintptr_t v;
@@ -149,7 +165,7 @@ static rctr_traceback *intern(const uintptr_t *frames, size_t n) {
     if (rci_htable_get(&T.tbs, key, &v)) {
         head = (rctr_traceback *)v;
         for (rctr_traceback *tb = head; tb; tb = tb->next)
-            if (tb->nframes == n && memcmp(tb->frames, frames, n * sizeof *frames) == 0)
+            if (tb->nframes == n && same_frames(tb->frames, frames, n))
                 return tb;
     } else if (rci_htable_reserve(&T.tbs, T.tbs.count + 1) != 0) {
         return NULL;
@@ -163,6 +179,30 @@ static rctr_traceback *intern(const uintptr_t *frames, size_t n) {
     memcpy(tb->frames, frames, n * sizeof *frames);
     /* cannot fail: the key is present, or room was reserved above */
     rci_htable_put(&T.tbs, key, (uintptr_t)tb);
+    return tb;
+}
+
+/* The interned traceback of frames[0..n); NULL on ENOMEM (lock held).
+ * A program allocates from few call sites at a time, so this thread's last
+ * few tracebacks usually match without hashing or probing the table. */
+static rctr_traceback *intern(const uintptr_t *frames, size_t n) {
+    if (n == 0)
+        return &empty_tb;
+    if (tb_cache.gen == T.gen) {
+        for (unsigned k = 0; k < TB_CACHE; k++) {
+            rctr_traceback *tb = tb_cache.tb[k];
+            if (tb && tb->nframes == n && same_frames(tb->frames, frames, n))
+                return tb;
+        }
+    } else {
+        memset(&tb_cache, 0, sizeof tb_cache);
+        tb_cache.gen = T.gen;
+    }
+    rctr_traceback *tb = intern_table(frames, n);
+    if (tb) {
+        tb_cache.tb[tb_cache.next] = tb;
+        tb_cache.next = (tb_cache.next + 1) % TB_CACHE;
+    }
     return tb;
 }
 
@@ -264,6 +304,7 @@ static void release_all(void) {
     arena_release(&T.mem);
     T.free_traces = NULL;
     T.current = T.peak = T.ntraces = 0;
+    T.gen++;                       /* every thread's tb_cache is stale */
 }
 
 /* ---- stack capture at a hook ---- */
