@@ -659,14 +659,20 @@ static void pick_roots(const model *m, const config *cfg, rct_rng *rng, int **or
     *root_out = root;
 }
 
-static void run(const config *cfg, uint64_t seed) {
+/* The start of a run: the seed recorded for failure messages, the random
+ * stream seeded, the model's graph drawn. */
+static void run_begin(model *m, const config *cfg, uint64_t seed, const char *step, rct_rng *rng) {
     g_seed = seed;
-    g_step = "build";
+    g_step = step;
+    rct_rng_init(rng, seed);
+    model_init(m, cfg, rng);
+}
+
+static void run(const config *cfg, uint64_t seed) {
     rct_rng rng;
-    rct_rng_init(&rng, seed);
     model M;
     model *m = &M;
-    model_init(m, cfg, &rng);
+    run_begin(m, cfg, seed, "build", &rng);
     int n = m->n;
 
     rc_config c;
@@ -897,13 +903,10 @@ static void chaos_check_liveness(model *m) {
 }
 
 static void run_chaos(const config *cfg, uint64_t seed, size_t step) {
-    g_seed = seed;
-    g_step = "chaos build";
     rct_rng rng;
-    rct_rng_init(&rng, seed);
     model M;
     model *m = &M;
-    model_init(m, cfg, &rng);
+    run_begin(m, cfg, seed, "chaos build", &rng);
     int n = m->n;
 
     rc_config c;
