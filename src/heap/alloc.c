@@ -606,12 +606,14 @@ RCI_INLINE void free_nohook(void *p) {
                           rci_pool_block_start_ok(pool, p) && b->mark != rci_free_key)) {
         /* A plain block of another thread's pool (or this thread has no
          * heap yet): push it on the pool's remote list. */
+        /* The size is read before the push: once the block is on the remote
+         * list the owner may empty the pool and carve it for another class. */
+        long bsize = (long)pool->block_size;
         free_remote(pool, p);
         if (h != &rci_heap_empty)
-            rci_stat_add_inline(h, -(long)pool->block_size);
+            rci_stat_add_inline(h, -bsize);
         else
-            atomic_fetch_sub_explicit(&rci_g_bytes_in_use_signed, (long)pool->block_size,
-                                      memory_order_relaxed);
+            atomic_fetch_sub_explicit(&rci_g_bytes_in_use_signed, bsize, memory_order_relaxed);
         return;
     }
     free_generic(p);
