@@ -92,6 +92,12 @@ static __attribute__((noinline)) size_t cap_recycle(uintptr_t *out, size_t max) 
     return n;
 }
 
+static __attribute__((noinline)) size_t cap_recycle_plain(uintptr_t *out, size_t max) {
+    size_t n = rctr_stack_capture_plain(out, max, 2);
+    __asm__ volatile("" ::: "memory");
+    return n;
+}
+
 typedef size_t (*capfn)(uintptr_t *, size_t);
 static capfn fn;
 static size_t frames, iters;
@@ -143,6 +149,7 @@ int main(int argc, char **argv) {
 #endif
     else if (!strcmp(m, "fp")) fn = cap_fp;
     else if (!strcmp(m, "recycle")) fn = cap_recycle;
+    else if (!strcmp(m, "recycle-plain")) fn = cap_recycle_plain;
     else { fprintf(stderr, "unknown method %s\n", m); return 2; }
     printf("method=%s\n", m);
     chain(depth, fn);

@@ -419,7 +419,7 @@ static rule compute_rule(uintptr_t target) {
     return out;
 }
 
-static inline rule rule_at(uintptr_t target) {
+static inline __attribute__((always_inline)) rule rule_at(uintptr_t target) {
     _Atomic uint64_t *slot = &rule_cache[cache_slot(target)];
     uint64_t w = atomic_load_explicit(slot, memory_order_relaxed);
     if ((w & ADDR_MASK) == target && target != 0)
@@ -434,50 +434,351 @@ static inline rule rule_at(uintptr_t target) {
  * the stack, so that a wrong rule (see rule_cache) cannot send it far. */
 #define STACK_SPAN ((uintptr_t)1 << 30)
 
-/* The walk proper. Returns false when a frame's rule is not modelled or the
- * stack does not look like one (the caller then uses libgcc). */
-static inline bool fast_walk(uintptr_t pc, uintptr_t sp, uintptr_t bp, uintptr_t *out, size_t max,
-                             size_t skip, size_t *np) {
+/* ---- one step of the walk ----
+ *
+ * A frame is its state (pc, %rsp, %rbp). A step reads at most two words of
+ * the stack: the return address at CFA - 8 and, when the rule says the
+ * caller's %rbp is saved, that slot. The caller's state is a function of
+ * the frame's state, its rule and those two words, nothing else. */
+
+/* Frame flags kept by the memo (below). */
+enum {
+    F_PC = 1,         /* the innermost frame: pc is not a return address */
+    F_RBP_CFA = 2,    /* the frame's CFA is %rbp-based */
+    F_BP_SAVED = 4,   /* the caller's %rbp was read from the stack */
+    F_NEEDBP = 8,     /* the walk from this frame outward reads its %rbp */
+};
+
+enum { STEP_OK, STEP_END, STEP_BAD };
+
+typedef struct wstate {
+    uintptr_t pc, sp, bp;
+    uintptr_t raaddr, bpaddr;   /* the words the step read (bpaddr 0: none) */
+    unsigned flags;
+} wstate;
+
+/* Move s to its caller. lo is the innermost %rsp of the walk. */
+#ifdef RCTR_STACK_STATS
+size_t rctr_stat_steps, rctr_stat_splices, rctr_stat_checkfail, rctr_stat_walks;
+#define STAT(x) (x)++
+#else
+#define STAT(x) ((void)0)
+#endif
+static inline __attribute__((always_inline)) int step(wstate *s, uintptr_t lo) {
+    STAT(rctr_stat_steps);
+    uintptr_t target = (s->flags & F_PC) ? s->pc : s->pc - 1;
+    rule r = rule_at(target);
+    s->raaddr = s->bpaddr = 0;
+    if (r.kind == K_END)
+        return STEP_END;
+    if (r.kind == K_BAD)
+        return STEP_BAD;
+    uintptr_t cfa = (r.kind == K_RSP ? s->sp : s->bp) + (uintptr_t)r.off;
+    /* the CFA lies above this frame's %rsp and the return address */
+    if (cfa < s->sp + 8 || cfa - lo > STACK_SPAN || (cfa & 7))
+        return STEP_BAD;
+    unsigned fl = s->flags & F_PC;
+    if (r.kind == K_RBP)
+        fl |= F_RBP_CFA;
+    s->raaddr = cfa - 8;
+    uintptr_t ra = *(const uintptr_t *)s->raaddr;
+    uintptr_t bp = s->bp;
+    if (r.rbp_saved) {
+        uintptr_t at = cfa + (uintptr_t)r.rbp_off;
+        if (at < s->sp)
+            return STEP_BAD;
+        s->bpaddr = at;
+        bp = *(const uintptr_t *)at;
+        fl |= F_BP_SAVED;
+    }
+    s->flags = fl;
+    if (ra == 0)
+        return STEP_END;   /* raaddr stays: the end was read from the stack */
+    /* the step's outputs become the caller's state; the reads stay with the
+     * frame that made them, so the caller of step copies them first */
+    s->sp = cfa;
+    s->pc = ra;
+    s->bp = bp;
+    return STEP_OK;
+}
+
+/* The walk without a memo: out gets frames skip .. skip + max - 1. Returns
+ * false when a frame's rule is not modelled or the stack does not look like
+ * one (the caller then uses libgcc). */
+static bool plain_walk(uintptr_t pc, uintptr_t sp, uintptr_t bp, uintptr_t *out, size_t max, size_t skip,
+                       size_t *np) {
+    wstate s = {pc, sp, bp, 0, 0, F_PC};
     size_t n = 0;
-    const uintptr_t lo = sp;
-    uintptr_t target = pc;   /* the innermost pc is not a return address */
     for (;;) {
         if (skip)
             skip--;
-        else if ((out[n++] = pc), n == max)
+        else if ((out[n++] = s.pc), n == max)
             break;
-        rule r = rule_at(target);
-        if (r.kind == K_END)
-            break;
-        if (r.kind == K_BAD)
+        int st = step(&s, sp);
+        if (st == STEP_BAD)
             return false;
-        uintptr_t cfa = (r.kind == K_RSP ? sp : bp) + (uintptr_t)r.off;
-        /* the CFA lies above this frame's %rsp and the return address */
-        if (cfa < sp + 8 || cfa - lo > STACK_SPAN || (cfa & 7))
-            return false;
-        uintptr_t ra = *(const uintptr_t *)(cfa - 8);
-        if (r.rbp_saved) {
-            uintptr_t at = cfa + (uintptr_t)r.rbp_off;
-            if (at < sp)
-                return false;
-            bp = *(const uintptr_t *)at;
-        }
-        sp = cfa;
-        pc = ra;
-        if (pc == 0)
+        if (st == STEP_END)
             break;
-        target = pc - 1;
+        s.flags &= ~(unsigned)F_PC;
     }
     *np = n;
     return true;
+}
+
+/* ---- the memo: the last walk of this thread ----
+ *
+ * Consecutive captures of a thread share most of their outer frames (the
+ * program's callers did not return in between). The memo keeps the last
+ * walk's frames, states and the stack words each step read. A new walk
+ * goes outward from its innermost frame until it reaches a frame whose
+ * state equals a memo frame's (%rbp compared only when the memo's walk from
+ * there reads it), then checks that every word the memo's walk read from
+ * there outward still holds what it read. If so, the rest of the walk would
+ * read the same words from the same states and find the same frames: they
+ * are taken from the memo. Nothing is assumed about the program: a frame
+ * that returned and was called again (same %rsp, same pc) is caught by the
+ * words of its callers, which the check reads; a longjmp, a signal or
+ * another stack just makes the states differ. The check is a load and a
+ * compare per frame, where the walk is a rule lookup and dependent loads.
+ *
+ * Layout: frames [base, base + n) of the arrays, innermost first, inside
+ * [0, 2 * MEMO_CAP); the new frames of a walk go to a scratch area after
+ * that, and are copied in front of the frames they join. The memo belongs
+ * to one thread; `busy` keeps a capture from a signal handler that
+ * interrupted one of this thread's captures off it (that capture walks
+ * without it). */
+#define MEMO_CAP 192
+#define MEMO_SLOTS (3 * MEMO_CAP)
+#define SCRATCH (2 * MEMO_CAP)
+
+typedef struct mframe {
+    uintptr_t pc, sp, bp;        /* the frame's state */
+    uintptr_t raaddr, bpaddr;    /* the words its step read (0: none) */
+    uintptr_t flags;             /* F_* */
+} mframe;
+
+typedef struct memo {
+    size_t base, n;
+    bool ended;              /* frame base + n - 1 is the outermost of the stack */
+    volatile bool busy;
+    mframe f[MEMO_SLOTS];
+} memo;
+
+/* The first memo frame in [m, end) whose words changed, or end. */
+static size_t memo_check(const memo *M, size_t m, size_t end, uintptr_t lo) {
+    for (size_t i = m; i < end; i++) {
+        const mframe *f = &M->f[i];
+        bool last = i + 1 == end;
+        if (last && !M->ended)
+            break;   /* the memo's walk stopped before this frame's step */
+        uintptr_t a = f->raaddr;
+        if (a) {
+            if (a - lo > STACK_SPAN || *(const uintptr_t *)a != (last ? 0 : f[1].pc))
+                return i;
+        }
+        /* the saved %rbp matters only if a walk from the caller reads it */
+        if (!last && (a = f->bpaddr) != 0 && (f[1].flags & F_NEEDBP)) {
+            if (a - lo > STACK_SPAN || *(const uintptr_t *)a != f[1].bp)
+                return i;
+        }
+    }
+    return end;
+}
+
+/* F_NEEDBP of frames [from, to), from the frame after them (need: whether
+ * the walk from frame `to` reads its %rbp). */
+static void memo_needbp(memo *M, size_t from, size_t to, bool need) {
+    for (size_t i = to; i-- > from;) {
+        uintptr_t f = M->f[i].flags;
+        need = (f & F_RBP_CFA) || (!(f & F_BP_SAVED) && need);
+        M->f[i].flags = need ? f | F_NEEDBP : f & ~(uintptr_t)F_NEEDBP;
+    }
+}
+
+/* Walk on from the memo's outermost frame until it holds want frames or the
+ * stack ends. False on a frame the walk does not model. */
+static bool memo_extend(memo *M, size_t want, uintptr_t lo) {
+    while (M->n < want && !M->ended) {
+        if (M->base + M->n == SCRATCH) {   /* no room outward: move to the start */
+            memmove(M->f, M->f + M->base, M->n * sizeof M->f[0]);
+            M->base = 0;
+        }
+        mframe *last = &M->f[M->base + M->n - 1];
+        wstate s = {last->pc, last->sp, last->bp, 0, 0, (unsigned)(last->flags & F_PC)};
+        int st = step(&s, lo);
+        if (st == STEP_BAD)
+            return false;
+        last->raaddr = s.raaddr;
+        last->bpaddr = s.bpaddr;
+        last->flags = s.flags;
+        if (st == STEP_END) {
+            M->ended = true;
+            memo_needbp(M, M->base + M->n - 1, M->base + M->n, false);
+            break;
+        }
+        /* its step is not taken yet: assume it reads %rbp */
+        last[1] = (mframe){s.pc, s.sp, s.bp, 0, 0, F_NEEDBP};
+        M->n++;
+        memo_needbp(M, M->base + M->n - 2, M->base + M->n - 1, true);
+    }
+    /* F_NEEDBP of the frames before the new ones may have become stricter
+     * than needed (they assumed the worst); that is safe, only slower. */
+    return true;
+}
+
+/* The walk with the memo; false as plain_walk. need = skip + max <= MEMO_CAP. */
+static bool memo_walk(memo *M, uintptr_t pc, uintptr_t sp, uintptr_t bp, uintptr_t *out, size_t max,
+                      size_t skip, size_t *np) {
+    const size_t need = skip + max;
+    const uintptr_t lo = sp;
+    STAT(rctr_stat_walks);
+    wstate s = {pc, sp, bp, 0, 0, F_PC};
+    mframe *scratch = M->f + SCRATCH;
+    size_t j = 0;   /* new frames, in the scratch area */
+    size_t m = M->base, end = M->base + M->n, min_cand = m, splice = SIZE_MAX;
+    bool ended = false;
+    for (;;) {
+        while (m < end && M->f[m].sp < s.sp)
+            m++;
+        if (m < end && m >= min_cand && M->f[m].sp == s.sp && M->f[m].pc == s.pc &&
+            (M->f[m].flags & F_PC) == (s.flags & F_PC) &&
+            (!(M->f[m].flags & F_NEEDBP) || M->f[m].bp == s.bp)) {
+            size_t f = memo_check(M, m, end, lo);
+            if (f == end) {
+                STAT(rctr_stat_splices);
+                splice = m;
+                /* %rbp may differ where no frame from m on reads it: the
+                 * memo takes the new value, through the frames that pass
+                 * it on unchanged, so that the next check compares the
+                 * words against what a walk would find now */
+                for (size_t i = m; i < end; i++) {
+                    M->f[i].bp = s.bp;
+                    if (M->f[i].flags & F_BP_SAVED)
+                        break;
+                }
+                break;
+            }
+            min_cand = f + 1;
+            STAT(rctr_stat_checkfail);
+        }
+        mframe *here = &scratch[j++];
+        here->pc = s.pc;
+        here->sp = s.sp;
+        here->bp = s.bp;
+        if (j == need) {   /* the last frame wanted: its step is not taken */
+            here->raaddr = here->bpaddr = 0;
+            here->flags = (s.flags & F_PC) | F_NEEDBP;
+            break;
+        }
+        int st = step(&s, lo);
+        if (st == STEP_BAD) {
+            M->n = 0;
+            return false;
+        }
+        /* the frame keeps what its step read; s moved to the caller */
+        here->raaddr = s.raaddr;
+        here->bpaddr = s.bpaddr;
+        here->flags = s.flags;
+        if (st == STEP_END) {
+            ended = true;
+            break;
+        }
+        s.flags = 0;
+    }
+
+    size_t total;
+    if (splice != SIZE_MAX) {
+        size_t keep = end - splice;
+        if (j + keep > MEMO_CAP)   /* stay within MEMO_CAP: drop outer frames */
+            keep = MEMO_CAP - j, M->ended = false;
+        if (splice < j) {   /* no room in front: move the kept frames */
+            size_t to = j + (2 * MEMO_CAP - j - keep) / 2;
+            memmove(M->f + to, M->f + splice, keep * sizeof M->f[0]);
+            splice = to;
+        }
+        memcpy(M->f + splice - j, scratch, j * sizeof M->f[0]);
+        M->base = splice - j;
+        M->n = total = j + keep;
+        if (!M->ended) {   /* the new outermost frame's step is not kept */
+            mframe *last = &M->f[M->base + total - 1];
+            last->raaddr = last->bpaddr = 0;
+            last->flags |= F_NEEDBP;
+        }
+        memo_needbp(M, M->base, splice, (M->f[splice].flags & F_NEEDBP) != 0);
+        if (total < need) {
+            if (!memo_extend(M, need, lo)) {
+                M->n = 0;
+                return false;
+            }
+            total = M->n;
+        }
+    } else {
+        M->base = MEMO_CAP / 2;
+        memcpy(M->f + M->base, scratch, j * sizeof M->f[0]);
+        M->n = total = j;
+        M->ended = ended;
+        memo_needbp(M, M->base, M->base + j, !ended);
+    }
+    size_t k = total < need ? total : need;
+    k = k > skip ? k - skip : 0;
+    const mframe *from = M->f + M->base + skip;
+    for (size_t i = 0; i < k; i++)
+        out[i] = from[i].pc;
+    *np = k;
+    return true;
+}
+
+#include <pthread.h>
+#include "heap/os/os.h"
+
+/* This thread's memo: NULL before its first capture, DEAD after its
+ * memory was returned at thread exit (captures from later destructors walk
+ * without one) or when none could be mapped. */
+#define MEMO_DEAD ((memo *)(uintptr_t)1)
+static _Thread_local memo *tl_memo;
+static pthread_key_t memo_key;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+static bool memo_key_ok;
+
+static size_t memo_bytes(void) {
+    size_t page = rci_os_page_size();
+    return (sizeof(memo) + page - 1) & ~(page - 1);
+}
+
+static void memo_release(void *p) {
+    tl_memo = MEMO_DEAD;
+    if (p && p != MEMO_DEAD)
+        rci_os_free(p, memo_bytes());
+}
+
+static void memo_key_make(void) {
+    memo_key_ok = pthread_key_create(&memo_key, memo_release) == 0;
+}
+
+static memo *memo_get(void) {
+    memo *M = tl_memo;
+    if (__builtin_expect(M != NULL, 1))
+        return M == MEMO_DEAD ? NULL : M;
+    tl_memo = MEMO_DEAD;   /* while it is made: a nested capture walks plainly */
+    pthread_once(&memo_once, memo_key_make);
+    void *mem;
+    if (!memo_key_ok || rci_os_alloc_aligned(memo_bytes(), rci_os_page_size(), &mem) != 0)
+        return NULL;   /* stays DEAD: this thread walks without a memo */
+    M = mem;   /* fresh pages are zero: an empty memo */
+    if (pthread_setspecific(memo_key, M) != 0) {
+        rci_os_free(mem, memo_bytes());
+        return NULL;
+    }
+    tl_memo = M;
+    return M;
 }
 #endif /* x86-64 */
 
 /* noinline: the frame count between a caller and the walk must not depend
  * on the optimiser's choices at each call site (the tracer calibrates it).
- * Both paths see the same raw frames: frame 0 a pc inside this function,
- * frame 1 the return address into the caller. */
-__attribute__((noinline)) size_t rctr_stack_capture(uintptr_t *out, size_t max, size_t skip) {
+ * Every path sees the same raw frames: frame 0 a pc inside this function,
+ * frame 1 the return address into the caller. skip counts frame 0. */
+static __attribute__((noinline)) size_t capture(uintptr_t *out, size_t max, size_t skip, bool use_memo) {
     if (max == 0)
         return 0;
 #ifdef HAVE_FAST_WALK
@@ -487,11 +788,39 @@ __attribute__((noinline)) size_t rctr_stack_capture(uintptr_t *out, size_t max, 
     __asm__ volatile("leaq 0(%%rip), %0\n\tmovq %%rsp, %1\n\tmovq %%rbp, %2"
                      : "=&r"(pc), "=&r"(sp), "=&r"(bp));
     size_t n;
-    if (fast_walk(pc, sp, bp, out, max, skip, &n))
+    memo *M = use_memo && max <= MEMO_CAP - skip && skip <= MEMO_CAP ? memo_get() : NULL;
+    if (M && !M->busy) {
+        M->busy = true;
+        __asm__ volatile("" ::: "memory");
+        bool ok = memo_walk(M, pc, sp, bp, out, max, skip, &n);
+        __asm__ volatile("" ::: "memory");
+        M->busy = false;
+        if (ok)
+            return n;
+    } else if (plain_walk(pc, sp, bp, out, max, skip, &n)) {
         return n;
+    }
+#else
+    (void)use_memo;
 #endif
     walk w = {out, max, skip, 0};
     _Unwind_Backtrace(walk_step, &w);
     __asm__ volatile("" ::: "memory");   /* no tail call: this frame stays */
     return w.n;
+}
+
+/* Both entry points reach capture() through one frame of their own and
+ * drop capture()'s frame, so the raw frames are the same for both and for
+ * every path inside: [return into the entry point (a pc inside it), return
+ * into its caller, ...]. */
+__attribute__((noinline)) size_t rctr_stack_capture(uintptr_t *out, size_t max, size_t skip) {
+    size_t n = capture(out, max, skip + 1, true);
+    __asm__ volatile("" ::: "memory");
+    return n;
+}
+
+__attribute__((noinline)) size_t rctr_stack_capture_plain(uintptr_t *out, size_t max, size_t skip) {
+    size_t n = capture(out, max, skip + 1, false);
+    __asm__ volatile("" ::: "memory");
+    return n;
 }

@@ -2,9 +2,11 @@
  * calling thread, innermost first.
  *
  * On x86-64, a walk over the .eh_frame unwind rules that compilers emit by
- * default, each address's rule computed once and cached; libgcc's
- * _Unwind_Backtrace for frames the walk does not model and on other
- * architectures. Both give correct tracebacks for code built without frame
+ * default, each address's rule computed once and cached, and the outer
+ * frames that did not change since the thread's last walk taken from a
+ * per-thread memo of that walk after checking the stack words it read;
+ * libgcc's _Unwind_Backtrace for frames the walk does not model and on
+ * other architectures. Both give correct tracebacks for code built without frame
  * pointers (Debian's -O2). docs/trace.md records the choice and the costs.
  *
  * Capture never allocates from the recycle heap and takes no lock of the
@@ -27,5 +29,10 @@
  * the return address into its caller. Returns the number written (0 when
  * the unwinder finds nothing). Never fails otherwise. */
 size_t rctr_stack_capture(uintptr_t *out, size_t max, size_t skip);
+
+/* The same walk without the calling thread's memo of its last walk (see
+ * stack.c): every frame is unwound. The same frames as rctr_stack_capture
+ * (frame 0 a pc inside this function); for tests and measurements. */
+size_t rctr_stack_capture_plain(uintptr_t *out, size_t max, size_t skip);
 
 #endif /* RC_TRACE_STACK_H */

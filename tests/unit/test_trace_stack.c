@@ -1,10 +1,20 @@
-/* rc-test: whitebox */
+/* rc-test: whitebox threads */
 /* test_trace_stack.c - rctr_stack_capture against the return addresses that
  * the functions of a known noinline chain read with __builtin_return_address,
  * and against libgcc's _Unwind_Backtrace over the whole stack: the first
  * capture through the chain fills the rule cache (cold), the next ones use it
  * (warm). One function of the chain calls alloca, so its
- * frame is described from %rbp rather than %rsp. */
+ * frame is described from %rbp rather than %rsp.
+ *
+ * The memo (the outer frames of a thread's last walk, reused after a check
+ * of the stack words they were read from) is checked against the plain walk
+ * at random points of random call trees: several call sites per function,
+ * frames with and without %rbp-based CFAs, a function whose %rbp changes
+ * between calls, longjmp out of deep recursion, captures in a signal
+ * handler that interrupts captures, and four threads at once. */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -124,11 +134,165 @@ static void test_depths(void **state) {
     }
 }
 
+/* ---- the memo against the plain walk ---- */
+
+typedef struct rng { uint64_t s; } rng;
+static uint64_t next_rand(rng *r) {
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 7;
+    r->s ^= r->s << 17;
+    return r->s;
+}
+
+typedef struct tree_ctx {
+    rng r;
+    size_t captures, mismatches;
+    jmp_buf *escape;
+    int escape_at;   /* longjmp to escape when a call reaches this depth (-1: never) */
+} tree_ctx;
+
+/* Both walks from the same frame, with the same max and skip. */
+static NOINLINE void compare_here(tree_ctx *c) {
+    uintptr_t a[MAXF + 4], b[MAXF + 4];
+    size_t max = 1 + next_rand(&c->r) % MAXF, skip = next_rand(&c->r) % 4;
+    size_t na = rctr_stack_capture(a, max, skip);
+    size_t nb = rctr_stack_capture_plain(b, max, skip);
+    c->captures++;
+    /* raw frame 0 is a pc inside each entry point, raw frame 1 the return
+     * into this function from two different calls: the rest must agree */
+    size_t from = skip < 2 ? 2 - skip : 0;
+    if (na != nb || (na > from && memcmp(a + from, b + from, (na - from) * sizeof a[0]) != 0))
+        c->mismatches++;
+    NOTAIL();
+}
+
+static NOINLINE void node_a(tree_ctx *c, int depth);
+static NOINLINE void node_b(tree_ctx *c, int depth);
+
+/* A frame described from %rbp, whose size depends on the path. */
+static NOINLINE void node_alloca(tree_ctx *c, int depth) {
+    volatile char *p = __builtin_alloca(16 + (size_t)(next_rand(&c->r) % 64));
+    p[0] = (char)depth;
+    compare_here(c);
+    if (depth > 0)
+        node_b(c, depth - 1);
+    compare_here(c);
+    (void)p[0];
+    NOTAIL();
+}
+
+/* Calls its children from several call sites, capturing in between. */
+static NOINLINE void node_a(tree_ctx *c, int depth) {
+    if (depth == c->escape_at)
+        longjmp(*c->escape, 1);
+    compare_here(c);
+    if (depth <= 0)
+        return;
+    int kids = (int)(next_rand(&c->r) % 3);
+    for (int k = 0; k < kids; k++) {
+        switch (next_rand(&c->r) % 3) {
+        case 0: node_a(c, depth - 1); break;
+        case 1: node_b(c, depth - 1); break;
+        default: node_alloca(c, depth - 1); break;
+        }
+        compare_here(c);
+    }
+    NOTAIL();
+}
+
+static NOINLINE void node_b(tree_ctx *c, int depth) {
+    compare_here(c);
+    if (depth > 0) {
+        if (next_rand(&c->r) & 1)
+            node_a(c, depth - 1);
+        else
+            node_b(c, depth - 1);
+        node_a(c, depth - 1);
+    }
+    compare_here(c);
+    NOTAIL();
+}
+
+/* One tree; a longjmp may leave it from any depth. */
+static NOINLINE void one_tree(tree_ctx *c, int escape_at) {
+    jmp_buf env;
+    c->escape = &env;
+    c->escape_at = escape_at;
+    if (setjmp(env) == 0)
+        node_a(c, 12);
+    c->escape = NULL;
+    compare_here(c);   /* after a longjmp: the memo's frames are gone */
+}
+
+static void run_trees(tree_ctx *c, int rounds) {
+    for (int i = 0; i < rounds; i++)
+        one_tree(c, i % 3 == 0 ? (int)(next_rand(&c->r) % 8) : -1);
+}
+
+static void test_memo_matches_plain(void **state) {
+    (void)state;
+    tree_ctx c = {.r = {0x9e3779b97f4a7c15u}};
+    run_trees(&c, 300);
+    assert_true(c.captures > 10000);
+    assert_int_equal(c.mismatches, 0);
+}
+
+/* A signal handler captures while the interrupted code is capturing: the
+ * handler's walk goes through the signal frame (libgcc's path) and must not
+ * disturb the interrupted capture's memo. */
+static tree_ctx sig_ctx = {.r = {12345}};
+static void on_signal(int sig) {
+    (void)sig;
+    compare_here(&sig_ctx);
+}
+
+static void test_memo_signal(void **state) {
+    (void)state;
+    struct sigaction sa, old_sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGPROF, &sa, &old_sa), 0);
+    struct itimerval it = {{0, 200}, {0, 200}}, off = {{0, 0}, {0, 0}};
+    assert_int_equal(setitimer(ITIMER_PROF, &it, NULL), 0);
+    tree_ctx c = {.r = {777}};
+    run_trees(&c, 400);
+    setitimer(ITIMER_PROF, &off, NULL);
+    sigaction(SIGPROF, &old_sa, NULL);
+    assert_int_equal(c.mismatches, 0);
+    assert_int_equal(sig_ctx.mismatches, 0);
+}
+
+static void *tree_thread(void *arg) {
+    tree_ctx *c = arg;
+    run_trees(c, 150);
+    return NULL;
+}
+
+static void test_memo_threads(void **state) {
+    (void)state;
+    enum { NT = 4 };
+    pthread_t th[NT];
+    tree_ctx c[NT];
+    for (int i = 0; i < NT; i++) {
+        c[i] = (tree_ctx){.r = {(uint64_t)(i + 1) * 0x2545F4914F6CDD1Du}};
+        assert_int_equal(pthread_create(&th[i], NULL, tree_thread, &c[i]), 0);
+    }
+    for (int i = 0; i < NT; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_true(c[i].captures > 1000);
+        assert_int_equal(c[i].mismatches, 0);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cold_then_warm),
         cmocka_unit_test(test_skip_and_max),
         cmocka_unit_test(test_depths),
+        cmocka_unit_test(test_memo_matches_plain),
+        cmocka_unit_test(test_memo_signal),
+        cmocka_unit_test(test_memo_threads),
     };
     return rct_run_tests(tests, NULL, NULL);
 }
