@@ -244,7 +244,7 @@ static int conversion_error(rc_runtime *rt, int code, const char *fn, const rct_
  * Construction and growth
  * ------------------------------------------------------------------------- */
 
-rc_obj *rc_array(rc_runtime *rt, rc_array_kind kind) {
+RCI_ALLOC_FRAME rc_obj *rc_array(rc_runtime *rt, rc_array_kind kind) {
     if (!rt)
         return NULL;
     if (!kind_ok(kind))
@@ -262,7 +262,7 @@ int rc_is_array(const rc_obj *o) {
 }
 
 /* Room for one more item (the growth policy in the header). */
-static int array_grow(rc_runtime *rt, rct_array *a) {
+RCI_INLINE int array_grow(rc_runtime *rt, rct_array *a) {
     if (a->len < a->allocated)
         return 0;
     size_t n = a->len + 1;
@@ -278,7 +278,7 @@ static int array_grow(rc_runtime *rt, rct_array *a) {
     return 0;
 }
 
-static int append_bytes(rc_runtime *rt, rct_array *a, const void *item) {
+static RCI_ALLOC_FRAME int append_bytes(rc_runtime *rt, rct_array *a, const void *item) {
     int r = array_grow(rt, a);
     if (r != 0)
         return r;
@@ -288,7 +288,7 @@ static int append_bytes(rc_runtime *rt, rct_array *a, const void *item) {
     return 0;
 }
 
-int rc_array_append_i64(rc_runtime *rt, rc_obj *array, int64_t v) {
+RCI_ALLOC_FRAME int rc_array_append_i64(rc_runtime *rt, rc_obj *array, int64_t v) {
     /* Fast path: a live i64 array with room; no conversion can fail. */
     if (rt && array && array->rc_type_ == &rc_array_type &&
         !(array->rc_head_ & RCO_F_FREED)) {
@@ -312,7 +312,7 @@ int rc_array_append_i64(rc_runtime *rt, rc_obj *array, int64_t v) {
     return append_bytes(rt, a, item);
 }
 
-int rc_array_append_f64(rc_runtime *rt, rc_obj *array, double v) {
+RCI_ALLOC_FRAME int rc_array_append_f64(rc_runtime *rt, rc_obj *array, double v) {
     if (!rt)
         return RC_EINVAL;
     int r = rct_check_arg(rt, array, &rc_array_type, "rc_array_append_f64");

@@ -67,7 +67,7 @@ static inline bytes_obj *as_bytes(const rc_obj *o) {
     return (bytes_obj *)(void *)(uintptr_t)o;
 }
 
-rc_obj *rc_bytes(rc_runtime *rt, const void *data, size_t len) {
+RCI_ALLOC_FRAME rc_obj *rc_bytes(rc_runtime *rt, const void *data, size_t len) {
     if (!rt)
         return NULL;
     if (!data && len > 0)
@@ -89,7 +89,7 @@ static void *io_error(rc_runtime *rt, const char *path, int e) {
     return rco_err_null(rt, RC_EIO, "%s: %s", path, strerror(e));
 }
 
-rc_obj *rc_bytes_mmap(rc_runtime *rt, const char *path) {
+RCI_ALLOC_FRAME rc_obj *rc_bytes_mmap(rc_runtime *rt, const char *path) {
     if (!rt)
         return NULL;
     if (!path)

@@ -197,7 +197,7 @@ size_t rct_dtable_bytes(const rct_dtable *t) {
  * ------------------------------------------------------------------------- */
 
 /* Allocate an empty table of 2**log2 slots into *nt (not installed). */
-static int dt_alloc(rc_runtime *rt, unsigned log2, rct_dtable *nt) {
+static RCI_ALLOC_FRAME int dt_alloc(rc_runtime *rt, unsigned log2, rct_dtable *nt) {
     size_t ixb, total;
     if (!dt_sizes(log2, &ixb, &total))
         return rco_err(rt, RC_EOVERFLOW, "dict: a table of 2**%u slots is too large", log2);
@@ -228,7 +228,7 @@ static void dt_append(rct_dtable *t, uint64_t hash, rc_obj *key, rc_obj *value) 
 
 /* Rebuild t with room for at least minsize slots, live entries in order.
  * 0, or an error (recorded) with t unchanged. */
-static int dt_resize(rc_runtime *rt, rct_dtable *t, size_t minsize) {
+static RCI_ALLOC_FRAME int dt_resize(rc_runtime *rt, rct_dtable *t, size_t minsize) {
     unsigned log2;
     if (!dt_log2_for(minsize, &log2))
         return rco_err(rt, RC_EOVERFLOW, "dict: %zu entries is too many", t->used);
@@ -247,15 +247,25 @@ static int dt_resize(rc_runtime *rt, rct_dtable *t, size_t minsize) {
     return 0;
 }
 
-void rct_dtable_shrink(rc_runtime *rt, rct_dtable *t) {
-    if (!t->mem || t->log2_size <= DT_LOG2_MIN || t->used >= ((size_t)1 << t->log2_size) / 8)
-        return;
+/* Rebuild t at the size its live entries need (after deletions). */
+static RCI_ALLOC_FRAME void dt_shrink(rc_runtime *rt, rct_dtable *t) {
     /* A failed shrink must not look like an error to the caller, whose
      * operation succeeded: keep the runtime's error as it was. */
     rco_error_state saved;
     rco_error_save(rt, &saved);
     if (dt_resize(rt, t, t->used * 3) < 0)
         rco_error_restore(rt, &saved);
+}
+
+/* rct_dtable_shrink, with its test inlined into dict.c's callers. */
+RCI_INLINE void dt_maybe_shrink(rc_runtime *rt, rct_dtable *t) {
+    if (!t->mem || t->log2_size <= DT_LOG2_MIN || t->used >= ((size_t)1 << t->log2_size) / 8)
+        return;
+    dt_shrink(rt, t);
+}
+
+RCI_ALLOC_FRAME void rct_dtable_shrink(rc_runtime *rt, rct_dtable *t) {
+    dt_maybe_shrink(rt, t);
 }
 
 void rct_dtable_detach(rct_dtable *t, rct_dtable *out) {
@@ -281,8 +291,8 @@ void rct_dtable_release(rc_runtime *rt, rct_dtable *old) {
     memset(old, 0, sizeof *old);
 }
 
-int rct_dtable_filter(rc_runtime *rt, rct_dtable *t, bool (*keep)(const rct_dentry *e),
-                      rct_dtable *dropped) {
+RCI_ALLOC_FRAME int rct_dtable_filter(rc_runtime *rt, rct_dtable *t,
+                                      bool (*keep)(const rct_dentry *e), rct_dtable *dropped) {
     memset(dropped, 0, sizeof *dropped);
     size_t kept = 0;
     for (size_t k = 0; k < t->nentries; k++)
@@ -357,7 +367,8 @@ int rct_dtable_lookup(rc_runtime *rt, rct_dtable *t, rc_obj *key, uint64_t hash,
     return rco_err(rt, RC_ESTATE, "dict kept changing during a key comparison");
 }
 
-int rct_dtable_insert(rc_runtime *rt, rct_dtable *t, uint64_t hash, rc_obj *key, rc_obj *value) {
+/* rct_dtable_insert, inlined into dict.c's callers. */
+RCI_INLINE int dt_insert(rc_runtime *rt, rct_dtable *t, uint64_t hash, rc_obj *key, rc_obj *value) {
     if (t->usable == 0) {
         size_t grow;
         if (__builtin_mul_overflow(t->used, (size_t)3, &grow))
@@ -371,6 +382,11 @@ int rct_dtable_insert(rc_runtime *rt, rct_dtable *t, uint64_t hash, rc_obj *key,
     dt_append(t, hash, key, value);
     t->stamp++;
     return 0;
+}
+
+RCI_ALLOC_FRAME int rct_dtable_insert(rc_runtime *rt, rct_dtable *t, uint64_t hash, rc_obj *key,
+                                      rc_obj *value) {
+    return dt_insert(rt, t, hash, key, value);
 }
 
 void rct_dtable_remove(rct_dtable *t, size_t ix) {
@@ -569,7 +585,7 @@ const rc_type rc_dict_type = {
  * Public API
  * ------------------------------------------------------------------------- */
 
-rc_obj *rc_dict(rc_runtime *rt) {
+RCI_ALLOC_FRAME rc_obj *rc_dict(rc_runtime *rt) {
     if (!rt)
         return NULL;
     return rc_new(rt, &rc_dict_type);
@@ -631,16 +647,17 @@ static void dict_replace(rct_dtable *t, size_t ix, rc_obj *value) {
 
 /* Unlink entries[ix]: *value receives the table's reference to the value;
  * the key's reference is dropped last. */
-static void dict_unlink(rc_runtime *rt, rct_dtable *t, size_t ix, rc_obj **value) {
+RCI_INLINE void dict_unlink(rc_runtime *rt, rct_dtable *t, size_t ix, rc_obj **value) {
     rc_obj *k = t->entries[ix].key;
     *value = t->entries[ix].value;
     rct_dtable_remove(t, ix);
-    rct_dtable_shrink(rt, t);
+    dt_maybe_shrink(rt, t);
     rco_decref(k);                                /* last: may run user code */
 }
 
 /* d[key] = value, key hashed and every argument checked. */
-static int dict_store(rc_runtime *rt, rct_dtable *t, rc_obj *key, uint64_t hash, rc_obj *value) {
+static RCI_ALLOC_FRAME int dict_store(rc_runtime *rt, rct_dtable *t, rc_obj *key, uint64_t hash,
+                                      rc_obj *value) {
     size_t ix;
     int r = rct_dtable_lookup(rt, t, key, hash, &ix);
     if (r < 0)
@@ -649,13 +666,13 @@ static int dict_store(rc_runtime *rt, rct_dtable *t, rc_obj *key, uint64_t hash,
         dict_replace(t, ix, value);
         return 0;
     }
-    return rct_dtable_insert(rt, t, hash, key, value);
+    return dt_insert(rt, t, hash, key, value);
 }
 
 /* Remove key (hashed): 1 with the value's reference moved to *value, 0 if
  * absent, or a negative RC_E*. */
-static int dict_remove_hashed(rc_runtime *rt, rct_dtable *t, rc_obj *key, uint64_t hash,
-                              rc_obj **value) {
+static RCI_ALLOC_FRAME int dict_remove_hashed(rc_runtime *rt, rct_dtable *t, rc_obj *key,
+                                              uint64_t hash, rc_obj **value) {
     size_t ix;
     int r = rct_dtable_lookup(rt, t, key, hash, &ix);
     if (r <= 0)
@@ -664,7 +681,7 @@ static int dict_remove_hashed(rc_runtime *rt, rct_dtable *t, rc_obj *key, uint64
     return 1;
 }
 
-int rc_dict_set(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *value) {
+RCI_ALLOC_FRAME int rc_dict_set(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *value) {
     if (!rt)
         return RC_EINVAL;
     uint64_t hash;
@@ -716,7 +733,8 @@ int rc_dict_contains(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
     return dict_find(rt, dict, key, &value, "rc_dict_contains");
 }
 
-int rc_dict_setdefault(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *dflt, rc_obj **value) {
+RCI_ALLOC_FRAME int rc_dict_setdefault(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *dflt,
+                                       rc_obj **value) {
     static const char fn[] = "rc_dict_setdefault";
     if (value)
         *value = NULL;
@@ -738,7 +756,7 @@ int rc_dict_setdefault(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *dflt, 
             *value = t->entries[ix].value;
         return 1;
     }
-    r = rct_dtable_insert(rt, t, hash, key, dflt);
+    r = dt_insert(rt, t, hash, key, dflt);
     if (r < 0)
         return r;
     if (value)
@@ -746,8 +764,8 @@ int rc_dict_setdefault(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *dflt, 
     return 0;
 }
 
-int rc_dict_incr(rc_runtime *rt, rc_obj *dict, rc_obj *key, int64_t delta, int64_t start,
-                 int64_t *result) {
+RCI_ALLOC_FRAME int rc_dict_incr(rc_runtime *rt, rc_obj *dict, rc_obj *key, int64_t delta,
+                                 int64_t start, int64_t *result) {
     static const char fn[] = "rc_dict_incr";
     if (!rt)
         return RC_EINVAL;
@@ -792,7 +810,7 @@ int rc_dict_incr(rc_runtime *rt, rc_obj *dict, rc_obj *key, int64_t delta, int64
             rco_decref(cur);                      /* the entry's */
             rco_decref(cur);                      /* ours; last: may run user code */
         } else {
-            r = rct_dtable_insert(rt, t, hash, key, nv);
+            r = dt_insert(rt, t, hash, key, nv);
             rco_decref(nv);
             if (r < 0)
                 return r;
@@ -804,7 +822,8 @@ int rc_dict_incr(rc_runtime *rt, rc_obj *dict, rc_obj *key, int64_t delta, int64
     return rco_err(rt, RC_ESTATE, "%s: the dict kept changing while the int was made", fn);
 }
 
-int rc_dict_modify(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_dict_modify_fn fn, void *arg) {
+RCI_ALLOC_FRAME int rc_dict_modify(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_dict_modify_fn fn,
+                                   void *arg) {
     static const char name[] = "rc_dict_modify";
     if (!rt)
         return RC_EINVAL;
@@ -837,7 +856,7 @@ int rc_dict_modify(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_dict_modify_fn 
             if (nv && cur) {
                 dict_replace(t, ix, nv);
             } else if (nv) {
-                r = rct_dtable_insert(rt, t, hash, key, nv);
+                r = dt_insert(rt, t, hash, key, nv);
             } else if (cur) {
                 rc_obj *old;
                 dict_unlink(rt, t, ix, &old);
@@ -861,7 +880,7 @@ int rc_dict_modify(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_dict_modify_fn 
 }
 
 /* Remove key; its value (a reference now owned by the caller) in *value. */
-static int dict_take(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj **value, const char *fn) {
+RCI_INLINE int dict_take(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj **value, const char *fn) {
     uint64_t hash;
     int r = dict_prepare(rt, dict, key, NULL, DICT_WRITE, &hash, fn);
     if (r < 0)
@@ -872,7 +891,7 @@ static int dict_take(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj **value, 
     return r < 0 ? r : 0;
 }
 
-int rc_dict_del(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
+RCI_ALLOC_FRAME int rc_dict_del(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
     if (!rt)
         return RC_EINVAL;
     rc_obj *value;
@@ -882,7 +901,7 @@ int rc_dict_del(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
     return r;
 }
 
-rc_obj *rc_dict_pop(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
+RCI_ALLOC_FRAME rc_obj *rc_dict_pop(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
     if (!rt)
         return NULL;
     rc_obj *value;
@@ -969,7 +988,7 @@ rc_obj *rc_dict_get_str(rc_runtime *rt, rc_obj *dict, const char *key) {
     return r > 0 ? v : NULL;
 }
 
-int rc_dict_set_str(rc_runtime *rt, rc_obj *dict, const char *key, rc_obj *value) {
+RCI_ALLOC_FRAME int rc_dict_set_str(rc_runtime *rt, rc_obj *dict, const char *key, rc_obj *value) {
     static const char fn[] = "rc_dict_set_str";
     if (!rt)
         return RC_EINVAL;

@@ -45,7 +45,7 @@ static inline double float_of(const rc_obj *o) {
     return ((const float_obj *)(const void *)o)->value;
 }
 
-rc_obj *rc_float(rc_runtime *rt, double v) {
+RCI_ALLOC_FRAME rc_obj *rc_float(rc_runtime *rt, double v) {
     if (!rt)
         return NULL;
     rc_obj *o = rc_new(rt, &rc_float_type);

@@ -64,7 +64,7 @@ static inline int64_t int_of(const rc_obj *o) {
     return ((const int_obj *)(const void *)o)->value;
 }
 
-rc_obj *rc_int(rc_runtime *rt, int64_t v) {
+RCI_ALLOC_FRAME rc_obj *rc_int(rc_runtime *rt, int64_t v) {
     if (!rt)
         return NULL;
     if (v >= SMALL_MIN && v <= SMALL_MAX)

@@ -46,7 +46,7 @@ static void state_teardown(rc_runtime *rt) {
     rt->types_teardown = NULL;
 }
 
-rct_state *rct_state_get(rc_runtime *rt) {
+RCI_ALLOC_FRAME rct_state *rct_state_get(rc_runtime *rt) {
     if (rt->types_state)
         return rt->types_state;
     rct_state *st = rco_alloc(rt, sizeof *st);
@@ -58,7 +58,7 @@ rct_state *rct_state_get(rc_runtime *rt) {
     return st;
 }
 
-int rct_state_on_teardown(rc_runtime *rt, rct_teardown_fn fn) {
+RCI_ALLOC_FRAME int rct_state_on_teardown(rc_runtime *rt, rct_teardown_fn fn) {
     rct_state *st = rct_state_get(rt);
     if (!st)
         return RC_ENOMEM;
@@ -85,7 +85,7 @@ static rc_obj **intern_slot(struct rct_intern *t, uint64_t h, const char *data, 
 }
 
 /* Make room for one more entry; 0 or RC_ENOMEM (table unchanged). */
-static int intern_reserve(rc_runtime *rt, rct_state *st) {
+RCI_INLINE int intern_reserve(rc_runtime *rt, rct_state *st) {
     struct rct_intern *old = st->intern;
     if (old && (old->count + 1) * 3 < old->cap * 2)
         return 0;
@@ -112,7 +112,7 @@ static int intern_reserve(rc_runtime *rt, rct_state *st) {
     return 0;
 }
 
-rc_obj *rc_str_intern_n(rc_runtime *rt, const char *utf8, size_t len) {
+RCI_ALLOC_FRAME rc_obj *rc_str_intern_n(rc_runtime *rt, const char *utf8, size_t len) {
     if (!rt)
         return NULL;
     if (!utf8) {
@@ -143,7 +143,7 @@ rc_obj *rc_str_intern_n(rc_runtime *rt, const char *utf8, size_t len) {
     return s;
 }
 
-rc_obj *rc_str_intern(rc_runtime *rt, const char *utf8) {
+RCI_ALLOC_FRAME rc_obj *rc_str_intern(rc_runtime *rt, const char *utf8) {
     if (!rt)
         return NULL;
     if (!utf8)

@@ -88,7 +88,7 @@ static size_t target_capacity(size_t len, size_t newsize) {
 
 /* Make room for newsize items (newsize > allocated). On failure: RC_ENOMEM
  * recorded, list unchanged. */
-static int list_grow(rc_runtime *rt, rct_list *l, size_t newsize) {
+static RCI_ALLOC_FRAME int list_grow(rc_runtime *rt, rct_list *l, size_t newsize) {
     if (newsize <= l->allocated)
         return 0;
     if (newsize > LIST_MAX_ITEMS)
@@ -105,7 +105,7 @@ static int list_grow(rc_runtime *rt, rct_list *l, size_t newsize) {
 
 /* After the length dropped: give memory back when len < allocated / 2.
  * Benign on failure: the larger buffer stays and rt's error is restored. */
-static void list_shrink(rc_runtime *rt, rct_list *l) {
+static RCI_ALLOC_FRAME void list_shrink(rc_runtime *rt, rct_list *l) {
     if (l->len >= (l->allocated >> 1))
         return;
     if (l->len == 0) {
@@ -169,13 +169,13 @@ static int index_error(rc_runtime *rt, const char *fn, size_t i, size_t len) {
  * Construction
  * ------------------------------------------------------------------------- */
 
-rc_obj *rc_list(rc_runtime *rt) {
+RCI_ALLOC_FRAME rc_obj *rc_list(rc_runtime *rt) {
     if (!rt)
         return NULL;
     return rc_new(rt, &rc_list_type);
 }
 
-rc_obj *rc_list_with_capacity(rc_runtime *rt, size_t capacity) {
+RCI_ALLOC_FRAME rc_obj *rc_list_with_capacity(rc_runtime *rt, size_t capacity) {
     if (!rt)
         return NULL;
     if (capacity > LIST_MAX_ITEMS)
@@ -206,7 +206,7 @@ size_t rc_list_len(const rc_obj *list) {
  * Adding items
  * ------------------------------------------------------------------------- */
 
-int rc_list_append(rc_runtime *rt, rc_obj *list, rc_obj *item) {
+RCI_ALLOC_FRAME int rc_list_append(rc_runtime *rt, rc_obj *list, rc_obj *item) {
     if (!rt)
         return RC_EINVAL;
     int r = check_list(rt, list, "rc_list_append");
@@ -225,7 +225,7 @@ int rc_list_append(rc_runtime *rt, rc_obj *list, rc_obj *item) {
     return 0;
 }
 
-int rc_list_insert(rc_runtime *rt, rc_obj *list, size_t i, rc_obj *item) {
+RCI_ALLOC_FRAME int rc_list_insert(rc_runtime *rt, rc_obj *list, size_t i, rc_obj *item) {
     if (!rt)
         return RC_EINVAL;
     int r = check_list(rt, list, "rc_list_insert");
@@ -248,7 +248,7 @@ int rc_list_insert(rc_runtime *rt, rc_obj *list, size_t i, rc_obj *item) {
     return 0;
 }
 
-int rc_list_extend(rc_runtime *rt, rc_obj *list, rc_obj *items) {
+RCI_ALLOC_FRAME int rc_list_extend(rc_runtime *rt, rc_obj *list, rc_obj *items) {
     if (!rt)
         return RC_EINVAL;
     int r = check_list(rt, list, "rc_list_extend");
@@ -360,7 +360,7 @@ long rc_list_index(rc_runtime *rt, rc_obj *list, rc_obj *x) {
 
 /* Take items[i] (i < len) out of the list; the list's reference passes to
  * the caller. Runs no user code. */
-static rc_obj *list_remove(rc_runtime *rt, rct_list *l, size_t i) {
+static RCI_ALLOC_FRAME rc_obj *list_remove(rc_runtime *rt, rct_list *l, size_t i) {
     rc_obj *item = l->items[i];
     memmove(l->items + i, l->items + i + 1, (l->len - i - 1) * sizeof(rc_obj *));
     l->len--;
@@ -369,7 +369,7 @@ static rc_obj *list_remove(rc_runtime *rt, rct_list *l, size_t i) {
     return item;
 }
 
-rc_obj *rc_list_pop_at(rc_runtime *rt, rc_obj *list, size_t i) {
+RCI_ALLOC_FRAME rc_obj *rc_list_pop_at(rc_runtime *rt, rc_obj *list, size_t i) {
     if (!rt || check_list(rt, list, "rc_list_pop_at") != 0)
         return NULL;
     rct_list *l = as_list(list);
@@ -382,7 +382,7 @@ rc_obj *rc_list_pop_at(rc_runtime *rt, rc_obj *list, size_t i) {
     return list_remove(rt, l, i);
 }
 
-rc_obj *rc_list_pop(rc_runtime *rt, rc_obj *list) {
+RCI_ALLOC_FRAME rc_obj *rc_list_pop(rc_runtime *rt, rc_obj *list) {
     if (!rt || check_list(rt, list, "rc_list_pop") != 0)
         return NULL;
     rct_list *l = as_list(list);
@@ -394,7 +394,7 @@ rc_obj *rc_list_pop(rc_runtime *rt, rc_obj *list) {
     return item;
 }
 
-int rc_list_del(rc_runtime *rt, rc_obj *list, size_t i) {
+RCI_ALLOC_FRAME int rc_list_del(rc_runtime *rt, rc_obj *list, size_t i) {
     if (!rt)
         return RC_EINVAL;
     int r = check_list(rt, list, "rc_list_del");
@@ -525,7 +525,7 @@ static int merge_sort(const sort_ctx *c, rc_obj **a, rc_obj **tmp, size_t n, rc_
     return 0;
 }
 
-int rc_list_sort(rc_runtime *rt, rc_obj *list, rc_cmpfn cmp, void *arg) {
+RCI_ALLOC_FRAME int rc_list_sort(rc_runtime *rt, rc_obj *list, rc_cmpfn cmp, void *arg) {
     if (!rt)
         return RC_EINVAL;
     int r = check_list(rt, list, "rc_list_sort");

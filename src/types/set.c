@@ -117,7 +117,7 @@ static void insert_clean(rct_sentry *table, size_t mask, uint64_t hash, rc_obj *
 
 /* Rebuild the table with more than minused slots (at least SET_MINSIZE).
  * 0, or an error (recorded) with the set unchanged. */
-static int set_resize(rc_runtime *rt, rct_set *s, size_t minused) {
+static RCI_ALLOC_FRAME int set_resize(rc_runtime *rt, rct_set *s, size_t minused) {
     size_t size = SET_MINSIZE;
     while (size <= minused) {
         if (size > (size_t)PTRDIFF_MAX / sizeof(rct_sentry) / 2)
@@ -141,7 +141,7 @@ static int set_resize(rc_runtime *rt, rct_set *s, size_t minused) {
     return 0;
 }
 
-static void set_shrink(rc_runtime *rt, rct_set *s) {
+static RCI_ALLOC_FRAME void set_shrink(rc_runtime *rt, rct_set *s) {
     if (!s->table || s->mask + 1 <= SET_MINSIZE || s->used >= (s->mask + 1) / 8)
         return;
     rco_error_state saved;                /* benign failure: keep the error as it was */
@@ -204,7 +204,7 @@ static int set_lookup(rc_runtime *rt, rct_set *s, rc_obj *key, uint64_t hash, si
 }
 
 /* Add key with its hash: 0 (added or already there) or a negative RC_E*. */
-static int set_add_hashed(rc_runtime *rt, rct_set *s, rc_obj *key, uint64_t hash) {
+static RCI_ALLOC_FRAME int set_add_hashed(rc_runtime *rt, rct_set *s, rc_obj *key, uint64_t hash) {
     size_t pos;
     int r = set_lookup(rt, s, key, hash, &pos);
     if (r != 0)
@@ -367,7 +367,7 @@ const rc_type rc_set_type = {
  * Public API
  * ------------------------------------------------------------------------- */
 
-rc_obj *rc_set(rc_runtime *rt) {
+RCI_ALLOC_FRAME rc_obj *rc_set(rc_runtime *rt) {
     if (!rt)
         return NULL;
     return rc_new(rt, &rc_set_type);
@@ -398,7 +398,7 @@ static int set_prepare(rc_runtime *rt, rc_obj *set, rc_obj *key, int mode, uint6
     return r;
 }
 
-int rc_set_add(rc_runtime *rt, rc_obj *set, rc_obj *key) {
+RCI_ALLOC_FRAME int rc_set_add(rc_runtime *rt, rc_obj *set, rc_obj *key) {
     if (!rt)
         return RC_EINVAL;
     uint64_t hash;
@@ -408,7 +408,7 @@ int rc_set_add(rc_runtime *rt, rc_obj *set, rc_obj *key) {
     return set_add_hashed(rt, (rct_set *)set, key, hash);
 }
 
-int rc_set_discard(rc_runtime *rt, rc_obj *set, rc_obj *key) {
+RCI_ALLOC_FRAME int rc_set_discard(rc_runtime *rt, rc_obj *set, rc_obj *key) {
     if (!rt)
         return RC_EINVAL;
     uint64_t hash;
@@ -452,7 +452,7 @@ void rc_set_clear(rc_obj *set) {
 /* ---- algebra ---- */
 
 /* Add every key of src to dst (dst != src). */
-static int set_merge(rc_runtime *rt, rct_set *dst, rct_set *src) {
+static RCI_ALLOC_FRAME int set_merge(rc_runtime *rt, rct_set *dst, rct_set *src) {
     if (src->used == 0)
         return 0;
     if (dst->used == 0 && dst->fill == 0) {
@@ -492,7 +492,7 @@ static int set_merge(rc_runtime *rt, rct_set *dst, rct_set *src) {
 
 /* Add to dst the keys of src that are (want = 1) or are not (want = 0) in
  * other. */
-static int set_select(rc_runtime *rt, rct_set *dst, rct_set *src, rct_set *other, int want) {
+static RCI_ALLOC_FRAME int set_select(rc_runtime *rt, rct_set *dst, rct_set *src, rct_set *other, int want) {
     uint64_t stamp = src->stamp;
     for (size_t i = 0; src->table && i <= src->mask; i++) {
         rct_sentry *e = &src->table[i];
@@ -516,7 +516,7 @@ static int set_select(rc_runtime *rt, rct_set *dst, rct_set *src, rct_set *other
 
 enum { OP_UNION, OP_INTERSECTION, OP_DIFFERENCE };
 
-static rc_obj *set_algebra(rc_runtime *rt, rc_obj *a, rc_obj *b, int op, const char *fn) {
+static RCI_ALLOC_FRAME rc_obj *set_algebra(rc_runtime *rt, rc_obj *a, rc_obj *b, int op, const char *fn) {
     if (!rt)
         return NULL;
     if (rct_check_arg(rt, a, &rc_set_type, fn) < 0 || rct_check_arg(rt, b, &rc_set_type, fn) < 0)
@@ -552,15 +552,15 @@ static rc_obj *set_algebra(rc_runtime *rt, rc_obj *a, rc_obj *b, int op, const c
     return res;
 }
 
-rc_obj *rc_set_union(rc_runtime *rt, rc_obj *a, rc_obj *b) {
+RCI_ALLOC_FRAME rc_obj *rc_set_union(rc_runtime *rt, rc_obj *a, rc_obj *b) {
     return set_algebra(rt, a, b, OP_UNION, "rc_set_union");
 }
 
-rc_obj *rc_set_intersection(rc_runtime *rt, rc_obj *a, rc_obj *b) {
+RCI_ALLOC_FRAME rc_obj *rc_set_intersection(rc_runtime *rt, rc_obj *a, rc_obj *b) {
     return set_algebra(rt, a, b, OP_INTERSECTION, "rc_set_intersection");
 }
 
-rc_obj *rc_set_difference(rc_runtime *rt, rc_obj *a, rc_obj *b) {
+RCI_ALLOC_FRAME rc_obj *rc_set_difference(rc_runtime *rt, rc_obj *a, rc_obj *b) {
     return set_algebra(rt, a, b, OP_DIFFERENCE, "rc_set_difference");
 }
 

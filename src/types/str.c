@@ -211,7 +211,7 @@ static uint32_t utf8_decode(const unsigned char *s, size_t *n) {
 
 /* A str block for len bytes (contents zeroed, NUL in place); NULL with the
  * error recorded. */
-static str_obj *str_alloc(rc_runtime *rt, size_t len) {
+RCI_INLINE str_obj *str_alloc(rc_runtime *rt, size_t len) {
     if (len >= SIZE_MAX / 2)
         return rco_err_null(rt, RC_EOVERFLOW, "str: length %zu is too large", len);
     rc_obj *o = rc_new_var(rt, &rc_str_type, len + 1);
@@ -222,7 +222,7 @@ static str_obj *str_alloc(rc_runtime *rt, size_t len) {
     return s;
 }
 
-rc_obj *rct_str_from_valid(rc_runtime *rt, const char *data, size_t len, size_t nchars) {
+RCI_INLINE rc_obj *str_from_valid(rc_runtime *rt, const char *data, size_t len, size_t nchars) {
     str_obj *s = str_alloc(rt, len);
     if (!s)
         return NULL;
@@ -232,13 +232,18 @@ rc_obj *rct_str_from_valid(rc_runtime *rt, const char *data, size_t len, size_t 
     return &s->ob;
 }
 
+RCI_ALLOC_FRAME rc_obj *rct_str_from_valid(rc_runtime *rt, const char *data, size_t len,
+                                           size_t nchars) {
+    return str_from_valid(rt, data, len, nchars);
+}
+
 static void *utf8_error(rc_runtime *rt, const char *fn, const char *data, size_t bad,
                         const char *why) {
     return rco_err_null(rt, RC_EINVAL, "%s: invalid UTF-8: byte 0x%02x in position %zu: %s", fn,
                         (unsigned char)data[bad - 1], bad - 1, why);
 }
 
-rc_obj *rc_str_n(rc_runtime *rt, const char *utf8, size_t len) {
+RCI_ALLOC_FRAME rc_obj *rc_str_n(rc_runtime *rt, const char *utf8, size_t len) {
     if (!rt)
         return NULL;
     if (!utf8 && len > 0)
@@ -248,10 +253,10 @@ rc_obj *rc_str_n(rc_runtime *rt, const char *utf8, size_t len) {
     size_t bad = rct_utf8_check((const unsigned char *)utf8, len, &nchars, &why);
     if (bad)
         return utf8_error(rt, "rc_str_n", utf8, bad, why);
-    return rct_str_from_valid(rt, utf8, len, nchars);
+    return str_from_valid(rt, utf8, len, nchars);
 }
 
-rc_obj *rc_str(rc_runtime *rt, const char *utf8) {
+RCI_ALLOC_FRAME rc_obj *rc_str(rc_runtime *rt, const char *utf8) {
     if (!rt)
         return NULL;
     if (!utf8)
@@ -259,7 +264,7 @@ rc_obj *rc_str(rc_runtime *rt, const char *utf8) {
     return rc_str_n(rt, utf8, strlen(utf8));
 }
 
-rc_obj *rc_str_printf(rc_runtime *rt, const char *fmt, ...) {
+RCI_ALLOC_FRAME rc_obj *rc_str_printf(rc_runtime *rt, const char *fmt, ...) {
     if (!rt)
         return NULL;
     if (!fmt)
@@ -297,7 +302,7 @@ rc_obj *rc_str_printf(rc_runtime *rt, const char *fmt, ...) {
     return &s->ob;
 }
 
-rc_obj *rc_str_concat(rc_runtime *rt, const rc_obj *a, const rc_obj *b) {
+RCI_ALLOC_FRAME rc_obj *rc_str_concat(rc_runtime *rt, const rc_obj *a, const rc_obj *b) {
     if (!rt)
         return NULL;
     if (rct_check_arg(rt, a, &rc_str_type, "rc_str_concat") ||

@@ -89,7 +89,7 @@ static rc_obj *empty(void) {
 }
 
 /* A tuple of n > 0 items, all NULL; NULL with the error recorded. */
-static tuple_obj *tuple_alloc(rc_runtime *rt, size_t n, const char *fn) {
+RCI_INLINE tuple_obj *tuple_alloc(rc_runtime *rt, size_t n, const char *fn) {
     if (n > (SIZE_MAX / 2) / sizeof(rc_obj *))
         return rco_err_null(rt, RC_EOVERFLOW, "%s: %zu items is too many", fn, n);
     rc_obj *o = rc_new_var(rt, &rc_tuple_type, n);
@@ -100,7 +100,7 @@ static tuple_obj *tuple_alloc(rc_runtime *rt, size_t n, const char *fn) {
     return t;
 }
 
-rc_obj *rc_tuple_from(rc_runtime *rt, size_t n, rc_obj *const *items) {
+RCI_ALLOC_FRAME rc_obj *rc_tuple_from(rc_runtime *rt, size_t n, rc_obj *const *items) {
     if (!rt)
         return NULL;
     if (n == 0)
@@ -124,7 +124,7 @@ rc_obj *rc_tuple_from(rc_runtime *rt, size_t n, rc_obj *const *items) {
     return &t->ob;
 }
 
-rc_obj *rc_tuple(rc_runtime *rt, size_t n, ...) {
+RCI_ALLOC_FRAME rc_obj *rc_tuple(rc_runtime *rt, size_t n, ...) {
     if (!rt)
         return NULL;
     if (n == 0)

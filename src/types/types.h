@@ -16,7 +16,19 @@
  *
  * Conventions: functions returning int return 0 or a negative RC_E* code and
  * have recorded it on the runtime (when they were given one); functions
- * returning a pointer return NULL with the code recorded. */
+ * returning a pointer return NULL with the code recorded.
+ *
+ * Allocating frames: every function of the layer that can reach rc_new,
+ * rc_new_var, rco_alloc or rco_realloc on its caller's behalf (the public
+ * constructors and the functions that grow or shrink a buffer, and every
+ * helper between them and the object layer) is either RCI_ALLOC_FRAME
+ * (heap/private.h: noinline, in the section of allocating functions) or
+ * RCI_INLINE (always inlined into such a function). A tracer drops those
+ * frames, so that frame 0 of a traced object or buffer is the code that
+ * called the types layer (docs/trace.md, "Objects"). A helper left out of
+ * both would become frame 0 whenever the compiler keeps it out of line.
+ * User code a marked function runs (hash, equal, comparators, finalizers
+ * during a collection) is unmarked, so its own allocations start there. */
 #ifndef RC_TYPES_TYPES_H
 #define RC_TYPES_TYPES_H
 #ifndef RC_BUILD_CORE

@@ -86,7 +86,7 @@ static inline bool entry_alive(const rct_dentry *e) {
 }
 
 /* Release dead entries when enough have died (see the policy above). */
-static void wvd_maybe_purge(rc_runtime *rt, rct_wvdict *d) {
+static RCI_ALLOC_FRAME void wvd_maybe_purge(rc_runtime *rt, rct_wvdict *d) {
     if (d->deaths == 0 || d->deaths < d->t.used / 8)
         return;
     rco_error_state saved;                /* benign failure: keep the error as it was */
@@ -156,7 +156,7 @@ const rc_type rc_weakvaluedict_type = {
  * Public API
  * ------------------------------------------------------------------------- */
 
-rc_obj *rc_weakvaluedict(rc_runtime *rt) {
+RCI_ALLOC_FRAME rc_obj *rc_weakvaluedict(rc_runtime *rt) {
     if (!rt)
         return NULL;
     return rc_new(rt, &rc_weakvaluedict_type);
@@ -179,7 +179,7 @@ static int wvd_prepare(rc_runtime *rt, rc_obj *d, rc_obj *key, bool write, bool 
     return r;
 }
 
-int rc_weakvaluedict_set(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *value) {
+RCI_ALLOC_FRAME int rc_weakvaluedict_set(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj *value) {
     if (!rt)
         return RC_EINVAL;
     uint64_t hash;
@@ -247,7 +247,7 @@ rc_obj *rc_weakvaluedict_get(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
     return value;
 }
 
-int rc_weakvaluedict_del(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
+RCI_ALLOC_FRAME int rc_weakvaluedict_del(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
     if (!rt)
         return RC_EINVAL;
     uint64_t hash;
