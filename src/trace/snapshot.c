@@ -228,11 +228,15 @@ const rc_traceback *rc_stats_traceback(const rc_stats *st, size_t i) {
     return st && st->tb && i < st->n ? st->tb[i] : NULL;
 }
 
-/* One entry before grouping: a key and what it adds. */
+/* One entry before grouping: a key and what it adds. For RC_BY_TRACEBACK,
+ * tbi is tb's index in the snapshot's tbs (after grouping: the index of
+ * one traceback with the group's frames), so that the tracebacks a result
+ * keeps are found by index, never by a search. */
 typedef struct entry {
     const char *file;
     int line;
     const rc_traceback *tb;
+    size_t tbi;
     size_t size, count;
 } entry;
 
@@ -273,25 +277,37 @@ static int cmp_stat(const rc_stat *a, const rc_stat *b) {
     return c ? c : (a->lineno > b->lineno) - (a->lineno < b->lineno);
 }
 
-/* The entries of s for key: one per trace, or, cumulative, one per
- * distinct frame of each trace. NULL on ENOMEM or a bad key. */
+/* The entries of s for key: one per traceback that has traces, or,
+ * cumulative, one per distinct frame of each such traceback. A statistic
+ * looks at a trace's size and traceback only (never its domain or
+ * address), so the traces are first summed per traceback, in one pass: what
+ * is sorted afterwards is as long as the number of distinct tracebacks, not
+ * the number of traces. NULL on ENOMEM. */
 static entry *collect(const rc_snapshot *s, int key, int cumulative, symtab *syms, size_t *out_n) {
     bool each_frame = cumulative && key != RC_BY_TRACEBACK;
-    size_t cap = s->ntraces ? s->ntraces : 1, n = 0;
-    entry *v = malloc(cap * sizeof *v);
-    if (!v)
+    struct tb_sum { size_t size, count; } *sum = calloc(s->ntbs ? s->ntbs : 1, sizeof *sum);
+    if (!sum)
         return NULL;
     for (size_t i = 0; i < s->ntraces; i++) {
-        const snap_trace *t = &s->traces[i];
-        const rc_traceback *tb = s->tbs[t->tb];
+        sum[s->traces[i].tb].size += s->traces[i].size;
+        sum[s->traces[i].tb].count++;
+    }
+    size_t cap = s->ntbs ? s->ntbs : 1, n = 0;
+    entry *v = malloc(cap * sizeof *v);
+    if (!v)
+        goto nomem;
+    for (size_t b = 0; b < s->ntbs; b++) {
+        if (sum[b].count == 0)
+            continue;
+        const rc_traceback *tb = s->tbs[b];
         size_t frames = each_frame ? tb->nframes : (tb->nframes ? 1 : 0);
         size_t first = n;
         if (frames == 0) {
-            frames = 1;          /* a trace without frames still counts */
+            frames = 1;          /* traces without frames still count */
         }
         for (size_t f = 0; f < frames; f++) {
-            entry e = {unknown_file, 0, NULL, t->size, 1};
-            if (tb->nframes && !frame_get(syms, s, t->tb, f, &e.file, &e.line))
+            entry e = {unknown_file, 0, NULL, b, sum[b].size, sum[b].count};
+            if (tb->nframes && !frame_get(syms, s, b, f, &e.file, &e.line))
                 goto nomem;
             if (key == RC_BY_FILENAME)
                 e.line = 0;
@@ -313,9 +329,11 @@ static entry *collect(const rc_snapshot *s, int key, int cumulative, symtab *sym
             v[n++] = e;
         }
     }
+    free(sum);
     *out_n = n;
     return v;
 nomem:
+    free(sum);
     free(v);
     return NULL;
 }
@@ -389,14 +407,6 @@ static rc_stats *stats_new(size_t n, int key, const rc_snapshot *src) {
     return st;
 }
 
-/* The copy in st->keep of a traceback of src (same index). */
-static const rc_traceback *kept_tb(const rc_stats *st, const rc_snapshot *src, const rc_traceback *tb) {
-    for (size_t i = 0; i < src->ntbs; i++)
-        if (src->tbs[i] == tb)
-            return st->keep->tbs[i];
-    return NULL;
-}
-
 static int cmp_stat_q(const void *a, const void *b) {
     return cmp_stat(a, b);
 }
@@ -410,46 +420,31 @@ rc_stats *rc_snapshot_statistics(const rc_snapshot *s, int key, int cumulative) 
     rc_stats *st = v ? stats_new(n, key, s) : NULL;
     if (st) {
         st->syms[0] = rctr_symbols_hold(s->syms);
-        /* tracebacks by index: a map from the snapshot's pointers */
-        rci_htable where;
-        rci_htable_init(&where);
-        bool ok = true;
-        for (size_t i = 0; key == RC_BY_TRACEBACK && ok && i < s->ntbs; i++)
-            ok = rci_htable_put(&where, (uintptr_t)s->tbs[i], i + 1) == 0;
-        for (size_t i = 0; ok && i < n; i++) {
+        for (size_t i = 0; i < n; i++) {
             st->v[i] = (rc_stat){v[i].file, v[i].line, v[i].size, v[i].count, 0, 0};
-            if (key == RC_BY_TRACEBACK) {
-                uintptr_t k;
-                rci_htable_get(&where, (uintptr_t)v[i].tb, &k);
-                st->tb[i] = st->keep->tbs[k - 1];
-            }
+            if (key == RC_BY_TRACEBACK)
+                st->tb[i] = st->keep->tbs[v[i].tbi];   /* keep is a copy of s: same index */
         }
-        rci_htable_free(&where);
-        if (!ok) {
-            rc_stats_free(st);
-            st = NULL;
-        } else {
-            st->n = n;
-            /* sort entries and their tracebacks together */
-            if (key == RC_BY_TRACEBACK) {
-                typedef struct { rc_stat s; const rc_traceback *tb; } pair;
-                pair *p = malloc((n ? n : 1) * sizeof *p);
-                if (!p) {
-                    rc_stats_free(st);
-                    st = NULL;
-                } else {
-                    for (size_t i = 0; i < n; i++)
-                        p[i] = (pair){st->v[i], st->tb[i]};
-                    qsort(p, n, sizeof *p, cmp_stat_q);   /* rc_stat is the first member */
-                    for (size_t i = 0; i < n; i++) {
-                        st->v[i] = p[i].s;
-                        st->tb[i] = p[i].tb;
-                    }
-                    free(p);
-                }
+        st->n = n;
+        /* sort entries and their tracebacks together */
+        if (key == RC_BY_TRACEBACK) {
+            typedef struct { rc_stat s; const rc_traceback *tb; } pair;
+            pair *p = malloc((n ? n : 1) * sizeof *p);
+            if (!p) {
+                rc_stats_free(st);
+                st = NULL;
             } else {
-                qsort(st->v, n, sizeof *st->v, cmp_stat_q);
+                for (size_t i = 0; i < n; i++)
+                    p[i] = (pair){st->v[i], st->tb[i]};
+                qsort(p, n, sizeof *p, cmp_stat_q);   /* rc_stat is the first member */
+                for (size_t i = 0; i < n; i++) {
+                    st->v[i] = p[i].s;
+                    st->tb[i] = p[i].tb;
+                }
+                free(p);
             }
+        } else {
+            qsort(st->v, n, sizeof *st->v, cmp_stat_q);
         }
     }
     free(v);
@@ -457,7 +452,13 @@ rc_stats *rc_snapshot_statistics(const rc_snapshot *s, int key, int cumulative) 
     return st;
 }
 
-/* compare_to: largest size change first, then size, count change, count. */
+/* compare_to: largest size change first, then size, count change, count.
+ *
+ * Both snapshots are grouped by key and sorted (group), then joined by one
+ * merge of the two sorted runs: O(n log n) for n entries, whatever the
+ * number of groups. For RC_BY_TRACEBACK the result keeps a copy of both
+ * snapshots' tracebacks (the new one's first, then the old one's), and an
+ * entry's traceback is found there by its index (entry.tbi). */
 static int cmp_diff(const rc_stat *a, const rc_stat *b) {
     unsigned long da = (unsigned long)labs(a->size_diff), db = (unsigned long)labs(b->size_diff);
     if (da != db)
@@ -514,7 +515,8 @@ rc_stats *rc_snapshot_compare_to(const rc_snapshot *s, const rc_snapshot *old, i
         size_t osize = c >= 0 ? vo[j].size : 0, ocount = c >= 0 ? vo[j].count : 0;
         p[n].s = (rc_stat){e->file, e->line, size, count, (long)size - (long)osize,
                            (long)count - (long)ocount};
-        p[n].tb = key == RC_BY_TRACEBACK ? kept_tb(st, &both, e->tb) : NULL;
+        p[n].tb = key != RC_BY_TRACEBACK ? NULL
+                  : st->keep->tbs[c <= 0 ? vn[i].tbi : s->ntbs + vo[j].tbi];
         n++;
         if (c <= 0)
             i++;

@@ -12,7 +12,9 @@
  *     traced from the finalizer, and everything goes back to the baseline;
  *   - rc_trace_stop / rc_trace_start inside the collector's callbacks;
  *   - the heap's debug mode (guard bytes, quarantine, reports of overruns
- *     and double frees) and the runtime's debug mode under the tracer.
+ *     and double frees) and the runtime's debug mode under the tracer;
+ *   - rc_snapshot_compare_to over snapshots of many distinct tracebacks:
+ *     every new, gone and changed group with its exact figures, by every key.
  *
  * Objects' bytes are compared with the runtime's own counts
  * (rc_runtime_object_bytes + rc_runtime_buffer_bytes): a traced object is a
@@ -26,12 +28,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include <recycle.h>
 #include "rct.h"
 #include "heap/os/os.h"
 #include "symbolize/symbolize.h"
+#include "trace/snapshot.h"
 
 #ifdef __clang__
 #define NOINL __attribute__((noinline))
@@ -883,6 +887,278 @@ static void test_debug_runtime(void **state) {
     rc_heap_set_debug(0);
 }
 
+/* ---- compare_to over many distinct tracebacks -------------------------------- */
+
+#define NFILES 7
+#define SYN_FRAMES 3
+
+/* What key k has in a synthetic snapshot: count traces of size bytes each;
+ * count 0 when absent. */
+typedef struct syn { size_t count, size; } syn;
+
+static syn syn_old(size_t k) {
+    if (k % 5 == 0)
+        return (syn){0, 0};                            /* new in the second snapshot */
+    return (syn){1 + k % 19, 16 + (k % 13) * 8};
+}
+
+static syn syn_new(size_t k) {
+    if (k % 7 == 0)
+        return (syn){0, 0};                            /* gone */
+    syn o = syn_old(k);
+    if (o.count == 0)
+        return (syn){1 + k % 11, 24 + (k % 5) * 16};   /* new */
+    if (k % 3 == 0)
+        return (syn){o.count + 1 + k % 4, o.size};     /* more of them */
+    if (k % 3 == 1 && o.count > 1)
+        return (syn){o.count - 1, o.size + 8};         /* fewer, larger */
+    return o;                                          /* unchanged */
+}
+
+static uintptr_t syn_pc(size_t k) {
+    return 0x100000 + (uintptr_t)k * 16;
+}
+
+static const char *const syn_files[NFILES] = {"g0.c", "g1.c", "g2.c", "g3.c", "g4.c", "g5.c", "g6.c"};
+
+/* A snapshot as a loaded one looks (stored symbols, so that nothing is
+ * symbolized): traceback of key k = {syn_pc(k), 0x20, 0x30}; frame 0 is at
+ * g<k % 7>.c line k + 1, frames 1 and 2 at caller.c lines 1 and 2. Traces
+ * come in a scrambled order. */
+static rc_snapshot *syn_snapshot(size_t nkeys, syn (*what)(size_t)) {
+    rc_snapshot *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    s->limit = SYN_FRAMES;
+    size_t ntbs = 0, ntr = 0;
+    for (size_t k = 0; k < nkeys; k++) {
+        syn w = what(k);
+        ntbs += w.count ? 1 : 0;
+        ntr += w.count;
+    }
+    s->tbs = malloc((ntbs ? ntbs : 1) * sizeof *s->tbs);
+    s->traces = malloc((ntr ? ntr : 1) * sizeof *s->traces);
+    rctr_symbols *sy = calloc(1, sizeof *sy);
+    assert_true(s->tbs && s->traces && sy);
+    sy->refs = 1;
+    size_t slen = strlen("caller.c") + 1;
+    for (int f = 0; f < NFILES; f++)
+        slen += strlen(syn_files[f]) + 1;
+    sy->strings = malloc(slen);
+    sy->first = malloc((ntbs ? ntbs : 1) * sizeof *sy->first);
+    sy->v = malloc((ntbs ? ntbs : 1) * SYN_FRAMES * sizeof *sy->v);
+    assert_true(sy->strings && sy->first && sy->v);
+    const char *names[NFILES + 1];
+    char *w = sy->strings;
+    for (int f = 0; f <= NFILES; f++) {
+        const char *src = f < NFILES ? syn_files[f] : "caller.c";
+        strcpy(w, src);
+        names[f] = w;
+        w += strlen(src) + 1;
+    }
+    s->syms = sy;
+    size_t t = 0;
+    for (size_t k = 0; k < nkeys; k++) {
+        syn x = what(k);
+        if (!x.count)
+            continue;
+        size_t i = s->ntbs++;
+        rc_traceback *tb = malloc(sizeof *tb + SYN_FRAMES * sizeof(uintptr_t));
+        assert_non_null(tb);
+        tb->nframes = SYN_FRAMES;
+        tb->frames[0] = syn_pc(k);
+        tb->frames[1] = 0x20;
+        tb->frames[2] = 0x30;
+        s->tbs[i] = tb;
+        sy->first[i] = i * SYN_FRAMES;
+        sy->v[i * SYN_FRAMES + 0] = (rctr_sym){NULL, names[k % NFILES], (int)k + 1};
+        sy->v[i * SYN_FRAMES + 1] = (rctr_sym){NULL, names[NFILES], 1};
+        sy->v[i * SYN_FRAMES + 2] = (rctr_sym){NULL, names[NFILES], 2};
+        for (size_t c = 0; c < x.count; c++)
+            s->traces[t++] = (snap_trace){0, x.size, i};
+    }
+    s->ntraces = t;
+    /* scramble: a stride prime to t visits every trace once */
+    if (t > 1) {
+        snap_trace *p = malloc(t * sizeof *p);
+        assert_non_null(p);
+        size_t stride = t % 7919 ? 7919 : 7927;   /* two primes */
+        for (size_t i = 0, j = 0; i < t; i++, j = (j + stride) % t)
+            p[i] = s->traces[j];
+        memcpy(s->traces, p, t * sizeof *p);
+        free(p);
+    }
+    return s;
+}
+
+/* |a| >= |b|, as compare_to sorts. */
+static bool diff_order_ok(const rc_stat *a, const rc_stat *b) {
+    unsigned long da = (unsigned long)labs(a->size_diff), db = (unsigned long)labs(b->size_diff);
+    if (da != db)
+        return da > db;
+    return a->size >= b->size;
+}
+
+static void check_by_key(const rc_stats *st, size_t nkeys, bool by_traceback, unsigned char *seen) {
+    memset(seen, 0, nkeys);
+    size_t expect = 0;
+    for (size_t k = 0; k < nkeys; k++)
+        expect += (syn_old(k).count || syn_new(k).count) ? 1 : 0;
+    assert_int_equal(rc_stats_len(st), expect);
+    for (size_t i = 0; i < rc_stats_len(st); i++) {
+        const rc_stat *e = rc_stats_at(st, i);
+        size_t k;
+        if (by_traceback) {
+            const rc_traceback *tb = rc_stats_traceback(st, i);
+            assert_non_null(tb);
+            assert_int_equal(rc_traceback_len(tb), SYN_FRAMES);
+            k = (rc_traceback_addr(tb, 0) - 0x100000) / 16;
+        } else {
+            assert_null(rc_stats_traceback(st, i));
+            k = (size_t)e->lineno - 1;
+        }
+        assert_true(k < nkeys);
+        assert_false(seen[k]);
+        seen[k] = 1;
+        assert_string_equal(e->filename, syn_files[k % NFILES]);
+        assert_int_equal(e->lineno, (int)k + 1);
+        syn o = syn_old(k), n = syn_new(k);
+        assert_int_equal(e->size, n.count * n.size);
+        assert_int_equal(e->count, n.count);
+        assert_int_equal(e->size_diff, (long)(n.count * n.size) - (long)(o.count * o.size));
+        assert_int_equal(e->count_diff, (long)n.count - (long)o.count);
+        if (i > 0)
+            assert_true(diff_order_ok(rc_stats_at(st, i - 1), e));
+    }
+}
+
+static double seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void test_compare_many_tracebacks(void **state) {
+    (void)state;
+    /* natively 100 000 keys and about a million traces per snapshot */
+    size_t nkeys = rct_scaled(100000, 3000);
+    rc_snapshot *old = syn_snapshot(nkeys, syn_old);
+    rc_snapshot *cur = syn_snapshot(nkeys, syn_new);
+    unsigned char *seen = malloc(nkeys);
+    assert_non_null(seen);
+    size_t gone = 0, added = 0, changed = 0;
+    for (size_t k = 0; k < nkeys; k++) {
+        syn o = syn_old(k), n = syn_new(k);
+        gone += o.count && !n.count;
+        added += !o.count && n.count;
+        changed += o.count && n.count && (o.count != n.count || o.size != n.size);
+    }
+    assert_true(gone > 0 && added > 0 && changed > 0);
+
+    double t = seconds();
+    rc_stats *st = rc_snapshot_compare_to(cur, old, RC_BY_TRACEBACK, 0);
+    double t_tb = seconds() - t;
+    assert_non_null(st);
+    check_by_key(st, nkeys, true, seen);
+    rc_stats_free(st);
+
+    t = seconds();
+    st = rc_snapshot_compare_to(cur, old, RC_BY_LINENO, 0);
+    double t_line = seconds() - t;
+    assert_non_null(st);
+    check_by_key(st, nkeys, false, seen);
+    rc_stats_free(st);
+
+    /* by file: NFILES groups with the sums of their keys */
+    st = rc_snapshot_compare_to(cur, old, RC_BY_FILENAME, 0);
+    assert_non_null(st);
+    assert_int_equal(rc_stats_len(st), NFILES);
+    for (size_t i = 0; i < NFILES; i++) {
+        const rc_stat *e = rc_stats_at(st, i);
+        size_t f = (size_t)(e->filename[1] - '0');
+        assert_true(f < NFILES);
+        long size = 0, osize = 0, count = 0, ocount = 0;
+        for (size_t k = f; k < nkeys; k += NFILES) {
+            syn o = syn_old(k), n = syn_new(k);
+            size += (long)(n.count * n.size);
+            osize += (long)(o.count * o.size);
+            count += (long)n.count;
+            ocount += (long)o.count;
+        }
+        assert_int_equal(e->lineno, 0);
+        assert_int_equal(e->size, (size_t)size);
+        assert_int_equal(e->count, (size_t)count);
+        assert_int_equal(e->size_diff, size - osize);
+        assert_int_equal(e->count_diff, count - ocount);
+    }
+    rc_stats_free(st);
+
+    /* cumulative by line: every trace also counts under caller.c:1 and :2 */
+    st = rc_snapshot_compare_to(cur, old, RC_BY_LINENO, 1);
+    assert_non_null(st);
+    size_t total = 0, ototal = 0, ntr = 0, ontr = 0;
+    for (size_t k = 0; k < nkeys; k++) {
+        syn o = syn_old(k), n = syn_new(k);
+        total += n.count * n.size;
+        ototal += o.count * o.size;
+        ntr += n.count;
+        ontr += o.count;
+    }
+    int callers = 0;
+    for (size_t i = 0; i < rc_stats_len(st); i++) {
+        const rc_stat *e = rc_stats_at(st, i);
+        if (strcmp(e->filename, "caller.c") != 0)
+            continue;
+        callers++;
+        assert_int_equal(e->size, total);
+        assert_int_equal(e->count, ntr);
+        assert_int_equal(e->size_diff, (long)total - (long)ototal);
+        assert_int_equal(e->count_diff, (long)ntr - (long)ontr);
+    }
+    assert_int_equal(callers, 2);
+    rc_stats_free(st);
+
+    /* A filtered snapshot keeps every traceback but not every trace: the
+     * tracebacks left without traces (those of g3.c) make no group of
+     * their own, and their keys show as gone. */
+    rc_trace_filter no_g3 = {.inclusive = 0, .filename_pattern = "g3.c"};
+    rc_snapshot *filtered = rc_snapshot_filter_traces(cur, &no_g3, 1);
+    assert_non_null(filtered);
+    st = rc_snapshot_compare_to(filtered, old, RC_BY_TRACEBACK, 0);
+    assert_non_null(st);
+    size_t expect = 0;
+    for (size_t k = 0; k < nkeys; k++)
+        expect += (syn_old(k).count || (syn_new(k).count && k % NFILES != 3)) ? 1 : 0;
+    assert_int_equal(rc_stats_len(st), expect);
+    for (size_t i = 0; i < rc_stats_len(st); i++) {
+        const rc_stat *e = rc_stats_at(st, i);
+        size_t k = (rc_traceback_addr(rc_stats_traceback(st, i), 0) - 0x100000) / 16;
+        syn o = syn_old(k), n = k % NFILES == 3 ? (syn){0, 0} : syn_new(k);
+        assert_int_equal(e->size, n.count * n.size);
+        assert_int_equal(e->count, n.count);
+        assert_int_equal(e->size_diff, (long)(n.count * n.size) - (long)(o.count * o.size));
+    }
+    rc_stats_free(st);
+    rc_snapshot_free(filtered);
+
+    /* against itself: every group, no difference */
+    st = rc_snapshot_compare_to(cur, cur, RC_BY_TRACEBACK, 0);
+    assert_non_null(st);
+    for (size_t i = 0; i < rc_stats_len(st); i++) {
+        assert_int_equal(rc_stats_at(st, i)->size_diff, 0);
+        assert_int_equal(rc_stats_at(st, i)->count_diff, 0);
+    }
+    rc_stats_free(st);
+
+    if (getenv("RC_TEST_VERBOSE"))
+        print_message("    compare_to of %zu + %zu traces, %zu keys (%zu new, %zu gone, "
+                      "%zu changed): by traceback %.3f s, by line %.3f s\n",
+                      rc_snapshot_trace_count(cur), rc_snapshot_trace_count(old), nkeys, added,
+                      gone, changed, t_tb, t_line);
+    free(seen);
+    rc_snapshot_free(cur);
+    rc_snapshot_free(old);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_incremental_collection, teardown),
@@ -893,6 +1169,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_stop_start_in_gc_callbacks, teardown),
         cmocka_unit_test_teardown(test_debug_heap, teardown),
         cmocka_unit_test_teardown(test_debug_runtime, teardown),
+        cmocka_unit_test_teardown(test_compare_many_tracebacks, teardown),
     };
     return rct_run_tests(tests, NULL, NULL);
 }
