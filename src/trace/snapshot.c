@@ -90,7 +90,8 @@ static int copy_one(unsigned domain, uintptr_t ptr, const rctr_trace *t, void *a
             s->tbs = v;
             c->cap_tbs = cap;
         }
-        rc_traceback *copy = tb_copy(t->tb->frames, t->tb->nframes);
+        uintptr_t frames[RCTR_MAX_FRAMES];
+        rc_traceback *copy = tb_copy(frames, rctr_tb_frames(t->tb, frames));
         if (!copy)
             return 1;
         if (rci_htable_put(&c->seen, (uintptr_t)t->tb, s->ntbs + 1) != 0) {

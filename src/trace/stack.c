@@ -29,6 +29,7 @@ typedef struct walk {
     size_t max;      /* room left in out */
     size_t skip;     /* innermost frames still to drop */
     size_t n;        /* frames written */
+    uintptr_t below; /* frames whose CFA is at most this are inside the start frame's callees */
 } walk;
 
 static _Unwind_Reason_Code walk_step(struct _Unwind_Context *ctx, void *arg) {
@@ -36,6 +37,8 @@ static _Unwind_Reason_Code walk_step(struct _Unwind_Context *ctx, void *arg) {
     uintptr_t pc = (uintptr_t)_Unwind_GetIP(ctx);
     if (pc == 0)
         return _URC_END_OF_STACK;
+    if (w->below && (uintptr_t)_Unwind_GetCFA(ctx) <= w->below)
+        return _URC_NO_REASON;   /* not yet at the start frame */
     if (w->skip) {
         w->skip--;
         return _URC_NO_REASON;
@@ -548,14 +551,11 @@ static bool plain_walk(uintptr_t pc, uintptr_t sp, uintptr_t bp, uintptr_t *out,
  * interrupted one of this thread's captures off it (that capture walks
  * without it). */
 #define MEMO_CAP 192
+#define MEMO_MIN 8   /* walks of at most this many raw frames skip the memo */
 #define MEMO_SLOTS (3 * MEMO_CAP)
 #define SCRATCH (2 * MEMO_CAP)
 
-typedef struct mframe {
-    uintptr_t pc, sp, bp;        /* the frame's state */
-    uintptr_t raaddr, bpaddr;    /* the words its step read (0: none) */
-    uintptr_t flags;             /* F_* */
-} mframe;
+typedef rctr_frame mframe;   /* the caller sees the memo's frames (stack.h) */
 
 typedef struct memo {
     size_t base, n;
@@ -617,7 +617,7 @@ static bool memo_extend(memo *M, size_t want, uintptr_t lo) {
             break;
         }
         /* its step is not taken yet: assume it reads %rbp */
-        last[1] = (mframe){s.pc, s.sp, s.bp, 0, 0, F_NEEDBP};
+        last[1] = (mframe){.pc = s.pc, .sp = s.sp, .bp = s.bp, .flags = F_NEEDBP};
         M->n++;
         memo_needbp(M, M->base + M->n - 2, M->base + M->n - 1, true);
     }
@@ -627,8 +627,10 @@ static bool memo_extend(memo *M, size_t want, uintptr_t lo) {
 }
 
 /* The walk with the memo; false as plain_walk. need = skip + max <= MEMO_CAP. */
-static bool memo_walk(memo *M, uintptr_t pc, uintptr_t sp, uintptr_t bp, uintptr_t *out, size_t max,
-                      size_t skip, size_t *np) {
+/* out NULL: *fp gets the first frame returned instead of a copy.
+ * noinline: its register pressure stays out of the short plain walks. */
+static __attribute__((noinline)) bool memo_walk(memo *M, uintptr_t pc, uintptr_t sp, uintptr_t bp, uintptr_t *out, mframe **fp,
+                      size_t max, size_t skip, size_t *np) {
     const size_t need = skip + max;
     const uintptr_t lo = sp;
     STAT(rctr_stat_walks);
@@ -665,6 +667,7 @@ static bool memo_walk(memo *M, uintptr_t pc, uintptr_t sp, uintptr_t bp, uintptr
         here->pc = s.pc;
         here->sp = s.sp;
         here->bp = s.bp;
+        here->tag_gen = 0;   /* a new frame: no tag */
         if (j == need) {   /* the last frame wanted: its step is not taken */
             here->raaddr = here->bpaddr = 0;
             here->flags = (s.flags & F_PC) | F_NEEDBP;
@@ -721,9 +724,13 @@ static bool memo_walk(memo *M, uintptr_t pc, uintptr_t sp, uintptr_t bp, uintptr
     }
     size_t k = total < need ? total : need;
     k = k > skip ? k - skip : 0;
-    const mframe *from = M->f + M->base + skip;
-    for (size_t i = 0; i < k; i++)
-        out[i] = from[i].pc;
+    mframe *from = M->f + M->base + skip;
+    if (out) {
+        for (size_t i = 0; i < k; i++)
+            out[i] = from[i].pc;
+    } else {
+        *fp = from;
+    }
     *np = k;
     return true;
 }
@@ -774,25 +781,35 @@ static memo *memo_get(void) {
 }
 #endif /* x86-64 */
 
+enum { USE_MEMO, USE_PLAIN, MEMO_OR_COPY };
+
 /* noinline: the frame count between a caller and the walk must not depend
  * on the optimiser's choices at each call site (the tracer calibrates it).
  * Every path sees the same raw frames: frame 0 a pc inside this function,
- * frame 1 the return address into the caller. skip counts frame 0. */
-static __attribute__((noinline)) size_t capture(uintptr_t *out, size_t max, size_t skip, bool use_memo) {
+ * frame 1 the return address into the caller. skip counts frame 0.
+ * MEMO_OR_COPY leaves the frames in the memo (*fp) where it can serve, and
+ * copies them to out otherwise (*fp NULL). */
+static __attribute__((noinline)) size_t capture(const rctr_start *st, uintptr_t *out, mframe **fp,
+                                                size_t max, size_t skip, int how) {
+    if (fp)
+        *fp = NULL;
     if (max == 0)
         return 0;
 #ifdef HAVE_FAST_WALK
-    uintptr_t pc, sp, bp;
-    /* one instruction apart, nothing moves %rsp between them: the rule at
-     * pc describes this %rsp and %rbp */
-    __asm__ volatile("leaq 0(%%rip), %0\n\tmovq %%rsp, %1\n\tmovq %%rbp, %2"
-                     : "=&r"(pc), "=&r"(sp), "=&r"(bp));
+    rctr_start here;
+    RCTR_START_HERE(here);
+    if (!st)
+        st = &here;
+    uintptr_t pc = st->pc, sp = st->sp, bp = st->bp;
     size_t n;
-    memo *M = use_memo && max <= MEMO_CAP - skip && skip <= MEMO_CAP ? memo_get() : NULL;
+    /* a short walk costs less than the memo's bookkeeping */
+    memo *M = how != USE_PLAIN && max + skip > MEMO_MIN && max <= MEMO_CAP - skip && skip <= MEMO_CAP
+                  ? memo_get()
+                  : NULL;
     if (M && !M->busy) {
         M->busy = true;
         __asm__ volatile("" ::: "memory");
-        bool ok = memo_walk(M, pc, sp, bp, out, max, skip, &n);
+        bool ok = memo_walk(M, pc, sp, bp, how == MEMO_OR_COPY ? NULL : out, fp, max, skip, &n);
         __asm__ volatile("" ::: "memory");
         M->busy = false;
         if (ok)
@@ -800,27 +817,47 @@ static __attribute__((noinline)) size_t capture(uintptr_t *out, size_t max, size
     } else if (plain_walk(pc, sp, bp, out, max, skip, &n)) {
         return n;
     }
-#else
-    (void)use_memo;
 #endif
-    walk w = {out, max, skip, 0};
+    walk w = {out, max, skip, 0, st ? st->sp : 0};
     _Unwind_Backtrace(walk_step, &w);
     __asm__ volatile("" ::: "memory");   /* no tail call: this frame stays */
     return w.n;
 }
 
-/* Both entry points reach capture() through one frame of their own and
- * drop capture()'s frame, so the raw frames are the same for both and for
+/* Every entry point reaches capture() through one frame of its own and
+ * drops capture()'s frame, so the raw frames are the same for all and for
  * every path inside: [return into the entry point (a pc inside it), return
  * into its caller, ...]. */
 __attribute__((noinline)) size_t rctr_stack_capture(uintptr_t *out, size_t max, size_t skip) {
-    size_t n = capture(out, max, skip + 1, true);
+    size_t n = capture(NULL, out, NULL, max, skip + 1, USE_MEMO);
     __asm__ volatile("" ::: "memory");
     return n;
 }
 
 __attribute__((noinline)) size_t rctr_stack_capture_plain(uintptr_t *out, size_t max, size_t skip) {
-    size_t n = capture(out, max, skip + 1, false);
+    size_t n = capture(NULL, out, NULL, max, skip + 1, USE_PLAIN);
     __asm__ volatile("" ::: "memory");
     return n;
+}
+
+__attribute__((noinline)) size_t rctr_stack_walk(rctr_frame **frames, uintptr_t *copy, size_t max,
+                                                 size_t skip) {
+    size_t n = capture(NULL, copy, frames, max, skip + 1, MEMO_OR_COPY);
+    __asm__ volatile("" ::: "memory");
+    return n;
+}
+
+/* From a start frame the raw frames are the start's: no frame of ours to
+ * drop (skip counts the start frame). */
+size_t rctr_stack_capture_from(const rctr_start *st, uintptr_t *out, size_t max, size_t skip) {
+    return capture(st, out, NULL, max, skip, USE_MEMO);
+}
+
+size_t rctr_stack_walk_from(const rctr_start *st, rctr_frame **frames, uintptr_t *copy, size_t max,
+                            size_t skip) {
+    return capture(st, copy, frames, max, skip, MEMO_OR_COPY);
+}
+
+size_t rctr_stack_capture_plain_from(const rctr_start *st, uintptr_t *out, size_t max, size_t skip) {
+    return capture(st, out, NULL, max, skip, USE_PLAIN);
 }

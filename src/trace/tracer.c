@@ -94,11 +94,17 @@ static struct tracer {
     rc_allocator prev;             /* the allocator wrapped; the hooks' ctx */
     rci_htable traces;             /* domain 0: ptr -> rctr_trace* */
     rci_htable domains;            /* domain + 1 -> rci_htable* */
-    rci_htable tbs;                /* hash -> rctr_traceback* */
+    struct nodes {                 /* the interned tracebacks: open addressing */
+        struct node_slot {         /* node NULL: empty; mapped from the OS */
+            uint64_t hash;         /* node->hash: a probe reads no node but its own */
+            rctr_traceback *node;
+        } *slot;
+        size_t mask, count;
+    } nodes;
     arena mem;
     rctr_trace *free_traces;       /* records ready for reuse */
     size_t current, peak, ntraces;
-    size_t gen;                    /* bumped whenever the arena is released */
+    size_t gen;                    /* bumped whenever the arena is released; never 0 */
     /* Raw frames between the walk and the allocator's caller, per entry
      * point; measured once per process by calibrate(). */
     size_t skip[K_COUNT];
@@ -106,6 +112,7 @@ static struct tracer {
 } T = {
     .control = PTHREAD_MUTEX_INITIALIZER,
     .lock = PTHREAD_MUTEX_INITIALIZER,
+    .gen = 1,   /* a memo frame's tag_gen 0 means "no tag" */
 };
 
 /* Set while this thread runs tracer code: hooks pass through. */
@@ -114,16 +121,6 @@ static _Thread_local int reentrant;
 static _Thread_local uintptr_t *calib_buf;
 static _Thread_local size_t calib_len;
 #define CALIB_MAX 256
-
-/* The tracebacks this thread interned last, valid while gen == T.gen: they
- * live in the arena, which only release_all frees, and release_all bumps
- * T.gen. Read and written with the lock held. */
-#define TB_CACHE 4
-static _Thread_local struct {
-    size_t gen;
-    unsigned next;
-    rctr_traceback *tb[TB_CACHE];
-} tb_cache;
 
 static rctr_traceback empty_tb;    /* the traceback of a walk that found nothing */
 
@@ -139,69 +136,133 @@ void rctr_unlock(void) {
 
 /* ---- tracebacks ---- */
 
-static uint64_t hash_frames(const uintptr_t *f, size_t n) {
-    uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ n;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint64_t)f[i];
-        h *= UINT64_C(0xff51afd7ed558ccd);
-        h ^= h >> 32;
-    }
-    return h;
+size_t rctr_tb_frames(const rctr_traceback *tb, uintptr_t *out) {
+    size_t n = 0;
+    for (; tb && tb->nframes; tb = tb->parent)
+        out[n++] = tb->pc;
+    return n;
 }
 
-static bool same_frames(const uintptr_t *a, const uintptr_t *b, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return false;
+static uint64_t node_hash(uintptr_t pc, const rctr_traceback *parent) {
+    uint64_t h = (parent ? parent->hash : UINT64_C(0x9e3779b97f4a7c15)) ^ (uint64_t)pc;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 32;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    return h ^ (h >> 29);
+}
+
+static size_t nodes_bytes(size_t slots) {
+    size_t page = rci_os_page_size();
+    return (slots * sizeof(struct node_slot) + page - 1) & ~(page - 1);
+}
+
+static void nodes_free(void) {
+    if (T.nodes.slot)
+        rci_os_free(T.nodes.slot, nodes_bytes(T.nodes.mask + 1));
+    memset(&T.nodes, 0, sizeof T.nodes);
+}
+
+/* Double the table (or make the first); false on ENOMEM (unchanged). */
+static bool nodes_grow(void) {
+    size_t slots = T.nodes.slot ? (T.nodes.mask + 1) * 2 : 4096;
+    void *mem;
+    if (rci_os_alloc_aligned(nodes_bytes(slots), rci_os_page_size(), &mem) != 0)
+        return false;
+    struct node_slot *fresh = mem;   /* zeroed pages: every slot empty */
+    size_t mask = slots - 1;
+    for (size_t i = 0; T.nodes.slot && i <= T.nodes.mask; i++) {
+        struct node_slot e = T.nodes.slot[i];
+        if (!e.node)
+            continue;
+        size_t k = (size_t)e.hash & mask;
+        while (fresh[k].node)
+            k = (k + 1) & mask;
+        fresh[k] = e;
+    }
+    size_t count = T.nodes.count;
+    nodes_free();
+    T.nodes = (struct nodes){fresh, mask, count};
     return true;
 }
 
-/* The interned traceback of frames[0..n), from the table (lock held). */
-static rctr_traceback *intern_table(const uintptr_t *frames, size_t n) {
-    uint64_t h = hash_frames(frames, n);
-    uintptr_t key = (uintptr_t)h ? (uintptr_t)h : 1;
-    uintptr_t v;
-    rctr_traceback *head = NULL;
-    if (rci_htable_get(&T.tbs, key, &v)) {
-        head = (rctr_traceback *)v;
-        for (rctr_traceback *tb = head; tb; tb = tb->next)
-            if (tb->nframes == n && same_frames(tb->frames, frames, n))
-                return tb;
-    } else if (rci_htable_reserve(&T.tbs, T.tbs.count + 1) != 0) {
-        return NULL;
+/* The interned traceback [pc, parent's frames...]; NULL on ENOMEM (lock
+ * held). The table stays at most half full: probes are short. */
+static const rctr_traceback *intern_probe(uintptr_t pc, const rctr_traceback *parent) {
+    uint64_t h = node_hash(pc, parent);
+    if (T.nodes.slot) {
+        for (size_t k = (size_t)h & T.nodes.mask;; k = (k + 1) & T.nodes.mask) {
+            const struct node_slot *e = &T.nodes.slot[k];
+            if (!e->node)
+                break;
+            if (e->hash == h && e->node->pc == pc && e->node->parent == parent)
+                return e->node;
+        }
     }
-    rctr_traceback *tb = arena_alloc(&T.mem, sizeof *tb + n * sizeof *frames);
+    if ((T.nodes.count + 1) * 2 > (T.nodes.slot ? T.nodes.mask + 1 : 0) && !nodes_grow())
+        return NULL;
+    rctr_traceback *tb = arena_alloc(&T.mem, sizeof *tb);
     if (!tb)
         return NULL;
-    tb->next = head;
-    tb->hash = h;
-    tb->nframes = n;
-    memcpy(tb->frames, frames, n * sizeof *frames);
-    /* cannot fail: the key is present, or room was reserved above */
-    rci_htable_put(&T.tbs, key, (uintptr_t)tb);
+    *tb = (rctr_traceback){pc, parent, h, parent ? parent->nframes + 1 : 1, NULL};
+    size_t k = (size_t)h & T.nodes.mask;
+    while (T.nodes.slot[k].node)
+        k = (k + 1) & T.nodes.mask;
+    T.nodes.slot[k] = (struct node_slot){h, tb};
+    T.nodes.count++;
     return tb;
 }
 
-/* The interned traceback of frames[0..n); NULL on ENOMEM (lock held).
- * A program allocates from few call sites at a time, so this thread's last
- * few tracebacks usually match without hashing or probing the table. */
-static rctr_traceback *intern(const uintptr_t *frames, size_t n) {
+/* intern_probe, first trying the parent's hint. */
+static const rctr_traceback *intern_node(uintptr_t pc, const rctr_traceback *parent) {
+    if (parent && parent->hint && parent->hint->pc == pc)
+        return parent->hint;
+    const rctr_traceback *found = intern_probe(pc, parent);
+    if (found && parent)
+        ((rctr_traceback *)(uintptr_t)parent)->hint = found;   /* every node is the arena's, writable */
+    return found;
+}
+
+/* What a hook captured: the frames in the thread's memo (fr), or a copy
+ * (flat) when the memo could not serve. */
+typedef struct grabbed {
+    rctr_frame *fr;
+    size_t n;
+    uintptr_t flat[RCTR_MAX_FRAMES];
+} grabbed;
+
+/* The interned traceback of g; NULL on ENOMEM (lock held).
+ *
+ * With the memo, a frame's tag is the interned traceback from that frame
+ * to the outermost frame of the capture that wrote it; the memo keeps a
+ * frame only while it and its outer frames are unchanged, so the tag holds
+ * again for a capture that ends at the same outermost frame (the same %rsp,
+ * kept in tag_cut) in the same generation of the tables. A capture then
+ * interns only the frames below the innermost such tag: for a program
+ * whose consecutive allocations share their callers, one or two lookups. */
+static const rctr_traceback *intern(grabbed *g) {
+    size_t n = g->n;
     if (n == 0)
         return &empty_tb;
-    if (tb_cache.gen == T.gen) {
-        for (unsigned k = 0; k < TB_CACHE; k++) {
-            rctr_traceback *tb = tb_cache.tb[k];
-            if (tb && tb->nframes == n && same_frames(tb->frames, frames, n))
-                return tb;
-        }
-    } else {
-        memset(&tb_cache, 0, sizeof tb_cache);
-        tb_cache.gen = T.gen;
+    const rctr_traceback *tb = NULL;
+    if (!g->fr) {
+        for (size_t k = n; k-- > 0;)
+            if (!(tb = intern_node(g->flat[k], tb)))
+                return NULL;
+        return tb;
     }
-    rctr_traceback *tb = intern_table(frames, n);
-    if (tb) {
-        tb_cache.tb[tb_cache.next] = tb;
-        tb_cache.next = (tb_cache.next + 1) % TB_CACHE;
+    rctr_frame *fr = g->fr;
+    uintptr_t cut = fr[n - 1].sp;
+    size_t i = 0;
+    while (i < n && !(fr[i].tag_gen == T.gen && fr[i].tag_cut == cut))
+        i++;
+    if (i < n)
+        tb = (const rctr_traceback *)fr[i].tag;
+    while (i-- > 0) {
+        if (!(tb = intern_node(fr[i].pc, tb)))
+            return NULL;
+        fr[i].tag = (uintptr_t)tb;
+        fr[i].tag_cut = cut;
+        fr[i].tag_gen = T.gen;
     }
     return tb;
 }
@@ -211,14 +272,14 @@ static rctr_traceback *intern(const uintptr_t *frames, size_t n) {
 static rctr_trace *trace_new(void) {
     rctr_trace *t = T.free_traces;
     if (t) {
-        T.free_traces = (rctr_trace *)(void *)t->tb;
+        T.free_traces = (rctr_trace *)(uintptr_t)t->tb;
         return t;
     }
     return arena_alloc(&T.mem, sizeof *t);
 }
 
 static void trace_drop(rctr_trace *t) {
-    t->tb = (rctr_traceback *)(void *)T.free_traces;
+    t->tb = (const rctr_traceback *)(void *)T.free_traces;
     T.free_traces = t;
 }
 
@@ -247,10 +308,7 @@ static void count_add(size_t size) {
 }
 
 /* Record ptr (lock held). 0 or ENOMEM; unchanged on failure. */
-static int add_trace(unsigned domain, uintptr_t ptr, size_t size, const uintptr_t *frames, size_t n) {
-    rctr_traceback *tb = intern(frames, n);
-    if (!tb)
-        return ENOMEM;
+static int put_trace(unsigned domain, uintptr_t ptr, size_t size, const rctr_traceback *tb) {
     rci_htable *t = domain_table(domain, true);
     if (!t)
         return ENOMEM;
@@ -279,6 +337,13 @@ static int add_trace(unsigned domain, uintptr_t ptr, size_t size, const uintptr_
     return 0;
 }
 
+/* Record ptr with the traceback g captured (lock held). 0 or ENOMEM;
+ * unchanged on failure (the tracebacks interned meanwhile stay). */
+static int add_trace(unsigned domain, uintptr_t ptr, size_t size, grabbed *g) {
+    const rctr_traceback *tb = intern(g);
+    return tb ? put_trace(domain, ptr, size, tb) : ENOMEM;
+}
+
 /* Forget ptr's trace (lock held); true if there was one. */
 static bool remove_trace(unsigned domain, uintptr_t ptr) {
     rci_htable *t = domain_table(domain, false);
@@ -300,29 +365,29 @@ static void release_all(void) {
         rci_htable_free((rci_htable *)v);
     rci_htable_free(&T.domains);
     rci_htable_free(&T.traces);
-    rci_htable_free(&T.tbs);
+    nodes_free();
     arena_release(&T.mem);
     T.free_traces = NULL;
     T.current = T.peak = T.ntraces = 0;
-    T.gen++;                       /* every thread's tb_cache is stale */
+    T.gen++;                       /* every tag in the threads' memos is stale */
 }
 
 /* ---- stack capture at a hook ---- */
 
-/* The traceback of the allocator's caller, into out (nframes entries);
- * SIZE_MAX while calibrating (nothing is to be recorded then). Every hook
- * calls this one function, so the frames between the walk and the program's
- * call are the same for all calls through one entry point. */
-static NOINLINE size_t grab(uintptr_t *out, int kind) {
+/* The traceback of the allocator's caller (nframes frames) into g; false
+ * while calibrating (nothing is to be recorded then). The walk starts at
+ * the hook's own frame (st, taken by the entry point of the tracer that the
+ * allocator called), so the tracer's inner frames are never walked; the
+ * frames from there to the program's call are the same for every call
+ * through one entry point, and calibrate() counts them. */
+static bool grab(grabbed *g, int kind, const rctr_start *st) {
     if (UNLIKELY(calib_buf != NULL)) {
-        calib_len = rctr_stack_capture(calib_buf, CALIB_MAX, 0);
-        return SIZE_MAX;
+        calib_len = rctr_stack_capture_plain_from(st, calib_buf, CALIB_MAX, 0);
+        return false;
     }
-    size_t n = rctr_stack_capture(out, (size_t)atomic_load_explicit(&T.nframes, memory_order_relaxed),
-                                  T.skip[kind]);
-    /* no tail call: grab's frame must be on the stack in both paths */
-    __asm__ volatile("" ::: "memory");
-    return n;
+    size_t max = (size_t)atomic_load_explicit(&T.nframes, memory_order_relaxed);
+    g->n = rctr_stack_walk_from(st, &g->fr, g->flat, max, T.skip[kind]);
+    return true;
 }
 
 static bool active(void) {
@@ -331,13 +396,12 @@ static bool active(void) {
 
 /* Record a fresh block; on failure the block is freed and NULL returned, so
  * that a traced allocation either succeeds with its trace or fails. */
-static void *record_new(const rc_allocator *prev, void *p, size_t size, int kind) {
-    uintptr_t frames[RCTR_MAX_FRAMES];
-    size_t n = grab(frames, kind);
-    if (n == SIZE_MAX)
+static void *record_new(const rc_allocator *prev, void *p, size_t size, int kind, const rctr_start *st) {
+    grabbed g;
+    if (!grab(&g, kind, st))
         return p;
     pthread_mutex_lock(&T.lock);
-    int r = atomic_load_explicit(&T.tracing, memory_order_relaxed) ? add_trace(0, (uintptr_t)p, size, frames, n) : 0;
+    int r = atomic_load_explicit(&T.tracing, memory_order_relaxed) ? add_trace(0, (uintptr_t)p, size, &g) : 0;
     pthread_mutex_unlock(&T.lock);
     if (r != 0) {
         prev->free(prev->ctx, p);
@@ -351,10 +415,12 @@ static void *hook_malloc(void *ctx, size_t size) {
     const rc_allocator *prev = ctx;
     if (!active())
         return prev->malloc(prev->ctx, size);
+    rctr_start st;   /* where the walk starts: this frame */
+    RCTR_START_HERE(st);
     reentrant++;
     void *p = prev->malloc(prev->ctx, size);
     if (p)
-        p = record_new(prev, p, size, K_MALLOC);
+        p = record_new(prev, p, size, K_MALLOC, &st);
     reentrant--;
     return p;
 }
@@ -363,10 +429,12 @@ static void *hook_calloc(void *ctx, size_t count, size_t size) {
     const rc_allocator *prev = ctx;
     if (!active())
         return prev->calloc(prev->ctx, count, size);
+    rctr_start st;   /* where the walk starts: this frame */
+    RCTR_START_HERE(st);
     reentrant++;
     void *p = prev->calloc(prev->ctx, count, size);
     if (p)   /* the product did not overflow, or calloc would have failed */
-        p = record_new(prev, p, count * size, K_CALLOC);
+        p = record_new(prev, p, count * size, K_CALLOC, &st);
     reentrant--;
     return p;
 }
@@ -375,10 +443,12 @@ static void *hook_aligned(void *ctx, size_t alignment, size_t size) {
     const rc_allocator *prev = ctx;
     if (!active())
         return prev->aligned_alloc(prev->ctx, alignment, size);
+    rctr_start st;   /* where the walk starts: this frame */
+    RCTR_START_HERE(st);
     reentrant++;
     void *p = prev->aligned_alloc(prev->ctx, alignment, size);
     if (p)
-        p = record_new(prev, p, size, K_ALIGNED);
+        p = record_new(prev, p, size, K_ALIGNED, &st);
     reentrant--;
     return p;
 }
@@ -406,10 +476,11 @@ static void *hook_realloc(void *ctx, void *p, size_t size) {
     const rc_allocator *prev = ctx;
     if (!active())
         return prev->realloc(prev->ctx, p, size);
+    rctr_start st;   /* where the walk starts: this frame */
+    RCTR_START_HERE(st);
     reentrant++;
-    uintptr_t frames[RCTR_MAX_FRAMES];
-    size_t n = grab(frames, K_REALLOC);
-    if (n == SIZE_MAX) {
+    grabbed g;
+    if (!grab(&g, K_REALLOC, &st)) {
         void *q = prev->realloc(prev->ctx, p, size);
         reentrant--;
         return q;
@@ -417,7 +488,7 @@ static void *hook_realloc(void *ctx, void *p, size_t size) {
     pthread_mutex_lock(&T.lock);
     void *q = prev->realloc(prev->ctx, p, size);
     if (q && atomic_load_explicit(&T.tracing, memory_order_relaxed)) {
-        rctr_traceback *tb = intern(frames, n);
+        const rctr_traceback *tb = intern(&g);
         uintptr_t v;
         if (p && rci_htable_remove(&T.traces, (uintptr_t)p, &v)) {
             rctr_trace *rec = (rctr_trace *)v;
@@ -428,7 +499,7 @@ static void *hook_realloc(void *ctx, void *p, size_t size) {
             rci_htable_put(&T.traces, (uintptr_t)q, (uintptr_t)rec); /* a slot was just freed */
             count_add(size);
         } else if (tb) {
-            add_trace(0, (uintptr_t)q, size, frames, n);
+            put_trace(0, (uintptr_t)q, size, tb);
         }
     }
     pthread_mutex_unlock(&T.lock);
@@ -443,11 +514,12 @@ static size_t hook_usable(void *ctx, const void *p) {
 
 /* ---- objects: blocks of the private heaps ---- */
 
-/* Raw frames of a walk taken in grab_block before the first frame of a
- * function marked RCI_ALLOC_FRAME: the walk's own, grab_block's and
- * obj_alloc's. The same for every walk (obj_alloc is the only caller and
- * is called only from marked functions), so it is learnt from the first
- * walk that finds a marked frame; 0 until then. */
+/* Raw frames of a walk from obj_alloc's frame before the first frame of a
+ * function marked RCI_ALLOC_FRAME: obj_alloc's own, and the private heap's
+ * between it and the marked function that called it. The same for every
+ * walk (obj_alloc is called only from marked functions, through the heap's
+ * one hook call), so it is learnt from the first walk that finds a marked
+ * frame; 0 until then. */
 static _Atomic size_t block_base;
 /* Marked frames dropped at most (a constructor calls at most a few marked
  * functions before the heap reports). */
@@ -459,27 +531,34 @@ static _Atomic size_t block_base;
  * Which marked frames there are depends on the path taken (fast or slow
  * constructor, buffer growth, inlining, tail calls), hence the drop by
  * address rather than by a count. */
-static NOINLINE size_t grab_block(uintptr_t *out) {
-    uintptr_t raw[RCTR_MAX_FRAMES + BLOCK_EXTRA + BLOCK_LEARN];
+static void grab_block(grabbed *g, const rctr_start *st) {
     size_t want = (size_t)atomic_load_explicit(&T.nframes, memory_order_relaxed);
     size_t base = atomic_load_explicit(&block_base, memory_order_relaxed);
-    size_t n = rctr_stack_capture(raw, want + BLOCK_EXTRA + (base ? 0 : BLOCK_LEARN), base);
+    size_t max = want + BLOCK_EXTRA + (base ? 0 : BLOCK_LEARN);
+    rctr_frame *fr;
+    uintptr_t raw[RCTR_MAX_FRAMES + BLOCK_EXTRA + BLOCK_LEARN];
+    size_t n = rctr_stack_walk_from(st, &fr, raw, max, base);
+#define PC(i) (fr ? fr[i].pc : raw[i])
     size_t i = 0;
     if (!base) {
-        while (i < n && !rci_pheap_is_alloc_frame(raw[i]))
+        while (i < n && !rci_pheap_is_alloc_frame(PC(i)))
             i++;
         if (i < n)
             atomic_store_explicit(&block_base, i, memory_order_relaxed);
         else
             i = 0;   /* no marked frame (no section): keep the whole walk */
     }
-    while (i < n && rci_pheap_is_alloc_frame(raw[i]))
+    while (i < n && rci_pheap_is_alloc_frame(PC(i)))
         i++;
+#undef PC
     size_t k = n - i < want ? n - i : want;
-    memcpy(out, raw + i, k * sizeof *out);
-    /* no tail call: grab_block's frame must be on the stack for every walk */
-    __asm__ volatile("" ::: "memory");
-    return k;
+    if (fr) {
+        g->fr = fr + i;
+    } else {
+        g->fr = NULL;
+        memcpy(g->flat, raw + i, k * sizeof g->flat[0]);
+    }
+    g->n = k;
 }
 
 /* A block handed to a runtime; false when its trace cannot be stored (the
@@ -488,11 +567,13 @@ static bool obj_alloc(void *block, size_t size) {
     if (reentrant || !atomic_load_explicit(&T.tracing, memory_order_acquire))
         return true;
     reentrant++;
-    uintptr_t frames[RCTR_MAX_FRAMES];
-    size_t n = grab_block(frames);
+    rctr_start st;
+    RCTR_START_HERE(st);
+    grabbed g;
+    grab_block(&g, &st);
     pthread_mutex_lock(&T.lock);
     int r = atomic_load_explicit(&T.tracing, memory_order_relaxed)
-                ? add_trace(RC_TRACE_DOMAIN_HEAP, (uintptr_t)block, size, frames, n)
+                ? add_trace(RC_TRACE_DOMAIN_HEAP, (uintptr_t)block, size, &g)
                 : 0;
     pthread_mutex_unlock(&T.lock);
     reentrant--;
@@ -664,7 +745,7 @@ void rc_trace_reset_peak(void) {
 size_t rc_trace_get_tracemalloc_memory(void) {
     rctr_lock();
     size_t n = T.mem.bytes + rci_htable_bytes(&T.traces) + rci_htable_bytes(&T.domains) +
-               rci_htable_bytes(&T.tbs);
+               (T.nodes.slot ? nodes_bytes(T.nodes.mask + 1) : 0);
     size_t pos = 0;
     uintptr_t k, v;
     while (rci_htable_next(&T.domains, &pos, &k, &v))
@@ -714,16 +795,18 @@ int rc_trace_track(unsigned int domain, const void *ptr, size_t size) {
         return RC_EINVAL;
     if (!atomic_load(&T.tracing) && !calib_buf)
         return RC_ESTATE;
-    uintptr_t frames[RCTR_MAX_FRAMES];
+    rctr_start st;
+    RCTR_START_HERE(st);
+    grabbed g;
     reentrant++;
-    size_t n = grab(frames, K_TRACK);
+    bool got = grab(&g, K_TRACK, &st);
     reentrant--;
-    if (n == SIZE_MAX)
+    if (!got)
         return 0;
     rctr_lock();
     int r = RC_ESTATE;
     if (atomic_load(&T.tracing))
-        r = add_trace(domain, (uintptr_t)ptr, size, frames, n) ? RC_ENOMEM : 0;
+        r = add_trace(domain, (uintptr_t)ptr, size, &g) ? RC_ENOMEM : 0;
     rctr_unlock();
     return r;
 }
@@ -755,11 +838,9 @@ rc_traceback *rc_trace_get_object_traceback(const void *ptr) {
     }
     if (found) {
         const rctr_traceback *tb = ((const rctr_trace *)v)->tb;
-        copy = malloc(sizeof *copy + tb->nframes * sizeof tb->frames[0]);
-        if (copy) {
-            copy->nframes = tb->nframes;
-            memcpy(copy->frames, tb->frames, tb->nframes * sizeof tb->frames[0]);
-        }
+        copy = malloc(sizeof *copy + tb->nframes * sizeof copy->frames[0]);
+        if (copy)
+            copy->nframes = rctr_tb_frames(tb, copy->frames);
     }
     rctr_unlock();
     return copy;

@@ -5,7 +5,7 @@
  *   tracer (one per process, behind tracer.lock)
  *     traces   : rci_htable  pointer -> rctr_trace*          (domain 0: the recycle heap)
  *     domains  : rci_htable  domain + 1 -> rci_htable*       (other domains, rc_trace_track)
- *     tbs      : rci_htable  hash -> rctr_traceback* chain   (each distinct traceback once)
+ *     nodes    : open table  (pc, parent) -> rctr_traceback    (each distinct traceback once)
  *     arena    : pages from the OS holding the tracebacks, the trace records and
  *                the domain tables; released all at once by clear/stop
  *
@@ -13,7 +13,7 @@
  *
  * Invariants (under tracer.lock):
  *   - current == sum of the sizes of every trace of every domain; peak >= current.
- *   - every trace's traceback is in tbs (or is the static empty traceback);
+ *   - every trace's traceback is in nodes (or is the static empty traceback);
  *     tracebacks are never freed one by one, only all together with the
  *     arena, so a trace never points to a freed traceback.
  *   - none of this memory comes from the traced path: the tables use the
@@ -35,17 +35,28 @@
 #include "recycle/trace.h"
 #include "trace/stack.h"
 
-/* An interned traceback: frames innermost first. */
+/* An interned traceback: its innermost frame, and the interned traceback
+ * of the frames outward of it (NULL after the outermost). Identical
+ * tracebacks are one record; tracebacks that share their outer frames share
+ * those records (a call tree, as heaptrack keeps it). */
 typedef struct rctr_traceback {
-    struct rctr_traceback *next;   /* next traceback with the same hash */
-    uint64_t hash;
-    size_t nframes;
-    uintptr_t frames[];
+    uintptr_t pc;
+    const struct rctr_traceback *parent;
+    uint64_t hash;                 /* of pc and every frame outward */
+    size_t nframes;                /* 1 + parent's (0: the empty traceback) */
+    /* The child of this traceback interned or found last (lock held): a
+     * program that allocates again below the same callers finds its
+     * traceback here without probing the table. */
+    const struct rctr_traceback *hint;
 } rctr_traceback;
+
+/* tb's frames, innermost first, into out (room for tb->nframes <=
+ * RCTR_MAX_FRAMES); returns their number. */
+size_t rctr_tb_frames(const rctr_traceback *tb, uintptr_t *out);
 
 typedef struct rctr_trace {
     size_t size;
-    rctr_traceback *tb;            /* next free record while on the free list */
+    const rctr_traceback *tb;      /* next free record while on the free list */
 } rctr_trace;
 
 /* A public rc_traceback: a copy owned by its holder. */
