@@ -84,6 +84,19 @@ static void arena_release(arena *a) {
 
 /* ---- the singleton ---- */
 
+/* A trace table (see "trace tables" below). */
+typedef struct tslot {
+    uintptr_t key;
+    rctr_trace t;
+} tslot;
+
+typedef struct ttable {
+    tslot *slot;
+    size_t mask, count;            /* slots - 1 (0 while none), entries */
+    unsigned shift;                /* 64 - log2(slots) */
+} ttable;
+
+
 enum { K_MALLOC, K_CALLOC, K_REALLOC, K_ALIGNED, K_TRACK, K_COUNT };
 
 static struct tracer {
@@ -92,8 +105,8 @@ static struct tracer {
     _Atomic int tracing;
     _Atomic int nframes;
     rc_allocator prev;             /* the allocator wrapped; the hooks' ctx */
-    rci_htable traces;             /* domain 0: ptr -> rctr_trace* */
-    rci_htable domains;            /* domain + 1 -> rci_htable* */
+    ttable traces;                 /* domain 0 */
+    rci_htable domains;            /* domain + 1 -> ttable* (in the arena) */
     struct nodes {                 /* the interned tracebacks: open addressing */
         struct node_slot {         /* node NULL: empty; mapped from the OS */
             uint64_t hash;         /* node->hash: a probe reads no node but its own */
@@ -102,7 +115,6 @@ static struct tracer {
         size_t mask, count;
     } nodes;
     arena mem;
-    rctr_trace *free_traces;       /* records ready for reuse */
     size_t current, peak, ntraces;
     size_t gen;                    /* bumped whenever the arena is released; never 0 */
     /* Raw frames between the walk and the allocator's caller, per entry
@@ -267,36 +279,136 @@ static const rctr_traceback *intern(grabbed *g) {
     return tb;
 }
 
-/* ---- traces ---- */
+/* ---- trace tables: address -> {size, traceback} ----
+ *
+ * Open addressing with linear probing over slots that hold the trace
+ * itself, so that recording or forgetting a block touches one slot (one
+ * cache miss in a large table) and no separate record. A removal shifts the
+ * entries after it back into the hole (no tombstones), so a lookup ends at
+ * the first empty slot and the load stays what the live traces make it.
+ * Address 0 marks an empty slot (no traced address is 0). The slots are
+ * pages from the OS: the tracer's memory never comes from the traced heap. */
 
-static rctr_trace *trace_new(void) {
-    rctr_trace *t = T.free_traces;
-    if (t) {
-        T.free_traces = (rctr_trace *)(uintptr_t)t->tb;
-        return t;
+static inline size_t tt_home(const ttable *tt, uintptr_t key) {
+    /* blocks are 16-byte aligned: the low bits carry nothing */
+    return (size_t)(((uint64_t)key * UINT64_C(0x9E3779B97F4A7C15)) >> tt->shift);
+}
+
+static size_t tt_bytes(size_t slots) {
+    size_t page = rci_os_page_size();
+    return (slots * sizeof(tslot) + page - 1) & ~(page - 1);
+}
+
+static void tt_free(ttable *tt) {
+    if (tt->slot)
+        rci_os_free(tt->slot, tt_bytes(tt->mask + 1));
+    memset(tt, 0, sizeof *tt);
+}
+
+/* Twice the slots (1024 the first time); false on ENOMEM (unchanged). */
+static bool tt_grow(ttable *tt) {
+    size_t slots = tt->slot ? (tt->mask + 1) * 2 : 1024;
+    void *mem;
+    if (rci_os_alloc_aligned(tt_bytes(slots), rci_os_page_size(), &mem) != 0)
+        return false;
+    ttable fresh = {mem, slots - 1, tt->count, (unsigned)(64 - __builtin_ctzll(slots))};
+    for (size_t i = 0; tt->slot && i <= tt->mask; i++) {
+        if (!tt->slot[i].key)
+            continue;
+        size_t k = tt_home(&fresh, tt->slot[i].key);
+        while (fresh.slot[k].key)
+            k = (k + 1) & fresh.mask;
+        fresh.slot[k] = tt->slot[i];
     }
-    return arena_alloc(&T.mem, sizeof *t);
+    tt_free(tt);
+    *tt = fresh;
+    return true;
 }
 
-static void trace_drop(rctr_trace *t) {
-    t->tb = (const rctr_traceback *)(void *)T.free_traces;
-    T.free_traces = t;
+static rctr_trace *tt_find(const ttable *tt, uintptr_t key) {
+    if (!tt->slot)
+        return NULL;
+    for (size_t k = tt_home(tt, key);; k = (k + 1) & tt->mask) {
+        if (tt->slot[k].key == key)
+            return &tt->slot[k].t;
+        if (!tt->slot[k].key)
+            return NULL;
+    }
 }
+
+/* The trace of key, added (zeroed, *added true) if absent; NULL on ENOMEM.
+ * At most 3/4 of the slots are used, so adding right after a removal never
+ * grows the table and cannot fail. */
+static rctr_trace *tt_insert(ttable *tt, uintptr_t key, bool *added) {
+    rctr_trace *t = tt_find(tt, key);
+    *added = false;
+    if (t)
+        return t;
+    if ((tt->count + 1) * 4 > (tt->slot ? tt->mask + 1 : 0) * 3 && !tt_grow(tt))
+        return NULL;
+    size_t k = tt_home(tt, key);
+    while (tt->slot[k].key)
+        k = (k + 1) & tt->mask;
+    tt->slot[k] = (tslot){key, {0, NULL}};
+    tt->count++;
+    *added = true;
+    return &tt->slot[k].t;
+}
+
+/* Remove key; its trace into *out. False if absent. */
+static bool tt_remove(ttable *tt, uintptr_t key, rctr_trace *out) {
+    if (!tt->slot)
+        return false;
+    size_t hole = tt_home(tt, key);
+    while (tt->slot[hole].key != key) {
+        if (!tt->slot[hole].key)
+            return false;
+        hole = (hole + 1) & tt->mask;
+    }
+    *out = tt->slot[hole].t;
+    /* Backward shift: an entry after the hole moves into it unless its home
+     * lies cyclically in (hole, its slot], where the probe from home would
+     * not pass the hole. */
+    for (size_t k = (hole + 1) & tt->mask; tt->slot[k].key; k = (k + 1) & tt->mask) {
+        size_t home = tt_home(tt, tt->slot[k].key);
+        if (((k - home) & tt->mask) >= ((k - hole) & tt->mask)) {
+            tt->slot[hole] = tt->slot[k];
+            hole = k;
+        }
+    }
+    tt->slot[hole].key = 0;
+    tt->count--;
+    return true;
+}
+
+/* Visit every trace of tt; stop at fn's first nonzero value and return it. */
+static int tt_visit(const ttable *tt, unsigned domain, rctr_trace_visitor fn, void *arg) {
+    for (size_t i = 0; tt->slot && i <= tt->mask; i++) {
+        if (!tt->slot[i].key)
+            continue;
+        int r = fn(domain, tt->slot[i].key, &tt->slot[i].t, arg);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+/* ---- traces ---- */
 
 /* The table of domain; NULL when it has none (and create is false) or on
  * ENOMEM (lock held). */
-static rci_htable *domain_table(unsigned domain, bool create) {
+static ttable *domain_table(unsigned domain, bool create) {
     if (domain == RC_TRACE_DOMAIN_HEAP)
         return &T.traces;
     uintptr_t key = (uintptr_t)domain + 1, v;
     if (rci_htable_get(&T.domains, key, &v))
-        return (rci_htable *)v;
+        return (ttable *)v;
     if (!create || rci_htable_reserve(&T.domains, T.domains.count + 1) != 0)
         return NULL;
-    rci_htable *t = arena_alloc(&T.mem, sizeof *t);
+    ttable *t = arena_alloc(&T.mem, sizeof *t);
     if (!t)
         return NULL;
-    rci_htable_init(t);
+    memset(t, 0, sizeof *t);
     rci_htable_put(&T.domains, key, (uintptr_t)t);   /* room reserved */
     return t;
 }
@@ -309,30 +421,19 @@ static void count_add(size_t size) {
 
 /* Record ptr (lock held). 0 or ENOMEM; unchanged on failure. */
 static int put_trace(unsigned domain, uintptr_t ptr, size_t size, const rctr_traceback *tb) {
-    rci_htable *t = domain_table(domain, true);
+    ttable *t = domain_table(domain, true);
     if (!t)
         return ENOMEM;
-    bool existed;
-    uintptr_t *slot = rci_htable_slot(t, ptr, &existed);
-    if (!slot)
+    bool added;
+    rctr_trace *rec = tt_insert(t, ptr, &added);
+    if (!rec)
         return ENOMEM;
-    if (existed) {
-        rctr_trace *old = (rctr_trace *)*slot;
-        T.current -= old->size;
-        old->size = size;
-        old->tb = tb;
-        count_add(size);
-        return 0;
-    }
-    rctr_trace *rec = trace_new();
-    if (!rec) {
-        rci_htable_remove(t, ptr, NULL);   /* the key just inserted */
-        return ENOMEM;
-    }
-    *slot = (uintptr_t)rec;
+    if (added)
+        T.ntraces++;
+    else
+        T.current -= rec->size;
     rec->size = size;
     rec->tb = tb;
-    T.ntraces++;
     count_add(size);
     return 0;
 }
@@ -346,14 +447,12 @@ static int add_trace(unsigned domain, uintptr_t ptr, size_t size, grabbed *g) {
 
 /* Forget ptr's trace (lock held); true if there was one. */
 static bool remove_trace(unsigned domain, uintptr_t ptr) {
-    rci_htable *t = domain_table(domain, false);
-    uintptr_t v;
-    if (!t || !rci_htable_remove(t, ptr, &v))
+    ttable *t = domain_table(domain, false);
+    rctr_trace old;
+    if (!t || !tt_remove(t, ptr, &old))
         return false;
-    rctr_trace *rec = (rctr_trace *)v;
-    T.current -= rec->size;
+    T.current -= old.size;
     T.ntraces--;
-    trace_drop(rec);
     return true;
 }
 
@@ -362,12 +461,11 @@ static void release_all(void) {
     size_t pos = 0;
     uintptr_t k, v;
     while (rci_htable_next(&T.domains, &pos, &k, &v))
-        rci_htable_free((rci_htable *)v);
+        tt_free((ttable *)v);
     rci_htable_free(&T.domains);
-    rci_htable_free(&T.traces);
+    tt_free(&T.traces);
     nodes_free();
     arena_release(&T.mem);
-    T.free_traces = NULL;
     T.current = T.peak = T.ntraces = 0;
     T.gen++;                       /* every tag in the threads' memos is stale */
 }
@@ -489,14 +587,14 @@ static void *hook_realloc(void *ctx, void *p, size_t size) {
     void *q = prev->realloc(prev->ctx, p, size);
     if (q && atomic_load_explicit(&T.tracing, memory_order_relaxed)) {
         const rctr_traceback *tb = intern(&g);
-        uintptr_t v;
-        if (p && rci_htable_remove(&T.traces, (uintptr_t)p, &v)) {
-            rctr_trace *rec = (rctr_trace *)v;
-            T.current -= rec->size;
+        rctr_trace old;
+        if (p && tt_remove(&T.traces, (uintptr_t)p, &old)) {
+            /* a slot was just freed: the insert cannot fail */
+            bool added;
+            rctr_trace *rec = tt_insert(&T.traces, (uintptr_t)q, &added);
+            T.current -= old.size;
             rec->size = size;
-            if (tb)
-                rec->tb = tb;
-            rci_htable_put(&T.traces, (uintptr_t)q, (uintptr_t)rec); /* a slot was just freed */
+            rec->tb = tb ? tb : old.tb;
             count_add(size);
         } else if (tb) {
             put_trace(0, (uintptr_t)q, size, tb);
@@ -744,12 +842,14 @@ void rc_trace_reset_peak(void) {
 
 size_t rc_trace_get_tracemalloc_memory(void) {
     rctr_lock();
-    size_t n = T.mem.bytes + rci_htable_bytes(&T.traces) + rci_htable_bytes(&T.domains) +
+    size_t n = T.mem.bytes + (T.traces.slot ? tt_bytes(T.traces.mask + 1) : 0) + rci_htable_bytes(&T.domains) +
                (T.nodes.slot ? nodes_bytes(T.nodes.mask + 1) : 0);
     size_t pos = 0;
     uintptr_t k, v;
-    while (rci_htable_next(&T.domains, &pos, &k, &v))
-        n += rci_htable_bytes((rci_htable *)v);
+    while (rci_htable_next(&T.domains, &pos, &k, &v)) {
+        const ttable *t = (const ttable *)v;
+        n += t->slot ? tt_bytes(t->mask + 1) : 0;
+    }
     rctr_unlock();
     return n;
 }
@@ -767,25 +867,12 @@ size_t rctr_trace_count(void) {
 }
 
 int rctr_visit_traces(rctr_trace_visitor fn, void *arg) {
+    int r = tt_visit(&T.traces, RC_TRACE_DOMAIN_HEAP, fn, arg);
     size_t pos = 0;
     uintptr_t k, v;
-    while (rci_htable_next(&T.traces, &pos, &k, &v)) {
-        int r = fn(RC_TRACE_DOMAIN_HEAP, k, (const rctr_trace *)v, arg);
-        if (r)
-            return r;
-    }
-    size_t dpos = 0;
-    uintptr_t dk, dv;
-    while (rci_htable_next(&T.domains, &dpos, &dk, &dv)) {
-        const rci_htable *t = (const rci_htable *)dv;
-        pos = 0;
-        while (rci_htable_next(t, &pos, &k, &v)) {
-            int r = fn((unsigned)(dk - 1), k, (const rctr_trace *)v, arg);
-            if (r)
-                return r;
-        }
-    }
-    return 0;
+    while (!r && rci_htable_next(&T.domains, &pos, &k, &v))
+        r = tt_visit((const ttable *)v, (unsigned)(k - 1), fn, arg);
+    return r;
 }
 
 /* Traceback of the caller of rc_trace_track: the same walk as the hooks',
@@ -825,19 +912,18 @@ int rc_trace_untrack(unsigned int domain, const void *ptr) {
 rc_traceback *rc_trace_get_object_traceback(const void *ptr) {
     rctr_lock();
     rc_traceback *copy = NULL;
-    uintptr_t v;
     /* an object's pointer may lie past its block's start (a prefix): the
      * block it is in holds the trace */
-    bool found = false;
+    const rctr_trace *t = NULL;
     if (atomic_load(&T.tracing) && ptr) {
-        found = rci_htable_get(&T.traces, (uintptr_t)ptr, &v);
-        if (!found) {
+        t = tt_find(&T.traces, (uintptr_t)ptr);
+        if (!t) {
             void *block = rci_pheap_block_start(ptr);
-            found = block && rci_htable_get(&T.traces, (uintptr_t)block, &v);
+            t = block ? tt_find(&T.traces, (uintptr_t)block) : NULL;
         }
     }
-    if (found) {
-        const rctr_traceback *tb = ((const rctr_trace *)v)->tb;
+    if (t) {
+        const rctr_traceback *tb = t->tb;
         copy = malloc(sizeof *copy + tb->nframes * sizeof copy->frames[0]);
         if (copy)
             copy->nframes = rctr_tb_frames(tb, copy->frames);

@@ -317,7 +317,31 @@ def gc_graph():
     return p
 
 
+# ---- fuzz_trace_table -------------------------------------------------------------
+(T_MALLOC, T_FREE, T_REALLOC, T_TRACK, T_UNTRACK, T_CLEAR, T_CHECK, T_MANY) = range(8)
+
+
+def u16(v):
+    return [v & 255, v >> 8]
+
+
+def trace_table():
+    p = {}
+    p["malloc-free"] = [0, T_MALLOC, 0, *u16(24), T_MALLOC, 1, *u16(1000), T_CHECK, T_FREE, 0,
+                        T_CHECK, T_FREE, 1, T_CHECK]
+    p["realloc"] = [24, T_REALLOC, 3, *u16(10), T_REALLOC, 3, *u16(3000), T_REALLOC, 3, *u16(5),
+                    T_CHECK, T_FREE, 3]
+    p["domains"] = [4] + sum(([T_TRACK, d, k, *u16(100 + k)] for d in range(3) for k in range(0, 64, 9)), []) + \
+        [T_CHECK, T_UNTRACK, 0, 0, T_UNTRACK, 1, 9, T_UNTRACK, 2, 63, T_CHECK, T_TRACK, 0, 0, *u16(7), T_CHECK]
+    p["clear"] = [1, T_MALLOC, 0, *u16(50), T_TRACK, 0, 1, *u16(9), T_CLEAR, T_CHECK, T_FREE, 0,
+                  T_MALLOC, 0, *u16(60), T_REALLOC, 0, *u16(70), T_CHECK]
+    p["bursts"] = [31, T_MANY, 63, T_MANY, 10, T_MALLOC, 5, *u16(33), T_MANY, 40, T_CHECK]
+    p["churn"] = [7] + sum(([T_MALLOC, k % 64, *u16(16 * k + 1), T_FREE, (k * 7) % 64] for k in range(100)), []) + [T_CHECK]
+    return p
+
+
 def main():
+    write("trace_table", trace_table())
     write("utf8", utf8())
     write("heap", heap())
     write("dict_set", dict_set())
