@@ -182,26 +182,33 @@ static void test_before_start(void **state) {
     rc_runtime_free(rt);
 }
 
-/* frame 0 of an object's traceback is the function that called rc_new;
+/* frame 0 of an object's traceback is the function that called rc_new, or
+ * the constructor of the types layer that made it (RCI_ALLOC_FRAME too);
  * frame 1 its caller (the return address it saw). */
 static void *volatile sink;
 static uintptr_t ra_maker;
 
-__attribute__((noinline)) static rc_obj *make_point(rc_runtime *rt) {
+#ifdef __clang__
+#define MAKER __attribute__((noinline))
+#else
+#define MAKER __attribute__((noinline, noclone))   /* a clone would be another function */
+#endif
+
+MAKER static rc_obj *make_point(rc_runtime *rt) {
     rc_obj *o = rc_new(rt, &point_type);
     sink = o;
     ra_maker = (uintptr_t)__builtin_return_address(0);
     return sink;
 }
 
-__attribute__((noinline)) static rc_obj *make_pair(rc_runtime *rt) {
+MAKER static rc_obj *make_pair(rc_runtime *rt) {
     rc_obj *o = rc_new(rt, &pair_type);
     sink = o;
     ra_maker = (uintptr_t)__builtin_return_address(0);
     return sink;
 }
 
-__attribute__((noinline)) static rc_obj *make_str(rc_runtime *rt) {
+MAKER static rc_obj *make_str(rc_runtime *rt) {
     rc_obj *o = rc_str(rt, "x");
     sink = o;
     ra_maker = (uintptr_t)__builtin_return_address(0);
@@ -233,18 +240,10 @@ static void test_traceback_frame0(void **state) {
     expect_frames(objs[2999], (uintptr_t)make_point);
     for (int i = 0; i < 3000; i++)
         rc_decref(objs[i]);
-    /* rc_str: frame 0 lies in rc_str (the types layer), the caller of the
-     * object layer's constructor; make_str is the next frame */
+    /* rc_str (the types layer) is an allocating frame as rc_new is: frame
+     * 0 is the function that called it */
     rc_obj *s = make_str(rt);
-    rc_traceback *tb = rc_trace_get_object_traceback(s);
-    assert_non_null(tb);
-    bool seen = false;
-    for (size_t i = 0; i < rc_traceback_len(tb); i++) {
-        uintptr_t f = rc_traceback_addr(tb, i);
-        seen = seen || (f > (uintptr_t)make_str && f < (uintptr_t)make_str + 256);
-    }
-    assert_true(seen);
-    rc_traceback_free(tb);
+    expect_frames(s, (uintptr_t)make_str);
     rc_decref(s);
     rc_decref(a);
     rc_decref(b);
