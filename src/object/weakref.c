@@ -9,7 +9,13 @@
  * then are the callbacks run (each with a temporary reference to its weak
  * reference), so no callback sees a half-cleared set (CPython's order). A
  * target whose count is zero, or that waits in the deallocation queue, is
- * already dead for rc_weakref_get. */
+ * already dead for rc_weakref_get.
+ *
+ * rc_weakref_new makes an object for its caller (directly, or for the
+ * weak-value dict's rc_weakvaluedict_set): it is RCI_ALLOC_FRAME, as rc_new
+ * is, so that frame 0 of a traced weak reference is the code that asked for
+ * it (docs/trace.md, "Objects"). Nothing else of this file allocates
+ * objects (the table of targets is on the raw allocator). */
 #include "object/object.h"
 
 typedef struct rco_weakref {
@@ -67,8 +73,8 @@ const rc_type rc_weakref_type = {
     .repr = weakref_repr,
 };
 
-rc_obj *rc_weakref_new(rc_runtime *rt, rc_obj *target, void (*callback)(rc_obj *ref, void *arg),
-                       void *arg) {
+RCI_ALLOC_FRAME rc_obj *rc_weakref_new(rc_runtime *rt, rc_obj *target,
+                                       void (*callback)(rc_obj *ref, void *arg), void *arg) {
     if (!rt)
         return NULL;
     if (!target)

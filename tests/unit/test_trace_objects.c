@@ -183,8 +183,9 @@ static void test_before_start(void **state) {
 }
 
 /* frame 0 of an object's traceback is the function that called rc_new, or
- * the constructor of the types layer that made it (RCI_ALLOC_FRAME too);
- * frame 1 its caller (the return address it saw). */
+ * the constructor of the types layer or the weak reference that made it
+ * (they are RCI_ALLOC_FRAME too); frame 1 its caller (the return address it
+ * saw). */
 static void *volatile sink;
 static uintptr_t ra_maker;
 
@@ -215,6 +216,13 @@ MAKER static rc_obj *make_str(rc_runtime *rt) {
     return sink;
 }
 
+MAKER static rc_obj *make_weakref(rc_runtime *rt, rc_obj *target) {
+    rc_obj *o = rc_weakref_new(rt, target, NULL, NULL);
+    sink = o;
+    ra_maker = (uintptr_t)__builtin_return_address(0);
+    return sink;
+}
+
 static void expect_frames(rc_obj *o, uintptr_t fn) {
     rc_traceback *tb = rc_trace_get_object_traceback(o);
     assert_non_null(tb);
@@ -240,10 +248,15 @@ static void test_traceback_frame0(void **state) {
     expect_frames(objs[2999], (uintptr_t)make_point);
     for (int i = 0; i < 3000; i++)
         rc_decref(objs[i]);
-    /* rc_str (the types layer) is an allocating frame as rc_new is: frame
-     * 0 is the function that called it */
+    /* rc_str (the types layer) and rc_weakref_new (the object layer) are
+     * allocating frames as rc_new is: frame 0 is the function that called
+     * them */
     rc_obj *s = make_str(rt);
     expect_frames(s, (uintptr_t)make_str);
+    rc_obj *w = make_weakref(rt, a);
+    assert_non_null(w);
+    expect_frames(w, (uintptr_t)make_weakref);
+    rc_decref(w);
     rc_decref(s);
     rc_decref(a);
     rc_decref(b);
