@@ -4,7 +4,18 @@
  * rc_runtime_new / rc_runtime_free are defined here rather than in the
  * object layer: the object layer may not call the collector directly (a
  * lower layer never calls a higher one), so creating a runtime is "make the
- * object runtime, then attach the collector's state and hooks". */
+ * object runtime, then attach the collector's state and hooks".
+ *
+ * Allocating frames: the functions that make a list for their caller
+ * (rc_gc_get_objects, rc_gc_get_referrers, rc_gc_get_referents, and
+ * rc_runtime_new, which makes the garbage list that rc_gc_garbage returns)
+ * are RCI_ALLOC_FRAME (heap/private.h), and the helpers between them and the
+ * types layer are RCI_INLINE, so that a tracer drops their frames and frame
+ * 0 of those lists and their buffers is the code that called the gc layer
+ * (docs/trace.md, "Objects"). The collection is not marked: the garbage
+ * list's buffer, grown while a collection saves garbage (collect.c), has
+ * the collector's function as frame 0, and what finalizers and callbacks
+ * allocate starts at them. */
 #include "gc/gc.h"
 #include "recycle/types.h"
 
@@ -98,7 +109,7 @@ int rcg_attach(rc_runtime *rt) {
     return 0;
 }
 
-rc_runtime *rc_runtime_new(const rc_config *config) {
+RCI_ALLOC_FRAME rc_runtime *rc_runtime_new(const rc_config *config) {
     rc_runtime *rt = rco_runtime_create(config);
     if (!rt)
         return NULL;
@@ -178,7 +189,7 @@ void rc_gc_get_stats(const rc_runtime *rt, rc_gc_stats stats[3]) {
     }
 }
 
-static int append_list(rc_runtime *rt, rc_obj *list, rco_gc *head) {
+RCI_INLINE int append_list(rc_runtime *rt, rc_obj *list, rco_gc *head) {
     for (rco_gc *g = head->gc_next; g != head; g = g->gc_next) {
         rc_obj *o = rco_from_gc(g);
         if (o == list)
@@ -190,7 +201,7 @@ static int append_list(rc_runtime *rt, rc_obj *list, rco_gc *head) {
     return 0;
 }
 
-rc_obj *rc_gc_get_objects(rc_runtime *rt, int generation) {
+RCI_ALLOC_FRAME rc_obj *rc_gc_get_objects(rc_runtime *rt, int generation) {
     if (!rt)
         return NULL;
     settle(rt);
@@ -244,7 +255,7 @@ static int visit_find(rc_obj *child, void *arg) {
     return 0;
 }
 
-rc_obj *rc_gc_get_referrers(rc_runtime *rt, rc_obj *o) {
+RCI_ALLOC_FRAME rc_obj *rc_gc_get_referrers(rc_runtime *rt, rc_obj *o) {
     if (!rt)
         return NULL;
     settle(rt);
@@ -269,7 +280,14 @@ rc_obj *rc_gc_get_referrers(rc_runtime *rt, rc_obj *o) {
     return list;
 }
 
-typedef struct referent_ctx { rc_runtime *rt; rc_obj *list; int err; } referent_ctx;
+typedef struct referent_ctx { rc_runtime *rt; rc_obj *list; size_t n; int err; } referent_ctx;
+
+static int visit_count(rc_obj *child, void *arg) {
+    referent_ctx *c = arg;
+    if (child)
+        c->n++;
+    return 0;
+}
 
 static int visit_collect(rc_obj *child, void *arg) {
     referent_ctx *c = arg;
@@ -279,17 +297,27 @@ static int visit_collect(rc_obj *child, void *arg) {
     return c->err != 0;
 }
 
-rc_obj *rc_gc_get_referents(rc_runtime *rt, rc_obj *o) {
+/* The list is made at its final size here rather than grown by
+ * visit_collect: the visitor runs under the type's traverse, which is not an
+ * allocating frame (it may be the program's own), so a buffer grown there
+ * would have that traverse as frame 0. The price is a second traverse (one
+ * that reports more children the second time still gets them all: the list
+ * then grows in visit_collect). */
+RCI_ALLOC_FRAME rc_obj *rc_gc_get_referents(rc_runtime *rt, rc_obj *o) {
     if (!rt)
         return NULL;
     if (!o)
         return rco_err_null(rt, RC_EINVAL, "rc_gc_get_referents: NULL object");
-    rc_obj *list = rc_list(rt);
+    int (*traverse)(rc_obj *, rc_visitfn, void *) = o->rc_type_->traverse;
+    referent_ctx ctx = { rt, NULL, 0, 0 };
+    if (traverse)
+        traverse(o, visit_count, &ctx);
+    rc_obj *list = rc_list_with_capacity(rt, ctx.n);
     if (!list)
         return NULL;
-    if (o->rc_type_->traverse) {
-        referent_ctx ctx = { rt, list, 0 };
-        o->rc_type_->traverse(o, visit_collect, &ctx);
+    if (traverse) {
+        ctx.list = list;
+        traverse(o, visit_collect, &ctx);
         if (ctx.err) {
             rco_decref(list);
             return NULL;
