@@ -24,12 +24,19 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define NOINLINE __attribute__((noinline))
+#if defined(__x86_64__) || defined(__i386__)
+#define RCTR_PAUSE() __builtin_ia32_pause()
+#else
+#define RCTR_PAUSE() ((void)0)
+#endif
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* ---- memory of the tracer: an arena of OS pages ---- */
@@ -101,7 +108,7 @@ enum { K_MALLOC, K_CALLOC, K_REALLOC, K_ALIGNED, K_TRACK, K_COUNT };
 
 static struct tracer {
     pthread_mutex_t control;       /* start / stop / clear */
-    pthread_mutex_t lock;          /* everything below */
+    _Atomic int lock;              /* everything below: a spin lock (lock_tables) */
     _Atomic int tracing;
     _Atomic int nframes;
     rc_allocator prev;             /* the allocator wrapped; the hooks' ctx */
@@ -123,7 +130,6 @@ static struct tracer {
     bool calibrated;
 } T = {
     .control = PTHREAD_MUTEX_INITIALIZER,
-    .lock = PTHREAD_MUTEX_INITIALIZER,
     .gen = 1,   /* a memo frame's tag_gen 0 means "no tag" */
 };
 
@@ -136,13 +142,39 @@ static _Thread_local size_t calib_len;
 
 static rctr_traceback empty_tb;    /* the traceback of a walk that found nothing */
 
+/* The tables' lock. Held for a table update (tens of nanoseconds) on every
+ * traced allocation and free, so it is a spin lock: one atomic exchange to
+ * take it uncontended, where a mutex costs several times that. A waiter
+ * spins briefly, then yields, then sleeps, so that a long holder (a
+ * snapshot copying a million traces) costs the others no CPU. */
+static void lock_tables(void) {
+    if (!atomic_exchange_explicit(&T.lock, 1, memory_order_acquire))
+        return;
+    for (unsigned spins = 0;;) {
+        while (atomic_load_explicit(&T.lock, memory_order_relaxed)) {
+            if (++spins < 64)
+                RCTR_PAUSE();
+            else if (spins < 256)
+                sched_yield();
+            else
+                nanosleep(&(struct timespec){0, 20000}, NULL);
+        }
+        if (!atomic_exchange_explicit(&T.lock, 1, memory_order_acquire))
+            return;
+    }
+}
+
+static void unlock_tables(void) {
+    atomic_store_explicit(&T.lock, 0, memory_order_release);
+}
+
 void rctr_lock(void) {
     reentrant++;
-    pthread_mutex_lock(&T.lock);
+    lock_tables();
 }
 
 void rctr_unlock(void) {
-    pthread_mutex_unlock(&T.lock);
+    unlock_tables();
     reentrant--;
 }
 
@@ -290,8 +322,15 @@ static const rctr_traceback *intern(grabbed *g) {
  * pages from the OS: the tracer's memory never comes from the traced heap. */
 
 static inline size_t tt_home(const ttable *tt, uintptr_t key) {
-    /* blocks are 16-byte aligned: the low bits carry nothing */
-    return (size_t)(((uint64_t)key * UINT64_C(0x9E3779B97F4A7C15)) >> tt->shift);
+    /* Addresses of one arena differ in a few middle bits only, in steps of
+     * the block size: a multiply alone spreads them badly (with 32-byte
+     * blocks a quarter of the homes took every key). The xor-shift first
+     * folds the high bits into the low ones. */
+    uint64_t h = (uint64_t)key;
+    h ^= h >> 23;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 32;
+    return (size_t)((h * UINT64_C(0x9E3779B97F4A7C15)) >> tt->shift);
 }
 
 static size_t tt_bytes(size_t slots) {
@@ -305,7 +344,8 @@ static void tt_free(ttable *tt) {
     memset(tt, 0, sizeof *tt);
 }
 
-/* Twice the slots (1024 the first time); false on ENOMEM (unchanged). */
+/* Twice the slots (1024 the first time); false on ENOMEM (unchanged). A
+ * table that only shrank keeps its size (clear_traces and stop free it). */
 static bool tt_grow(ttable *tt) {
     size_t slots = tt->slot ? (tt->mask + 1) * 2 : 1024;
     void *mem;
@@ -337,14 +377,24 @@ static rctr_trace *tt_find(const ttable *tt, uintptr_t key) {
 }
 
 /* The trace of key, added (zeroed, *added true) if absent; NULL on ENOMEM.
- * At most 3/4 of the slots are used, so adding right after a removal never
- * grows the table and cannot fail. */
+ * At most half of the slots are used (linear probing's clusters, which a
+ * lookup and a removal scan, stay short), so adding right after a removal
+ * never grows the table and cannot fail. */
 static rctr_trace *tt_insert(ttable *tt, uintptr_t key, bool *added) {
-    rctr_trace *t = tt_find(tt, key);
     *added = false;
-    if (t)
-        return t;
-    if ((tt->count + 1) * 4 > (tt->slot ? tt->mask + 1 : 0) * 3 && !tt_grow(tt))
+    if (tt->slot) {
+        size_t k = tt_home(tt, key);
+        for (; tt->slot[k].key; k = (k + 1) & tt->mask)
+            if (tt->slot[k].key == key)
+                return &tt->slot[k].t;
+        if ((tt->count + 1) * 2 <= tt->mask + 1) {
+            tt->slot[k] = (tslot){key, {0, NULL}};
+            tt->count++;
+            *added = true;
+            return &tt->slot[k].t;
+        }
+    }
+    if (!tt_grow(tt))
         return NULL;
     size_t k = tt_home(tt, key);
     while (tt->slot[k].key)
@@ -498,9 +548,9 @@ static void *record_new(const rc_allocator *prev, void *p, size_t size, int kind
     grabbed g;
     if (!grab(&g, kind, st))
         return p;
-    pthread_mutex_lock(&T.lock);
+    lock_tables();
     int r = atomic_load_explicit(&T.tracing, memory_order_relaxed) ? add_trace(0, (uintptr_t)p, size, &g) : 0;
-    pthread_mutex_unlock(&T.lock);
+    unlock_tables();
     if (r != 0) {
         prev->free(prev->ctx, p);
         errno = ENOMEM;
@@ -558,9 +608,9 @@ static void hook_free(void *ctx, void *p) {
         return;
     }
     reentrant++;
-    pthread_mutex_lock(&T.lock);
+    lock_tables();
     remove_trace(0, (uintptr_t)p);
-    pthread_mutex_unlock(&T.lock);
+    unlock_tables();
     prev->free(prev->ctx, p);
     reentrant--;
 }
@@ -583,7 +633,7 @@ static void *hook_realloc(void *ctx, void *p, size_t size) {
         reentrant--;
         return q;
     }
-    pthread_mutex_lock(&T.lock);
+    lock_tables();
     void *q = prev->realloc(prev->ctx, p, size);
     if (q && atomic_load_explicit(&T.tracing, memory_order_relaxed)) {
         const rctr_traceback *tb = intern(&g);
@@ -600,7 +650,7 @@ static void *hook_realloc(void *ctx, void *p, size_t size) {
             put_trace(0, (uintptr_t)q, size, tb);
         }
     }
-    pthread_mutex_unlock(&T.lock);
+    unlock_tables();
     reentrant--;
     return q;
 }
@@ -669,11 +719,11 @@ static bool obj_alloc(void *block, size_t size) {
     RCTR_START_HERE(st);
     grabbed g;
     grab_block(&g, &st);
-    pthread_mutex_lock(&T.lock);
+    lock_tables();
     int r = atomic_load_explicit(&T.tracing, memory_order_relaxed)
                 ? add_trace(RC_TRACE_DOMAIN_HEAP, (uintptr_t)block, size, &g)
                 : 0;
-    pthread_mutex_unlock(&T.lock);
+    unlock_tables();
     reentrant--;
     return r == 0;
 }
@@ -684,9 +734,9 @@ static void obj_free(void *block) {
     if (reentrant || !atomic_load_explicit(&T.tracing, memory_order_acquire))
         return;
     reentrant++;
-    pthread_mutex_lock(&T.lock);
+    lock_tables();
     remove_trace(RC_TRACE_DOMAIN_HEAP, (uintptr_t)block);
-    pthread_mutex_unlock(&T.lock);
+    unlock_tables();
     reentrant--;
 }
 
