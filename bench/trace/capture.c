@@ -13,7 +13,12 @@
  *               path keeps %rbp as a frame pointer (-fno-omit-frame-pointer
  *               for this program, libc's start code aside); elsewhere it
  *               stops early or reads garbage, so it is measured, not used
- *   recycle     rctr_stack_capture, the trace layer's capture (stack.c)
+ *   recycle     rctr_stack_capture, the trace layer's capture (stack.c): from
+ *               the same place every time, so the per-thread memo serves all
+ *               but the innermost frames (the best case of a loop that
+ *               allocates)
+ *   recycle-plain  the same walk without the memo (every frame unwound: the
+ *               worst case, a capture that shares no frame with the last)
  * Every method must return the same addresses as libgcc for the frames they
  * both reach (checked once before timing; "mismatch" is printed otherwise). */
 #define _GNU_SOURCE

@@ -57,11 +57,11 @@ for v in nofp fp; do
     extra=(); [[ $v == fp ]] && extra=(-fno-omit-frame-pointer)
     if [[ $HAVE_UNW == 1 ]]; then
         run_logged "$CC" -O2 -g "${extra[@]}" -DRC_BUILD_CORE -I"$ROOT/src" -I"$ROOT/include" "$HERE/capture.c" \
-            "$ROOT/src/trace/stack.c" -o "$BIN/capture-unw-$v" -lunwind >&2 || die "compiling capture.c failed"
+            "$ROOT/src/trace/stack.c" "$ROOT/src/heap/os/os.c" -o "$BIN/capture-unw-$v" -lunwind >&2 || die "compiling capture.c failed"
     fi
     # libgcc's unwinder must not be interposed by libunwind's _Unwind_Backtrace: a binary without -lunwind
     run_logged "$CC" -O2 -g "${extra[@]}" -DCAPTURE_NO_LIBUNWIND -DRC_BUILD_CORE -I"$ROOT/src" -I"$ROOT/include" \
-        "$HERE/capture.c" "$ROOT/src/trace/stack.c" -o "$BIN/capture-$v" >&2 || die "compiling capture.c failed"
+        "$HERE/capture.c" "$ROOT/src/trace/stack.c" "$ROOT/src/heap/os/os.c" -o "$BIN/capture-$v" >&2 || die "compiling capture.c failed"
 done
 
 IMPLS=(c-nofp-0 c-nofp-1 c-nofp-25 c-fp-0 c-fp-1 c-fp-25 py-0 py-1 py-25)
@@ -81,7 +81,7 @@ done
 
 CAP=$BIN/capture.txt; : >"$CAP"
 for v in nofp fp; do
-    for m in libgcc glibc fp recycle unw unw-thread; do
+    for m in libgcc glibc fp recycle recycle-plain unw unw-thread; do
         exe=$BIN/capture-$v
         if [[ $m == unw* ]]; then [[ $HAVE_UNW == 1 ]] || continue; exe=$BIN/capture-unw-$v; fi
         for f in 1 25; do
@@ -134,12 +134,17 @@ field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2" | head -1; }
     echo
     echo "## Memory per live trace and statistics over $(field traces "$MEMC") traces"
     echo
-    echo "| | bytes per trace, 1 frame | bytes per trace, 25 frames | snapshot s | statistics filename / lineno / traceback s (first call) |"
+    echo "One live tree: every node is a trace; with 25 frames every trace has a traceback of its own (a distinct path in the tree), with 1 frame they all share one."
+    echo
+    echo "| | frames | bytes per trace | snapshot s | statistics filename / lineno / traceback s (first call) |"
     echo "|---|---|---|---|---|"
     for who in C Py; do
-        if [[ $who == C ]]; then m1=$MEMC; m25=$MEMC25; name=recycle; else m1=$MEMP; m25=$MEMP25; name=tracemalloc; fi
-        st=$(grep 'pass=cold' <<<"$m1" | sed -n 's/.*stats_s=\([0-9.]*\).*/\1/p' | paste -sd/ -)
-        echo "| $name | $(field bytes_per_trace "$m1") | $(field bytes_per_trace "$m25") | $(field snapshot_s "$m1") | $st |"
+        for f in 1 25; do
+            if [[ $who == C ]]; then name=recycle; m=$MEMC; [[ $f == 25 ]] && m=$MEMC25
+            else name=tracemalloc; m=$MEMP; [[ $f == 25 ]] && m=$MEMP25; fi
+            st=$(grep 'pass=cold' <<<"$m" | sed -n 's/.*stats_s=\([0-9.]*\).*/\1/p' | paste -sd/ -)
+            echo "| $name | $f | $(field bytes_per_trace "$m") | $(field snapshot_s "$m") | $st |"
+        done
     done
     echo
     echo "## Commands"
