@@ -249,10 +249,11 @@ TMP_OUT=$(mktemp)
     echo "This page is the heap's. The object layer's benchmarks (binary-trees, dict,"
     echo "list, array against glibc and CPython) are in [BENCHMARKS-objects.md](BENCHMARKS-objects.md)"
     echo "and the cycle collector's (against CPython and Boehm GC) in"
-    echo "[BENCHMARKS-gc.md](BENCHMARKS-gc.md); \`make bench\` runs all three."
+    echo "[BENCHMARKS-gc.md](BENCHMARKS-gc.md); tracing's (binary-trees traced, against CPython's"
+    echo "tracemalloc) in [BENCHMARKS-trace.md](BENCHMARKS-trace.md); \`make bench\` runs them all."
     # The targets of all three reports side by side, as those reports last
     # judged them (a report that does not exist yet is skipped).
-    for other in BENCHMARKS-objects.md BENCHMARKS-gc.md; do
+    for other in BENCHMARKS-objects.md BENCHMARKS-gc.md BENCHMARKS-trace.md; do
         [[ -f $ROOT/docs/$other ]] || continue
         echo
         echo "Targets in [$other]($other) (from its last run):"
@@ -260,6 +261,7 @@ TMP_OUT=$(mktemp)
         grep -E '\*\*(PASS|MISS)\*\*' "$ROOT/docs/$other" | grep -E '^\| [0-9a-z]' | grep -vE '^\| (pairs|ring) ' \
             | sed -e 's/^| */- /' -e 's/ *|$//' -e 's/ | / ; /g' || true
         grep -E '^- \*\*(PASS|MISS)\*\*' "$ROOT/docs/$other" || true
+        grep -E '^- c-(nofp|fp) (bar|aim) ' "$ROOT/docs/$other" || true
     done
     echo
     echo "## Setup"
