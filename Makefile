@@ -53,7 +53,7 @@ BUILD      := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(CMAKE) --build
 # recommended by clang, so not installed with --no-install-recommends).
 # libdw-dev: elfutils' libdw/libdwfl, which the symbolizer links.
 DEPS := build-essential cmake pkg-config libcmocka-dev valgrind clang libclang-rt-14-dev
-DEPS += libdw-dev
+DEPS += libdw-dev libzstd-dev
 
 # cmake arguments of each build directory. (Kept in variables: a comma in
 # a $(call) argument would split it.)
