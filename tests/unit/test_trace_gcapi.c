@@ -26,13 +26,9 @@
 
 #include <recycle.h>
 #include "rct.h"
-#include "symbolize/symbolize.h"
+#include "rct_trace.h"
 
-#ifdef __clang__
-#define MAKER __attribute__((noinline))
-#else
-#define MAKER __attribute__((noinline, noclone))   /* a clone would carry another name */
-#endif
+#define MAKER RCT_MAKER
 #define FRAMES 16
 #define NSMALL 200                    /* tracked lists made before a case's maker */
 
@@ -41,13 +37,7 @@ static rc_obj *keep[4];               /* what a maker made, for the case to chec
 static rc_obj *small[NSMALL];         /* tracked objects for the gc layer to list */
 static uintptr_t maker_ra;            /* the return address the last maker saw */
 
-/* Called last in every maker: the maker's caller, and no call in tail
- * position (a tail call would take the maker's frame off the stack). */
-#define MAKER_DONE()                                                  \
-    do {                                                              \
-        maker_ra = (uintptr_t)__builtin_return_address(0);            \
-        __asm__ volatile("" ::: "memory");                            \
-    } while (0)
+#define MAKER_DONE() RCT_MAKER_DONE(maker_ra)
 
 /* A container of the program's own with many children: its traverse is
  * user code that the gc layer calls. */
@@ -83,71 +73,6 @@ static const rc_type fan_type = {
 
 static size_t heap_bytes(rc_runtime *r) {
     return rc_runtime_object_bytes(r) + rc_runtime_buffer_bytes(r);
-}
-
-static size_t traced_now(void) {
-    size_t c = 0;
-    rc_trace_get_traced_memory(&c, NULL);
-    return c;
-}
-
-/* The function that contains return address pc (the outermost of the
- * frames it stands for), "?" when unknown. */
-static const char *function_of(uintptr_t pc) {
-    rcs_frame f[32];
-    size_t n = rcs_symbolize(pc, f, 32);
-    if (n == 0 || n > 32)
-        return "?";
-    return f[n - 1].function ? f[n - 1].function : "?";
-}
-
-static void print_traceback(const rc_traceback *tb) {
-    for (size_t i = 0; i < rc_traceback_len(tb); i++)
-        print_error("    #%zu %#lx %s\n", i, (unsigned long)rc_traceback_addr(tb, i),
-                    function_of(rc_traceback_addr(tb, i)));
-}
-
-/* Every trace there is starts at fn, with frame 1 at ra; there are ntraces
- * of them and they add up to bytes. */
-static void expect_traces_from(const char *fn, uintptr_t ra, size_t ntraces, size_t bytes) {
-    rc_snapshot *s = rc_trace_take_snapshot();
-    assert_non_null(s);
-    rc_stats *st = rc_snapshot_statistics(s, RC_BY_TRACEBACK, 0);
-    assert_non_null(st);
-    size_t n = 0, b = 0;
-    bool bad = false;
-    for (size_t i = 0; i < rc_stats_len(st); i++) {
-        const rc_stat *e = rc_stats_at(st, i);
-        const rc_traceback *tb = rc_stats_traceback(st, i);
-        n += e->count;
-        b += e->size;
-        const char *f0 = rc_traceback_len(tb) ? function_of(rc_traceback_addr(tb, 0)) : "-";
-        if (strcmp(f0, fn) != 0 || rc_traceback_len(tb) < 2 || rc_traceback_addr(tb, 1) != ra) {
-            print_error("%zu block(s) of %zu bytes: frame 0 is not %s called from %#lx:\n",
-                        e->count, e->size, fn, (unsigned long)ra);
-            print_traceback(tb);
-            bad = true;
-        }
-    }
-    rc_stats_free(st);
-    rc_snapshot_free(s);
-    assert_false(bad);
-    assert_int_equal(n, ntraces);
-    assert_int_equal(b, bytes);
-    assert_int_equal(traced_now(), bytes);
-}
-
-/* Frame 0 of the traceback of the block that p lies in is fn, frame 1 the
- * return address the last maker saw. */
-static void expect_block_from(const void *p, const char *fn) {
-    rc_traceback *tb = rc_trace_get_object_traceback(p);
-    assert_non_null(tb);
-    assert_true(rc_traceback_len(tb) >= 2);
-    if (strcmp(function_of(rc_traceback_addr(tb, 0)), fn) != 0)
-        print_traceback(tb);
-    assert_string_equal(function_of(rc_traceback_addr(tb, 0)), fn);
-    assert_int_equal(rc_traceback_addr(tb, 1), maker_ra);
-    rc_traceback_free(tb);
 }
 
 static rc_runtime *new_runtime(void) {
@@ -207,15 +132,15 @@ static void test_get_objects(void **state) {
     assert_non_null(keep[0]);
     assert_true(rc_list_len(keep[0]) >= NSMALL);
     /* the list and its buffer, grown by appending */
-    expect_traces_from("list_all_objects", maker_ra, 2, heap_bytes(rt) - h0);
-    expect_block_from(keep[0], "list_all_objects");
+    rct_expect_traces_from("list_all_objects", maker_ra, 2, heap_bytes(rt) - h0);
+    rct_expect_block_from(keep[0], "list_all_objects", maker_ra);
     rc_decref(keep[0]);
     keep[0] = NULL;
     /* one generation */
     RUN_MAKER(h0, list_all_objects(0));
     assert_non_null(keep[0]);
     assert_true(rc_list_len(keep[0]) >= NSMALL);
-    expect_traces_from("list_all_objects", maker_ra, 2, heap_bytes(rt) - h0);
+    rct_expect_traces_from("list_all_objects", maker_ra, 2, heap_bytes(rt) - h0);
 }
 
 /* ---- rc_gc_get_referrers ---- */
@@ -234,8 +159,8 @@ static void test_get_referrers(void **state) {
     RUN_MAKER(h0, list_referrers(keep[1]));
     assert_non_null(keep[0]);
     assert_int_equal(rc_list_len(keep[0]), NSMALL);
-    expect_traces_from("list_referrers", maker_ra, 2, heap_bytes(rt) - h0);
-    expect_block_from(keep[0], "list_referrers");
+    rct_expect_traces_from("list_referrers", maker_ra, 2, heap_bytes(rt) - h0);
+    rct_expect_block_from(keep[0], "list_referrers", maker_ra);
 }
 
 /* ---- rc_gc_get_referents ---- */
@@ -257,8 +182,8 @@ static void test_get_referents(void **state) {
     assert_non_null(keep[0]);
     assert_int_equal(rc_list_len(keep[0]), NSMALL);
     assert_ptr_equal(rc_list_get(rt, keep[0], NSMALL - 1), small[NSMALL - 1]);
-    expect_traces_from("list_referents", maker_ra, 2, heap_bytes(rt) - h0);
-    expect_block_from(keep[0], "list_referents");
+    rct_expect_traces_from("list_referents", maker_ra, 2, heap_bytes(rt) - h0);
+    rct_expect_block_from(keep[0], "list_referents", maker_ra);
     rc_decref(keep[0]);
     rc_decref(keep[1]);
     keep[0] = keep[1] = NULL;
@@ -272,7 +197,7 @@ static void test_get_referents(void **state) {
     RUN_MAKER(h0, list_referents(keep[1]));
     assert_non_null(keep[0]);
     assert_int_equal(rc_list_len(keep[0]), 100);               /* keys and values */
-    expect_traces_from("list_referents", maker_ra, 2, heap_bytes(rt) - h0);
+    rct_expect_traces_from("list_referents", maker_ra, 2, heap_bytes(rt) - h0);
     rc_decref(keep[0]);
     rc_decref(keep[1]);
     keep[0] = keep[1] = NULL;
@@ -288,7 +213,7 @@ static void test_get_referents(void **state) {
     RUN_MAKER(h0, list_referents(keep[1]));
     assert_non_null(keep[0]);
     assert_int_equal(rc_list_len(keep[0]), FAN_SLOTS);
-    expect_traces_from("list_referents", maker_ra, 2, heap_bytes(rt) - h0);
+    rct_expect_traces_from("list_referents", maker_ra, 2, heap_bytes(rt) - h0);
     rc_decref(keep[0]);
     keep[0] = NULL;
 
@@ -296,7 +221,7 @@ static void test_get_referents(void **state) {
     RUN_MAKER(h0, list_referents(keep[2]));
     assert_non_null(keep[0]);
     assert_int_equal(rc_list_len(keep[0]), 0);
-    expect_traces_from("list_referents", maker_ra, 1, heap_bytes(rt) - h0);
+    rct_expect_traces_from("list_referents", maker_ra, 1, heap_bytes(rt) - h0);
 }
 
 /* ---- the garbage list ---- */
@@ -319,7 +244,7 @@ static void test_garbage_list(void **state) {
     rc_obj *g = rc_gc_garbage(made_rt);
     assert_non_null(g);
     assert_int_equal(rc_list_len(g), 0);
-    expect_block_from(g, "make_runtime");
+    rct_expect_block_from(g, "make_runtime", maker_ra);
     rc_runtime_free(made_rt);
     made_rt = NULL;
 }

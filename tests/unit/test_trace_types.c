@@ -23,91 +23,19 @@
 
 #include <recycle.h>
 #include "rct.h"
-#include "symbolize/symbolize.h"
+#include "rct_trace.h"
 
-#ifdef __clang__
-#define MAKER __attribute__((noinline))
-#else
-#define MAKER __attribute__((noinline, noclone))   /* a clone would carry another name */
-#endif
+#define MAKER RCT_MAKER
 #define FRAMES 16
 
 static rc_runtime *rt;
 static rc_obj *keep[8];               /* what a maker made, for the case to check and drop */
 static uintptr_t maker_ra;            /* the return address the last maker saw */
 
-/* Called last in every maker: the maker's caller, and no call in tail
- * position (a tail call would take the maker's frame off the stack). */
-#define MAKER_DONE()                                                  \
-    do {                                                              \
-        maker_ra = (uintptr_t)__builtin_return_address(0);            \
-        __asm__ volatile("" ::: "memory");                            \
-    } while (0)
+#define MAKER_DONE() RCT_MAKER_DONE(maker_ra)
 
 static size_t heap_bytes(void) {
     return rc_runtime_object_bytes(rt) + rc_runtime_buffer_bytes(rt);
-}
-
-static size_t traced_now(void) {
-    size_t c = 0;
-    rc_trace_get_traced_memory(&c, NULL);
-    return c;
-}
-
-/* The function that contains return address pc (the outermost of the
- * frames it stands for), "?" when unknown. */
-static const char *function_of(uintptr_t pc) {
-    rcs_frame f[32];
-    size_t n = rcs_symbolize(pc, f, 32);
-    if (n > 32)
-        return "?";
-    return f[n - 1].function ? f[n - 1].function : "?";
-}
-
-static void print_traceback(const rc_traceback *tb) {
-    for (size_t i = 0; i < rc_traceback_len(tb); i++)
-        print_error("    #%zu %#lx %s\n", i, (unsigned long)rc_traceback_addr(tb, i),
-                    function_of(rc_traceback_addr(tb, i)));
-}
-
-/* Every trace there is starts at fn, with frame 1 at ra; there are
- * ntraces of them and they add up to bytes. */
-static void expect_traces_from(const char *fn, uintptr_t ra, size_t ntraces, size_t bytes) {
-    rc_snapshot *s = rc_trace_take_snapshot();
-    assert_non_null(s);
-    rc_stats *st = rc_snapshot_statistics(s, RC_BY_TRACEBACK, 0);
-    assert_non_null(st);
-    size_t n = 0, b = 0;
-    bool bad = false;
-    for (size_t i = 0; i < rc_stats_len(st); i++) {
-        const rc_stat *e = rc_stats_at(st, i);
-        const rc_traceback *tb = rc_stats_traceback(st, i);
-        n += e->count;
-        b += e->size;
-        const char *f0 = rc_traceback_len(tb) ? function_of(rc_traceback_addr(tb, 0)) : "-";
-        if (strcmp(f0, fn) != 0 || rc_traceback_len(tb) < 2 || rc_traceback_addr(tb, 1) != ra) {
-            print_error("%zu block(s) of %zu bytes: frame 0 is not %s called from %#lx:\n",
-                        e->count, e->size, fn, (unsigned long)ra);
-            print_traceback(tb);
-            bad = true;
-        }
-    }
-    rc_stats_free(st);
-    rc_snapshot_free(s);
-    assert_false(bad);
-    assert_int_equal(n, ntraces);
-    assert_int_equal(b, bytes);
-    assert_int_equal(traced_now(), bytes);
-}
-
-/* Frame 0 of the traceback of the block that p lies in is fn. */
-static void expect_block_from(const void *p, const char *fn) {
-    rc_traceback *tb = rc_trace_get_object_traceback(p);
-    assert_non_null(tb);
-    assert_true(rc_traceback_len(tb) >= 2);
-    assert_string_equal(function_of(rc_traceback_addr(tb, 0)), fn);
-    assert_int_equal(rc_traceback_addr(tb, 1), maker_ra);
-    rc_traceback_free(tb);
 }
 
 static int setup(void **state) {
@@ -156,9 +84,9 @@ static void test_numbers(void **state) {
     RUN_MAKER(h0, make_numbers());
     assert_non_null(keep[0]);
     assert_non_null(keep[1]);
-    expect_traces_from("make_numbers", maker_ra, 2, heap_bytes() - h0);
-    expect_block_from(keep[0], "make_numbers");
-    expect_block_from(keep[1], "make_numbers");
+    rct_expect_traces_from("make_numbers", maker_ra, 2, heap_bytes() - h0);
+    rct_expect_block_from(keep[0], "make_numbers", maker_ra);
+    rct_expect_block_from(keep[1], "make_numbers", maker_ra);
 }
 
 /* ---- str ---- */
@@ -183,8 +111,8 @@ static void test_strs(void **state) {
         assert_non_null(keep[i]);
     assert_int_equal(rc_str_len(keep[3]), 600);
     assert_string_equal(rc_str_data(keep[4]), "helloworld");
-    expect_traces_from("make_strs", maker_ra, 5, heap_bytes() - h0);
-    expect_block_from(keep[3], "make_strs");
+    rct_expect_traces_from("make_strs", maker_ra, 5, heap_bytes() - h0);
+    rct_expect_block_from(keep[3], "make_strs", maker_ra);
 }
 
 /* The first interned str of a runtime also makes the layer's state and the
@@ -201,7 +129,7 @@ static void test_interned(void **state) {
     RUN_MAKER(h0, make_interned());
     assert_non_null(keep[0]);
     assert_non_null(keep[1]);
-    expect_traces_from("make_interned", maker_ra, 4, heap_bytes() - h0);
+    rct_expect_traces_from("make_interned", maker_ra, 4, heap_bytes() - h0);
     keep[0] = keep[1] = NULL;                /* immortal: nothing to drop */
 }
 
@@ -220,7 +148,7 @@ static void test_bytes(void **state) {
     RUN_MAKER(h0, make_bytes());
     assert_non_null(keep[0]);
     assert_non_null(keep[1]);
-    expect_traces_from("make_bytes", maker_ra, 2, heap_bytes() - h0);
+    rct_expect_traces_from("make_bytes", maker_ra, 2, heap_bytes() - h0);
 }
 
 /* ---- tuple ---- */
@@ -240,7 +168,7 @@ static void test_tuples(void **state) {
     RUN_MAKER(h0, make_tuples(keep[2], keep[3]));
     assert_non_null(keep[0]);
     assert_non_null(keep[1]);
-    expect_traces_from("make_tuples", maker_ra, 2, heap_bytes() - h0);
+    rct_expect_traces_from("make_tuples", maker_ra, 2, heap_bytes() - h0);
 }
 
 /* ---- list ---- */
@@ -269,7 +197,7 @@ static void test_lists(void **state) {
     assert_int_equal(rc_list_len(keep[0]), 100);
     assert_int_equal(rc_list_len(keep[1]), 101);
     /* two list objects, their two buffers, 100 ints */
-    expect_traces_from("make_lists", maker_ra, 104, heap_bytes() - h0);
+    rct_expect_traces_from("make_lists", maker_ra, 104, heap_bytes() - h0);
 }
 
 /* Popping and deleting most items shrinks the buffer: a new block. */
@@ -295,7 +223,7 @@ static void test_list_shrinks(void **state) {
     rc_snapshot *s = rc_trace_take_snapshot();
     assert_int_equal(rc_snapshot_trace_count(s), 1);
     rc_snapshot_free(s);
-    expect_traces_from("shrink_list", maker_ra, 1, traced_now());
+    rct_expect_traces_from("shrink_list", maker_ra, 1, rct_traced_now());
 }
 
 /* ---- dict ---- */
@@ -325,7 +253,7 @@ static void test_dict(void **state) {
     RUN_MAKER(h0, make_dict(keep[1]));
     assert_int_equal(rc_dict_len(keep[0]), 53);
     /* the dict, its table, 50 + 2 int keys, a str key, the incremented int */
-    expect_traces_from("make_dict", maker_ra, 56, heap_bytes() - h0);
+    rct_expect_traces_from("make_dict", maker_ra, 56, heap_bytes() - h0);
 }
 
 static MAKER void shrink_dict(rc_obj *d) {
@@ -349,8 +277,8 @@ static void test_dict_shrinks(void **state) {
     (void)h0;
     assert_int_equal(rc_dict_len(keep[0]), 8);
     /* the key ints made to look up are gone; the rebuilt table stays */
-    expect_traces_from("shrink_dict", maker_ra, 1, traced_now());
-    assert_true(traced_now() > 0);
+    rct_expect_traces_from("shrink_dict", maker_ra, 1, rct_traced_now());
+    assert_true(rct_traced_now() > 0);
 }
 
 /* Code that a types function runs is the caller of its own allocations:
@@ -379,14 +307,14 @@ static void test_dict_modify_callback(void **state) {
     rc_snapshot *s = rc_trace_take_snapshot();
     assert_int_equal(rc_snapshot_trace_count(s), 2);
     rc_snapshot_free(s);
-    assert_int_equal(traced_now(), heap_bytes() - h0);
+    assert_int_equal(rct_traced_now(), heap_bytes() - h0);
     rc_obj *v = rc_dict_get(rt, keep[0], keep[2]);
     assert_int_equal(rc_int_value(v), 424242);
     rc_traceback *tb = rc_trace_get_object_traceback(v);
     assert_non_null(tb);
-    assert_string_equal(function_of(rc_traceback_addr(tb, 0)), "modify_cb");
-    assert_string_equal(function_of(rc_traceback_addr(tb, 1)), "rc_dict_modify");
-    assert_string_equal(function_of(rc_traceback_addr(tb, 2)), "modify_dict");
+    assert_string_equal(rct_function_of(rc_traceback_addr(tb, 0)), "modify_cb");
+    assert_string_equal(rct_function_of(rc_traceback_addr(tb, 1)), "rc_dict_modify");
+    assert_string_equal(rct_function_of(rc_traceback_addr(tb, 2)), "modify_dict");
     rc_traceback_free(tb);
 }
 
@@ -424,7 +352,7 @@ static void test_sets(void **state) {
     assert_int_equal(rc_set_len(keep[2]), 10);
     assert_int_equal(rc_set_len(keep[3]), 10);
     /* four sets with their tables, 50 ints */
-    expect_traces_from("make_sets", maker_ra, 58, heap_bytes() - h0);
+    rct_expect_traces_from("make_sets", maker_ra, 58, heap_bytes() - h0);
 }
 
 static MAKER void shrink_set(rc_obj *s) {
@@ -445,8 +373,8 @@ static void test_set_shrinks(void **state) {
     RUN_MAKER(h0, shrink_set(keep[0]));
     (void)h0;
     assert_int_equal(rc_set_len(keep[0]), 2);
-    expect_traces_from("shrink_set", maker_ra, 1, traced_now());
-    assert_true(traced_now() > 0);
+    rct_expect_traces_from("shrink_set", maker_ra, 1, rct_traced_now());
+    assert_true(rct_traced_now() > 0);
 }
 
 /* ---- array ---- */
@@ -467,9 +395,9 @@ static void test_arrays(void **state) {
     RUN_MAKER(h0, make_arrays());
     assert_int_equal(rc_array_len(keep[0]), 300);
     assert_int_equal(rc_array_len(keep[1]), 300);
-    expect_traces_from("make_arrays", maker_ra, 4, heap_bytes() - h0);
-    expect_block_from(rc_array_data(keep[0]), "make_arrays");   /* the grown buffer */
-    expect_block_from(rc_array_data(keep[1]), "make_arrays");
+    rct_expect_traces_from("make_arrays", maker_ra, 4, heap_bytes() - h0);
+    rct_expect_block_from(rc_array_data(keep[0]), "make_arrays", maker_ra);   /* the grown buffer */
+    rct_expect_block_from(rc_array_data(keep[1]), "make_arrays", maker_ra);
 }
 
 /* ---- weak-value dict ---- */
@@ -494,8 +422,8 @@ static void test_weakdict(void **state) {
     RUN_MAKER(h0, make_weakdict(values, 20));
     /* the dict, its table, 20 int keys and 20 weak references (made by the
      * object layer's rc_weakref_new, an allocating frame too) */
-    expect_traces_from("make_weakdict", maker_ra, 42, heap_bytes() - h0);
-    expect_block_from(keep[0], "make_weakdict");
+    rct_expect_traces_from("make_weakdict", maker_ra, 42, heap_bytes() - h0);
+    rct_expect_block_from(keep[0], "make_weakdict", maker_ra);
     for (int i = 0; i < 20; i++)
         rc_decref(values[i]);
 }
