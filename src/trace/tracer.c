@@ -168,6 +168,31 @@ static void unlock_tables(void) {
     atomic_store_explicit(&T.lock, 0, memory_order_release);
 }
 
+/* fork: the child has one thread, the one that forked; a lock another
+ * thread held at that moment would stay taken in the child forever. The
+ * forking thread takes the tables' lock around fork (with its re-entrancy
+ * flag set, so the libc calls of fork are not traced), so the child starts
+ * with consistent tables and a free lock. */
+static void atfork_prepare(void) {
+    reentrant++;
+    lock_tables();
+}
+
+static void atfork_parent(void) {
+    unlock_tables();
+    reentrant--;
+}
+
+static void atfork_child(void) {
+    unlock_tables();
+    reentrant--;
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void atfork_register(void) {
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
 void rctr_lock(void) {
     reentrant++;
     lock_tables();
@@ -834,6 +859,7 @@ int rc_trace_start(int nframes) {
     }
     if (!T.calibrated)
         calibrate();
+    pthread_once(&atfork_once, atfork_register);
     rctr_lock();
     T.nframes = nframes;
     atomic_store_explicit(&T.tracing, 1, memory_order_release);

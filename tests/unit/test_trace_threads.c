@@ -1,9 +1,15 @@
 /* rc-test: whitebox threads */
 /* test_trace_threads.c - four threads allocate, reallocate and free while
  * traced: no trace is lost, the totals are exact, and blocks freed by a
- * thread other than their allocator's lose their trace too. */
+ * thread other than their allocator's lose their trace too. And a process
+ * that forks while other threads allocate under tracing: the child traces
+ * on (no lock left taken by a thread that does not exist in it). */
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -88,9 +94,59 @@ static void test_four_threads_exact(void **state) {
     rc_trace_stop();
 }
 
+static atomic_int stop_churn;
+
+static void *churn(void *arg) {
+    (void)arg;
+    while (!atomic_load(&stop_churn)) {
+        void *p = rc_malloc(40);
+        assert_non_null(p);
+        rc_free(p);
+    }
+    return NULL;
+}
+
+/* In the child: traced allocations work and count, then _exit with 0; any
+ * hang is caught by the alarm (the child dies of SIGALRM). */
+static void child_traces(void) {
+    alarm(10);
+    size_t before, after;
+    rc_trace_get_traced_memory(&before, NULL);
+    void *p = rc_malloc(1000);
+    rc_trace_get_traced_memory(&after, NULL);
+    _exit(p && after == before + 1000 ? 0 : 3);
+}
+
+static void test_fork_while_tracing(void **state) {
+    (void)state;
+    assert_int_equal(rc_trace_start(8), 0);
+    atomic_store(&stop_churn, 0);
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, churn, NULL), 0);
+    int forks = (int)rct_scaled(200, 20);
+    for (int i = 0; i < forks; i++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+            child_traces();
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            print_error("child %d: %s %d\n", i, WIFEXITED(status) ? "exit" : "signal",
+                        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    atomic_store(&stop_churn, 1);
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(pthread_join(th[t], NULL), 0);
+    rc_trace_stop();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_four_threads_exact),
+        cmocka_unit_test(test_fork_while_tracing),
     };
     return rct_run_tests(tests, NULL, NULL);
 }
