@@ -128,7 +128,7 @@ test-quick: build
 install: build
 	$(CMAKE) --install build --prefix "$(PREFIX)"
 
-bench: bench-heap bench-objects bench-gc bench-trace
+bench: bench-heap bench-objects bench-gc bench-trace bench-profile
 
 bench-heap: deps
 	bash bench/heap/run.sh
@@ -141,6 +141,9 @@ bench-gc: deps
 
 bench-trace: deps
 	bash bench/trace/run.sh
+
+bench-profile: deps
+	bash bench/profile/run.sh
 
 check: test-normal-build
 	tools/check_layers.sh

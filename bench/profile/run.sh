@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# bench/profile/run.sh - the profilers on unmodified programs, side by side:
+# each program runs plain, under `recycle run` (full, and --sample 512K),
+# under heaptrack and under valgrind massif, REPEATS times interleaved.
+# Reported: wall time and slowdown against plain (medians), the capture's
+# size, and the peak memory of the whole run (GNU time's maximum resident
+# set of the profiler and program together). Writes docs/BENCHMARKS-profile.md.
+#
+# Programs (bench/profile/): binarytrees_malloc.c (binary-trees on
+# malloc/free, depth BT_DEPTH) and churn_mt.c (CHURN_THREADS threads
+# replacing requests, cross-thread frees).
+#
+# Environment (all optional):
+#   REPEATS=3  BT_DEPTH=16  CHURN_THREADS=4  CHURN_STEPS=200000
+#   BENCH_QUICK=1   REPEATS=1, depth 12, 20 000 steps; report in the build dir
+#   BENCH_NO_INSTALL=1   BENCH_BUILD_DIR=build-bench-profile   BENCH_OUT=...
+set -euo pipefail
+export LC_ALL=C
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+cd "$ROOT"
+log()  { printf '[bench-profile] %s\n' "$*" >&2; }
+warn() { printf '[bench-profile] warning: %s\n' "$*" >&2; }
+die()  { printf '[bench-profile] error: %s\n' "$*" >&2; exit 1; }
+CMDLOG=()
+rel() { local p=$1; printf '%s' "${p#"$ROOT"/}"; }
+run_logged() { local s="" a; for a in "$@"; do s+="$(rel "$a") "; done; CMDLOG+=("${s% }"); "$@"; }
+
+QUICK=${BENCH_QUICK:-0}
+if [[ $QUICK == 1 ]]; then REPEATS=${REPEATS:-1}; BT_DEPTH=${BT_DEPTH:-12}; CHURN_STEPS=${CHURN_STEPS:-20000}
+else REPEATS=${REPEATS:-3}; BT_DEPTH=${BT_DEPTH:-16}; CHURN_STEPS=${CHURN_STEPS:-200000}; fi
+CHURN_THREADS=${CHURN_THREADS:-4}
+BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench-profile}; [[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
+if [[ $QUICK == 1 ]]; then OUT=${BENCH_OUT:-$BUILD/BENCHMARKS-profile-quick.md}
+else OUT=${BENCH_OUT:-$ROOT/docs/BENCHMARKS-profile.md}; fi
+[[ $OUT = /* ]] || OUT=$ROOT/$OUT
+CC=${CC:-gcc}
+BIN=$BUILD/bench-profile; mkdir -p "$BIN"
+WORK=$BIN/work; rm -rf "$WORK"; mkdir -p "$WORK"
+RES=$BIN/results.txt; : >"$RES"   # rep program tool time_s maxrss_kb capture_bytes
+
+# shellcheck source=../lib.sh
+source "$HERE/../lib.sh"
+bench_install_deps gcc cmake make time heaptrack valgrind libzstd-dev libdw-dev
+GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit")
+
+# recycle's command and preload shim: a Release build of the tree.
+run_logged cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DRC_BUILD_TESTS=OFF \
+    -DRC_BUILD_EXAMPLES=OFF -DRC_BUILD_BENCH=OFF >&2 || die "cmake configure failed"
+HAVE_RECYCLE=0
+if run_logged cmake --build "$BUILD" --target recycle recycle_preload -j "$(nproc)" >&2; then
+    RECYCLE=$(find "$BUILD" -maxdepth 3 -type f -name recycle -perm -u+x | head -n1)
+    [[ -n $RECYCLE ]] && HAVE_RECYCLE=1
+fi
+[[ $HAVE_RECYCLE == 1 ]] || warn "no recycle command in this tree yet: its columns stay empty"
+
+run_logged "$CC" -O2 -g -o "$BIN/binarytrees_malloc" "$HERE/binarytrees_malloc.c" >&2 || die "compiling failed"
+run_logged "$CC" -O2 -g -pthread -o "$BIN/churn_mt" "$HERE/churn_mt.c" >&2 || die "compiling failed"
+
+PROGRAMS=(bt churn)
+prog_cmd() { case $1 in bt) echo "$BIN/binarytrees_malloc $BT_DEPTH" ;; churn) echo "$BIN/churn_mt $CHURN_THREADS $CHURN_STEPS" ;; esac; }
+TOOLS=(plain heaptrack massif)
+[[ $HAVE_RECYCLE == 1 ]] && TOOLS+=(recycle recycle-sample)
+
+# run_one REP PROGRAM TOOL: time (the wrapper's wall clock), peak RSS and
+# capture size of one run, appended to $RES.
+run_one() {
+    local rep=$1 prog=$2 tool=$3 out=$WORK/$2-$3-$1 pre=() cmd
+    read -r -a cmd <<<"$(prog_cmd "$prog")"
+    case $tool in
+        plain) pre=() ;;
+        heaptrack) pre=(heaptrack -o "$out") ;;
+        massif) pre=(valgrind --tool=massif "--massif-out-file=$out.massif") ;;
+        recycle) pre=("$RECYCLE" run -o "$out.rcap" --) ;;
+        recycle-sample) pre=("$RECYCLE" run --sample 524288 -o "$out.rcap" --) ;;
+    esac
+    local t0 t1 rss
+    t0=$(date +%s.%N)
+    /usr/bin/time -f '%M' -o "$out.time" "${pre[@]}" "${cmd[@]}" >"$out.stdout" 2>"$out.stderr" ||
+        die "$tool on $prog failed (see $(rel "$out.stderr"))"
+    t1=$(date +%s.%N)
+    rss=$(tail -n1 "$out.time")
+    local bytes=0 f
+    for f in "$out".zst "$out".gz "$out.massif" "$out.rcap"; do [[ -f $f ]] && bytes=$(stat -c %s "$f"); done
+    echo "$rep $prog $tool $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.6f", b - a}') $rss $bytes" >>"$RES"
+    log "rep $rep/$REPEATS $prog $tool: $(tail -n1 "$RES" | cut -d' ' -f4)s"
+    rm -f "$out".zst "$out".gz "$out.massif" "$out.rcap"
+}
+
+for ((r = 1; r <= REPEATS; r++)); do
+    for prog in "${PROGRAMS[@]}"; do
+        n=${#TOOLS[@]}
+        for ((k = 0; k < n; k++)); do run_one "$r" "$prog" "${TOOLS[$(((k + r - 1) % n))]}"; done
+    done
+done
+
+med() { awk -v p="$1" -v t="$2" -v c="$3" '$2 == p && $3 == t { print $c }' "$RES" | sort -g |
+        awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+{
+    echo "# Profiler benchmarks"
+    echo
+    echo "Written by \`bash bench/profile/run.sh\` ($(date -u '+%Y-%m-%d %H:%M UTC'), tree $GIT_REV; REPEATS=$REPEATS)."
+    echo "Machine: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(nproc) cores, $(. /etc/os-release; echo "$PRETTY_NAME"), $($CC --version | head -1), $(heaptrack --version 2>/dev/null | head -1), $(valgrind --version)."
+    echo
+    echo "Programs: binary-trees on malloc/free, depth $BT_DEPTH; churn_mt with $CHURN_THREADS threads x $CHURN_STEPS steps. Times are wall-clock medians of the whole run (for heaptrack: recording and its interpreter; the report is not run); peak memory is GNU time's maximum resident set of the run."
+    echo
+    echo "| program | tool | time s | slowdown | capture bytes | peak RSS KiB |"
+    echo "|---|---|---|---|---|---|"
+    for prog in "${PROGRAMS[@]}"; do
+        base=$(med "$prog" plain 4)
+        for tool in "${TOOLS[@]}"; do
+            t=$(med "$prog" "$tool" 4)
+            echo "| $prog | $tool | $t | $(awk -v a="$t" -v b="$base" 'BEGIN{printf "%.2fx", a / b}') | $(med "$prog" "$tool" 6) | $(med "$prog" "$tool" 5) |"
+        done
+    done
+    echo
+    echo "## Commands"
+    echo
+    echo '```'; printf '%s\n' "${CMDLOG[@]}"; echo '```'
+    if [[ -f $HERE/analysis.md ]]; then echo; cat "$HERE/analysis.md"; fi
+} >"$OUT"
+log "wrote $(rel "$OUT")"
