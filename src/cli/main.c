@@ -1,0 +1,212 @@
+/* main.c - the `recycle` command: the subcommand table and the dispatch.
+ *
+ *   recycle [--help | --version]
+ *   recycle help [SUBCOMMAND]
+ *   recycle SUBCOMMAND [OPTIONS] [ARGS]
+ *
+ * Each subcommand parses its own options (cmd_*.c); this file only picks
+ * it. A subcommand of DESIGN.md that is not built yet is listed, has its
+ * --help, and answers "'plot' is not available yet" with the usage status,
+ * so scripts can tell it apart from a failure of one that exists. */
+#include "cli/cli.h"
+
+#include <recycle/version.h>
+
+#include <string.h>
+
+/* Built by cmake/tools/cli.cmake when the report layer is (it needs the
+ * capture reader). */
+#ifdef RC_CLI_HAVE_REPORT
+#define REPORT_RUN rcl_cmd_report
+#else
+#define REPORT_RUN NULL
+#endif
+
+static const rcl_command commands[] = {
+    {"run", "run a program and record its memory use into a capture",
+     "run [-o FILE] [--frames N] [--sample BYTES] [--follow-fork] -- PROGRAM [ARGS]",
+     "Run PROGRAM with librecycle-preload.so, which records every allocation and\n"
+     "free with its stack into a capture file. The program's standard streams\n"
+     "pass through; recycle exits with the program's exit status.\n"
+     "\n"
+     "Options:\n"
+     "  -o, --output FILE   write the capture to FILE (default:\n"
+     "                      recycle-PROGRAM-PID.rcap in the working directory)\n"
+     "      --frames N      record at most N frames of each stack (1 to 128)\n"
+     "      --sample BYTES  record a sample: on average one allocation per BYTES\n"
+     "                      allocated (suffixes K, M, G); totals are estimated\n"
+     "      --follow-fork   record child processes too (one capture each)\n"
+     "  -h, --help          show this help and exit\n"
+     "\n"
+     "Exit status: the program's; 126 or 127 when it cannot be started (as a\n"
+     "shell), 128+N when signal N killed it, 1 on an error of recycle's own,\n"
+     "2 on a usage error.\n"
+     "\n"
+     "Environment: RECYCLE_PRELOAD names the preload library to use.\n",
+     rcl_cmd_run},
+    {"report", "print totals, the top allocation sites, leaks, the peak",
+     "report FILE [--top N] [--by function|line|file|stack] [--leaks] [--peak]\n"
+     "       [--temporary] [--json]",
+     "Analyse a capture: totals (allocations, frees, bytes allocated, peak heap\n"
+     "and when, leaked at exit, temporary allocations) and the sites that\n"
+     "allocated most. A site is the innermost frame of a stack outside the\n"
+     "allocator and the C/C++ run-time.\n"
+     "\n"
+     "Options:\n"
+     "      --top N         show the N heaviest sites (default 10; 0: all)\n"
+     "      --by KEY        group sites by function, line (default), file or\n"
+     "                      stack (the whole stack from the site outward)\n"
+     "      --leaks         the sites of memory not freed at exit, split into\n"
+     "                      definitely lost and still reachable\n"
+     "      --peak          the sites of memory live at the peak\n"
+     "      --temporary     the sites of temporary allocations (freed with no\n"
+     "                      other allocation in between)\n"
+     "      --json          print the figures as JSON (every site unless --top)\n"
+     "  -h, --help          show this help and exit\n"
+     "\n"
+     "Exit status: 0, 1 if the capture cannot be read or is damaged, 2 on a\n"
+     "usage error. A capture cut short (the program was killed while writing)\n"
+     "is reported up to where it ends, with a warning.\n",
+     REPORT_RUN},
+    {"lines", "memory_profiler-style listing of a function's source lines",
+     "lines FILE FUNCTION",
+     "Show each source line of FUNCTION with the bytes it allocated, what of\n"
+     "that is still live at exit, and how often it allocated.\n",
+     NULL},
+    {"flamegraph", "a flame graph of the allocations as a self-contained page",
+     "flamegraph FILE [-o OUT.html] [--kind allocated|peak|leaked]",
+     "Write a flame graph of the bytes allocated, live at the peak, or leaked.\n",
+     NULL},
+    {"plot", "the heap and RSS over time, as SVG (mprof plot)",
+     "plot FILE [-o OUT.svg]",
+     "Plot the heap and the resident set size over the program's run.\n",
+     NULL},
+    {"html", "one self-contained page with every report",
+     "html FILE [-o OUT.html]",
+     "Write one page with the totals, the sites, the flame graph and the plot.\n",
+     NULL},
+    {"diff", "growth per allocation site between two captures",
+     "diff OLD NEW",
+     "Compare two captures site by site.\n",
+     NULL},
+    {"export", "convert a capture for other tools",
+     "export FILE --format pprof|collapsed|massif|speedscope|sqlite [-o OUT]",
+     "Write the capture in another tool's format.\n",
+     NULL},
+    {"stats", "totals, a histogram of sizes, rates over time",
+     "stats FILE [--json]",
+     "Show the size histogram, the allocation rate over time and per-thread\n"
+     "totals.\n",
+     NULL},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const rcl_command top = {
+    "recycle", NULL,
+    "[--help | --version]\nSUBCOMMAND [OPTIONS] [ARGS]",
+    NULL, NULL,
+};
+
+static const rcl_command *find_command(const char *name) {
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static void print_top_help(void) {
+    rcl_print_usage(&top, stdout);
+    fputs("\nMemory profiling for unmodified C and C++ programs: record with\n"
+          "`recycle run`, then look with `recycle report`.\n\nSubcommands:\n",
+          stdout);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        printf("  %-11s %s%s\n", commands[i].name, commands[i].summary,
+               commands[i].run ? "" : " (not available yet)");
+    fputs("\n'recycle SUBCOMMAND --help' shows a subcommand's options.\n"
+          "Exit status: 0 on success, 1 on an error, 2 on a usage error; `run`\n"
+          "returns the program's own status.\n",
+          stdout);
+}
+
+static void print_version(void) {
+    printf("recycle %s\n"
+           "Copyright (c) 2026 the recycle developers.\n"
+           "License MIT: this is free software; you may change and share it.\n"
+           "There is NO WARRANTY, to the extent permitted by law.\n",
+           RC_VERSION_STRING);
+}
+
+/* Whether argv[1..] asks for help (-h or --help before any "--"). */
+static bool wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return false;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    }
+    return false;
+}
+
+static int dispatch(int argc, char **argv) {
+    if (argc < 2) {
+        rcl_usage_error(&top, "no subcommand given");
+        return RCL_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        if (argc > 2) {
+            rcl_usage_error(&top, "'%s' takes no arguments", name);
+            return RCL_EXIT_USAGE;
+        }
+        print_top_help();
+        return RCL_EXIT_OK;
+    }
+    if (strcmp(name, "--version") == 0) {
+        if (argc > 2) {
+            rcl_usage_error(&top, "'--version' takes no arguments");
+            return RCL_EXIT_USAGE;
+        }
+        print_version();
+        return RCL_EXIT_OK;
+    }
+    if (strcmp(name, "help") == 0) {
+        if (argc == 2) {
+            print_top_help();
+            return RCL_EXIT_OK;
+        }
+        const rcl_command *c = argc == 3 ? find_command(argv[2]) : NULL;
+        if (!c) {
+            if (argc == 3)
+                rcl_usage_error(&top, "'%s' is not a recycle subcommand", argv[2]);
+            else
+                rcl_usage_error(&top, "'help' takes one subcommand at most");
+            return RCL_EXIT_USAGE;
+        }
+        rcl_print_help(c);
+        return RCL_EXIT_OK;
+    }
+    if (name[0] == '-') {
+        rcl_usage_error(&top, "unknown option '%s'", name);
+        return RCL_EXIT_USAGE;
+    }
+    const rcl_command *c = find_command(name);
+    if (!c) {
+        rcl_usage_error(&top, "'%s' is not a recycle subcommand", name);
+        return RCL_EXIT_USAGE;
+    }
+    if (!c->run) {
+        if (wants_help(argc - 1, argv + 1)) {
+            rcl_print_help(c);
+            printf("\n'recycle %s' is not available yet.\n", c->name);
+            return RCL_EXIT_OK;
+        }
+        rcl_error(NULL, "'%s' is not available yet", c->name);
+        return RCL_EXIT_USAGE;
+    }
+    return c->run(c, argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv) {
+    return rcl_finish_stdout(dispatch(argc, argv));
+}
