@@ -21,6 +21,7 @@ static bool is_top(const rcl_command *cmd) {
     return !cmd || strcmp(cmd->name, "recycle") == 0;
 }
 
+__attribute__((format(printf, 2, 0)))
 static void vmessage(const rcl_command *cmd, const char *fmt, va_list ap) {
     if (!is_top(cmd))
         fprintf(stderr, "recycle %s: ", cmd->name);
@@ -37,13 +38,18 @@ void rcl_error(const rcl_command *cmd, const char *fmt, ...) {
     va_end(ap);
 }
 
+/* Each line of cmd->usage is a form of the command, or, when it starts
+ * with a space, the continuation of the form above it. */
 void rcl_print_usage(const rcl_command *cmd, FILE *out) {
     const char *p = cmd->usage;
     const char *lead = "usage: ";
     while (*p) {
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        fprintf(out, "%srecycle %.*s\n", lead, (int)n, p);
+        if (*p == ' ')
+            fprintf(out, "       %.*s\n", (int)n, p);
+        else
+            fprintf(out, "%srecycle %.*s\n", lead, (int)n, p);
         lead = "       ";
         p += n;
         if (*p == '\n')
