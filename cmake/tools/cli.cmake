@@ -101,6 +101,31 @@ if(RC_BUILD_TESTS AND IS_DIRECTORY "${PROJECT_SOURCE_DIR}/tests/cli")
         set(rc_cli_real_preload "")
     endif()
 
+    # Captures with known content (tests/cli/captures.h), written with the
+    # capture layer's writer, for the report's tests.
+    set(rc_cli_make_capture "")
+    if(TARGET recycle_report)
+        add_executable(rc_cli_make_capture
+            "${rc_cli_tests}/make_capture.c" "${rc_cli_tests}/captures.c")
+        target_link_libraries(rc_cli_make_capture PRIVATE recycle_capture recycle_warnings)
+        set_target_properties(rc_cli_make_capture PROPERTIES
+            OUTPUT_NAME make_capture
+            RUNTIME_OUTPUT_DIRECTORY "${rc_cli_bin}")
+        set(rc_cli_make_capture "$<TARGET_FILE:rc_cli_make_capture>")
+
+        # The replay against a model, and the whole report on every test
+        # capture, in one process: label "unit" too, so that `make
+        # test-valgrind` runs it under valgrind.
+        add_executable(rc_cli_test_replay
+            "${rc_cli_tests}/test_replay.c" "${rc_cli_tests}/captures.c")
+        target_link_libraries(rc_cli_test_replay PRIVATE recycle_report recycle_warnings)
+        set_target_properties(rc_cli_test_replay PROPERTIES
+            OUTPUT_NAME test_replay
+            RUNTIME_OUTPUT_DIRECTORY "${rc_cli_bin}")
+        add_test(NAME cli_replay COMMAND rc_cli_test_replay)
+        set_tests_properties(cli_replay PROPERTIES LABELS "cli;unit" TIMEOUT 600)
+    endif()
+
     # Each tests/cli/test_<name>.sh is the ctest test cli_<name>; it gets
     # the paths it needs in its environment and exits 77 to be skipped.
     file(GLOB rc_cli_scripts CONFIGURE_DEPENDS "${rc_cli_tests}/test_*.sh")
@@ -113,6 +138,6 @@ if(RC_BUILD_TESTS AND IS_DIRECTORY "${PROJECT_SOURCE_DIR}/tests/cli")
             SKIP_RETURN_CODE 77
             TIMEOUT 300
             ENVIRONMENT
-                "RECYCLE=$<TARGET_FILE:recycle>;RC_CLI_BIN=${rc_cli_bin};RC_CLI_SRC=${rc_cli_tests};RC_CLI_STUB_PRELOAD=$<TARGET_FILE:rc_cli_stub_preload>;RC_CLI_REAL_PRELOAD=${rc_cli_real_preload};RC_CLI_SANITIZE=${RC_SANITIZE}")
+                "RECYCLE=$<TARGET_FILE:recycle>;RC_CLI_BIN=${rc_cli_bin};RC_CLI_SRC=${rc_cli_tests};RC_CLI_STUB_PRELOAD=$<TARGET_FILE:rc_cli_stub_preload>;RC_CLI_REAL_PRELOAD=${rc_cli_real_preload};RC_CLI_MAKE_CAPTURE=${rc_cli_make_capture};RC_CLI_SANITIZE=${RC_SANITIZE}")
     endforeach()
 endif()

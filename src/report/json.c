@@ -1,0 +1,251 @@
+/* json.c - the report for programs (`recycle report --json`).
+ *
+ * The keys DESIGN.md fixes, and a few more (marked +):
+ *
+ *   program, command_line+, pid+, exit_status | signal, end+ ("exit",
+ *   "_exit", "signal", "exec", "unknown"), duration_s+, complete+,
+ *   sampled, sample_bytes+, by+,
+ *   totals: allocations, frees, bytes_allocated, peak_bytes,
+ *           peak_allocations+, peak_time_s, leaked_bytes,
+ *           leaked_allocations, definitely_lost_bytes+,
+ *           definitely_lost_allocations+, still_reachable_bytes+,
+ *           still_reachable_allocations+, temporary_allocations,
+ *           peak_rss_bytes+
+ *   sites: [{function, file, line, module+, offset+, bytes, allocations,
+ *            leaked_bytes, leaked_allocations, definitely_lost_bytes+,
+ *            still_reachable_bytes+, peak_bytes, peak_allocations+,
+ *            temporary_allocations+, stack: [{function, file, line,
+ *            module, offset}]}]
+ *
+ * Sizes are bytes, times seconds with nanosecond digits. A field that is
+ * not known is null: function and file without symbols, the lost and
+ * reachable split of a program that did not reach its exit, exit_status of
+ * a program whose end was not recorded. Strings are valid UTF-8: bytes of a
+ * path that are not are replaced by U+FFFD. */
+#include "report/sites.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0. */
+static size_t utf8_len(const unsigned char *s) {
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+static void put_string(FILE *out, const char *s) {
+    if (!s) {
+        fputs("null", out);
+        return;
+    }
+    fputc('"', out);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned char c = *p;
+        if (c == '"' || c == '\\') {
+            fputc('\\', out);
+            fputc(c, out);
+            p++;
+        } else if (c == '\n') {
+            fputs("\\n", out);
+            p++;
+        } else if (c == '\t') {
+            fputs("\\t", out);
+            p++;
+        } else if (c < 0x20 || c == 0x7F) {
+            fprintf(out, "\\u%04x", c);
+            p++;
+        } else {
+            size_t n = utf8_len(p);
+            if (n == 0) {
+                fputs("\\ufffd", out);
+                p++;
+            } else {
+                fwrite(p, 1, n, out);
+                p += n;
+            }
+        }
+    }
+    fputc('"', out);
+}
+
+static void put_u64(FILE *out, const char *key, uint64_t v, bool comma) {
+    fprintf(out, "\"%s\": %" PRIu64 "%s", key, v, comma ? ", " : "");
+}
+
+static void put_seconds(FILE *out, uint64_t ns) {
+    fprintf(out, "%" PRIu64 ".%09" PRIu64, ns / 1000000000u, ns % 1000000000u);
+}
+
+static void put_frame_fields(FILE *out, const rcr_frame *f) {
+    fputs("\"function\": ", out);
+    put_string(out, f->function);
+    fputs(", \"file\": ", out);
+    put_string(out, f->file);
+    fputs(", \"line\": ", out);
+    if (f->line)
+        fprintf(out, "%d", f->line);
+    else
+        fputs("null", out);
+    fputs(", \"module\": ", out);
+    put_string(out, f->module);
+    fprintf(out, ", \"offset\": %" PRIu64, f->offset);
+}
+
+static const char *end_name(rccap_end end) {
+    switch (end) {
+    case RCCAP_END_RETURNED: return "exit";
+    case RCCAP_END_EXIT_NOW: return "_exit";
+    case RCCAP_END_SIGNAL: return "signal";
+    case RCCAP_END_EXEC: return "exec";
+    case RCCAP_END_UNKNOWN: break;
+    }
+    return "unknown";
+}
+
+static const char *by_name(rcr_by by) {
+    switch (by) {
+    case RCR_BY_FUNCTION: return "function";
+    case RCR_BY_FILE: return "file";
+    case RCR_BY_STACK: return "stack";
+    case RCR_BY_LINE: break;
+    }
+    return "line";
+}
+
+static void put_site(FILE *out, rcr_replay *r, const rcr_site *s, rcr_by by) {
+    const rcr_figures *f = &s->fig;
+    /* A group by function or file has no one line (or function). */
+    rcr_frame shown = s->frame;
+    if (by == RCR_BY_FUNCTION || by == RCR_BY_FILE)
+        shown.line = 0;
+    if (by == RCR_BY_FILE)
+        shown.function = NULL;
+    fputs("    {", out);
+    put_frame_fields(out, &shown);
+    fputs(", ", out);
+    put_u64(out, "bytes", f->bytes, true);
+    put_u64(out, "allocations", f->allocations, true);
+    put_u64(out, "leaked_bytes", f->live_bytes, true);
+    put_u64(out, "leaked_allocations", f->live_allocations, true);
+    if (r->have_leaks) {
+        put_u64(out, "definitely_lost_bytes", f->lost_bytes, true);
+        put_u64(out, "still_reachable_bytes", f->reachable_bytes, true);
+    } else {
+        fputs("\"definitely_lost_bytes\": null, \"still_reachable_bytes\": null, ", out);
+    }
+    put_u64(out, "peak_bytes", f->peak_bytes, true);
+    put_u64(out, "peak_allocations", f->peak_allocations, true);
+    put_u64(out, "temporary_allocations", f->temporary, true);
+    fputs("\"stack\": [", out);
+    for (uint32_t n = s->node; n != 0; n = r->nodes[n].parent) {
+        rcr_frame fr;
+        rcr_frame_of(r, n, &fr);
+        fputs(n == s->node ? "{" : ", {", out);
+        put_frame_fields(out, &fr);
+        fputc('}', out);
+    }
+    fputs("]}", out);
+}
+
+void rcr_render_json(const rcr_render *rd, FILE *out) {
+    rcr_replay *r = rd->replay;
+    const rcr_totals *t = &r->totals;
+    const rcr_options *o = rd->options;
+
+    fputs("{\n  \"program\": ", out);
+    put_string(out, r->program);
+    fputs(",\n  \"command_line\": ", out);
+    put_string(out, r->command_line);
+    fprintf(out, ",\n  \"pid\": %" PRIu64 ",\n", r->header.pid);
+    if (r->end == RCCAP_END_SIGNAL)
+        fprintf(out, "  \"signal\": %d,\n", (int)r->exit_signal);
+    else if (r->end == RCCAP_END_RETURNED || r->end == RCCAP_END_EXIT_NOW)
+        fprintf(out, "  \"exit_status\": %d,\n", (int)r->exit_status);
+    else
+        fputs("  \"exit_status\": null,\n", out);
+    fprintf(out, "  \"end\": \"%s\",\n  \"duration_s\": ", end_name(r->end));
+    put_seconds(out, t->duration_ns);
+    fprintf(out, ",\n  \"complete\": %s,\n", rd->complete ? "true" : "false");
+    fprintf(out, "  \"sampled\": %s,\n", r->header.sample_bytes ? "true" : "false");
+    fprintf(out, "  \"sample_bytes\": %" PRIu64 ",\n", r->header.sample_bytes);
+    fprintf(out, "  \"by\": \"%s\",\n", by_name(o->by));
+
+    fputs("  \"totals\": {", out);
+    put_u64(out, "allocations", t->allocations, true);
+    put_u64(out, "frees", t->frees, true);
+    put_u64(out, "bytes_allocated", t->bytes_allocated, true);
+    put_u64(out, "peak_bytes", t->peak_bytes, true);
+    put_u64(out, "peak_allocations", t->peak_allocations, true);
+    fputs("\"peak_time_s\": ", out);
+    put_seconds(out, t->peak_time_ns);
+    fputs(", ", out);
+    put_u64(out, "leaked_bytes", t->leaked_bytes, true);
+    put_u64(out, "leaked_allocations", t->leaked_allocations, true);
+    if (r->have_leaks) {
+        put_u64(out, "definitely_lost_bytes", t->lost_bytes, true);
+        put_u64(out, "definitely_lost_allocations", t->lost_allocations, true);
+        put_u64(out, "still_reachable_bytes", t->reachable_bytes, true);
+        put_u64(out, "still_reachable_allocations", t->reachable_allocations, true);
+    } else {
+        fputs("\"definitely_lost_bytes\": null, \"definitely_lost_allocations\": null, "
+              "\"still_reachable_bytes\": null, \"still_reachable_allocations\": null, ",
+              out);
+    }
+    put_u64(out, "temporary_allocations", t->temporary, true);
+    put_u64(out, "peak_rss_bytes", t->peak_rss, false);
+    fputs("},\n", out);
+
+    /* Sorted by bytes; a view sorts by its own figure and keeps the sites
+     * that have some of it. */
+    rcr_metric metric = RCR_METRIC_BYTES;
+    if (o->views & RCR_VIEW_LEAKS)
+        metric = RCR_METRIC_LEAKED;
+    else if (o->views & RCR_VIEW_PEAK)
+        metric = RCR_METRIC_PEAK;
+    else if (o->views & RCR_VIEW_TEMPORARY)
+        metric = RCR_METRIC_TEMPORARY;
+    rcr_sites_sort(rd->sites, metric);
+    fputs("  \"sites\": [", out);
+    size_t shown = 0;
+    for (size_t i = 0; i < rd->sites->n; i++) {
+        const rcr_site *s = &rd->sites->v[i];
+        if (o->top_given && o->top && shown == o->top)
+            break;
+        if (o->views) {
+            bool some = ((o->views & RCR_VIEW_LEAKS) && s->fig.live_bytes) ||
+                        ((o->views & RCR_VIEW_PEAK) && s->fig.peak_bytes) ||
+                        ((o->views & RCR_VIEW_TEMPORARY) && s->fig.temporary);
+            if (!some)
+                continue;
+        }
+        fputs(shown ? ",\n" : "\n", out);
+        put_site(out, r, s, o->by);
+        shown++;
+    }
+    fputs(shown ? "\n  ]\n}\n" : "]\n}\n", out);
+}

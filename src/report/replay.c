@@ -1,0 +1,540 @@
+/* replay.c - a capture's records replayed into figures (replay.h). */
+#include "report/replay.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Makes room for `need` elements of `size` bytes in the array whose
+ * pointer is at `array` (any object pointer: it is read and written with
+ * memcpy); false (the array unchanged) on out of memory or overflow. */
+static bool reserve(void *array, size_t *cap, size_t need, size_t size) {
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap : 16;
+    while (n < need) {
+        if (n > SIZE_MAX / 2)
+            return false;
+        n *= 2;
+    }
+    if (n > SIZE_MAX / size)
+        return false;
+    void *old;
+    memcpy(&old, array, sizeof old);
+    void *q = realloc(old, n * size);
+    if (!q)
+        return false;
+    memcpy(array, &q, sizeof q);
+    *cap = n;
+    return true;
+}
+
+static char *copy_string(const char *s) {
+    if (!s)
+        s = "";
+    size_t n = strlen(s) + 1;
+    char *c = malloc(n);
+    if (c)
+        memcpy(c, s, n);
+    return c;
+}
+
+/* ---- the run-time modules ------------------------------------------------- */
+
+bool rcr_module_is_runtime(const char *path) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    /* Prefixes of the file names, followed by '.' or '-' ("libc.so.6",
+     * "libc-2.31.so", "ld-linux-x86-64.so.2", "libstdc++.so.6"). */
+    static const char *const names[] = {
+        "libc", "libm", "libpthread", "libdl", "librt", "libresolv",
+        "libstdc++", "libc++", "libc++abi", "libgcc_s", "libsupc++",
+        "ld-linux", "ld", "ld64", "librecycle-preload", "linux-vdso", "linux-gate",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(base, names[i], n) == 0 && (base[n] == '.' || base[n] == '-'))
+            return true;
+    }
+    return strcmp(base, "[vdso]") == 0;
+}
+
+/* ---- set up and tear down ------------------------------------------------- */
+
+bool rcr_replay_init(rcr_replay *r, const rccap_header *h) {
+    memset(r, 0, sizeof *r);
+    r->header = *h;
+    r->program = copy_string(h->program);
+    r->command_line = copy_string(h->command_line);
+    r->header.program = r->program;
+    r->header.command_line = r->command_line;
+    r->end = RCCAP_END_UNKNOWN;
+    r->free_block = RCR_NONE;
+    rci_htable_init(&r->live);
+    rci_htable_init(&r->fifo_of);
+    /* stack id 0, the empty stack */
+    if (!r->program || !r->command_line || !reserve(&r->nodes, &r->cap_nodes, 1, sizeof *r->nodes)) {
+        rcr_replay_free(r);
+        return false;
+    }
+    r->nodes[0] = (rcr_node){.module = RCR_NONE, .figures = RCR_NONE, .defined = true};
+    r->nnodes = 1;
+    return true;
+}
+
+void rcr_replay_free(rcr_replay *r) {
+    for (size_t i = 0; i < r->nmodules; i++) {
+        free(r->modules[i].path);
+        free(r->modules[i].build_id);
+    }
+    free(r->modules);
+    free(r->map);
+    free(r->nodes);
+    free(r->figures);
+    free(r->blocks);
+    for (size_t i = 0; i < r->nfifos; i++)
+        free(r->fifos[i].v);
+    free(r->fifos);
+    free(r->ready);
+    free(r->program);
+    free(r->command_line);
+    rci_htable_free(&r->live);
+    rci_htable_free(&r->fifo_of);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- modules ----------------------------------------------------------------- */
+
+/* The index in map of the first module whose end is above addr. */
+static size_t map_lower(const rcr_replay *r, uint64_t addr) {
+    size_t lo = 0, hi = r->nmap;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->modules[r->map[mid]].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static uint32_t map_find(const rcr_replay *r, uint64_t pc) {
+    size_t i = map_lower(r, pc);
+    if (i < r->nmap && r->modules[r->map[i]].start <= pc)
+        return r->map[i];
+    return RCR_NONE;
+}
+
+static bool add_module(rcr_replay *r, const rccap_event *ev) {
+    if (!reserve(&r->modules, &r->cap_modules, r->nmodules + 1, sizeof *r->modules) ||
+        !reserve(&r->map, &r->cap_map, r->nmap + 1, sizeof *r->map))
+        return false;
+    rcr_module m = {
+        .start = ev->u.module.start,
+        .end = ev->u.module.end,
+        .offset = ev->u.module.offset,
+        .path = copy_string(ev->u.module.path),
+        .build_id_len = ev->u.module.build_id_len,
+    };
+    if (!m.path)
+        return false;
+    if (m.build_id_len) {
+        m.build_id = malloc(m.build_id_len);
+        if (!m.build_id) {
+            free(m.path);
+            return false;
+        }
+        memcpy(m.build_id, ev->u.module.build_id, m.build_id_len);
+    }
+    m.runtime = rcr_module_is_runtime(m.path);
+    uint32_t index = (uint32_t)r->nmodules;
+    r->modules[r->nmodules++] = m;
+    if (m.end <= m.start)
+        return true;           /* maps nothing */
+    /* Drop from the map whatever the new module overlaps (it was unmapped
+     * for this one to be mapped there), then insert it in order. */
+    size_t first = map_lower(r, m.start);
+    size_t last = first;
+    while (last < r->nmap && r->modules[r->map[last]].start < m.end)
+        last++;
+    memmove(r->map + first + 1, r->map + last, (r->nmap - last) * sizeof *r->map);
+    r->map[first] = index;
+    r->nmap = r->nmap - (last - first) + 1;
+    return true;
+}
+
+uint32_t rcr_replay_module_of(rcr_replay *r, uint32_t id) {
+    if (id >= r->nnodes || !r->nodes[id].defined || id == 0)
+        return RCR_NONE;
+    rcr_node *n = &r->nodes[id];
+    if (n->module == RCR_NONE)
+        n->module = map_find(r, n->pc);
+    return n->module;
+}
+
+uint32_t rcr_replay_site_of(rcr_replay *r, uint32_t id) {
+    /* Each step goes to a node defined before (a parent), so this ends. */
+    for (uint32_t n = id; n != 0 && n < r->nnodes; n = r->nodes[n].parent) {
+        uint32_t m = rcr_replay_module_of(r, n);
+        if (m == RCR_NONE || !r->modules[m].runtime)
+            return n;
+    }
+    return id;
+}
+
+/* ---- stacks -------------------------------------------------------------------- */
+
+static bool define_node(rcr_replay *r, const rccap_event *ev) {
+    uint32_t id = ev->u.stack.id;
+    if (id == 0 || id == RCR_NONE)
+        return true;           /* the reader refuses these */
+    if (id >= r->nnodes) {
+        if (!reserve(&r->nodes, &r->cap_nodes, (size_t)id + 1, sizeof *r->nodes))
+            return false;
+        for (size_t i = r->nnodes; i <= id; i++)
+            r->nodes[i] = (rcr_node){.module = RCR_NONE, .figures = RCR_NONE};
+        r->nnodes = (size_t)id + 1;
+    }
+    uint32_t parent = ev->u.stack.parent;
+    if (parent >= r->nnodes || !r->nodes[parent].defined)
+        parent = 0;
+    r->nodes[id] = (rcr_node){
+        .pc = ev->u.stack.pc,
+        .time = ev->time_ns,
+        .parent = parent,
+        .module = map_find(r, ev->u.stack.pc),
+        .figures = RCR_NONE,
+        .defined = true,
+    };
+    return true;
+}
+
+/* The figures of stack id, created when it has none; RCR_NONE on out of
+ * memory. */
+static uint32_t figures_of(rcr_replay *r, uint32_t stack) {
+    if (stack >= r->nnodes || !r->nodes[stack].defined)
+        stack = 0;
+    rcr_node *n = &r->nodes[stack];
+    if (n->figures != RCR_NONE)
+        return n->figures;
+    if (r->nfigures >= RCR_NONE ||
+        !reserve(&r->figures, &r->cap_figures, r->nfigures + 1, sizeof *r->figures))
+        return RCR_NONE;
+    r->figures[r->nfigures] = (rcr_figures){.epoch = r->epoch, .node = stack};
+    n->figures = (uint32_t)r->nfigures++;
+    return n->figures;
+}
+
+/* ---- the replay in time order ------------------------------------------------- */
+
+/* Before f's live values change: keep what they were at the last peak. */
+static void touch(rcr_replay *r, rcr_figures *f) {
+    if (f->epoch != r->epoch) {
+        f->peak_bytes = f->live_bytes;
+        f->peak_allocations = f->live_allocations;
+        f->epoch = r->epoch;
+    }
+}
+
+/* Remove the block at ptr, if live; true with *b filled. */
+static bool take_block(rcr_replay *r, uint64_t ptr, rcr_block *b) {
+    uintptr_t index;
+    if (ptr == 0 || !rci_htable_remove(&r->live, (uintptr_t)ptr, &index))
+        return false;
+    *b = r->blocks[index];
+    r->blocks[index].next_free = r->free_block;
+    r->free_block = (uint32_t)index;
+    return true;
+}
+
+static void block_gone(rcr_replay *r, const rcr_block *b) {
+    rcr_figures *f = &r->figures[b->figures];
+    touch(r, f);
+    f->live_bytes -= b->weight;
+    f->live_allocations -= b->count;
+    f->frees += b->count;
+    r->live_bytes -= b->weight;
+    r->live_allocations -= b->count;
+    r->totals.frees += b->count;
+}
+
+static void do_free(rcr_replay *r, uint64_t ptr) {
+    rcr_block b;
+    if (!take_block(r, ptr, &b)) {
+        if (ptr)
+            r->totals.unknown_frees++;
+        r->last_alloc = 0;
+        return;
+    }
+    /* heaptrack's temporary allocation: freed before any other allocation */
+    if (r->last_alloc == ptr) {
+        r->totals.temporary += b.count;
+        r->figures[b.figures].temporary += b.count;
+    }
+    r->last_alloc = 0;
+    block_gone(r, &b);
+}
+
+static bool do_alloc(rcr_replay *r, const rcr_qevent *q) {
+    if (q->ptr == 0)
+        return true;
+    rcr_block old;
+    if (take_block(r, q->ptr, &old)) {
+        /* Its free was not recorded: it ends here. */
+        r->totals.reused++;
+        block_gone(r, &old);
+    }
+    uint32_t fi = figures_of(r, q->stack);
+    if (fi == RCR_NONE)
+        return false;
+    uint32_t bi;
+    if (r->free_block != RCR_NONE) {
+        bi = r->free_block;
+        r->free_block = r->blocks[bi].next_free;
+    } else {
+        if (r->nblocks >= RCR_NONE ||
+            !reserve(&r->blocks, &r->cap_blocks, r->nblocks + 1, sizeof *r->blocks))
+            return false;
+        bi = (uint32_t)r->nblocks++;
+    }
+    /* A sampled record stands for weight bytes: as many allocations of its
+     * size as fit in them. */
+    uint64_t count = q->size && q->weight > q->size ? q->weight / q->size : 1;
+    r->blocks[bi] = (rcr_block){.weight = q->weight, .count = count, .figures = fi};
+    if (rci_htable_put(&r->live, (uintptr_t)q->ptr, bi) != 0) {
+        r->blocks[bi].next_free = r->free_block;
+        r->free_block = bi;
+        return false;
+    }
+    rcr_figures *f = &r->figures[fi];
+    touch(r, f);
+    f->bytes += q->weight;
+    f->allocations += count;
+    f->live_bytes += q->weight;
+    f->live_allocations += count;
+    r->totals.allocations += count;
+    r->totals.bytes_allocated += q->weight;
+    r->live_bytes += q->weight;
+    r->live_allocations += count;
+    if (r->live_bytes > r->totals.peak_bytes) {
+        r->totals.peak_bytes = r->live_bytes;
+        r->totals.peak_allocations = r->live_allocations;
+        r->totals.peak_time_ns = q->time;
+        r->epoch++;
+    }
+    r->last_alloc = q->ptr;
+    return true;
+}
+
+static void do_leak(rcr_replay *r, const rcr_qevent *q) {
+    uintptr_t index;
+    if (!rci_htable_get(&r->live, (uintptr_t)q->ptr, &index)) {
+        r->totals.unknown_leaks++;
+        return;
+    }
+    const rcr_block *b = &r->blocks[index];
+    rcr_figures *f = &r->figures[b->figures];
+    if (q->lost) {
+        f->lost_bytes += b->weight;
+        f->lost_allocations += b->count;
+        r->totals.lost_bytes += b->weight;
+        r->totals.lost_allocations += b->count;
+    } else {
+        f->reachable_bytes += b->weight;
+        f->reachable_allocations += b->count;
+        r->totals.reachable_bytes += b->weight;
+        r->totals.reachable_allocations += b->count;
+    }
+}
+
+static bool apply(rcr_replay *r, const rcr_qevent *q) {
+    if (r->released_any && q->time < r->released_time)
+        r->totals.late++;
+    else
+        r->released_time = q->time;
+    r->released_any = true;
+    switch (q->kind) {
+    case RCCAP_ALLOC:
+        return do_alloc(r, q);
+    case RCCAP_FREE:
+        do_free(r, q->ptr);
+        return true;
+    case RCCAP_REALLOC:
+        if (q->old_ptr)
+            do_free(r, q->old_ptr);
+        return do_alloc(r, q);
+    case RCCAP_LEAK:
+        r->have_leaks = true;
+        do_leak(r, q);
+        return true;
+    default:
+        return true;
+    }
+}
+
+/* ---- the window ------------------------------------------------------------------ */
+
+static bool q_less(const rcr_qevent *a, const rcr_qevent *b) {
+    return a->time < b->time || (a->time == b->time && a->seq < b->seq);
+}
+
+static const rcr_qevent *fifo_first(const rcr_fifo *f) {
+    return &f->v[f->head];
+}
+
+static bool ready_less(const rcr_replay *r, size_t a, size_t b) {
+    return q_less(fifo_first(&r->fifos[r->ready[a]]), fifo_first(&r->fifos[r->ready[b]]));
+}
+
+static void ready_swap(rcr_replay *r, size_t a, size_t b) {
+    uint32_t t = r->ready[a];
+    r->ready[a] = r->ready[b];
+    r->ready[b] = t;
+    r->fifos[r->ready[a]].heap_pos = a;
+    r->fifos[r->ready[b]].heap_pos = b;
+}
+
+static void ready_up(rcr_replay *r, size_t i) {
+    while (i > 0 && ready_less(r, i, (i - 1) / 2)) {
+        ready_swap(r, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void ready_down(rcr_replay *r, size_t i) {
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= r->nready)
+            return;
+        if (c + 1 < r->nready && ready_less(r, c + 1, c))
+            c++;
+        if (!ready_less(r, c, i))
+            return;
+        ready_swap(r, i, c);
+        i = c;
+    }
+}
+
+/* The fifo of a thread number, created when new; RCR_NONE on out of memory. */
+static uint32_t fifo_of(rcr_replay *r, uint32_t thread) {
+    bool existed;
+    uintptr_t *slot = rci_htable_slot(&r->fifo_of, (uintptr_t)thread + 1, &existed);
+    if (!slot)
+        return RCR_NONE;
+    if (existed)
+        return (uint32_t)*slot;
+    if (!reserve(&r->fifos, &r->cap_fifos, r->nfifos + 1, sizeof *r->fifos) ||
+        !reserve(&r->ready, &r->cap_ready, r->nfifos + 1, sizeof *r->ready)) {
+        rci_htable_remove(&r->fifo_of, (uintptr_t)thread + 1, NULL);
+        return RCR_NONE;
+    }
+    r->fifos[r->nfifos] = (rcr_fifo){0};
+    *slot = r->nfifos;
+    if (thread)
+        r->totals.threads++;
+    return (uint32_t)r->nfifos++;
+}
+
+/* Release the oldest waiting record into the replay. */
+static bool release_oldest(rcr_replay *r) {
+    rcr_fifo *f = &r->fifos[r->ready[0]];
+    rcr_qevent e = f->v[f->head];
+    f->head = (f->head + 1) & (f->cap - 1);
+    f->len--;
+    r->waiting--;
+    if (f->len) {
+        ready_down(r, 0);
+    } else {
+        ready_swap(r, 0, --r->nready);
+        ready_down(r, 0);
+    }
+    return apply(r, &e);
+}
+
+static bool enqueue(rcr_replay *r, uint32_t fi, const rcr_qevent *e) {
+    if (r->waiting == RCR_WINDOW && !release_oldest(r))
+        return false;
+    rcr_fifo *f = &r->fifos[fi];
+    if (f->len == f->cap) {
+        /* Double the ring, unrolling it to start at 0. */
+        size_t cap = f->cap ? 2 * f->cap : 64;
+        rcr_qevent *v = malloc(cap * sizeof *v);
+        if (!v)
+            return false;
+        for (size_t i = 0; i < f->len; i++)
+            v[i] = f->v[(f->head + i) & (f->cap - 1)];
+        free(f->v);
+        f->v = v;
+        f->cap = cap;
+        f->head = 0;
+    }
+    f->v[(f->head + f->len) & (f->cap - 1)] = *e;
+    f->len++;
+    r->waiting++;
+    if (f->len == 1) {
+        f->heap_pos = r->nready;
+        r->ready[r->nready++] = fi;
+        ready_up(r, f->heap_pos);
+    }
+    return true;
+}
+
+/* ---- records ----------------------------------------------------------------- */
+
+bool rcr_replay_event(rcr_replay *r, const rccap_event *ev) {
+    r->totals.records++;
+    if (ev->time_ns > r->totals.duration_ns)
+        r->totals.duration_ns = ev->time_ns;
+    uint32_t fi = fifo_of(r, ev->thread);
+    if (fi == RCR_NONE)
+        return false;
+    rcr_qevent q = {.time = ev->time_ns, .seq = r->seq++, .kind = (uint8_t)ev->kind};
+    switch (ev->kind) {
+    case RCCAP_ALLOC:
+        q.ptr = ev->u.alloc.ptr;
+        q.size = ev->u.alloc.size;
+        q.weight = ev->u.alloc.weight;
+        q.stack = ev->u.alloc.stack;
+        return enqueue(r, fi, &q);
+    case RCCAP_REALLOC:
+        q.old_ptr = ev->u.realloc.old_ptr;
+        q.ptr = ev->u.realloc.ptr;
+        q.size = ev->u.realloc.size;
+        q.weight = ev->u.realloc.weight;
+        q.stack = ev->u.realloc.stack;
+        return enqueue(r, fi, &q);
+    case RCCAP_FREE:
+        q.ptr = ev->u.free.ptr;
+        return enqueue(r, fi, &q);
+    case RCCAP_LEAK:
+        q.ptr = ev->u.leak.ptr;
+        q.lost = ev->u.leak.state == RCCAP_LEAK_LOST;
+        return enqueue(r, fi, &q);
+    case RCCAP_STACK:
+        return define_node(r, ev);
+    case RCCAP_MODULE:
+        return add_module(r, ev);
+    case RCCAP_MEMORY:
+        if (ev->u.memory.rss > r->totals.peak_rss)
+            r->totals.peak_rss = ev->u.memory.rss;
+        return true;
+    case RCCAP_EXIT:
+        r->have_exit = true;
+        r->end = ev->u.exit.how;
+        r->exit_status = ev->u.exit.status;
+        r->exit_signal = ev->u.exit.signal;
+        return true;
+    default:
+        return true;
+    }
+}
+
+bool rcr_replay_finish(rcr_replay *r) {
+    while (r->waiting)
+        if (!release_oldest(r))
+            return false;
+    for (size_t i = 0; i < r->nfigures; i++)
+        touch(r, &r->figures[i]);
+    r->totals.leaked_bytes = r->live_bytes;
+    r->totals.leaked_allocations = r->live_allocations;
+    return true;
+}

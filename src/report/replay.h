@@ -1,0 +1,200 @@
+/* replay.h - a capture replayed into the figures the reports print.
+ *
+ * The replay reads the capture's records once, in a stream, and keeps
+ *
+ *   nodes     the call tree of the STACK records, an array indexed by
+ *             stack id: pc, parent, the module the pc lies in, and the
+ *             figures of the allocations whose stack ends there
+ *   modules   every MODULE record (path, build id, address range), and the
+ *             map of the modules mapped now, to place each pc in one
+ *   figures   per stack id that allocated: bytes and allocations over the
+ *             run, live now, live at the peak, leaked, temporary
+ *   live      ptr -> the live block (its weight and its figures)
+ *   window    recent records of each thread, released in time order
+ *
+ * so its memory is bounded by the live blocks, the call tree and the
+ * window, never by the capture's length.
+ *
+ * Time order. Each thread of the traced program encodes its records into
+ * its own chunks, so the file holds every thread's records in order but
+ * interleaves the threads a chunk at a time: a block may be freed in the
+ * file before another thread's chunk that allocated it. The ALLOC, FREE,
+ * REALLOC and LEAK records therefore wait in a window of at most
+ * RCR_WINDOW records and leave it oldest first, by (time, position in the
+ * file). The window is one FIFO per thread (already in time order) and a
+ * heap of the threads by their oldest waiting record, so a record costs
+ * O(1) plus O(log threads waiting), where one heap of all the records
+ * would cost O(log RCR_WINDOW) cache misses. A record older than one
+ * already released (its chunk came more than a window late) is replayed
+ * when it leaves and counted in `late`; the report then says that the peak
+ * and the temporary allocations are approximate. Definitions (STACK,
+ * MODULE, THREAD) and the MEMORY and EXIT records take effect where they
+ * are read.
+ *
+ * Figures are kept per stack id, the finest grain: the sites of a report
+ * (by line, function, file or stack) are sums of them (sites.c).
+ *
+ * Peak without a second pass. The peak is the largest sum of live weights
+ * over time. What each stack id held at that instant is kept lazily: a
+ * new peak only increments `epoch`; before a figures record is changed,
+ * if its stamp is older than epoch, its live values are copied into its
+ * at-peak values (they have not changed since the peak), and the stamp
+ * set. At the end every record is brought up to date the same way. So the
+ * cost is O(1) per event, where copying every site at each new peak would
+ * be O(sites). */
+#ifndef RC_REPORT_REPLAY_H
+#define RC_REPORT_REPLAY_H
+#ifndef RC_BUILD_CORE
+#error "internal header: define RC_BUILD_CORE only inside recycle and its white-box tests"
+#endif
+
+#include "capture/capture.h"
+#include "heap/htable.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Records kept in the time-order window at most (56 bytes each). */
+#ifndef RCR_WINDOW
+#define RCR_WINDOW (1u << 18)
+#endif
+
+#define RCR_NONE UINT32_MAX
+
+typedef struct rcr_figures {
+    uint64_t bytes, allocations;            /* allocated over the run */
+    uint64_t frees;                         /* of those, freed */
+    uint64_t live_bytes, live_allocations;  /* live now (at the end: leaked) */
+    uint64_t peak_bytes, peak_allocations;  /* live at the peak */
+    uint64_t lost_bytes, lost_allocations;  /* leaked, nothing pointing to them */
+    uint64_t reachable_bytes, reachable_allocations;   /* leaked, still reachable */
+    uint64_t temporary;                     /* allocations freed before any other */
+    uint64_t epoch;                         /* peak epoch of the at-peak values */
+    uint32_t node;                          /* the stack id they belong to */
+} rcr_figures;
+
+typedef struct rcr_node {
+    uint64_t pc;
+    uint64_t time;             /* when defined */
+    uint32_t parent;           /* 0: outermost */
+    uint32_t module;           /* index in modules, RCR_NONE unknown */
+    uint32_t figures;          /* index in figures, RCR_NONE if none */
+    bool defined;
+} rcr_node;
+
+typedef struct rcr_module {
+    uint64_t start, end, offset;
+    char *path;                /* "" when the record had none */
+    uint8_t *build_id;
+    uint32_t build_id_len;
+    bool runtime;              /* the allocator or the C/C++ run-time */
+} rcr_module;
+
+typedef struct rcr_totals {
+    uint64_t allocations, frees, bytes_allocated;
+    uint64_t peak_bytes, peak_allocations, peak_time_ns;
+    uint64_t leaked_bytes, leaked_allocations;       /* live at the end */
+    uint64_t lost_bytes, lost_allocations;           /* from LEAK records */
+    uint64_t reachable_bytes, reachable_allocations;
+    uint64_t temporary;
+    uint64_t peak_rss;                               /* from MEMORY records */
+    uint64_t duration_ns;                            /* time of the last record */
+    uint64_t records;                                /* read */
+    uint64_t threads;                                /* distinct thread numbers */
+    /* oddities, for the warnings */
+    uint64_t unknown_frees;    /* FREE / REALLOC of a block never seen allocated */
+    uint64_t unknown_leaks;    /* LEAK records of blocks not live */
+    uint64_t reused;           /* ALLOC of an address still live (a missed free) */
+    uint64_t late;             /* records that arrived after the window */
+} rcr_totals;
+
+/* A live block. */
+typedef struct rcr_block {
+    uint64_t weight, count;    /* bytes and allocations it stands for */
+    uint32_t figures;
+    uint32_t next_free;        /* free list of the slab */
+} rcr_block;
+
+/* A record in the time-order window (56 bytes). */
+typedef struct rcr_qevent {
+    uint64_t time, seq;
+    uint64_t ptr, old_ptr, size, weight;
+    uint32_t stack;
+    uint8_t kind;
+    uint8_t lost;              /* LEAK: 1 lost, 0 reachable */
+} rcr_qevent;
+
+/* The waiting records of one thread: a ring buffer (cap a power of two). */
+typedef struct rcr_fifo {
+    rcr_qevent *v;
+    size_t cap, head, len;
+    size_t heap_pos;           /* in ready, while len > 0 */
+} rcr_fifo;
+
+typedef struct rcr_replay {
+    /* the header, with its strings copied */
+    rccap_header header;
+    char *program, *command_line;
+
+    rcr_totals totals;
+    rccap_end end;
+    int32_t exit_status, exit_signal;
+    bool have_exit, have_leaks;
+
+    rcr_node *nodes;           /* indexed by stack id; 0 is the empty stack */
+    size_t nnodes, cap_nodes;
+
+    rcr_module *modules;
+    size_t nmodules, cap_modules;
+    /* the modules mapped now: indexes into modules, sorted by start,
+     * ranges disjoint (a newer module replaces what it overlaps) */
+    uint32_t *map;
+    size_t nmap, cap_map;
+
+    rcr_figures *figures;
+    size_t nfigures, cap_figures;
+
+    rci_htable live;           /* ptr -> index in blocks */
+    rcr_block *blocks;
+    size_t nblocks, cap_blocks;
+    uint32_t free_block;       /* head of the slab's free list, RCR_NONE */
+
+    /* the window */
+    rcr_fifo *fifos;           /* one per thread number seen */
+    size_t nfifos, cap_fifos;
+    rci_htable fifo_of;        /* thread number + 1 -> index in fifos */
+    uint32_t *ready;           /* heap of the fifos holding records, by
+                                  their first record's (time, seq) */
+    size_t nready, cap_ready;
+    size_t waiting;            /* records in the window */
+    uint64_t seq, released_time;
+    bool released_any;
+
+    uint64_t live_bytes, live_allocations;
+    uint64_t epoch;
+    uint64_t last_alloc;       /* ptr of the last allocation, 0 after a free */
+    bool failed;               /* out of memory */
+} rcr_replay;
+
+/* An empty replay for a capture with header h (strings copied); false on
+ * out of memory. */
+bool rcr_replay_init(rcr_replay *r, const rccap_header *h);
+/* Take one record; false on out of memory. */
+bool rcr_replay_event(rcr_replay *r, const rccap_event *ev);
+/* After the last record: drain the window, bring the at-peak values up
+ * to date, place every pc in its module; false on out of memory. */
+bool rcr_replay_finish(rcr_replay *r);
+void rcr_replay_free(rcr_replay *r);
+
+/* The module of node id's pc (RCR_NONE if none), resolved once. */
+uint32_t rcr_replay_module_of(rcr_replay *r, uint32_t id);
+/* The site of stack id: the innermost frame outside the allocator and the
+ * C/C++ run-time, or the innermost frame when every frame is inside. */
+uint32_t rcr_replay_site_of(rcr_replay *r, uint32_t id);
+
+/* Whether a module path is the allocator or the C/C++ run-time (libc and
+ * the rest of glibc, ld.so, libstdc++, libc++, libgcc_s, the preload). */
+bool rcr_module_is_runtime(const char *path);
+
+#endif /* RC_REPORT_REPLAY_H */

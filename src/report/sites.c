@@ -1,0 +1,278 @@
+/* sites.c - stack ids' figures folded into allocation sites (sites.h). */
+#define _GNU_SOURCE
+#include "report/sites.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- frames ------------------------------------------------------------------ */
+
+void rcr_frame_of(rcr_replay *r, uint32_t id, rcr_frame *out) {
+    memset(out, 0, sizeof *out);
+    if (id == 0 || id >= r->nnodes || !r->nodes[id].defined)
+        return;
+    uint64_t pc = r->nodes[id].pc;
+    uint32_t m = rcr_replay_module_of(r, id);
+    if (m == RCR_NONE) {
+        out->offset = pc;
+        return;
+    }
+    const rcr_module *mod = &r->modules[m];
+    out->module = mod->path;
+    out->offset = pc - mod->start + mod->offset;
+    /* Function, file and line need a symbolizer that reads the capture's
+     * modules (the program is gone): symbolize.h resolves addresses of
+     * this process only. Frames are module+offset until it can. */
+}
+
+/* ---- grouping keys ---------------------------------------------------------- */
+
+/* The key that makes two site nodes one site under `by`, into buf. */
+static void site_key(uint32_t node, const rcr_frame *f, rcr_by by, char *buf, size_t len) {
+    const char *module = f->module ? f->module : "";
+    switch (by) {
+    case RCR_BY_STACK:
+        snprintf(buf, len, "#%lu", (unsigned long)node);
+        return;
+    case RCR_BY_FUNCTION:
+        if (f->function) {
+            snprintf(buf, len, "f\x1f%s", f->function);
+            return;
+        }
+        break;
+    case RCR_BY_FILE:
+        if (f->file)
+            snprintf(buf, len, "s\x1f%s", f->file);
+        else
+            snprintf(buf, len, "m\x1f%s", module);
+        return;
+    case RCR_BY_LINE:
+        if (f->file) {
+            snprintf(buf, len, "l\x1f%s\x1f%s\x1f%d", f->function ? f->function : "", f->file,
+                     f->line);
+            return;
+        }
+        break;
+    }
+    snprintf(buf, len, "a\x1f%s\x1f%llx", module, (unsigned long long)f->offset);
+}
+
+/* A table of keys (open addressing) -> index in the sites array. */
+typedef struct key_table {
+    char **keys;
+    uint32_t *values;
+    size_t mask, count;
+} key_table;
+
+static uint64_t hash_key(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ull;        /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h ^ (h >> 31);
+}
+
+static bool key_table_grow(key_table *t) {
+    size_t cap = t->keys ? 2 * (t->mask + 1) : 256;
+    char **keys = calloc(cap, sizeof *keys);
+    uint32_t *values = calloc(cap, sizeof *values);
+    if (!keys || !values) {
+        free(keys);
+        free(values);
+        return false;
+    }
+    if (t->keys) {
+        for (size_t i = 0; i <= t->mask; i++) {
+            if (!t->keys[i])
+                continue;
+            size_t j = hash_key(t->keys[i]) & (cap - 1);
+            while (keys[j])
+                j = (j + 1) & (cap - 1);
+            keys[j] = t->keys[i];
+            values[j] = t->values[i];
+        }
+        free(t->keys);
+        free(t->values);
+    }
+    t->keys = keys;
+    t->values = values;
+    t->mask = cap - 1;
+    return true;
+}
+
+/* *found = the value of key, inserting key with `value` when absent
+ * (*existed tells which); false on out of memory. */
+static bool key_table_find_or_add(key_table *t, const char *key, uint32_t value, uint32_t *found,
+                                  bool *existed) {
+    if ((t->count + 1) * 4 > (t->keys ? t->mask + 1 : 0) * 3 && !key_table_grow(t))
+        return false;
+    size_t i = hash_key(key) & t->mask;
+    for (; t->keys[i]; i = (i + 1) & t->mask) {
+        if (strcmp(t->keys[i], key) == 0) {
+            *found = t->values[i];
+            *existed = true;
+            return true;
+        }
+    }
+    size_t n = strlen(key) + 1;
+    char *copy = malloc(n);
+    if (!copy)
+        return false;
+    memcpy(copy, key, n);
+    t->keys[i] = copy;
+    t->values[i] = value;
+    t->count++;
+    *found = value;
+    *existed = false;
+    return true;
+}
+
+static void key_table_free(key_table *t) {
+    if (t->keys)
+        for (size_t i = 0; i <= t->mask; i++)
+            free(t->keys[i]);
+    free(t->keys);
+    free(t->values);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- building ------------------------------------------------------------------ */
+
+static void add_figures(rcr_figures *to, const rcr_figures *f) {
+    to->bytes += f->bytes;
+    to->allocations += f->allocations;
+    to->frees += f->frees;
+    to->live_bytes += f->live_bytes;
+    to->live_allocations += f->live_allocations;
+    to->peak_bytes += f->peak_bytes;
+    to->peak_allocations += f->peak_allocations;
+    to->lost_bytes += f->lost_bytes;
+    to->lost_allocations += f->lost_allocations;
+    to->reachable_bytes += f->reachable_bytes;
+    to->reachable_allocations += f->reachable_allocations;
+    to->temporary += f->temporary;
+}
+
+bool rcr_sites_build(rcr_replay *r, rcr_by by, rcr_sites *out) {
+    memset(out, 0, sizeof *out);
+    /* First per site node (several stacks differ only in the run-time
+     * frames below the site), then per key. */
+    rcr_figures *per_node = NULL;
+    uint32_t *node_of = NULL;
+    size_t nper = 0;
+    rci_htable index;
+    rci_htable_init(&index);
+    key_table keys = {0};
+    bool ok = false;
+
+    if (r->nfigures) {
+        per_node = calloc(r->nfigures, sizeof *per_node);
+        node_of = calloc(r->nfigures, sizeof *node_of);
+        out->v = calloc(r->nfigures, sizeof *out->v);
+        if (!per_node || !node_of || !out->v)
+            goto done;
+    }
+    for (size_t i = 0; i < r->nfigures; i++) {
+        uint32_t site = rcr_replay_site_of(r, r->figures[i].node);
+        bool existed;
+        /* key site + 1: the table reserves key 0 */
+        uintptr_t *slot = rci_htable_slot(&index, (uintptr_t)site + 1, &existed);
+        if (!slot)
+            goto done;
+        if (!existed) {
+            *slot = nper;
+            node_of[nper++] = site;
+        }
+        add_figures(&per_node[*slot], &r->figures[i]);
+    }
+    for (size_t i = 0; i < nper; i++) {
+        rcr_frame f;
+        rcr_frame_of(r, node_of[i], &f);
+        char key[8192];
+        site_key(node_of[i], &f, by, key, sizeof key);
+        uint32_t at;
+        bool existed;
+        if (!key_table_find_or_add(&keys, key, (uint32_t)out->n, &at, &existed))
+            goto done;
+        rcr_site *s = &out->v[at];
+        if (!existed) {
+            out->n++;
+            s->node = node_of[i];
+            s->node_bytes = per_node[i].bytes;
+            s->frame = f;
+        } else if (per_node[i].bytes > s->node_bytes) {
+            s->node = node_of[i];
+            s->node_bytes = per_node[i].bytes;
+            s->frame = f;
+        }
+        add_figures(&s->fig, &per_node[i]);
+    }
+    ok = true;
+done:
+    free(per_node);
+    free(node_of);
+    rci_htable_free(&index);
+    key_table_free(&keys);
+    if (!ok)
+        rcr_sites_free(out);
+    return ok;
+}
+
+void rcr_sites_free(rcr_sites *s) {
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- sorting ---------------------------------------------------------------------- */
+
+uint64_t rcr_site_metric(const rcr_site *s, rcr_metric metric) {
+    switch (metric) {
+    case RCR_METRIC_LEAKED:
+        return s->fig.live_bytes;
+    case RCR_METRIC_PEAK:
+        return s->fig.peak_bytes;
+    case RCR_METRIC_TEMPORARY:
+        return s->fig.temporary;
+    case RCR_METRIC_BYTES:
+        break;
+    }
+    return s->fig.bytes;
+}
+
+static int cmp_str(const char *a, const char *b) {
+    if (!a || !b)
+        return (a != NULL) - (b != NULL);
+    return strcmp(a, b);
+}
+
+/* The order of frames when the figures tie: by what is printed. */
+static int cmp_frame(const rcr_frame *a, const rcr_frame *b) {
+    int c = cmp_str(a->function, b->function);
+    if (!c)
+        c = cmp_str(a->file, b->file);
+    if (!c)
+        c = (a->line > b->line) - (a->line < b->line);
+    if (!c)
+        c = cmp_str(a->module, b->module);
+    if (!c)
+        c = (a->offset > b->offset) - (a->offset < b->offset);
+    return c;
+}
+
+static int cmp_sites(const void *pa, const void *pb, void *arg) {
+    const rcr_site *a = pa, *b = pb;
+    rcr_metric metric = *(const rcr_metric *)arg;
+    uint64_t ma = rcr_site_metric(a, metric), mb = rcr_site_metric(b, metric);
+    if (ma != mb)
+        return ma > mb ? -1 : 1;
+    if (a->fig.bytes != b->fig.bytes)
+        return a->fig.bytes > b->fig.bytes ? -1 : 1;
+    int c = cmp_frame(&a->frame, &b->frame);
+    if (!c)
+        c = (a->node > b->node) - (a->node < b->node);
+    return c;
+}
+
+void rcr_sites_sort(rcr_sites *s, rcr_metric metric) {
+    if (s->n > 1)
+        qsort_r(s->v, s->n, sizeof *s->v, cmp_sites, &metric);
+}

@@ -1,0 +1,315 @@
+/* text.c - the report for people: the run, the totals, then one table of
+ * sites per view (sites.h).
+ *
+ *   program      ./leaky --rounds 3 (pid 4242)
+ *   ended        exited with status 0 after 1.250 s
+ *
+ *   allocations      1,200 (1,166 freed)
+ *   bytes allocated  5.6 MiB
+ *   peak heap        1.2 MiB in 40 blocks at 0.532 s
+ *   leaked at exit   3.4 KiB in 34 blocks: 1.0 KiB definitely lost, 2.4 KiB still reachable
+ *   temporary        120 allocations (10.0%)
+ *
+ *   top 10 of 52 sites by bytes allocated (by line):
+ *         bytes  allocations     leaked       peak  site
+ *       2.0 MiB          100    1.0 KiB      512 B  make_node (tree.c:42)
+ *
+ * Sizes are rounded to one decimal of the largest binary unit below them;
+ * the exact bytes are in --json. */
+#include "report/sites.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+/* ---- formatting ------------------------------------------------------------ */
+
+/* n with a comma every three digits. */
+static const char *fmt_count(char buf[32], uint64_t n) {
+    char digits[24];
+    int len = snprintf(digits, sizeof digits, "%" PRIu64, n);
+    char *p = buf;
+    for (int i = 0; i < len; i++) {
+        if (i && (len - i) % 3 == 0)
+            *p++ = ',';
+        *p++ = digits[i];
+    }
+    *p = '\0';
+    return buf;
+}
+
+static const char *fmt_bytes(char buf[32], uint64_t n) {
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    if (n < 1024) {
+        snprintf(buf, 32, "%" PRIu64 " B", n);
+        return buf;
+    }
+    double v = (double)n / 1024;
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, 32, "%.1f %s", v, units[u]);
+    return buf;
+}
+
+/* Seconds, or milliseconds under one second, with three decimals. */
+static const char *fmt_seconds(char buf[32], uint64_t ns) {
+    if (ns < 1000000000u)
+        snprintf(buf, 32, "%" PRIu64 ".%03" PRIu64 " ms", ns / 1000000u, ns % 1000000u / 1000u);
+    else
+        snprintf(buf, 32, "%" PRIu64 ".%03" PRIu64 " s", ns / 1000000000u,
+                 ns % 1000000000u / 1000000u);
+    return buf;
+}
+
+/* A size with its exact bytes after it when it was rounded:
+ * "1.4 KiB (1,388 B)". */
+static const char *fmt_bytes_exact(char buf[64], uint64_t n) {
+    char a[32], b[32];
+    if (n < 1024)
+        return fmt_bytes(buf, n);
+    snprintf(buf, 64, "%s (%s B)", fmt_bytes(a, n), fmt_count(b, n));
+    return buf;
+}
+
+static const char *plural(uint64_t n, const char *word) {
+    static const char *const plurals[][2] = {
+        {"block", "blocks"}, {"allocation", "allocations"}, {"site", "sites"},
+    };
+    for (size_t i = 0; i < sizeof plurals / sizeof plurals[0]; i++)
+        if (strcmp(plurals[i][0], word) == 0)
+            return plurals[i][n != 1];
+    return word;
+}
+
+static const char *basename_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash && slash[1] ? slash + 1 : path;
+}
+
+/* How a frame reads in a table. */
+static void print_frame(FILE *out, const rcr_frame *f, uint32_t node) {
+    if (node == 0) {
+        fputs("[no stack recorded]", out);
+        return;
+    }
+    if (f->function)
+        fputs(f->function, out);
+    if (f->file) {
+        fprintf(out, f->function ? " (%s" : "%s", f->file);
+        if (f->line)
+            fprintf(out, ":%d", f->line);
+        if (f->function)
+            fputc(')', out);
+        return;
+    }
+    if (f->module) {
+        fprintf(out, f->function ? " (%s+0x%" PRIx64 ")" : "%s+0x%" PRIx64, basename_of(f->module),
+                f->offset);
+        return;
+    }
+    fprintf(out, f->function ? " (0x%" PRIx64 ")" : "0x%" PRIx64 " (in no module)", f->offset);
+}
+
+/* A site's label under the grouping: its function alone (--by function),
+ * its file alone (--by file), else the whole frame. */
+static void print_site(FILE *out, const rcr_site *s, rcr_by by) {
+    const rcr_frame *f = &s->frame;
+    if (s->node != 0 && by == RCR_BY_FUNCTION && f->function) {
+        fputs(f->function, out);
+        return;
+    }
+    if (s->node != 0 && by == RCR_BY_FILE) {
+        fputs(f->file ? f->file : f->module ? f->module : "(in no module)", out);
+        return;
+    }
+    print_frame(out, f, s->node);
+}
+
+/* The callers of a site, one a line, for --by stack. */
+static void print_callers(FILE *out, rcr_replay *r, uint32_t node, const char *indent) {
+    for (uint32_t n = node ? r->nodes[node].parent : 0; n != 0; n = r->nodes[n].parent) {
+        rcr_frame f;
+        rcr_frame_of(r, n, &f);
+        fprintf(out, "%s  from ", indent);
+        print_frame(out, &f, n);
+        fputc('\n', out);
+    }
+}
+
+/* ---- the header and the totals ---------------------------------------------------- */
+
+static void print_end(FILE *out, const rcr_replay *r) {
+    char t[32];
+    fmt_seconds(t, r->totals.duration_ns);
+    switch (r->end) {
+    case RCCAP_END_RETURNED:
+        fprintf(out, "exited with status %d after %s\n", r->exit_status, t);
+        break;
+    case RCCAP_END_EXIT_NOW:
+        fprintf(out, "exited with status %d (_exit) after %s\n", r->exit_status, t);
+        break;
+    case RCCAP_END_SIGNAL: {
+        const char *name = strsignal(r->exit_signal);
+        fprintf(out, "killed by signal %d (%s) after %s\n", r->exit_signal,
+                name ? name : "unknown signal", t);
+        break;
+    }
+    case RCCAP_END_EXEC:
+        fprintf(out, "replaced itself by another program (exec) after %s\n", t);
+        break;
+    case RCCAP_END_UNKNOWN:
+    default:
+        fprintf(out, "unknown: the capture has no exit record (the last record is at %s)\n", t);
+        break;
+    }
+}
+
+static void print_totals(FILE *out, const rcr_render *rd) {
+    const rcr_replay *r = rd->replay;
+    const rcr_totals *t = &r->totals;
+    char a[64], b[32], c[32], d[32];
+
+    fprintf(out, "program          %s", r->command_line[0] ? r->command_line : r->program);
+    fprintf(out, " (pid %" PRIu64 ")\n", r->header.pid);
+    fputs("ended            ", out);
+    print_end(out, r);
+    if (r->header.sample_bytes)
+        fprintf(out, "sampled          one allocation per %s allocated on average: the "
+                "figures are estimates\n", fmt_bytes(a, r->header.sample_bytes));
+    fputc('\n', out);
+
+    fprintf(out, "allocations      %s (%s freed)\n", fmt_count(a, t->allocations),
+            fmt_count(b, t->frees));
+    fprintf(out, "bytes allocated  %s\n", fmt_bytes_exact(a, t->bytes_allocated));
+    fprintf(out, "peak heap        %s in %s %s at %s\n", fmt_bytes_exact(a, t->peak_bytes),
+            fmt_count(b, t->peak_allocations), plural(t->peak_allocations, "block"),
+            fmt_seconds(c, t->peak_time_ns));
+    /* Blocks live when the program was killed, or replaced itself, were
+     * not leaked: it had no chance to free them. */
+    bool exited = r->end == RCCAP_END_RETURNED || r->end == RCCAP_END_EXIT_NOW;
+    fprintf(out, "%s   %s in %s %s", exited ? "leaked at exit" : "live at end   ",
+            fmt_bytes_exact(a, t->leaked_bytes), fmt_count(b, t->leaked_allocations),
+            plural(t->leaked_allocations, "block"));
+    if (r->have_leaks)
+        fprintf(out, ": %s definitely lost, %s still reachable", fmt_bytes(c, t->lost_bytes),
+                fmt_bytes(d, t->reachable_bytes));
+    fputc('\n', out);
+    fprintf(out, "temporary        %s %s", fmt_count(a, t->temporary),
+            plural(t->temporary, "allocation"));
+    if (t->allocations)
+        fprintf(out, " (%.1f%%)", 100.0 * (double)t->temporary / (double)t->allocations);
+    fputc('\n', out);
+    if (t->peak_rss)
+        fprintf(out, "peak RSS         %s\n", fmt_bytes_exact(a, t->peak_rss));
+}
+
+/* ---- the tables ------------------------------------------------------------------------ */
+
+static const char *by_name(rcr_by by) {
+    switch (by) {
+    case RCR_BY_FUNCTION: return "function";
+    case RCR_BY_FILE: return "file";
+    case RCR_BY_STACK: return "stack";
+    case RCR_BY_LINE: break;
+    }
+    return "line";
+}
+
+static void print_table(FILE *out, const rcr_render *rd, rcr_metric metric) {
+    rcr_sites *s = rd->sites;
+    const rcr_options *o = rd->options;
+    static const char *const what[] = {
+        [RCR_METRIC_BYTES] = "bytes allocated",
+        [RCR_METRIC_LEAKED] = "memory not freed at the end",
+        [RCR_METRIC_PEAK] = "memory live at the peak",
+        [RCR_METRIC_TEMPORARY] = "temporary allocations",
+    };
+    static const char *const none[] = {
+        [RCR_METRIC_BYTES] = "nothing was allocated",
+        [RCR_METRIC_LEAKED] = "every block was freed",
+        [RCR_METRIC_PEAK] = "nothing was live at the peak",
+        [RCR_METRIC_TEMPORARY] = "no temporary allocations",
+    };
+    rcr_sites_sort(s, metric);
+    size_t n = 0;
+    while (n < s->n && (metric == RCR_METRIC_BYTES || rcr_site_metric(&s->v[n], metric) > 0))
+        n++;
+    size_t shown = o->top && o->top < n ? o->top : n;
+
+    fputc('\n', out);
+    if (n == 0) {
+        fprintf(out, "%s\n", none[metric]);
+        return;
+    }
+    if (shown < n)
+        fprintf(out, "top %zu of %zu sites by %s (by %s):\n", shown, n, what[metric],
+                by_name(o->by));
+    else
+        fprintf(out, "%zu %s by %s (by %s):\n", n, plural(n, "site"), what[metric],
+                by_name(o->by));
+    switch (metric) {
+    case RCR_METRIC_BYTES:
+        fputs("      bytes  allocations      leaked        peak  site\n", out);
+        break;
+    case RCR_METRIC_LEAKED:
+        fputs("     leaked       blocks  definitely lost  still reachable  site\n", out);
+        break;
+    case RCR_METRIC_PEAK:
+        fputs("  peak heap       blocks  site\n", out);
+        break;
+    case RCR_METRIC_TEMPORARY:
+        fputs("  temporary  allocations  site\n", out);
+        break;
+    }
+    for (size_t i = 0; i < shown; i++) {
+        const rcr_site *site = &s->v[i];
+        const rcr_figures *f = &site->fig;
+        char a[32], b[32], c[32], d[32];
+        switch (metric) {
+        case RCR_METRIC_BYTES:
+            fprintf(out, "%11s  %11s  %10s  %10s  ", fmt_bytes(a, f->bytes),
+                    fmt_count(b, f->allocations), fmt_bytes(c, f->live_bytes),
+                    fmt_bytes(d, f->peak_bytes));
+            break;
+        case RCR_METRIC_LEAKED:
+            fprintf(out, "%11s  %11s  ", fmt_bytes(a, f->live_bytes),
+                    fmt_count(b, f->live_allocations));
+            if (rd->replay->have_leaks)
+                fprintf(out, "%15s  %15s  ", fmt_bytes(c, f->lost_bytes),
+                        fmt_bytes(d, f->reachable_bytes));
+            else
+                fprintf(out, "%15s  %15s  ", "-", "-");
+            break;
+        case RCR_METRIC_PEAK:
+            fprintf(out, "%11s  %11s  ", fmt_bytes(a, f->peak_bytes),
+                    fmt_count(b, f->peak_allocations));
+            break;
+        case RCR_METRIC_TEMPORARY:
+            fprintf(out, "%11s  %11s  ", fmt_count(a, f->temporary),
+                    fmt_count(b, f->allocations));
+            break;
+        }
+        print_site(out, site, o->by);
+        fputc('\n', out);
+        if (o->by == RCR_BY_STACK)
+            print_callers(out, rd->replay, site->node, "           ");
+    }
+    if (metric == RCR_METRIC_LEAKED && !rd->replay->have_leaks)
+        fputs("(the capture does not say what is definitely lost: the program did not "
+              "reach its normal exit)\n", out);
+}
+
+void rcr_render_text(const rcr_render *rd, FILE *out) {
+    print_totals(out, rd);
+    unsigned v = rd->options->views;
+    if (!v)
+        print_table(out, rd, RCR_METRIC_BYTES);
+    if (v & RCR_VIEW_LEAKS)
+        print_table(out, rd, RCR_METRIC_LEAKED);
+    if (v & RCR_VIEW_PEAK)
+        print_table(out, rd, RCR_METRIC_PEAK);
+    if (v & RCR_VIEW_TEMPORARY)
+        print_table(out, rd, RCR_METRIC_TEMPORARY);
+}

@@ -1,0 +1,353 @@
+/* test_replay.c - the report's replay against a model, and every test
+ * capture through the whole report (text and JSON), in one process so that
+ * valgrind sees the report's code (ctest label "unit").
+ *
+ * The model: random programs of several threads that allocate, reallocate
+ * and free (also each other's blocks, also at addresses just freed), each
+ * event with its own time. The model replays them in time order and
+ * computes every figure the simple way (at each new peak it copies every
+ * stack's live bytes). The replay is fed the same events as a capture would
+ * hold them: each thread's events in order, cut into chunks, the chunks of
+ * the threads interleaved at random. The figures must be equal. */
+#define _GNU_SOURCE
+#include "captures.h"
+#include "report/replay.h"
+#include "report/report.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures, checks;
+
+__attribute__((format(printf, 2, 3)))
+static void check(bool ok, const char *fmt, ...) {
+    checks++;
+    if (ok)
+        return;
+    failures++;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("FAIL ", stdout);
+    vprintf(fmt, ap);
+    fputc('\n', stdout);
+    va_end(ap);
+}
+
+#define CHECK_EQ(a, b, ...)                                                           \
+    do {                                                                              \
+        unsigned long long a_ = (a), b_ = (b);                                        \
+        char what_[256];                                                              \
+        snprintf(what_, sizeof what_, __VA_ARGS__);                                   \
+        check(a_ == b_, "%s: %s = %llu, expected %llu", what_, #a, a_, b_);           \
+    } while (0)
+
+/* ---- a seeded generator (xorshift64*) ---------------------------------------------- */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void) {
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545F4914F6CDD1Dull;
+}
+
+static uint64_t below(uint64_t n) {
+    return rnd() % n;
+}
+
+/* ---- the model ----------------------------------------------------------------------- */
+
+#define STACKS 6            /* leaf stack ids 2..7, each under node 1 */
+#define SLOTS 48            /* addresses 16, 32, ..., 16 * SLOTS */
+#define MAX_EVENTS 4000
+#define MAX_THREADS 4
+
+typedef struct mfig {
+    uint64_t bytes, allocs, frees, live, live_allocs, peak, peak_allocs, temporary;
+} mfig;
+
+typedef struct model {
+    mfig fig[STACKS + 2];
+    uint64_t live_size[SLOTS + 1];     /* by slot; 0: free */
+    uint32_t live_stack[SLOTS + 1];
+    uint64_t live, live_allocs, peak, peak_allocs, peak_time;
+    uint64_t allocs, frees, bytes, temporary;
+    uint64_t last_alloc;
+} model;
+
+static void m_free(model *m, uint64_t slot) {
+    mfig *f = &m->fig[m->live_stack[slot]];
+    if (m->last_alloc == slot) {
+        f->temporary++;
+        m->temporary++;
+    }
+    m->last_alloc = 0;
+    f->live -= m->live_size[slot];
+    f->live_allocs--;
+    f->frees++;
+    m->live -= m->live_size[slot];
+    m->live_allocs--;
+    m->frees++;
+    m->live_size[slot] = 0;
+}
+
+static void m_alloc(model *m, uint64_t slot, uint64_t size, uint32_t stack, uint64_t t) {
+    mfig *f = &m->fig[stack];
+    m->live_size[slot] = size;
+    m->live_stack[slot] = stack;
+    f->bytes += size;
+    f->allocs++;
+    f->live += size;
+    f->live_allocs++;
+    m->bytes += size;
+    m->allocs++;
+    m->live += size;
+    m->live_allocs++;
+    if (m->live > m->peak) {
+        m->peak = m->live;
+        m->peak_allocs = m->live_allocs;
+        m->peak_time = t;
+        for (int s = 0; s < STACKS + 2; s++) {
+            m->fig[s].peak = m->fig[s].live;
+            m->fig[s].peak_allocs = m->fig[s].live_allocs;
+        }
+    }
+    m->last_alloc = slot;
+}
+
+/* ---- one random program ---------------------------------------------------------------- */
+
+typedef struct program {
+    rccap_event ev[MAX_EVENTS];
+    size_t n;
+} program;
+
+static void run_one(uint64_t seed) {
+    rng_state = seed * 0x9E3779B97F4A7C15ull + 1;
+    static model m;
+    static program per_thread[MAX_THREADS];
+    memset(&m, 0, sizeof m);
+    int nthreads = 1 + (int)below(MAX_THREADS);
+    for (int i = 0; i < nthreads; i++)
+        per_thread[i].n = 0;
+    size_t nevents = 200 + below(MAX_EVENTS / MAX_THREADS - 200);
+
+    /* The timeline, in time order: the model follows it as it is made. */
+    for (uint64_t t = 1; t <= nevents; t++) {
+        int th = (int)below((uint64_t)nthreads);
+        program *p = &per_thread[th];
+        rccap_event ev = {.time_ns = t * 10, .thread = (uint32_t)th + 1};
+        uint64_t slot = 1 + below(SLOTS);
+        uint32_t stack = 2 + (uint32_t)below(STACKS);
+        uint64_t size = 1 + below(300);
+        if (m.live_size[slot] == 0) {
+            ev.kind = RCCAP_ALLOC;
+            ev.u.alloc.ptr = slot * 16;
+            ev.u.alloc.size = size;
+            ev.u.alloc.weight = size;
+            ev.u.alloc.stack = stack;
+            m_alloc(&m, slot, size, stack, ev.time_ns);
+        } else if (below(3) == 0) {
+            /* realloc, to a free address or in place */
+            uint64_t to = 1 + below(SLOTS);
+            if (m.live_size[to] != 0)
+                to = slot;
+            ev.kind = RCCAP_REALLOC;
+            ev.u.realloc.old_ptr = slot * 16;
+            ev.u.realloc.ptr = to * 16;
+            ev.u.realloc.size = size;
+            ev.u.realloc.weight = size;
+            ev.u.realloc.stack = stack;
+            m_free(&m, slot);
+            m_alloc(&m, to, size, stack, ev.time_ns);
+        } else {
+            ev.kind = RCCAP_FREE;
+            ev.u.free.ptr = slot * 16;
+            m_free(&m, slot);
+        }
+        p->ev[p->n++] = ev;
+    }
+
+    /* The file: the call tree, then every thread's events in chunks of 1
+     * to 40, the threads' chunks interleaved at random. */
+    rcr_replay r;
+    rccap_header h = {.version = RCCAP_VERSION, .pid = 1, .program = "p", .command_line = "p"};
+    if (!rcr_replay_init(&r, &h)) {
+        check(false, "seed %llu: replay_init", (unsigned long long)seed);
+        return;
+    }
+    rccap_event def = {.kind = RCCAP_MODULE};
+    def.u.module.start = 0x400000;
+    def.u.module.end = 0x500000;
+    def.u.module.path = "/bin/p";
+    bool ok = rcr_replay_event(&r, &def);
+    for (uint32_t id = 1; id < STACKS + 2; id++) {
+        rccap_event s = {.kind = RCCAP_STACK};
+        s.u.stack.id = id;
+        s.u.stack.parent = id == 1 ? 0 : 1;
+        s.u.stack.pc = 0x400000 + 0x100 * id;
+        ok = ok && rcr_replay_event(&r, &s);
+    }
+    size_t pos[MAX_THREADS] = {0};
+    for (;;) {
+        int open_threads[MAX_THREADS], nopen = 0;
+        for (int i = 0; i < nthreads; i++)
+            if (pos[i] < per_thread[i].n)
+                open_threads[nopen++] = i;
+        if (nopen == 0)
+            break;
+        int th = open_threads[below((uint64_t)nopen)];
+        size_t len = 1 + below(40);
+        for (size_t k = 0; k < len && pos[th] < per_thread[th].n; k++)
+            ok = ok && rcr_replay_event(&r, &per_thread[th].ev[pos[th]++]);
+    }
+    ok = ok && rcr_replay_finish(&r);
+    check(ok, "seed %llu: replay ran out of memory", (unsigned long long)seed);
+
+    const rcr_totals *t = &r.totals;
+    unsigned long long sd = (unsigned long long)seed;
+    CHECK_EQ(t->allocations, m.allocs, "seed %llu", sd);
+    CHECK_EQ(t->frees, m.frees, "seed %llu", sd);
+    CHECK_EQ(t->bytes_allocated, m.bytes, "seed %llu", sd);
+    CHECK_EQ(t->peak_bytes, m.peak, "seed %llu", sd);
+    CHECK_EQ(t->peak_allocations, m.peak_allocs, "seed %llu", sd);
+    CHECK_EQ(t->peak_time_ns, m.peak_time, "seed %llu", sd);
+    CHECK_EQ(t->leaked_bytes, m.live, "seed %llu", sd);
+    CHECK_EQ(t->leaked_allocations, m.live_allocs, "seed %llu", sd);
+    CHECK_EQ(t->temporary, m.temporary, "seed %llu", sd);
+    uint64_t active = 0;
+    for (int i = 0; i < nthreads; i++)
+        active += per_thread[i].n > 0;
+    CHECK_EQ(t->threads, active, "seed %llu", sd);
+    CHECK_EQ(t->late + t->unknown_frees + t->reused, 0, "seed %llu", sd);
+    for (uint32_t id = 2; id < STACKS + 2; id++) {
+        const mfig *mf = &m.fig[id];
+        uint32_t fi = r.nodes[id].figures;
+        if (fi == RCR_NONE) {
+            CHECK_EQ(mf->allocs, 0, "seed %llu stack %u has no figures", sd, id);
+            continue;
+        }
+        const rcr_figures *f = &r.figures[fi];
+        CHECK_EQ(f->bytes, mf->bytes, "seed %llu stack %u", sd, id);
+        CHECK_EQ(f->allocations, mf->allocs, "seed %llu stack %u", sd, id);
+        CHECK_EQ(f->frees, mf->frees, "seed %llu stack %u", sd, id);
+        CHECK_EQ(f->live_bytes, mf->live, "seed %llu stack %u", sd, id);
+        CHECK_EQ(f->peak_bytes, mf->peak, "seed %llu stack %u", sd, id);
+        CHECK_EQ(f->peak_allocations, mf->peak_allocs, "seed %llu stack %u", sd, id);
+        CHECK_EQ(f->temporary, mf->temporary, "seed %llu stack %u", sd, id);
+    }
+    rcr_replay_free(&r);
+}
+
+/* ---- a chunk later than the window --------------------------------------------------------- */
+
+static void late_chunk(void) {
+    /* Thread 2 frees thread 1's first block at time 15, but its chunk comes
+     * after RCR_WINDOW + 10 of thread 1's allocations: the free is late. */
+    rcr_replay r;
+    rccap_header h = {.version = RCCAP_VERSION, .program = "p", .command_line = "p"};
+    bool ok = rcr_replay_init(&r, &h);
+    uint64_t n = RCR_WINDOW + 10;
+    for (uint64_t i = 0; ok && i < n; i++) {
+        rccap_event ev = {.kind = RCCAP_ALLOC, .time_ns = 10 + 10 * i, .thread = 1};
+        ev.u.alloc.ptr = 16 * (i + 1);
+        ev.u.alloc.size = 1;
+        ev.u.alloc.weight = 1;
+        ok = rcr_replay_event(&r, &ev);
+    }
+    rccap_event fr = {.kind = RCCAP_FREE, .time_ns = 15, .thread = 2};
+    fr.u.free.ptr = 16;
+    ok = ok && rcr_replay_event(&r, &fr) && rcr_replay_finish(&r);
+    check(ok, "late chunk: replay failed");
+    CHECK_EQ(r.totals.late, 1, "late chunk");
+    CHECK_EQ(r.totals.frees, 1, "late chunk: the free still finds its block");
+    CHECK_EQ(r.totals.leaked_allocations, n - 1, "late chunk");
+    /* The late free waited in the window and left it before the
+     * allocations still there, so the peak happens to be right. */
+    CHECK_EQ(r.totals.peak_bytes, n - 1, "late chunk: peak");
+    rcr_replay_free(&r);
+}
+
+/* ---- the whole report on the test captures ------------------------------------------------------ */
+
+static void whole_reports(void) {
+    char dir[] = "/tmp/recycle-replay.XXXXXX";
+    if (!mkdtemp(dir)) {
+        check(false, "mkdtemp");
+        return;
+    }
+    static const rcr_options variants[] = {
+        {.top = 10, .by = RCR_BY_LINE},
+        {.top = 0, .by = RCR_BY_STACK, .views = RCR_VIEW_LEAKS | RCR_VIEW_PEAK | RCR_VIEW_TEMPORARY},
+        {.top = 2, .by = RCR_BY_FILE, .json = true, .top_given = true},
+        {.top = 10, .by = RCR_BY_FUNCTION, .json = true, .views = RCR_VIEW_LEAKS},
+    };
+    for (const char *const *name = rct_capture_names; *name; name++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s.rcap", dir, *name);
+        int err = rct_capture_write(*name, path);
+        check(err == 0, "%s: write: %s", *name, strerror(err));
+        for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+            char *text = NULL, *msgs = NULL;
+            size_t text_len = 0, msgs_len = 0;
+            FILE *out = open_memstream(&text, &text_len);
+            FILE *errs = open_memstream(&msgs, &msgs_len);
+            int status = out && errs ? rcr_report(path, &variants[v], out, errs) : -1;
+            if (out)
+                fclose(out);
+            if (errs)
+                fclose(errs);
+            check(status == 0, "%s variant %zu: status %d (%s)", *name, v, status,
+                  msgs ? msgs : "");
+            check(text && text_len > 0, "%s variant %zu: no output", *name, v);
+            if (text && variants[v].json)
+                check(text[0] == '{' && strstr(text, "\"sites\": [") != NULL,
+                      "%s variant %zu: not the JSON report", *name, v);
+            else if (text)
+                check(strncmp(text, "program ", 8) == 0, "%s variant %zu: not the text report",
+                      *name, v);
+            free(text);
+            free(msgs);
+        }
+        unlink(path);
+    }
+    /* not a capture */
+    char path[256];
+    snprintf(path, sizeof path, "%s/text.rcap", dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs("hello\n", f);
+        fclose(f);
+    }
+    char *msgs = NULL;
+    size_t len = 0;
+    FILE *errs = open_memstream(&msgs, &len);
+    rcr_options o = {.top = 10};
+    int status = errs ? rcr_report(path, &o, stdout, errs) : -1;
+    if (errs)
+        fclose(errs);
+    check(status == 1 && msgs && strstr(msgs, "text.rcap: ") != NULL,
+          "not a capture: status %d, message %s", status, msgs ? msgs : "");
+    free(msgs);
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void) {
+    const char *scale = getenv("RC_TEST_SCALE");
+    int runs = 200;
+    if (scale && atof(scale) > 0)
+        runs = (int)(runs * atof(scale));
+    if (runs < 10)
+        runs = 10;
+    for (int i = 1; i <= runs; i++)
+        run_one((uint64_t)i);
+    late_chunk();
+    whole_reports();
+    printf("%d passed, %d failed\n", checks - failures, failures);
+    return failures ? 1 : 0;
+}
