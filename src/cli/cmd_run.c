@@ -347,6 +347,89 @@ static bool stamp_changed(const file_stamp *before, const file_stamp *after) {
            before->mtime.tv_nsec != after->mtime.tv_nsec;
 }
 
+/* Whether name is "<base>.<digits>" or "<base>.<digits>.<digits>": the
+ * capture of a process forked by the traced one (docs/preload.md). */
+static bool is_child_capture(const char *name, const char *base) {
+    size_t n = strlen(base);
+    if (strncmp(name, base, n) != 0 || name[n] != '.')
+        return false;
+    const char *p = name + n + 1;
+    for (int part = 0; part < 2; part++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        if (*p == '\0')
+            return true;
+        if (*p++ != '.')
+            return false;
+    }
+    return false;
+}
+
+static int cmp_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* With --follow-fork: name the captures of the traced program's children,
+ * the files beside the capture named after it and written since the run
+ * started. */
+static void list_children(const char *capture, const struct timespec *started) {
+    char dir[PATH_MAX];
+    const char *slash = strrchr(capture, '/');
+    const char *base = slash ? slash + 1 : capture;
+    if (slash) {
+        size_t n = (size_t)(slash - capture);
+        if (n >= sizeof dir)
+            return;
+        memcpy(dir, capture, n);
+        dir[n ? n : 1] = '\0';
+        if (n == 0)
+            dir[0] = '/';
+    } else {
+        strcpy(dir, ".");
+    }
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    char **names = NULL;
+    size_t count = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!is_child_capture(e->d_name, base))
+            continue;
+        char path[PATH_MAX];
+        struct stat st;
+        int n = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (n < 0 || (size_t)n >= sizeof path || stat(path, &st) != 0 ||
+            st.st_mtim.tv_sec < started->tv_sec)
+            continue;
+        if (count == cap) {
+            size_t ncap = cap ? 2 * cap : 8;
+            char **m = realloc(names, ncap * sizeof *m);
+            if (!m)
+                break;
+            names = m;
+            cap = ncap;
+        }
+        names[count] = strdup(e->d_name);
+        if (names[count])
+            count++;
+    }
+    closedir(d);
+    if (count > 1)
+        qsort(names, count, sizeof *names, cmp_names);
+    for (size_t i = 0; i < count; i++) {
+        if (slash)
+            rcl_error(NULL, "wrote %.*s%s (a child process)", (int)(base - capture), capture,
+                      names[i]);
+        else
+            rcl_error(NULL, "wrote %s (a child process)", names[i]);
+        free(names[i]);
+    }
+    free(names);
+}
+
 /* In the child: exec the program or report errno through the pipe. */
 static void exec_child(const sigset_t *mask, int fd, char **program, const char *output) {
     sigprocmask(SIG_SETMASK, mask, NULL);
@@ -394,6 +477,10 @@ int rcl_cmd_run(const rcl_command *cmd, int argc, char **argv) {
         return RCL_EXIT_ERROR;
     }
 
+    /* The preload marks the processes a recording started with
+     * RECYCLE_PRELOAD_PID; a recycle run inside a recorded program starts a
+     * recording of its own. */
+    unsetenv("RECYCLE_PRELOAD_PID");
     if (!set_ld_preload(preload) ||
         (rc.output && setenv("RECYCLE_OUTPUT", output_abs, 1) != 0) ||
         (rc.have_frames && !set_number("RECYCLE_FRAMES", rc.frames)) ||
@@ -406,6 +493,8 @@ int rcl_cmd_run(const rcl_command *cmd, int argc, char **argv) {
     file_stamp before = {0};
     if (rc.output)
         before = stamp_of(output_abs);
+    struct timespec started;
+    clock_gettime(CLOCK_REALTIME, &started);
 
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0) {
@@ -486,6 +575,8 @@ int rcl_cmd_run(const rcl_command *cmd, int argc, char **argv) {
     else
         rcl_error(NULL, "no capture was written to %s (a statically linked or set-user-ID "
                   "program cannot be preloaded)", shown);
+    if (rc.follow_fork)
+        list_children(shown, &started);
 
     if (WIFSIGNALED(wstatus)) {
         int sig = WTERMSIG(wstatus);

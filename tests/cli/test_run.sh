@@ -19,16 +19,24 @@ expect_eq "run -o: the environment" "$(grep -v '^pid=' out.rcap)" "RECYCLE_OUTPU
 RECYCLE_FRAMES=
 RECYCLE_SAMPLE=
 RECYCLE_FOLLOW_FORK=
+RECYCLE_PRELOAD_PID=
 LD_PRELOAD=$stub"
+# A recording inside a recorded program is a recording of its own.
+RECYCLE_PRELOAD_PID=1234 run_cmd "$RECYCLE" run -o out.rcap -- "$B/exit_with" 0
+expect_eq "run: RECYCLE_PRELOAD_PID is not passed on" "$(grep '^RECYCLE_PRELOAD_PID=' out.rcap)" \
+    "RECYCLE_PRELOAD_PID="
 
 mkdir -p sub
 run_cmd "$RECYCLE" run --frames=7 --sample=512K --follow-fork -osub/../o2.rcap "$B/exit_with" 3
-expect "run: options with = and -oFILE" 3 "" "recycle: wrote sub/../o2.rcap"
+expect "run: options with = and -oFILE; --follow-fork names the children's captures" 3 "" \
+    "recycle: wrote sub/../o2.rcap
+recycle: wrote sub/../o2.rcap.99999 (a child process)"
 expect_eq "run: RECYCLE_FRAMES, RECYCLE_SAMPLE, RECYCLE_FOLLOW_FORK" "$(grep -v '^pid=' o2.rcap)" \
 "RECYCLE_OUTPUT=$TMP/sub/../o2.rcap
 RECYCLE_FRAMES=7
 RECYCLE_SAMPLE=524288
 RECYCLE_FOLLOW_FORK=1
+RECYCLE_PRELOAD_PID=
 LD_PRELOAD=$stub"
 
 LD_PRELOAD=/lib/nonexistent-a.so run_cmd "$RECYCLE" run -o o3.rcap -- "$B/exit_with" 0
