@@ -251,6 +251,28 @@ static void scenario_many(out *o) {
     ended(o, 200, RCCAP_END_RETURNED, 0, 0);
 }
 
+static void scenario_large(out *o, unsigned long n) {
+    /* n records: allocations from 2000 stacks over 4096 addresses in turn,
+     * each address freed the next time its turn comes. */
+    static uint64_t live[4096];
+    memset(live, 0, sizeof live);
+    thread(o, 5, 1, 4242, "app");
+    basic_tree(o);
+    for (uint32_t id = 1; id <= 2000; id++)
+        stack(o, 20, 100 + id, 1 + id % 8, APP_BASE + 0x10000 + 16 * id);
+    for (unsigned long i = 0; i < n && !o->err; i++) {
+        size_t slot = (i * 2654435761u) % 4096;
+        if (live[slot]) {
+            release(o, 100 + i, live[slot]);
+            live[slot] = 0;
+        } else {
+            live[slot] = 0x100000 + 64 * (uint64_t)slot;
+            alloc(o, 100 + i, live[slot], 16 + i % 500, (uint32_t)(101 + i % 2000));
+        }
+    }
+    ended(o, 100 + n, RCCAP_END_RETURNED, 0, 0);
+}
+
 const char *const rct_capture_names[] = {
     "basic", "incomplete", "threads", "sampled", "signal", "noexit", "dlclose", "weird",
     "many", "empty", NULL,
@@ -303,6 +325,8 @@ int rct_capture_write(const char *name, const char *path) {
         scenario_weird(o);
     else if (strcmp(name, "many") == 0)
         scenario_many(o);
+    else if (strncmp(name, "large:", 6) == 0)
+        scenario_large(o, strtoul(name + 6, NULL, 10));
     else if (strcmp(name, "empty") != 0)
         o->err = EINVAL;
     chunk(o);

@@ -21,7 +21,9 @@
  *   weird       a module path with invalid UTF-8 and a quote; a stack all
  *               in libc; ended by _exit(1)
  *   many        twelve sites, app+0x100 allocating 1 byte to app+0xc00 12
- *   empty       the header alone */
+ *   empty       the header alone
+ *   large:N     N allocations and frees from 2000 stacks (not in
+ *               rct_capture_names: for the progress line and timing) */
 #ifndef RC_TESTS_CLI_CAPTURES_H
 #define RC_TESTS_CLI_CAPTURES_H
 

@@ -234,6 +234,25 @@ $usage"
 run_cmd "$RECYCLE" report -- --json
 expect "after --, an operand" 1 "" "recycle report: --json: cannot open: No such file or directory"
 
+# ---- the progress line ------------------------------------------------------------------------
+# A FIFO whose writer stalls for 1.5 s makes the reading take more than a
+# second; script(1) gives the report a terminal.
+"$RC_CLI_MAKE_CAPTURE" large:200000 large.rcap || { echo "make_capture large failed"; exit 1; }
+mkfifo slow.fifo
+slow_writer() { { head -c 200 large.rcap; sleep 1.5; tail -c +201 large.rcap; } > slow.fifo; }
+if command -v script > /dev/null 2>&1; then
+    slow_writer &
+    script -qec "$RECYCLE report slow.fifo --top 1" /dev/null > tty.out 2>&1
+    STATUS=$?
+    wait
+    expect_match "progress: on a terminal after a second, erased before the report" \
+        "$STATUS $(cat tty.out)" $'^0 \rrecycle report: reading slow\\.fifo: [0-9]+%(\r[^\n]*)?\r\033\\[Kprogram '
+fi
+slow_writer &
+run_cmd "$RECYCLE" report slow.fifo --top 1
+wait
+expect "progress: never when stderr is not a terminal" 0 - ""
+
 # ---- write errors ---------------------------------------------------------------------------------------
 if [[ -w /dev/full ]]; then
     "$RECYCLE" report basic.rcap > /dev/full 2> "$TMP/err"
