@@ -71,6 +71,7 @@ bool rcr_replay_init(rcr_replay *r, const rccap_header *h) {
     r->free_block = RCR_NONE;
     rci_htable_init(&r->live);
     rci_htable_init(&r->fifo_of);
+    rci_htable_init(&r->orphans);
     /* stack id 0, the empty stack */
     if (!r->program || !r->command_line || !reserve(&r->nodes, &r->cap_nodes, 1, sizeof *r->nodes)) {
         rcr_replay_free(r);
@@ -99,6 +100,7 @@ void rcr_replay_free(rcr_replay *r) {
     free(r->command_line);
     rci_htable_free(&r->live);
     rci_htable_free(&r->fifo_of);
+    rci_htable_free(&r->orphans);
     memset(r, 0, sizeof *r);
 }
 
@@ -257,11 +259,20 @@ static void block_gone(rcr_replay *r, const rcr_block *b) {
     r->totals.frees += b->count;
 }
 
-static void do_free(rcr_replay *r, uint64_t ptr) {
+static void do_free(rcr_replay *r, uint64_t ptr, uint64_t time) {
     rcr_block b;
     if (!take_block(r, ptr, &b)) {
-        if (ptr)
+        if (ptr) {
             r->totals.unknown_frees++;
+            /* Its allocation may still come, in a chunk later than the
+             * window. A sampled capture frees blocks it never sampled. */
+            if (!r->header.sample_bytes && r->orphans.count < RCR_ORPHANS_MAX) {
+                bool existed;
+                uintptr_t *slot = rci_htable_slot(&r->orphans, (uintptr_t)ptr, &existed);
+                if (slot && !existed)
+                    *slot = (uintptr_t)time;
+            }
+        }
         r->last_alloc = 0;
         return;
     }
@@ -274,9 +285,39 @@ static void do_free(rcr_replay *r, uint64_t ptr) {
     block_gone(r, &b);
 }
 
-static bool do_alloc(rcr_replay *r, const rcr_qevent *q) {
+/* A late allocation whose free was released before it: counted as
+ * allocated and freed, leaving the live blocks alone (its address may be
+ * live again by now). true if q was one. */
+static bool late_pair(rcr_replay *r, const rcr_qevent *q, bool *ok) {
+    uintptr_t freed_at;
+    if (!rci_htable_get(&r->orphans, (uintptr_t)q->ptr, &freed_at) || freed_at < q->time)
+        return false;
+    rci_htable_remove(&r->orphans, (uintptr_t)q->ptr, NULL);
+    uint32_t fi = figures_of(r, q->stack);
+    if (fi == RCR_NONE) {
+        *ok = false;
+        return true;
+    }
+    uint64_t count = q->size && q->weight > q->size ? q->weight / q->size : 1;
+    rcr_figures *f = &r->figures[fi];
+    f->bytes += q->weight;
+    f->allocations += count;
+    f->frees += count;
+    r->totals.allocations += count;
+    r->totals.bytes_allocated += q->weight;
+    r->totals.frees += count;
+    r->totals.unknown_frees--;
+    r->totals.late_pairs++;
+    *ok = true;
+    return true;
+}
+
+static bool do_alloc(rcr_replay *r, const rcr_qevent *q, bool late) {
     if (q->ptr == 0)
         return true;
+    bool ok;
+    if (late && r->orphans.count && late_pair(r, q, &ok))
+        return ok;
     rcr_block old;
     if (take_block(r, q->ptr, &old)) {
         /* Its free was not recorded: it ends here. */
@@ -347,21 +388,22 @@ static void do_leak(rcr_replay *r, const rcr_qevent *q) {
 }
 
 static bool apply(rcr_replay *r, const rcr_qevent *q) {
-    if (r->released_any && q->time < r->released_time)
+    bool late = r->released_any && q->time < r->released_time;
+    if (late)
         r->totals.late++;
     else
         r->released_time = q->time;
     r->released_any = true;
     switch (q->kind) {
     case RCCAP_ALLOC:
-        return do_alloc(r, q);
+        return do_alloc(r, q, late);
     case RCCAP_FREE:
-        do_free(r, q->ptr);
+        do_free(r, q->ptr, q->time);
         return true;
     case RCCAP_REALLOC:
         if (q->old_ptr)
-            do_free(r, q->old_ptr);
-        return do_alloc(r, q);
+            do_free(r, q->old_ptr, q->time);
+        return do_alloc(r, q, late);
     case RCCAP_LEAK:
         r->have_leaks = true;
         do_leak(r, q);
@@ -451,6 +493,13 @@ static bool release_oldest(rcr_replay *r) {
 }
 
 static bool enqueue(rcr_replay *r, uint32_t fi, const rcr_qevent *e) {
+    /* What waits longer than RCR_LAG_NS behind the newest record cannot be
+     * overtaken any more (the preload writes a record within that time). */
+    if (e->time > r->newest_time)
+        r->newest_time = e->time;
+    while (r->nready && fifo_first(&r->fifos[r->ready[0]])->time + RCR_LAG_NS < r->newest_time)
+        if (!release_oldest(r))
+            return false;
     if (r->waiting == RCR_WINDOW && !release_oldest(r))
         return false;
     rcr_fifo *f = &r->fifos[fi];

@@ -21,15 +21,22 @@
  * file before another thread's chunk that allocated it. The ALLOC, FREE,
  * REALLOC and LEAK records therefore wait in a window of at most
  * RCR_WINDOW records and leave it oldest first, by (time, position in the
- * file). The window is one FIFO per thread (already in time order) and a
- * heap of the threads by their oldest waiting record, so a record costs
- * O(1) plus O(log threads waiting), where one heap of all the records
- * would cost O(log RCR_WINDOW) cache misses. A record older than one
- * already released (its chunk came more than a window late) is replayed
- * when it leaves and counted in `late`; the report then says that the peak
- * and the temporary allocations are approximate. Definitions (STACK,
- * MODULE, THREAD) and the MEMORY and EXIT records take effect where they
- * are read.
+ * file). A record leaves when it is RCR_LAG_NS older than the newest
+ * record read (the preload hands in a thread's records within 200 ms, so
+ * nothing older can still come), or when the window is full. The window
+ * is one FIFO per thread (already in time order) and a heap of the
+ * threads by their oldest waiting record, so a record costs O(1) plus
+ * O(log threads waiting), where one heap of all the records would cost
+ * O(log RCR_WINDOW) cache misses.
+ *
+ * A record older than one already released (its chunk came later than the
+ * window) is replayed when it leaves and counted in `late`; the report then
+ * says that the peak and the temporary allocations are approximate. The
+ * pairing of allocations and frees stays exact: a free of a block not (yet)
+ * seen is kept in `orphans` (ptr -> time), and a late allocation at that
+ * address from before that time is counted as allocated and freed there.
+ * Definitions (STACK, MODULE, THREAD) and the MEMORY and EXIT records take
+ * effect where they are read.
  *
  * Figures are kept per stack id, the finest grain: the sites of a report
  * (by line, function, file or stack) are sums of them (sites.c).
@@ -57,7 +64,17 @@
 
 /* Records kept in the time-order window at most (56 bytes each). */
 #ifndef RCR_WINDOW
-#define RCR_WINDOW (1u << 18)
+#define RCR_WINDOW (1u << 19)
+#endif
+/* How far behind the newest record a record may arrive: the preload hands
+ * in a thread's records at most 200 ms after the first of them
+ * (src/preload/tracker.c, IDLE_NS), written a tick (10 ms) later. */
+#ifndef RCR_LAG_NS
+#define RCR_LAG_NS UINT64_C(500000000)
+#endif
+/* Frees of blocks not seen allocated kept for a late allocation at most. */
+#ifndef RCR_ORPHANS_MAX
+#define RCR_ORPHANS_MAX (1u << 18)
 #endif
 
 #define RCR_NONE UINT32_MAX
@@ -107,6 +124,7 @@ typedef struct rcr_totals {
     uint64_t unknown_leaks;    /* LEAK records of blocks not live */
     uint64_t reused;           /* ALLOC of an address still live (a missed free) */
     uint64_t late;             /* records that arrived after the window */
+    uint64_t late_pairs;       /* of them, allocations whose free came first */
 } rcr_totals;
 
 /* A live block. */
@@ -168,7 +186,8 @@ typedef struct rcr_replay {
                                   their first record's (time, seq) */
     size_t nready, cap_ready;
     size_t waiting;            /* records in the window */
-    uint64_t seq, released_time;
+    uint64_t seq, released_time, newest_time;
+    rci_htable orphans;        /* ptr -> time of a free of an unknown block */
     bool released_any;
 
     uint64_t live_bytes, live_allocations;

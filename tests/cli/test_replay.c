@@ -272,6 +272,65 @@ static void late_chunk(void) {
     rcr_replay_free(&r);
 }
 
+/* ---- an allocation later than its free ---------------------------------------------------- */
+
+static rccap_event ev_alloc(uint64_t t, uint32_t thread, uint64_t ptr, uint64_t size) {
+    rccap_event ev = {.kind = RCCAP_ALLOC, .time_ns = t, .thread = thread};
+    ev.u.alloc.ptr = ptr;
+    ev.u.alloc.size = size;
+    ev.u.alloc.weight = size;
+    return ev;
+}
+
+static void late_allocation(void) {
+    /* Thread 2 frees 0x10 at time 15; thread 1 then allocates
+     * RCR_WINDOW + 10 blocks (so the free leaves the window, finding no
+     * block); thread 3's chunk with the allocation of 0x10 at time 10 comes
+     * last. The pair must still be found: nothing leaked at 0x10. */
+    rcr_replay r;
+    rccap_header h = {.version = RCCAP_VERSION, .program = "p", .command_line = "p"};
+    bool ok = rcr_replay_init(&r, &h);
+    rccap_event fr = {.kind = RCCAP_FREE, .time_ns = 15, .thread = 2};
+    fr.u.free.ptr = 0x10;
+    ok = ok && rcr_replay_event(&r, &fr);
+    uint64_t n = RCR_WINDOW + 10;
+    for (uint64_t i = 0; ok && i < n; i++) {
+        rccap_event ev = ev_alloc(20 + i, 1, 0x100000 + 16 * i, 1);
+        ok = rcr_replay_event(&r, &ev);
+    }
+    rccap_event al = ev_alloc(10, 3, 0x10, 1000);
+    ok = ok && rcr_replay_event(&r, &al) && rcr_replay_finish(&r);
+    check(ok, "late allocation: replay failed");
+    CHECK_EQ(r.totals.late, 1, "late allocation");
+    CHECK_EQ(r.totals.late_pairs, 1, "late allocation");
+    CHECK_EQ(r.totals.allocations, n + 1, "late allocation");
+    CHECK_EQ(r.totals.frees, 1, "late allocation");
+    CHECK_EQ(r.totals.unknown_frees, 0, "late allocation");
+    CHECK_EQ(r.totals.leaked_bytes, n, "late allocation: the 1000 bytes are not leaked");
+    CHECK_EQ(r.totals.bytes_allocated, n + 1000, "late allocation");
+    rcr_replay_free(&r);
+}
+
+/* ---- the window lets go of what is older than the lag ------------------------------------------ */
+
+static void window_lag(void) {
+    rcr_replay r;
+    rccap_header h = {.version = RCCAP_VERSION, .program = "p", .command_line = "p"};
+    bool ok = rcr_replay_init(&r, &h);
+    rccap_event a = ev_alloc(1000, 1, 0x10, 8);
+    rccap_event b = ev_alloc(1000 + RCR_LAG_NS / 2, 2, 0x20, 8);
+    rccap_event c = ev_alloc(2000 + RCR_LAG_NS, 1, 0x30, 8);
+    ok = ok && rcr_replay_event(&r, &a) && rcr_replay_event(&r, &b);
+    CHECK_EQ(r.waiting, 2, "window: records within the lag wait");
+    ok = ok && rcr_replay_event(&r, &c);
+    CHECK_EQ(r.waiting, 2, "window: a record older than the lag leaves");
+    CHECK_EQ(r.totals.allocations, 1, "window: the record that left was replayed");
+    ok = ok && rcr_replay_finish(&r);
+    check(ok, "window: replay failed");
+    CHECK_EQ(r.totals.allocations, 3, "window");
+    rcr_replay_free(&r);
+}
+
 /* ---- the whole report on the test captures ------------------------------------------------------ */
 
 static void whole_reports(void) {
@@ -347,6 +406,8 @@ int main(void) {
     for (int i = 1; i <= runs; i++)
         run_one((uint64_t)i);
     late_chunk();
+    late_allocation();
+    window_lag();
     whole_reports();
     printf("%d passed, %d failed\n", checks - failures, failures);
     return failures ? 1 : 0;
