@@ -56,6 +56,25 @@ json=$OUT
 site "threads: 4 x 1000 x 48 bytes from one line, all freed" \
     '"bytes": 192000, "allocations": 4000, "leaked_bytes": 0, "leaked_allocations": 0,'
 
+# ---- fork ------------------------------------------------------------------------------
+run_cmd "$RECYCLE" run -o fork1.rcap -- "$B/forker"
+expect "fork: without --follow-fork, one capture" 0 "" "recycle: wrote fork1.rcap"
+run_cmd "$RECYCLE" run --follow-fork -o fork2.rcap -- "$B/forker"
+expect_match "fork: --follow-fork names the child's capture" "$STATUS $ERR" \
+    $'^0 recycle: wrote fork2.rcap\nrecycle: wrote fork2.rcap.[0-9]+ \\(a child process\\)$'
+child=$(ls fork2.rcap.* 2>/dev/null | head -n 1)
+if [[ -n $child ]]; then
+    run_cmd "$RECYCLE" report "$child" --json
+    expect_match "fork: the child's capture has its allocation" "$OUT" '"bytes": 2222, "allocations": 1,'
+fi
+run_cmd "$RECYCLE" report fork2.rcap --json
+expect_match "fork: the parent's capture has its own" "$OUT" '"bytes": 1111, "allocations": 1,'
+if grep -q '"bytes": 2222,' <<<"$OUT"; then
+    fail "fork: the child's allocation is not in the parent's capture"
+else
+    ok "fork: the child's allocation is not in the parent's capture"
+fi
+
 # ---- a program killed by a signal ------------------------------------------------------
 run_cmd "$RECYCLE" run -o killed.rcap -- "$B/kill_self" 11
 expect "killed: recycle reports the signal" 139 "" "recycle: wrote killed.rcap
