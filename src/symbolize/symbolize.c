@@ -55,6 +55,9 @@
 
 #include <dlfcn.h>
 #include <dwarf.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <link.h>
@@ -114,6 +117,7 @@ typedef struct rcs_state {
     /* __cxa_demangle when the process has the C++ runtime loaded */
     char *(*demangle)(const char *, char *, size_t *, int *);
     bool demangle_looked_up;
+    unsigned long reset_gen;          /* counts rcs_reset: sessions' caches older than it are stale */
 } rcs_state;
 
 static rcs_state rcs = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -273,6 +277,13 @@ static const char *rcs_intern_function(const char *name) {
     if (name[0] == '_' && name[1] == 'Z') {
         if (!rcs.demangle_looked_up) {
             void *f = dlsym(RTLD_DEFAULT, "__cxa_demangle");
+            if (!f) {
+                /* a C program (the report reading a C++ program's capture):
+                 * the C++ runtime's demangler, if it is installed; kept
+                 * loaded for the life of the process */
+                void *cxx = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+                f = cxx ? dlsym(cxx, "__cxa_demangle") : NULL;
+            }
             memcpy(&rcs.demangle, &f, sizeof f);
             rcs.demangle_looked_up = true;
         }
@@ -683,6 +694,8 @@ static size_t rcs_dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr, rcs_frame *out
     return k;
 }
 
+static size_t rcs_resolve_in(Dwfl_Module *mod, uintptr_t pc, rcs_frame *frames);
+
 /* Resolves pc into frames[] (room for RCS_MAX_FRAMES); returns their number
  * (>= 1). Called with the lock held. */
 static size_t rcs_resolve(uintptr_t pc, rcs_frame *frames) {
@@ -690,11 +703,16 @@ static size_t rcs_resolve(uintptr_t pc, rcs_frame *frames) {
     if (pc < RCS_MIN_PC || !rcs_open())
         return 1;
     /* a return address: the call instruction ends just before it */
-    Dwarf_Addr addr = (Dwarf_Addr)pc - 1;
-    Dwfl_Module *mod = rcs_module(addr);
+    Dwfl_Module *mod = rcs_module((Dwarf_Addr)pc - 1);
     if (!mod)
         return 1;
+    return rcs_resolve_in(mod, pc, frames);
+}
 
+/* pc (a return address in mod, in mod's Dwfl's addresses) into frames[]:
+ * frames[0] zeroed by the caller. */
+static size_t rcs_resolve_in(Dwfl_Module *mod, uintptr_t pc, rcs_frame *frames) {
+    Dwarf_Addr addr = (Dwarf_Addr)pc - 1;
     const char *modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
     Dwarf_Addr load_bias = 0;
     if (!dwfl_module_getelf(mod, &load_bias))
@@ -790,6 +808,7 @@ void rcs_reset(void) {
     rcs.strings_mask = rcs.strings_count = 0;
     rcs.bytes = 0;
     rcs.loads_seen = 0;
+    rcs.reset_gen++;
     pthread_mutex_unlock(&rcs.lock);
 }
 
@@ -798,4 +817,216 @@ size_t rcs_memory(void) {
     size_t n = rcs.bytes;
     pthread_mutex_unlock(&rcs.lock);
     return n;
+}
+
+/* ---- offline sessions ------------------------------------------------------
+ *
+ * A session symbolizes addresses of a process that is gone, from the
+ * modules its capture recorded: for each, the path and where its segments
+ * were mapped. A module is opened the first time one of its addresses is
+ * looked up: its load bias from the recorded mapping and the file's
+ * program headers, then a libdwfl session of its own that reports the file
+ * at that bias, so that libdwfl answers in the recorded addresses. A file
+ * whose GNU build id differs from the recorded one (rebuilt since the run)
+ * gives module+offset only: its symbols would be wrong. Each module has its
+ * own address cache (a dlclosed library's addresses may be another's later);
+ * the interned strings and the CU indexes are the process-wide ones, under
+ * the same lock. */
+
+typedef struct rcs_smod {
+    char *path;
+    uint64_t start, offset;          /* one recorded segment: where, and from which file offset */
+    uint8_t build_id[64];
+    size_t build_id_len;
+    bool opened, usable;
+    uint64_t bias;
+    Dwfl *dwfl;
+    Dwfl_Module *mod;
+    void **cache;
+    size_t cache_mask, cache_count;
+} rcs_smod;
+
+struct rcs_session {
+    rcs_smod *m;
+    size_t n, cap;
+    size_t bytes;                    /* what this session added to rcs.bytes */
+    unsigned long reset_gen;         /* rcs.reset_gen its caches were made in */
+};
+
+static const Dwfl_Callbacks rcs_offline_callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+};
+
+rcs_session *rcs_session_new(void) {
+    rcs_session *s = calloc(1, sizeof *s);
+    if (s) {
+        pthread_mutex_lock(&rcs.lock);
+        s->reset_gen = rcs.reset_gen;
+        pthread_mutex_unlock(&rcs.lock);
+    }
+    return s;
+}
+
+/* Empty every module's cache (lock held): after rcs_reset their frames
+ * point to freed strings. The modules stay open. */
+static void rcs_session_forget(rcs_session *s) {
+    for (size_t i = 0; i < s->n; i++)
+        rcs_table_clear((rcs_table){&s->m[i].cache, &s->m[i].cache_mask, &s->m[i].cache_count});
+    s->bytes = 0;
+    s->reset_gen = rcs.reset_gen;
+}
+
+int rcs_session_add_module(rcs_session *s, const char *path, uint64_t start, uint64_t end,
+                           uint64_t file_offset, const uint8_t *build_id, size_t build_id_len) {
+    (void)end;
+    if (!s || !path || start < file_offset)
+        return -1;
+    /* the segments of one mapping share start - offset (the linker keeps
+     * addresses and file offsets congruent): one module for all of them */
+    for (size_t i = 0; i < s->n; i++)
+        if (s->m[i].start - s->m[i].offset == start - file_offset && strcmp(s->m[i].path, path) == 0)
+            return (int)i;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 16;
+        rcs_smod *m = realloc(s->m, cap * sizeof *m);
+        if (!m)
+            return -1;
+        s->m = m;
+        s->cap = cap;
+    }
+    if (s->n >= (size_t)INT32_MAX)
+        return -1;
+    rcs_smod *m = &s->m[s->n];
+    memset(m, 0, sizeof *m);
+    m->path = strdup(path);
+    if (!m->path)
+        return -1;
+    m->start = start;
+    m->offset = file_offset;
+    if (build_id && build_id_len && build_id_len <= sizeof m->build_id) {
+        memcpy(m->build_id, build_id, build_id_len);
+        m->build_id_len = build_id_len;
+    }
+    return (int)s->n++;
+}
+
+/* The load bias of m's file: the PT_LOAD mapped from m's file offset was at
+ * m's start. False when the file cannot be read or has no such segment. */
+static bool rcs_smod_bias(rcs_smod *m, uint64_t *bias) {
+    int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool ok = false;
+    elf_version(EV_CURRENT);
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    size_t phnum = 0;
+    if (elf && elf_kind(elf) == ELF_K_ELF && elf_getphdrnum(elf, &phnum) == 0) {
+        uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+        for (size_t i = 0; i < phnum && !ok; i++) {
+            GElf_Phdr ph;
+            if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+                continue;
+            if ((ph.p_offset & ~(page - 1)) == (m->offset & ~(page - 1))) {
+                *bias = m->start - (ph.p_vaddr & ~(page - 1));
+                ok = true;
+            }
+        }
+    }
+    if (elf)
+        elf_end(elf);
+    close(fd);
+    return ok;
+}
+
+/* Open m (lock held): its libdwfl session at the recorded bias. */
+static void rcs_smod_open(rcs_smod *m) {
+    m->opened = true;
+    if (!rcs_smod_bias(m, &m->bias))
+        return;
+    m->dwfl = dwfl_begin(&rcs_offline_callbacks);
+    if (!m->dwfl)
+        return;
+    dwfl_report_begin(m->dwfl);
+    m->mod = dwfl_report_elf(m->dwfl, m->path, m->path, -1, m->bias, false);
+    dwfl_report_end(m->dwfl, NULL, NULL);
+    if (!m->mod)
+        return;
+    if (m->build_id_len) {
+        const unsigned char *bits = NULL;
+        GElf_Addr vaddr;
+        int len = dwfl_module_build_id(m->mod, &bits, &vaddr);
+        if (len <= 0 || (size_t)len != m->build_id_len || memcmp(bits, m->build_id, m->build_id_len) != 0)
+            return;   /* not the file that ran */
+    }
+    m->usable = true;
+}
+
+size_t rcs_session_symbolize(rcs_session *s, int module, uint64_t pc, rcs_frame *out, size_t max) {
+    rcs_frame frames[RCS_MAX_FRAMES];
+    memset(&frames[0], 0, sizeof frames[0]);
+    if (!s || module < 0 || (size_t)module >= s->n || pc < RCS_MIN_PC)
+        return rcs_copy_out(frames, 1, out, max);
+    pthread_mutex_lock(&rcs.lock);
+    if (s->reset_gen != rcs.reset_gen)
+        rcs_session_forget(s);
+    rcs_smod *m = &s->m[module];
+    rcs_table cache = {&m->cache, &m->cache_mask, &m->cache_count};
+    rcs_entry *e = rcs_table_get(cache, (uintptr_t)pc);
+    if (e) {
+        size_t n = rcs_copy_out(e->frames, e->nframes, out, max);
+        pthread_mutex_unlock(&rcs.lock);
+        return n;
+    }
+    if (!m->opened)
+        rcs_smod_open(m);
+    size_t n = 1;
+    if (m->usable) {
+        n = rcs_resolve_in(m->mod, (uintptr_t)pc, frames);
+    } else {
+        /* what is known without the file: which module, where in it */
+        frames[0].module = rcs_intern(m->path);
+        frames[0].module_offset = (uintptr_t)(pc - (m->opened && m->dwfl ? m->bias : m->start - m->offset));
+    }
+    size_t before = rcs.bytes;
+    size_t size = sizeof *e + n * sizeof e->frames[0];
+    e = malloc(size);
+    if (e) {
+        e->pc = (uintptr_t)pc;
+        e->nframes = n;
+        memcpy(e->frames, frames, n * sizeof frames[0]);
+        if (rcs_table_put(cache, e))
+            rcs.bytes += size;
+        else
+            free(e);
+    }
+    s->bytes += rcs.bytes - before;
+    n = rcs_copy_out(frames, n, out, max);
+    pthread_mutex_unlock(&rcs.lock);
+    return n;
+}
+
+void rcs_session_free(rcs_session *s) {
+    if (!s)
+        return;
+    pthread_mutex_lock(&rcs.lock);
+    bool had_dwarf = false;
+    for (size_t i = 0; i < s->n; i++) {
+        rcs_smod *m = &s->m[i];
+        rcs_table_clear((rcs_table){&m->cache, &m->cache_mask, &m->cache_count});
+        if (m->dwfl) {
+            dwfl_end(m->dwfl);
+            had_dwarf = true;
+        }
+        free(m->path);
+    }
+    /* the CU indexes are keyed by addresses in the debug data just freed */
+    if (had_dwarf)
+        rcs_drop_cus();
+    if (s->reset_gen == rcs.reset_gen)
+        rcs.bytes -= s->bytes < rcs.bytes ? s->bytes : rcs.bytes;
+    pthread_mutex_unlock(&rcs.lock);
+    free(s->m);
+    free(s);
 }

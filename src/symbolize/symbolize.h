@@ -46,6 +46,32 @@ typedef struct rcs_frame {
  * address in no module gives one frame with every field unknown. */
 size_t rcs_symbolize(uintptr_t pc, rcs_frame *out, size_t max);
 
+/* ---- offline: the addresses of a process that is gone ----
+ *
+ * A report symbolizes what a capture recorded, in another process: the
+ * modules and where they were mapped come from the capture. A session holds
+ * those modules; each is opened the first time one of its addresses is
+ * looked up, and its answers are cached. A module whose file is missing, or
+ * whose GNU build id differs from the recorded one (rebuilt since), gives
+ * one frame with only the module and the offset. Frames and strings are as
+ * rcs_symbolize's: valid until rcs_reset, also after the session is freed.
+ * Thread-safe like the rest of the layer. */
+typedef struct rcs_session rcs_session;
+
+/* NULL on ENOMEM. */
+rcs_session *rcs_session_new(void);
+/* A segment of a module as it was mapped: [start, end) from file offset
+ * file_offset of path, and the module's build id (NULL, 0 when unknown).
+ * Segments of one mapping share one module. Returns the module's index
+ * (>= 0), or -1 on ENOMEM or arguments that cannot describe a mapping. */
+int rcs_session_add_module(rcs_session *s, const char *path, uint64_t start, uint64_t end,
+                           uint64_t file_offset, const uint8_t *build_id, size_t build_id_len);
+/* As rcs_symbolize, for pc (a return address as the capture recorded it)
+ * in module (an index from rcs_session_add_module; any other value gives
+ * one unknown frame). */
+size_t rcs_session_symbolize(rcs_session *s, int module, uint64_t pc, rcs_frame *out, size_t max);
+void rcs_session_free(rcs_session *s);
+
 /* Drop every cache and opened module (after dlclose, or to release memory).
  * Strings returned before are invalid afterwards. */
 void rcs_reset(void);

@@ -5,7 +5,10 @@
  * bad addresses give an unknown frame; cached answers equal the first; four
  * threads get identical answers; rcs_reset starts over. */
 #define _GNU_SOURCE
+#define _GNU_SOURCE
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "symbolize/symbolize.h"
@@ -320,6 +324,154 @@ static int group_teardown(void **state) {
     return 0;
 }
 
+/* ---- offline sessions ---------------------------------------------------- */
+
+/* The modules of this process as a capture records them: every PT_LOAD
+ * segment, page-rounded, with its file offset; the executable under its
+ * path. */
+typedef struct seg_rec {
+    char path[512];
+    uint64_t start, end, offset;
+    uintptr_t bias;
+} seg_rec;
+typedef struct seg_list {
+    seg_rec r[256];
+    size_t n;
+} seg_list;
+
+static int collect_segments(struct dl_phdr_info *info, size_t size, void *arg) {
+    (void)size;
+    seg_list *l = arg;
+    char path[512];
+    if (info->dlpi_name && info->dlpi_name[0]) {
+        snprintf(path, sizeof path, "%s", info->dlpi_name);
+    } else {
+        ssize_t k = readlink("/proc/self/exe", path, sizeof path - 1);
+        if (k <= 0)
+            return 0;
+        path[k] = 0;
+    }
+    if (path[0] != '/')
+        return 0;   /* the vdso */
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    for (int i = 0; i < info->dlpi_phnum && l->n < 256; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        seg_rec *r = &l->r[l->n++];
+        snprintf(r->path, sizeof r->path, "%s", path);
+        r->start = (info->dlpi_addr + ph->p_vaddr) & ~(page - 1);
+        r->end = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + page - 1) & ~(page - 1);
+        r->offset = ph->p_offset & ~(page - 1);
+        r->bias = info->dlpi_addr;
+    }
+    return 0;
+}
+
+/* The session's module index for pc, adding every segment of l. */
+static int session_module_of(rcs_session *s, const seg_list *l, uintptr_t pc) {
+    int found = -1;
+    for (size_t i = 0; i < l->n; i++) {
+        int m = rcs_session_add_module(s, l->r[i].path, l->r[i].start, l->r[i].end, l->r[i].offset, NULL, 0);
+        assert_true(m >= 0);
+        if (pc >= l->r[i].start && pc < l->r[i].end)
+            found = m;
+    }
+    return found;
+}
+
+/* What a session finds for this process's addresses (read back from the
+ * files at the recorded places) equals what the live symbolizer finds: the
+ * known chain with its inlined frame, this file's function and line, libc. */
+static void test_session_matches_live(void **state) {
+    (void)state;
+    static seg_list l;
+    l.n = 0;
+    dl_iterate_phdr(collect_segments, &l);
+    assert_true(l.n >= 2);
+    chain_result r;
+    chain_outer(&r);
+    uintptr_t ra = return_address();
+    int v[] = {3, 1, 2};
+    libc_qsort()(v, 3, sizeof v[0], cmp_ints);
+    uintptr_t pcs[] = {r.ra_in_outer, ra, cmp_ra};
+    rcs_session *s = rcs_session_new();
+    assert_non_null(s);
+    for (size_t k = 0; k < sizeof pcs / sizeof pcs[0]; k++) {
+        int m = session_module_of(s, &l, pcs[k]);
+        assert_true(m >= 0);
+        rcs_frame live[8], off[8];
+        size_t nl = rcs_symbolize(pcs[k], live, 8);
+        size_t no = rcs_session_symbolize(s, m, pcs[k], off, 8);
+        assert_int_equal(no, nl);
+        for (size_t i = 0; i < nl && i < 8; i++) {
+            if (!frames_equal(&live[i], &off[i]))
+                print_error("pc %zu frame %zu: live %s %s:%d %s+%#lx %d, session %s %s:%d %s+%#lx %d\n", k, i,
+                            live[i].function ? live[i].function : "?", live[i].file ? live[i].file : "?",
+                            live[i].line, live[i].module ? live[i].module : "?",
+                            (unsigned long)live[i].module_offset, live[i].inlined,
+                            off[i].function ? off[i].function : "?", off[i].file ? off[i].file : "?",
+                            off[i].line, off[i].module ? off[i].module : "?",
+                            (unsigned long)off[i].module_offset, off[i].inlined);
+            /* the module by its name: the loader's path and the maps' may
+             * differ by a link (/lib is /usr/lib on Debian 12) */
+            rcs_frame o = off[i];
+            if (o.module && live[i].module && strcmp(base_name(o.module), base_name(live[i].module)) == 0)
+                o.module = live[i].module;
+            assert_true(frames_equal(&live[i], &o));
+        }
+        /* again: from the session's cache, the same */
+        rcs_frame again[8];
+        assert_int_equal(rcs_session_symbolize(s, m, pcs[k], again, 8), no);
+        assert_true(frames_equal(&again[0], &off[0]));
+    }
+    /* after rcs_reset the session answers again (its cache pointed to
+     * strings that are gone) */
+    rcs_reset();
+    int m = session_module_of(s, &l, ra);
+    rcs_frame f[4];
+    assert_int_equal(rcs_session_symbolize(s, m, ra, f, 4), 1);
+    assert_string_equal(f[0].function, "test_session_matches_live");
+    rcs_session_free(s);
+}
+
+/* A file that is not the one that ran (another build id), one that is
+ * gone, and indexes that name no module: the module and the offset at
+ * most, never a wrong function. */
+static void test_session_unknown(void **state) {
+    (void)state;
+    static seg_list l;
+    l.n = 0;
+    dl_iterate_phdr(collect_segments, &l);
+    uintptr_t ra = return_address();
+    const seg_rec *exe = NULL;
+    for (size_t i = 0; i < l.n; i++)
+        if (ra >= l.r[i].start && ra < l.r[i].end)
+            exe = &l.r[i];
+    assert_non_null(exe);
+    rcs_session *s = rcs_session_new();
+    assert_non_null(s);
+    static const uint8_t other_id[20] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+    int rebuilt = rcs_session_add_module(s, exe->path, exe->start, exe->end, exe->offset, other_id, 20);
+    int gone = rcs_session_add_module(s, "/nonexistent/libgone.so", exe->start, exe->end, exe->offset, NULL, 0);
+    assert_true(rebuilt >= 0 && gone >= 0 && rebuilt != gone);
+    rcs_frame f[4];
+    assert_int_equal(rcs_session_symbolize(s, rebuilt, ra, f, 4), 1);
+    assert_null(f[0].function);
+    assert_string_equal(f[0].module, exe->path);
+    assert_true(f[0].module_offset == ra - exe->bias);
+    assert_int_equal(rcs_session_symbolize(s, gone, ra, f, 4), 1);
+    assert_null(f[0].function);
+    assert_string_equal(f[0].module, "/nonexistent/libgone.so");
+    assert_int_equal(rcs_session_symbolize(s, 99, ra, f, 4), 1);
+    assert_unknown(&f[0]);
+    assert_int_equal(rcs_session_symbolize(s, -1, ra, f, 4), 1);
+    assert_unknown(&f[0]);
+    assert_int_equal(rcs_session_add_module(s, NULL, 0, 0, 0, NULL, 0), -1);
+    rcs_session_free(s);
+    rcs_session_free(NULL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chain),
@@ -330,6 +482,8 @@ int main(void) {
         cmocka_unit_test(test_cache_and_reset),
         cmocka_unit_test(test_many_addresses),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_session_matches_live),
+        cmocka_unit_test(test_session_unknown),
         cmocka_unit_test(test_cost),
     };
     return rct_run_tests(tests, NULL, group_teardown);
