@@ -101,6 +101,8 @@ void rcr_replay_free(rcr_replay *r) {
     rci_htable_free(&r->live);
     rci_htable_free(&r->fifo_of);
     rci_htable_free(&r->orphans);
+    rcs_session_free(r->sym);
+    free(r->sym_index);
     memset(r, 0, sizeof *r);
 }
 

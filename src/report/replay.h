@@ -57,6 +57,7 @@
 
 #include "capture/capture.h"
 #include "heap/htable.h"
+#include "symbolize/symbolize.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -189,6 +190,13 @@ typedef struct rcr_replay {
     uint64_t seq, released_time, newest_time;
     rci_htable orphans;        /* ptr -> time of a free of an unknown block */
     bool released_any;
+
+    /* symbols: the capture's modules in an offline symbolizer session,
+     * each added the first time one of its pcs is named (sym_index[m]: the
+     * session's index of modules[m], -1 until added) */
+    rcs_session *sym;
+    int *sym_index;
+    size_t nsym_index;
 
     uint64_t live_bytes, live_allocations;
     uint64_t epoch;

@@ -7,6 +7,32 @@
 
 /* ---- frames ------------------------------------------------------------------ */
 
+/* The symbolizer's index of module m, adding it (and the session) the
+ * first time; -1 when it cannot (no path, out of memory): the frame stays
+ * module+offset. */
+static int session_module(rcr_replay *r, uint32_t m) {
+    if (!r->modules[m].path || !r->modules[m].path[0])
+        return -1;
+    if (!r->sym && !(r->sym = rcs_session_new()))
+        return -1;
+    if (m >= r->nsym_index) {
+        size_t n = r->nmodules;
+        int *v = realloc(r->sym_index, n * sizeof *v);
+        if (!v)
+            return -1;
+        for (size_t i = r->nsym_index; i < n; i++)
+            v[i] = -2;   /* not added yet */
+        r->sym_index = v;
+        r->nsym_index = n;
+    }
+    if (r->sym_index[m] == -2) {
+        const rcr_module *mod = &r->modules[m];
+        r->sym_index[m] = rcs_session_add_module(r->sym, mod->path, mod->start, mod->end, mod->offset,
+                                                 mod->build_id, mod->build_id_len);
+    }
+    return r->sym_index[m];
+}
+
 void rcr_frame_of(rcr_replay *r, uint32_t id, rcr_frame *out) {
     memset(out, 0, sizeof *out);
     if (id == 0 || id >= r->nnodes || !r->nodes[id].defined)
@@ -20,9 +46,16 @@ void rcr_frame_of(rcr_replay *r, uint32_t id, rcr_frame *out) {
     const rcr_module *mod = &r->modules[m];
     out->module = mod->path;
     out->offset = pc - mod->start + mod->offset;
-    /* Function, file and line need a symbolizer that reads the capture's
-     * modules (the program is gone): symbolize.h resolves addresses of
-     * this process only. Frames are module+offset until it can. */
+    int sym = session_module(r, m);
+    if (sym < 0)
+        return;
+    /* the innermost frame: where an inlined function's own line is */
+    rcs_frame f[8];
+    if (rcs_session_symbolize(r->sym, sym, pc, f, 8) >= 1) {
+        out->function = f[0].function;
+        out->file = f[0].file;
+        out->line = f[0].line;
+    }
 }
 
 /* ---- grouping keys ---------------------------------------------------------- */
