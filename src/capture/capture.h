@@ -3,13 +3,15 @@
  * The byte format is documented in docs/capture-format.md.
  *
  * A capture is a header followed by chunks. A chunk is a run of records,
- * compressed with zstd as one frame, and written whole: a program that
- * crashes loses at most the chunks not yet written, and a reader of a
- * truncated file reads every complete chunk before it. Records are events:
- * allocations, frees, reallocations, the call-tree nodes their stacks refer
- * to (each emitted once, before its first use), the modules mapped (so
- * that addresses can be symbolized after the program is gone, libraries it
- * dlclosed included), threads, memory samples, and how the program ended.
+ * compressed with zstd (the next flushed piece of one zstd stream, so that
+ * a chunk compresses against the ones before it) or stored raw, and written
+ * whole: a program that crashes loses at most the chunks not yet written,
+ * and a reader of a truncated file reads every complete chunk before it.
+ * Records are events: allocations, frees, reallocations, the call-tree
+ * nodes their stacks refer to (each emitted once, before its first use),
+ * the modules mapped (so that addresses can be symbolized after the
+ * program is gone, libraries it dlclosed included), threads, memory
+ * samples, and how the program ended.
  *
  * Nothing here allocates from the recycle heap or calls malloc on the
  * writer's path (the writer runs inside the preload shim, where malloc is
@@ -87,7 +89,17 @@ typedef struct rccap_header {
  * the OS id, which RCCAP_THREAD gives. Stack ids are call-tree nodes: 0 is
  * the empty stack, every other id was defined by an RCCAP_STACK record
  * earlier in the file. Pointers in strings stay valid until the next call
- * of the reader. */
+ * of the reader.
+ *
+ * What a reader holds the stack ids to: each id is defined once; a STACK
+ * record's parent is 0 or an id defined before it (so the tree has no
+ * cycle); ALLOC and REALLOC name 0 or a defined id. Writers number ids 1,
+ * 2, 3, ... as nodes are created, and chunks of several threads may define
+ * them a little out of order, so the reader asks only that an id be at
+ * most 2 * (ids defined before it) + RCCAP_STACK_ID_SLACK: what it keeps
+ * per id (and what a report keeps in an array indexed by id) stays
+ * proportional to the STACK records actually read. */
+#define RCCAP_STACK_ID_SLACK 65536u
 typedef struct rccap_event {
     rccap_kind kind;
     uint64_t time_ns;
@@ -139,36 +151,103 @@ typedef struct rccap_event {
 
 /* Records are encoded into a caller's buffer (the preload keeps one per
  * thread) and handed to the writer a chunk at a time. */
+typedef struct rccap_model rccap_model;
 typedef struct rccap_encoder {
     uint8_t *buf;
     size_t len, cap;
     uint32_t count;               /* records in buf */
     uint64_t last_time;           /* times are stored as deltas within a chunk */
+    /* The rest of the delta state of the chunk (pointers, call sites and
+     * stack ids are stored relative to the previous ones, threads only when
+     * they change, pointers also as references to the chunk's earlier frees
+     * and allocations). Zero after rccap_encoder_reset: an encoder set up as
+     * { .buf = b, .cap = n } with every other field zero is ready. */
+    uint64_t last_ptr, last_pc, last_ref;
+    uint32_t last_thread, last_stack;
+    uint32_t frees, allocs;
+    rccap_model *model;           /* optional: rccap_encoder_set_model */
 } rccap_encoder;
 
 /* Largest encoding of one record, strings aside (a module's path, a
- * thread's name and a build id add their lengths). */
+ * thread's name and a build id add their lengths and one byte each). */
 #define RCCAP_RECORD_MAX 96
+/* Longest module path, thread name and header program path, in bytes
+ * without the NUL; the encoder and the writer cut longer ones there. */
+#define RCCAP_STRING_MAX 4096
+/* Longest build id, in bytes (cut there too). */
+#define RCCAP_BUILD_ID_MAX 255
+/* Longest header command line, in bytes (cut there). */
+#define RCCAP_COMMAND_LINE_MAX (1u << 20)
+/* Most record bytes in one chunk: the encoder fills at most this much of
+ * a larger buffer, and a reader refuses bigger chunks (so that a damaged
+ * length never makes it allocate more). */
+#define RCCAP_CHUNK_MAX (16u << 20)
 
-/* Append ev to e; false (e unchanged) when it does not fit. */
+/* e = { .buf = buf, .cap = cap }, empty, without a model. */
+void rccap_encoder_init(rccap_encoder *e, uint8_t *buf, size_t cap);
+
+/* The pointer model. Addresses are most of what a capture holds, and as
+ * deltas they cost about two bytes per allocation and free after zstd;
+ * with a model an encoder writes most of them as references (the block
+ * freed r frees ago, the block of allocation number n) that cost almost
+ * nothing after zstd (docs/capture-format.md gives the figures). The model
+ * is two caches from pointer to number, for the chunk's last `window` frees
+ * and allocations: rccap_model_size(window) bytes, 64 per unit of window
+ * (4 MiB for 65536, which a binary tree of 32768 nodes needs). It costs the
+ * encoder about 10 ns a record, and is optional: without one every pointer
+ * is a delta, and readers read both. A reference reaches back at most
+ * RCCAP_MODEL_WINDOW frees or allocations. */
+#define RCCAP_MODEL_WINDOW (1u << 18)
+/* Bytes of memory for a model of window (a power of two from 64 to
+ * RCCAP_MODEL_WINDOW); 0 for any other window. */
+size_t rccap_model_size(uint32_t window);
+/* Give e the model laid out in mem (size bytes, at least
+ * rccap_model_size(window), 16-byte aligned, contents ignored; the
+ * caller's memory, which must outlive its use by e). e must be empty: just
+ * initialised or reset. mem NULL takes e's model away. false (e unchanged)
+ * when the window, the size or the alignment is wrong or e is not empty.
+ * The encoder never allocates: this is the only memory the model uses. */
+bool rccap_encoder_set_model(rccap_encoder *e, void *mem, size_t size, uint32_t window);
+/* Append ev to e; false (e unchanged) when it does not fit, or when ev is
+ * not a valid event (a kind, fn, end or leak state out of range, a STACK
+ * defining id 0, a build id length without bytes): an empty encoder that
+ * refuses ev will always refuse it. Strings longer than the limits above
+ * are cut. e->len is stored last, after the record's bytes, so a signal
+ * handler that interrupts rccap_encode and writes e with
+ * rccap_writer_chunk_raw sees whole records only. */
 bool rccap_encode(rccap_encoder *e, const rccap_event *ev);
-/* Empty e for the next chunk (the buffer stays). */
+/* Empty e for the next chunk (the buffer and the model stay; the model
+ * forgets the chunk's pointers in O(1)). */
 void rccap_encoder_reset(rccap_encoder *e);
 
 typedef struct rccap_writer rccap_writer;
 
 /* Start a capture on fd (owned by the caller, written from its current
  * position): the header is written at once. NULL on failure, with *err an
- * errno value. level is zstd's compression level (1 is fast). */
+ * errno value. level is zstd's compression level (1 is fast). The writer's
+ * memory (itself, zstd's state, the compressed chunk) comes from the OS
+ * layer; nothing here calls malloc.
+ *
+ * Calls on one writer must not overlap: the caller serialises them (a lock
+ * or a single writer thread). A call that overlaps another anyway, such as
+ * a signal handler's rccap_writer_chunk_raw interrupting a chunk being
+ * written, writes nothing and returns EBUSY. */
 rccap_writer *rccap_writer_open(int fd, const rccap_header *h, int level, int *err);
 /* Compress and write the encoded records of e as one chunk; 0 or an errno
  * value. The chunk is written whole or (on an error) not at all as far as
- * a reader can tell. */
+ * a reader can tell: a write cut short leaves a partial chunk at the end of
+ * the file, which readers report as truncation, and every later call on
+ * this writer returns the same error, so nothing follows it. A chunk whose
+ * compression fails (no memory) is written uncompressed. An empty e writes
+ * nothing. */
 int rccap_writer_chunk(rccap_writer *w, const rccap_encoder *e);
 /* Write e uncompressed as one chunk, without allocating: for a signal
- * handler flushing what it can before the process dies. */
+ * handler flushing what it can before the process dies. Only whole records
+ * are written (the ones rccap_encode had finished: e->count is not
+ * trusted, the records are counted), and only write(2) is called. */
 int rccap_writer_chunk_raw(rccap_writer *w, const rccap_encoder *e);
-/* Flush and free the writer (the fd stays open); 0 or an errno value. */
+/* Flush and free the writer (the fd stays open); 0 or an errno value (the
+ * error that stopped an earlier chunk, if any). */
 int rccap_writer_close(rccap_writer *w);
 
 /* ---- reading ---- */
@@ -179,6 +258,15 @@ typedef struct rccap_reader rccap_reader;
  * why in a sentence ("not a recycle capture", "written by a newer version
  * (3) of recycle", "cannot open: ..."). */
 rccap_reader *rccap_reader_open(const char *path, char *msg, size_t msg_len);
+/* The same on fd, read from its current position (a pipe will do); fd
+ * stays the caller's and is not closed by rccap_reader_close. */
+rccap_reader *rccap_reader_open_fd(int fd, char *msg, size_t msg_len);
+/* The same on len bytes at data, which must stay valid until the reader is
+ * closed. flags: 0, or RCCAP_READ_NO_CHECKSUM to skip the checksum tests
+ * (for the fuzzer: every other check still applies). */
+#define RCCAP_READ_NO_CHECKSUM 1u
+rccap_reader *rccap_reader_open_mem(const void *data, size_t len, unsigned flags, char *msg,
+                                    size_t msg_len);
 const rccap_header *rccap_reader_header(const rccap_reader *r);
 /* The next record: 1 with *ev filled, 0 at the end of the file, -1 on
  * damage (rccap_reader_error says what and where). A file that ends in the
@@ -186,7 +274,8 @@ const rccap_header *rccap_reader_header(const rccap_reader *r);
 int rccap_reader_next(rccap_reader *r, rccap_event *ev);
 bool rccap_reader_truncated(const rccap_reader *r);
 const char *rccap_reader_error(const rccap_reader *r);
-/* Bytes of the file consumed so far and its size (a progress indicator). */
+/* Bytes of the file consumed so far and its size (a progress indicator;
+ * the size is the bytes consumed when it cannot be known, as on a pipe). */
 void rccap_reader_progress(const rccap_reader *r, uint64_t *done, uint64_t *total);
 void rccap_reader_close(rccap_reader *r);
 
