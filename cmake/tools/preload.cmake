@@ -121,7 +121,8 @@ if(RC_BUILD_TESTS AND IS_DIRECTORY "${PROJECT_SOURCE_DIR}/tests/preload")
 
     add_executable(rcpl_prog "${rc_preload_tests}/prog.c")
     target_link_libraries(rcpl_prog PRIVATE Threads::Threads ${CMAKE_DL_LIBS} recycle_warnings)
-    set_target_properties(rcpl_prog PROPERTIES OUTPUT_NAME prog)
+    # -rdynamic: the program lists where its pattern functions lie (dladdr1)
+    set_target_properties(rcpl_prog PROPERTIES OUTPUT_NAME prog ENABLE_EXPORTS ON)
     rc_preload_test_program(rcpl_prog)
 
     add_library(rcpl_plugin MODULE "${rc_preload_tests}/plugin.c")

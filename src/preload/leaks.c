@@ -52,9 +52,16 @@ static uintptr_t hex(const char **p, const char *end) {
     return v;
 }
 
-/* Call fn(arg, lo, hi, readable) for each line of /proc/self/maps; stops
- * when fn returns non-zero and returns that, or an errno value, or 0. */
-static int maps_each(int (*fn)(void *, uintptr_t, uintptr_t, bool), void *arg) {
+/* One line of /proc/self/maps. */
+typedef struct mapping {
+    uintptr_t lo, hi;
+    bool r, w, x;
+    bool named;                   /* a path or a [name] follows the inode */
+} mapping;
+
+/* Call fn(arg, m) for each line of /proc/self/maps; stops when fn returns
+ * non-zero and returns that, or an errno value, or 0. */
+static int maps_each(int (*fn)(void *, const mapping *), void *arg) {
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno;
@@ -76,11 +83,26 @@ static int maps_each(int (*fn)(void *, uintptr_t, uintptr_t, bool), void *arg) {
             if (!nl)
                 break;
             const char *q = p;
-            uintptr_t lo = hex(&q, nl);
-            uintptr_t hi = q < nl && *q == '-' ? (q++, hex(&q, nl)) : 0;
-            bool readable = q + 1 < nl && q[0] == ' ' && q[1] == 'r';
+            mapping m = {0};
+            m.lo = hex(&q, nl);
+            m.hi = q < nl && *q == '-' ? (q++, hex(&q, nl)) : 0;
+            if (q + 4 < nl && q[0] == ' ') {
+                m.r = q[1] == 'r';
+                m.w = q[2] == 'w';
+                m.x = q[3] == 'x';
+            }
+            /* perms, offset, dev, inode: four fields, then the name */
+            for (int field = 0; field < 4 && q < nl; field++) {
+                while (q < nl && *q == ' ')
+                    q++;
+                while (q < nl && *q != ' ')
+                    q++;
+            }
+            while (q < nl && *q == ' ')
+                q++;
+            m.named = q < nl;
             p = nl + 1;
-            if (hi > lo && (r = fn(arg, lo, hi, readable)) != 0)
+            if (m.hi > m.lo && (r = fn(arg, &m)) != 0)
                 goto done;
         }
         have = (size_t)(end - p);
@@ -97,15 +119,15 @@ done:
     return r;
 }
 
-static int add_readable(void *arg, uintptr_t lo, uintptr_t hi, bool readable) {
+static int add_readable(void *arg, const mapping *m) {
     rcpl_ranges *rs = arg;
-    if (!readable)
+    if (!m->r)
         return 0;
-    if (rs->count && rs->r[rs->count - 1].hi == lo) {
-        rs->r[rs->count - 1].hi = hi;   /* the file is sorted: merge neighbours */
+    if (rs->count && rs->r[rs->count - 1].hi == m->lo) {
+        rs->r[rs->count - 1].hi = m->hi;   /* the file is sorted: merge neighbours */
         return 0;
     }
-    return rcpl_ranges_add(rs, lo, hi);
+    return rcpl_ranges_add(rs, m->lo, m->hi);
 }
 
 int rcpl_maps_readable(rcpl_ranges *rs) {
@@ -122,11 +144,10 @@ typedef struct finding {
     bool ok;
 } finding;
 
-static int find_one(void *arg, uintptr_t lo, uintptr_t hi, bool readable) {
-    (void)readable;
+static int find_one(void *arg, const mapping *m) {
     finding *f = arg;
-    if (f->addr >= lo && f->addr < hi) {
-        f->found = (rcpl_range){lo, hi};
+    if (f->addr >= m->lo && f->addr < m->hi) {
+        f->found = (rcpl_range){m->lo, m->hi};
         f->ok = true;
         return -1;
     }
@@ -139,6 +160,30 @@ bool rcpl_maps_find(uintptr_t addr, rcpl_range *out) {
     if (f.ok)
         *out = f.found;
     return f.ok;
+}
+
+typedef struct stacks {
+    rcpl_ranges *out;
+    uintptr_t guard_end;          /* end of the last inaccessible mapping */
+    int err;
+} stacks;
+
+static int add_stack(void *arg, const mapping *m) {
+    stacks *st = arg;
+    if (!m->r && !m->w && !m->x) {
+        st->guard_end = m->hi;
+        return 0;
+    }
+    if (m->r && m->w && !m->x && !m->named && m->lo == st->guard_end && m->lo != 0)
+        st->err = rcpl_ranges_add(st->out, m->lo, m->hi);
+    st->guard_end = 0;
+    return st->err;
+}
+
+int rcpl_maps_thread_stacks(rcpl_ranges *rs) {
+    stacks st = {rs, 0, 0};
+    int r = maps_each(add_stack, &st);
+    return r > 0 ? r : st.err;
 }
 
 /* ---- the scan ---- */

@@ -49,6 +49,15 @@ int rcpl_maps_readable(rcpl_ranges *rs);
  * none (or the file cannot be read). */
 bool rcpl_maps_find(uintptr_t addr, rcpl_range *out);
 
+/* Append every mapping laid out as a thread stack: unnamed, readable and
+ * writable, right above an inaccessible guard mapping. That is the stack
+ * of every thread pthread_create made, running or not: glibc keeps the
+ * stacks of exited threads in a cache, with their thread control block and
+ * its pointer to the thread's allocated TLS (blocks the program still
+ * reaches if it starts another thread). Coroutine stacks that a program
+ * maps with a guard look the same and are roots too. 0 or an errno value. */
+int rcpl_maps_thread_stacks(rcpl_ranges *rs);
+
 /* Called once per live block with its verdict. */
 typedef void (*rcpl_leak_fn)(void *arg, uintptr_t ptr, uint64_t size, bool reachable);
 

@@ -96,7 +96,6 @@ typedef struct rcpl_thread {
     bool in_emit;                 /* the owner holds `lock` (read by its signal handler) */
     uint64_t os_tid;
     pthread_t self;
-    uintptr_t sp_hint;            /* an address on its stack (the leak scan's roots) */
     _Atomic uint64_t heap_in, heap_out;   /* weights recorded as allocated / freed */
     rcpl_sampler sampler;
     struct rcpl_thread *next;     /* every state ever made */
@@ -143,7 +142,6 @@ static struct recorder {
     _Atomic int starting;
     _Atomic int ending;           /* an ending (exit, _exit, crash) has begun */
     bool late_done;
-    int exit_status;
 
     bool caught[NSIG];            /* signals whose handler is ours */
     struct sigaction prog[NSIG];  /* the program's view of those */
@@ -389,7 +387,8 @@ static void write_alone(const rccap_event *ev, bool raw) {
 
 static bool node_made(void *arg, uint32_t id, uint32_t parent, uintptr_t pc) {
     (void)arg;
-    rccap_event ev = {.kind = RCCAP_STACK, .time_ns = now(), .thread = tl_thread ? tl_thread->number : 0};
+    /* thread 0: a node belongs to every thread whose stacks pass through it */
+    rccap_event ev = {.kind = RCCAP_STACK, .time_ns = now(), .thread = 0};
     ev.u.stack.id = id;
     ev.u.stack.parent = parent;
     ev.u.stack.pc = pc;
@@ -455,7 +454,6 @@ static void thread_init(rcpl_thread *t, uint32_t number) {
     t->number = number;
     t->os_tid = rci_os_thread_id();
     t->self = pthread_self();
-    t->sp_hint = (uintptr_t)__builtin_frame_address(0);
     rcpl_sampler_init(&t->sampler, R.cfg.sample, rci_os_random() ^ t->os_tid);
 }
 
@@ -998,16 +996,9 @@ static void leak_scan(rcpl_thread *t) {
     if (rcpl_maps_find(sp, &m))
         rcpl_ranges_add(&roots, sp, m.hi);
     add_tls_root(&roots);
-    /* other threads still running: their whole stack mapping, which holds
-     * their TLS too (their registers are out of reach) */
-    for (rcpl_thread *o = atomic_load(&R.threads); o; o = o->next) {
-        if (o == t || o == R.own || atomic_load(&o->status) != T_LIVE || !o->sp_hint)
-            continue;
-        if (syscall(SYS_tgkill, (pid_t)R.pid, (pid_t)o->os_tid, 0) != 0)
-            continue;
-        if (rcpl_maps_find(o->sp_hint, &m))
-            rcpl_ranges_add(&roots, m.lo, m.hi);
-    }
+    /* every thread stack, whole: those of the other threads (their TLS is
+     * there too; their registers are out of reach) and glibc's cached ones */
+    rcpl_maps_thread_stacks(&roots);
     rcpl_leaks_scan(&R.live, roots.r, roots.count, &readable, leak_emit, t);
 out:
     rcpl_live_unlock_all(&R.live);
@@ -1045,13 +1036,13 @@ static void finish(rccap_end how, int status) {
     rcpl_busy--;
 }
 
+/* exit() and main's return. This handler was registered in the library's
+ * constructor, before __libc_start_main registered the loader's
+ * destructor pass: exit runs it last, after the program's own handlers and
+ * every library's destructors, so that what they free is recorded too. */
 static void on_exit_status(int status, void *arg) {
     (void)arg;
-    R.exit_status = status;
-}
-
-__attribute__((destructor)) static void at_unload(void) {
-    finish(RCCAP_END_RETURNED, R.exit_status);
+    finish(RCCAP_END_RETURNED, status);
 }
 
 void rcpl_on_exit_now(int status) {

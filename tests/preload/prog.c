@@ -7,6 +7,7 @@
  * ordinary program, as the ones users profile. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -19,10 +20,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The patterns whose allocations the tests find by frame 0: exported (the
+ * program is linked with -rdynamic) so that, with RCPL_PROG_SYMS=FILE, the
+ * program writes where each one lies ("name start end" lines) before it
+ * starts its pattern. */
+int prog_counts(void);
+int prog_leaks(void);
+void *prog_churn_thread(void *arg);
+void prog_on_usr1(int sig);
+int prog_forking(void);
+int prog_plugin(const char *dir);
+int prog_close_fds(void);
+
 /* Keeps the compiler from dropping or merging the calls. */
 static void *volatile sink;
-/* A root for the "reachable" block of leaks. */
-static void *kept;
+/* A root for the "reachable" block of leaks (volatile: a store the
+ * program never reads back would be dropped, and the malloc with it). */
+static void *volatile kept;
 
 static long arg_long(int argc, char **argv, int i, long fallback) {
     return i < argc ? strtol(argv[i], NULL, 10) : fallback;
@@ -38,7 +52,7 @@ static long arg_long(int argc, char **argv, int i, long fallback) {
  *                  memalign 256/300, valloc 5000, pvalloc 5000 (one page
  *                  rounded up: 8192 with 4 KiB pages)
  * Everything is freed: no block is live at exit. */
-static int counts(void) {
+int prog_counts(void) {
     void *b[100];
     for (int i = 0; i < 100; i++)
         b[i] = malloc((size_t)i + 1);
@@ -49,7 +63,9 @@ static int counts(void) {
         c[i] = calloc(3, 7);
     for (int i = 0; i < 10; i++)
         free(c[i]);
-    char *r = realloc(NULL, 8);
+    /* volatile: the compiler would make realloc(NULL, 8) a malloc */
+    char *volatile none = NULL;
+    char *r = realloc(none, 8);
     for (size_t s = 16; s <= 8192; s *= 2) {
         char *q = realloc(r, s);
         if (!q)
@@ -88,24 +104,23 @@ typedef struct chain {
     char pad[40];
 } chain;
 
-static int leaks(void) {
+static chain *volatile head;
+
+int prog_leaks(void) {
     kept = malloc(777);
     sink = malloc(333);
     sink = NULL;
     chain *a = malloc(48);
     a->next = malloc(64);
     a->next->next = NULL;
-    static chain *head;
     head = a;
-    sink = head;
-    sink = NULL;
     return 0;
 }
 
 /* threads N M: N threads, each M malloc(24)/free pairs; 0 live at exit. */
 static long per_thread;
 
-static void *churn_thread(void *arg) {
+void *prog_churn_thread(void *arg) {
     (void)arg;
     for (long i = 0; i < per_thread; i++) {
         void *p = malloc(24);
@@ -121,7 +136,7 @@ static int threads(long n, long m) {
     if (n > 64)
         n = 64;
     for (long i = 0; i < n; i++)
-        if (pthread_create(&th[i], NULL, churn_thread, NULL) != 0)
+        if (pthread_create(&th[i], NULL, prog_churn_thread, NULL) != 0)
             return 2;
     for (long i = 0; i < n; i++)
         pthread_join(th[i], NULL);
@@ -158,7 +173,7 @@ static int handoff(long n) {
 static volatile sig_atomic_t handled;
 static sigjmp_buf recover;
 
-static void on_usr1(int sig) {
+void prog_on_usr1(int sig) {
     (void)sig;
     void *p = malloc(16);
     sink = p;
@@ -174,7 +189,7 @@ static void on_segv(int sig) {
 static int signals(long n) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
+    sa.sa_handler = prog_on_usr1;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGUSR1, &sa, NULL) != 0)
         return 2;
@@ -201,7 +216,7 @@ static int signals(long n) {
 /* fork: the parent makes 1 block of 100 bytes, forks; the child makes 3
  * blocks of 200 bytes and exits with 7; the parent waits, makes 1 block of
  * 300 bytes, and returns 0 if the child's status was 7. Nothing freed. */
-static int forking(void) {
+int prog_forking(void) {
     sink = malloc(100);
     fflush(stdout);
     pid_t pid = fork();
@@ -256,7 +271,7 @@ static int exec_self(const char *self) {
 
 /* dlopen DIR: load DIR/librcpl_plugin.so, call its function (4 blocks of
  * 1234 bytes made inside the plugin, kept), close it. */
-static int plugin(const char *dir) {
+int prog_plugin(const char *dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/librcpl_plugin.so", dir);
     void *h = dlopen(path, RTLD_NOW);
@@ -273,7 +288,7 @@ static int plugin(const char *dir) {
 
 /* close-fds: the program closes every fd above 2 (daemons do), then
  * allocates 10 blocks of 50 bytes and returns 0. */
-static int close_fds(void) {
+int prog_close_fds(void) {
     for (int fd = 3; fd < 4096; fd++)
         close(fd);
     closefrom(3);
@@ -299,11 +314,11 @@ typedef struct node {
     struct node *l, *r;
 } node;
 
-static node *tree(int depth) {
+static node *prog_tree(int depth) {
     node *n = malloc(sizeof *n);
     if (depth > 0) {
-        n->l = tree(depth - 1);
-        n->r = tree(depth - 1);
+        n->l = prog_tree(depth - 1);
+        n->r = prog_tree(depth - 1);
     } else {
         n->l = n->r = NULL;
     }
@@ -322,17 +337,49 @@ static int trees(long depth) {
     long total = 0;
     for (int d = 4; d <= depth; d += 2)
         for (long i = 0; i < (1L << (depth - d + 4)); i++)
-            total += check(tree(d));
+            total += check(prog_tree(d));
     printf("%ld nodes\n", total);
     return 0;
 }
 
+typedef void (*any_fn)(void);
+
+static void write_symbols(const char *path) {
+    static const struct {
+        const char *name;
+        any_fn fn;
+    } fns[] = {
+        {"prog_counts", (any_fn)prog_counts},
+        {"prog_leaks", (any_fn)prog_leaks},
+        {"prog_churn_thread", (any_fn)prog_churn_thread},
+        {"prog_on_usr1", (any_fn)prog_on_usr1},
+        {"prog_forking", (any_fn)prog_forking},
+        {"prog_plugin", (any_fn)prog_plugin},
+        {"prog_close_fds", (any_fn)prog_close_fds},
+    };
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        void *addr;
+        memcpy(&addr, &fns[i].fn, sizeof addr);
+        Dl_info info;
+        const ElfW(Sym) *sym = NULL;
+        if (dladdr1(addr, &info, (void **)&sym, RTLD_DL_SYMENT) && sym)
+            fprintf(f, "%s %p %p\n", fns[i].name, addr, (void *)((char *)addr + sym->st_size));
+    }
+    fclose(f);
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
+    const char *syms = getenv("RCPL_PROG_SYMS");
+    if (syms)
+        write_symbols(syms);
     if (!strcmp(mode, "counts"))
-        return counts();
+        return prog_counts();
     if (!strcmp(mode, "leaks"))
-        return leaks();
+        return prog_leaks();
     if (!strcmp(mode, "threads"))
         return threads(arg_long(argc, argv, 2, 4), arg_long(argc, argv, 3, 1000));
     if (!strcmp(mode, "handoff"))
@@ -340,7 +387,7 @@ int main(int argc, char **argv) {
     if (!strcmp(mode, "signals"))
         return signals(arg_long(argc, argv, 2, 100));
     if (!strcmp(mode, "fork"))
-        return forking();
+        return prog_forking();
     if (!strcmp(mode, "fork-exec"))
         return fork_exec(argv[0]);
     if (!strcmp(mode, "spawn"))
@@ -348,9 +395,9 @@ int main(int argc, char **argv) {
     if (!strcmp(mode, "exec"))
         return exec_self(argv[0]);
     if (!strcmp(mode, "dlopen"))
-        return plugin(argc > 2 ? argv[2] : ".");
+        return prog_plugin(argc > 2 ? argv[2] : ".");
     if (!strcmp(mode, "close-fds"))
-        return close_fds();
+        return prog_close_fds();
     if (!strcmp(mode, "echo"))
         return echo();
     if (!strcmp(mode, "trees"))
