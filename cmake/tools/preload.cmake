@@ -53,7 +53,8 @@ function(rc_preload_plain target)
         target_link_options(${target} PRIVATE -fno-sanitize=all)
     endif()
     if(CMAKE_C_COMPILER_ID MATCHES "Clang" AND RC_HAVE_DEBUG_DEFAULT_VERSION)
-        target_compile_options(${target} PRIVATE -fdebug-default-version=4)
+        target_compile_options(${target} PRIVATE
+            "$<$<COMPILE_LANGUAGE:C>:-fdebug-default-version=4>")
     endif()
 endfunction()
 

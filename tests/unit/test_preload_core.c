@@ -589,21 +589,21 @@ static void add_block(rcpl_live *l, const void *p, uint64_t size) {
 static void test_leaks_scan(void **state) {
     (void)state;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    char *heap = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    /* the heap in words: a block of 64 bytes is 8 of them */
+    void **heap = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(heap != MAP_FAILED);
     memset(heap, 0, 4 * page);
-    void **A = (void **)(heap + 0), **B = (void **)(heap + 64), **C = (void **)(heap + 128);
-    void **D = (void **)(heap + 192), **E = (void **)(heap + 256), **F = (void **)(heap + 320);
-    void **G = (void **)(heap + 384), **H = (void **)(heap + 448), **I = (void **)(heap + 512);
-    void **Z = (void **)(heap + 640);
-    char *hole = heap + 2 * page;             /* unmapped below */
-    void **J = (void **)(heap + 3 * page);    /* unmapped below */
+    size_t pw = page / sizeof(void *);
+    void **A = heap + 0, **B = heap + 8, **C = heap + 16, **D = heap + 24, **E = heap + 32;
+    void **F = heap + 40, **G = heap + 48, **H = heap + 56, **I = heap + 64, **Z = heap + 80;
+    void **hole = heap + 2 * pw;   /* unmapped below */
+    void **J = heap + 3 * pw;      /* unmapped below */
     A[3] = B;
     B[7] = C;
     E[0] = F;
     F[0] = E;
     G[1] = H;
-    ((void **)hole)[0] = I;
+    hole[0] = I;
     J[0] = G;   /* never read: J's page is gone */
     assert_int_equal(munmap(hole, page), 0);
     assert_int_equal(munmap(J, page), 0);
