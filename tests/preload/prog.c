@@ -24,16 +24,24 @@
  * program is linked with -rdynamic) so that, with RCPL_PROG_SYMS=FILE, the
  * program writes where each one lies ("name start end" lines) before it
  * starts its pattern. */
-int prog_counts(void);
-int prog_leaks(void);
-void *prog_churn_thread(void *arg);
-void prog_on_usr1(int sig);
-int prog_forking(void);
-int prog_plugin(const char *dir);
-int prog_close_fds(void);
+#define PATTERN __attribute__((noinline))   /* frame 0 is in the pattern, not in main */
+PATTERN int prog_counts(void);
+PATTERN int prog_leaks(void);
+PATTERN void *prog_churn_thread(void *arg);
+PATTERN void prog_on_usr1(int sig);
+PATTERN int prog_forking(void);
+PATTERN int prog_plugin(const char *dir);
+PATTERN int prog_close_fds(void);
 
-/* Keeps the compiler from dropping or merging the calls. */
+/* Keeps the compiler from dropping or merging the calls: an allocation
+ * whose block is only freed may be elided (clang does), one whose address
+ * is stored to a volatile may not. */
 static void *volatile sink;
+
+static void *seen(void *p) {
+    sink = p;
+    return p;
+}
 /* A root for the "reachable" block of leaks (volatile: a store the
  * program never reads back would be dropped, and the malloc with it). */
 static void *volatile kept;
@@ -55,34 +63,34 @@ static long arg_long(int argc, char **argv, int i, long fallback) {
 int prog_counts(void) {
     void *b[100];
     for (int i = 0; i < 100; i++)
-        b[i] = malloc((size_t)i + 1);
+        b[i] = seen(malloc((size_t)i + 1));
     for (int i = 0; i < 100; i++)
         free(b[i]);
     void *c[10];
     for (int i = 0; i < 10; i++)
-        c[i] = calloc(3, 7);
+        c[i] = seen(calloc(3, 7));
     for (int i = 0; i < 10; i++)
         free(c[i]);
     /* volatile: the compiler would make realloc(NULL, 8) a malloc */
     char *volatile none = NULL;
-    char *r = realloc(none, 8);
+    char *r = seen(realloc(none, 8));
     for (size_t s = 16; s <= 8192; s *= 2) {
-        char *q = realloc(r, s);
+        char *q = seen(realloc(r, s));
         if (!q)
             return 2;
         r = q;
         memset(r, 1, s);
     }
     free(r);
-    void *ra = reallocarray(NULL, 10, 10);
+    void *ra = seen(reallocarray(NULL, 10, 10));
     free(ra);
     void *pm = NULL;
-    if (posix_memalign(&pm, 64, 1000) != 0 || ((uintptr_t)pm & 63))
+    if (posix_memalign(&pm, 64, 1000) != 0 || ((uintptr_t)seen(pm) & 63))
         return 3;
-    void *aa = aligned_alloc(128, 1024);
-    void *ma = memalign(256, 300);
-    void *va = valloc(5000);
-    void *pa = pvalloc(5000);
+    void *aa = seen(aligned_alloc(128, 1024));
+    void *ma = seen(memalign(256, 300));
+    void *va = seen(valloc(5000));
+    void *pa = seen(pvalloc(5000));
     if (!aa || !ma || !va || !pa || ((uintptr_t)aa & 127) || ((uintptr_t)ma & 255))
         return 4;
     if (malloc_usable_size(aa) < 1024)
