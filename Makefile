@@ -65,7 +65,7 @@ TSAN_ARGS   := $(SAN_BUILD) -DCMAKE_C_COMPILER=$(CC_CLANG) -DRC_SANITIZE=thread 
 CLANG_ARGS  := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=$(CC_CLANG) -DRC_WERROR=ON
 FUZZ_ARGS   := $(SAN_BUILD) -DCMAKE_C_COMPILER=$(CC_CLANG) -DRC_SANITIZE=address,undefined \
                -DRC_FUZZ=ON -DRC_BUILD_EXAMPLES=OFF -DRC_BUILD_SHARED=OFF
-FUZZ_TARGETS := utf8 dict_set gc_graph heap snapshot_load trace_table
+FUZZ_TARGETS := utf8 dict_set gc_graph heap snapshot_load trace_table capture_read
 FUZZ_TIME    ?= 30
 FUZZ_RSS_MB  ?= 2048
 
@@ -121,10 +121,6 @@ demo: deps
 	@$(MAKE) --no-print-directory build
 	./build/examples/heap_demo
 	./build/examples/objects_tour
-	@echo "==> recycle run: profiling an unmodified program (examples/leaky_service.c)"
-	./build/bin/recycle run -o build/leaky_service.rcap -- ./build/examples/leaky_service
-	@echo "==> recycle report build/leaky_service.rcap --leaks"
-	./build/bin/recycle report build/leaky_service.rcap --leaks
 
 test-quick: build
 	cd build && $(CTEST) $(CTEST_ARGS)

@@ -144,6 +144,9 @@ bool rcf_model_find(const rccap_model *m, int table, uint64_t ptr, uint32_t coun
 void rcf_model_add(rccap_model *m, int table, uint64_t ptr, uint32_t n);
 /* Forget every pointer (a new chunk). */
 void rcf_model_forget_all(rccap_model *m);
+/* Test hook: put the model's generation at gen (not 0), so that a test can
+ * reach the wrap of the 32-bit generation. */
+void rcf_model_set_generation(rccap_model *m, uint32_t gen);
 
 /* Decode one record at *p (before end) into ev, advancing *p and st, and h
  * when it is not NULL. With h NULL, references are checked for range but

@@ -99,6 +99,11 @@ void rcf_model_forget_all(rccap_model *m) {
     }
 }
 
+void rcf_model_set_generation(rccap_model *m, uint32_t gen) {
+    if (gen)
+        m->gen = gen;
+}
+
 /* The bucket of a pointer: multiplicative hashing (the product's top
  * bits), which mixes the low bits that alignment leaves zero. */
 static mslot *bucket(const rccap_model *m, int table, uint64_t key) {

@@ -231,9 +231,10 @@ static rccap_reader *finish_open(rccap_reader *r, char *msg, size_t msg_len) {
     return NULL;
 }
 
+/* msg = "what: strerror(err)", or what alone for err 0. */
 static void set_msg(char *msg, size_t msg_len, const char *what, int err) {
     if (msg && msg_len)
-        snprintf(msg, msg_len, "%s: %s", what, strerror(err));
+        snprintf(msg, msg_len, "%s%s%s", what, err ? ": " : "", err ? strerror(err) : "");
 }
 
 /* Size of what is left of fd from its position, if it is a regular file. */
@@ -267,7 +268,7 @@ rccap_reader *rccap_reader_open(const char *path, char *msg, size_t msg_len) {
     rccap_reader *r = reader_new(0);
     if (!r) {
         close(fd);
-        set_msg(msg, msg_len, "cannot open", ENOMEM);
+        set_msg(msg, msg_len, "out of memory for the reader", 0);
         return NULL;
     }
     r->fd = fd;
@@ -283,7 +284,7 @@ rccap_reader *rccap_reader_open_fd(int fd, char *msg, size_t msg_len) {
     }
     rccap_reader *r = reader_new(0);
     if (!r) {
-        set_msg(msg, msg_len, "cannot open", ENOMEM);
+        set_msg(msg, msg_len, "out of memory for the reader", 0);
         return NULL;
     }
     r->fd = fd;
@@ -299,7 +300,7 @@ rccap_reader *rccap_reader_open_mem(const void *data, size_t len, unsigned flags
     }
     rccap_reader *r = reader_new(flags);
     if (!r) {
-        set_msg(msg, msg_len, "cannot open", ENOMEM);
+        set_msg(msg, msg_len, "out of memory for the reader", 0);
         return NULL;
     }
     static const uint8_t nothing[1];

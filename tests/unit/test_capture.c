@@ -64,12 +64,17 @@
  * The aligned variants are not interposed: nothing checked here uses them. */
 static volatile size_t malloc_calls;
 static volatile size_t malloc_largest;
+/* Natively only: after this many more allocations, every one fails (-1:
+ * never). */
+static volatile long malloc_fail_countdown = -1;
 
 static void note_alloc(size_t n) {
     malloc_calls++;
     if (n > malloc_largest)
         malloc_largest = n;
 }
+
+
 
 #if defined(RC_SANITIZE_ADDRESS) || defined(RC_SANITIZE_THREAD)
 /* <sanitizer/allocator_interface.h>, which gcc's packages leave out */
@@ -92,6 +97,15 @@ static void counting_on(void) {
     installed = 1;
 }
 #else
+static bool alloc_fails(void) {
+    if (malloc_fail_countdown < 0)
+        return false;
+    if (malloc_fail_countdown == 0)
+        return true;
+    malloc_fail_countdown--;
+    return false;
+}
+
 void *__libc_malloc(size_t n);
 void *__libc_calloc(size_t n, size_t size);
 void *__libc_realloc(void *p, size_t n);
@@ -99,17 +113,17 @@ void __libc_free(void *p);
 
 void *malloc(size_t n) {
     note_alloc(n);
-    return __libc_malloc(n);
+    return alloc_fails() ? NULL : __libc_malloc(n);
 }
 
 void *calloc(size_t n, size_t size) {
     note_alloc(n * size);
-    return __libc_calloc(n, size);
+    return alloc_fails() ? NULL : __libc_calloc(n, size);
 }
 
 void *realloc(void *p, size_t n) {
     note_alloc(n);
-    return __libc_realloc(p, n);
+    return alloc_fails() ? NULL : __libc_realloc(p, n);
 }
 
 void free(void *p) {
@@ -130,6 +144,15 @@ static void counting_reset(void) {
  * there: the checks that count run natively and under the sanitizers. */
 static bool counting_works(void) {
     return !rct_on_valgrind();
+}
+
+/* Whether malloc can be made to fail (the interposed one, natively). */
+static bool failing_works(void) {
+#if defined(RC_SANITIZE_ADDRESS) || defined(RC_SANITIZE_THREAD)
+    return false;
+#else
+    return !rct_on_valgrind();
+#endif
 }
 
 /* ---- events ---- */
@@ -926,6 +949,49 @@ static void test_model(void **state) {
     /* most pointers became one-byte references */
     assert_true(sizes[1] + n < sizes[0]);
     free(ev);
+}
+
+/* The model forgets a chunk by a generation step; when the 32-bit
+ * generation wraps it clears its tables, or the slots of the chunk that
+ * ran under generation 1 long ago would come back to life and name
+ * numbers of another chunk. */
+static void test_model_generation_wrap(void **state) {
+    (void)state;
+    static _Alignas(64) uint8_t mem[64 * 64 + 256];
+    uint8_t buf[4096];
+    rccap_encoder e;
+    rccap_encoder_init(&e, buf, sizeof buf);
+    assert_true(rccap_encoder_set_model(&e, mem, sizeof mem, 64));
+    /* chunk 1 (generation 1): blocks allocated at numbers 0..19 */
+    rccap_event a[40], b[40];
+    for (int i = 0; i < 20; i++)
+        a[i] = (rccap_event){.kind = RCCAP_ALLOC,
+                             .u.alloc = {.ptr = 0x1000 + 4096 * (uint64_t)i, .size = 8, .weight = 8}};
+    for (int i = 0; i < 20; i++)
+        assert_true(rccap_encode(&e, &a[i]));
+    rccap_encoder_reset(&e);
+    /* jump to the last generation, then wrap to 1 again */
+    rcf_model_set_generation(e.model, UINT32_MAX);
+    rccap_encoder_reset(&e);
+    /* chunk 2: two allocations, then frees of chunk 1's blocks, which this
+     * chunk never allocated: they must be deltas, not references */
+    b[0] = (rccap_event){.kind = RCCAP_ALLOC, .u.alloc = {.ptr = 0x900000, .size = 8, .weight = 8}};
+    b[1] = (rccap_event){.kind = RCCAP_ALLOC, .u.alloc = {.ptr = 0x910000, .size = 8, .weight = 8}};
+    for (int i = 0; i < 20; i++)
+        b[2 + i] = (rccap_event){.kind = RCCAP_FREE, .u.free = {0x1000 + 4096 * (uint64_t)i}};
+    for (int i = 0; i < 22; i++)
+        assert_true(rccap_encode(&e, &b[i]));
+    rcf_state st = {0};
+    uint64_t rings[2 * 64];
+    rcf_history h = {rings, rings + 64, 63};
+    const uint8_t *p = buf, *end = buf + e.len;
+    char msg[256];
+    for (int i = 0; i < 22; i++) {
+        rccap_event got;
+        if (rcf_decode(&st, &h, &p, end, &got, msg, sizeof msg) != 0)
+            fail_msg("record %d: %s", i, msg);
+        check_same(&b[i], &got);
+    }
 }
 
 /* ---- the encoder ---- */
@@ -1983,9 +2049,60 @@ static void test_lies_do_not_allocate(void **state) {
     free(c.data);
 }
 
+/* The reader without memory, for every allocation it makes: it fails
+ * with a message saying so, or reads everything. Natively only (the
+ * failing malloc is the interposed one). */
+static void test_reader_out_of_memory(void **state) {
+    (void)state;
+    if (!failing_works())
+        skip();
+    stream s = random_stream(rct_seed(71), 3000);
+    cap c;
+    write_capture(&c, &plain_header, s.ev, s.n, &(wopts){4096, 3, 3, 64});
+    size_t failures = 0;
+    for (long n = 0;; n++) {
+        char msg[256] = "";
+        malloc_fail_countdown = n;
+        rccap_reader *r = rccap_reader_open_mem(c.data, c.len, 0, msg, sizeof msg);
+        bool done = false;
+        if (r) {
+            rccap_event ev;
+            size_t i = 0;
+            int k;
+            while ((k = rccap_reader_next(r, &ev)) == 1)
+                i++;
+            malloc_fail_countdown = -1;
+            if (k < 0) {
+                assert_non_null(strstr(rccap_reader_error(r), "out of memory") ?
+                                    strstr(rccap_reader_error(r), "out of memory") :
+                                    strstr(rccap_reader_error(r), "llocation"));
+                failures++;
+            } else {
+                assert_int_equal(i, s.n);
+                done = true;
+            }
+            rccap_reader_close(r);
+        } else {
+            malloc_fail_countdown = -1;
+            assert_non_null(strstr(msg, "out of memory"));
+            failures++;
+        }
+        if (done)
+            break;
+    }
+    assert_true(failures >= 3);
+    cap_free(&c);
+    free(s.ev);
+}
+
 static void test_open_errors(void **state) {
     (void)state;
     char msg[256];
+    int dfd = open(tmpdir, O_RDONLY | O_CLOEXEC);
+    assert_true(dfd >= 0);
+    assert_null(rccap_reader_open_fd(dfd, msg, sizeof msg));
+    assert_non_null(strstr(msg, "cannot read: Is a directory"));
+    close(dfd);
     assert_null(rccap_reader_open(in_dir("missing"), msg, sizeof msg));
     assert_non_null(strstr(msg, "cannot open"));
     assert_null(rccap_reader_open(tmpdir, msg, sizeof msg));
@@ -2193,6 +2310,7 @@ int main(void) {
         cmocka_unit_test(test_stack_ids_out_of_order),
         cmocka_unit_test(test_record_extremes),
         cmocka_unit_test(test_model),
+        cmocka_unit_test(test_model_generation_wrap),
         cmocka_unit_test(test_encoder_full),
         cmocka_unit_test(test_encoder_refuses_invalid),
         cmocka_unit_test(test_writer_never_calls_malloc),
@@ -2207,6 +2325,7 @@ int main(void) {
         cmocka_unit_test(test_damaged_records),
         cmocka_unit_test(test_lying_frames_and_headers),
         cmocka_unit_test(test_lies_do_not_allocate),
+        cmocka_unit_test(test_reader_out_of_memory),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_write_seeds),
