@@ -2,7 +2,8 @@
  *
  * Invariants:
  *   - every id in 1 .. count has its node written before count or any slot
- *     holding the id was published (release stores; readers acquire);
+ *     holding the id was published (release stores; readers acquire), and
+ *     a slot's key before its id;
  *   - the current table holds every id, at most half of its slots used, so
  *     a probe ends at an empty slot; an outgrown table holds a subset, and a
  *     lookup that misses there is repeated under the lock on the current
@@ -23,8 +24,13 @@
  * Starts at 1: a memo frame's tag_gen 0 means "no tag". */
 static _Atomic size_t tree_gens;
 
+/* The children of one node whose return addresses lie in the same 256
+ * bytes of code (the call sites of one function, mostly) share their home
+ * slot and so sit next to each other: a program that descends one level
+ * deeper looks up a child of the node it made or found just before, often
+ * in the same cache line. Which child it is, the full key decides. */
 static uint64_t node_hash(uint32_t parent, uintptr_t pc) {
-    uint64_t h = (uint64_t)pc ^ ((uint64_t)parent << 32 | parent);
+    uint64_t h = (uint64_t)(pc >> 8) ^ ((uint64_t)parent << 32 | parent);
     h ^= h >> 33;
     h *= UINT64_C(0xff51afd7ed558ccd);
     h ^= h >> 33;
@@ -32,17 +38,23 @@ static uint64_t node_hash(uint32_t parent, uintptr_t pc) {
     return h ^ (h >> 33);
 }
 
+/* The slots start on their own page (the header takes the first one), so
+ * that no slot straddles two cache lines. */
+static size_t tab_bytes(size_t slots) {
+    return rci_os_page_size() + slots * sizeof(rcpl_tslot);
+}
+
 static rcpl_ttab *tab_new(size_t slots) {
-    rcpl_ttab *tb = rcpl_os_take(sizeof *tb + slots * sizeof(uint32_t));
+    rcpl_ttab *tb = rcpl_os_take(tab_bytes(slots));
     if (!tb)
         return NULL;
-    tb->slot = (_Atomic uint32_t *)(tb + 1);   /* fresh pages: every slot 0 */
+    tb->slot = (rcpl_tslot *)(void *)((char *)tb + rci_os_page_size());   /* fresh pages: every id 0 */
     tb->mask = slots - 1;
     return tb;
 }
 
 static void tab_give(rcpl_ttab *tb) {
-    rcpl_os_give(tb, sizeof *tb + (tb->mask + 1) * sizeof(uint32_t));
+    rcpl_os_give(tb, tab_bytes(tb->mask + 1));
 }
 
 int rcpl_tree_init(rcpl_tree *t, rcpl_node_made made, void *arg) {
@@ -77,13 +89,13 @@ void rcpl_tree_release(rcpl_tree *t) {
 }
 
 /* The id of (parent, pc) in tb, or 0. */
-static uint32_t probe(const rcpl_tree *t, const rcpl_ttab *tb, uint32_t parent, uintptr_t pc, uint64_t h) {
+static uint32_t probe(const rcpl_ttab *tb, uint32_t parent, uintptr_t pc, uint64_t h) {
     for (size_t k = (size_t)h & tb->mask;; k = (k + 1) & tb->mask) {
-        uint32_t id = atomic_load_explicit(&tb->slot[k], memory_order_acquire);
+        const rcpl_tslot *e = &tb->slot[k];
+        uint32_t id = atomic_load_explicit(&e->id, memory_order_acquire);
         if (!id)
             return 0;
-        const rcpl_tnode *n = rcpl_tree_get(t, id);
-        if (n->pc == pc && n->parent == parent)
+        if (e->pc == pc && e->parent == parent)
             return id;
     }
 }
@@ -91,9 +103,11 @@ static uint32_t probe(const rcpl_tree *t, const rcpl_ttab *tb, uint32_t parent, 
 static void tab_put(const rcpl_tree *t, rcpl_ttab *tb, uint32_t id) {
     const rcpl_tnode *n = rcpl_tree_get(t, id);
     size_t k = (size_t)node_hash(n->parent, n->pc) & tb->mask;
-    while (atomic_load_explicit(&tb->slot[k], memory_order_relaxed))
+    while (atomic_load_explicit(&tb->slot[k].id, memory_order_relaxed))
         k = (k + 1) & tb->mask;
-    atomic_store_explicit(&tb->slot[k], id, memory_order_release);
+    tb->slot[k].pc = n->pc;
+    tb->slot[k].parent = n->parent;
+    atomic_store_explicit(&tb->slot[k].id, id, memory_order_release);
 }
 
 /* Twice the slots, every id moved (lock held); false on ENOMEM. */
@@ -116,7 +130,7 @@ static bool grow(rcpl_tree *t) {
 static RCPL_NOINLINE uint32_t make(rcpl_tree *t, uint32_t parent, uintptr_t pc, uint64_t h) {
     rcpl_lock_take(&t->lock);
     rcpl_ttab *tb = atomic_load_explicit(&t->tab, memory_order_relaxed);
-    uint32_t id = probe(t, tb, parent, pc, h);
+    uint32_t id = probe(tb, parent, pc, h);
     if (id)
         goto out;
     uint32_t count = atomic_load_explicit(&t->count, memory_order_relaxed);
@@ -136,7 +150,6 @@ static RCPL_NOINLINE uint32_t make(rcpl_tree *t, uint32_t parent, uintptr_t pc, 
     rcpl_tnode *n = &(*chunk)[fresh & (CHUNK_NODES - 1)];
     n->pc = pc;
     n->parent = parent;
-    atomic_store_explicit(&n->hint, 0, memory_order_relaxed);
     atomic_store_explicit(&t->count, fresh, memory_order_release);
     tab_put(t, tb, fresh);
     id = fresh;
@@ -146,17 +159,9 @@ out:
 }
 
 uint32_t rcpl_tree_node(rcpl_tree *t, uint32_t parent, uintptr_t pc) {
-    _Atomic uint32_t *hint = parent ? &t->chunk[parent >> CHUNK_BITS][parent & (CHUNK_NODES - 1)].hint
-                                    : &t->root_hint;
-    uint32_t id = atomic_load_explicit(hint, memory_order_acquire);
-    if (id && rcpl_tree_get(t, id)->pc == pc && rcpl_tree_get(t, id)->parent == parent)
-        return id;
     uint64_t h = node_hash(parent, pc);
-    id = probe(t, atomic_load_explicit(&t->tab, memory_order_acquire), parent, pc, h);
-    if (!id && !(id = make(t, parent, pc, h)))
-        return 0;
-    atomic_store_explicit(hint, id, memory_order_release);
-    return id;
+    uint32_t id = probe(atomic_load_explicit(&t->tab, memory_order_acquire), parent, pc, h);
+    return id ? id : make(t, parent, pc, h);
 }
 
 uint32_t rcpl_tree_intern(rcpl_tree *t, rctr_frame *fr, const uintptr_t *flat, size_t n) {

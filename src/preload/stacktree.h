@@ -15,7 +15,10 @@
  * record that a thread holding the id can have produced (tracker.c).
  *
  * Memory comes from the OS (rcpl_os_take): 16 bytes per node in chunks of
- * 65536 nodes, and a hash table of 4-byte slots kept at most half full.
+ * 65536 nodes, and a hash table of 16-byte slots kept at most half full.
+ * A slot holds the whole key with the id, so that a lookup reads one slot
+ * (one cache miss in a large tree) and no node: programs whose stacks are
+ * all different, such as recursive ones, look up nodes that are cold.
  * Tables outgrown are kept until the tree is released (a reader without the
  * lock may still be probing one), which costs at most as much again as the
  * current table. */
@@ -40,14 +43,18 @@ typedef bool (*rcpl_node_made)(void *arg, uint32_t id, uint32_t parent, uintptr_
 typedef struct rcpl_tnode {
     uintptr_t pc;
     uint32_t parent;
-    /* The child made or found last under this node: a program that
-     * allocates again below the same callers finds it without hashing.
-     * Any id is acceptable here; it is checked before use. */
-    _Atomic uint32_t hint;
 } rcpl_tnode;
 
+/* A slot: written once, key first, id last (a release store); a reader that
+ * sees a non-zero id sees the key written with it. */
+typedef struct rcpl_tslot {
+    uintptr_t pc;
+    uint32_t parent;
+    _Atomic uint32_t id;          /* 0: empty */
+} rcpl_tslot;
+
 typedef struct rcpl_ttab {
-    _Atomic uint32_t *slot;       /* node ids, 0: empty */
+    rcpl_tslot *slot;
     size_t mask;
     struct rcpl_ttab *older;      /* outgrown tables, released with the tree */
 } rcpl_ttab;
@@ -56,7 +63,6 @@ typedef struct rcpl_tree {
     _Atomic(rcpl_ttab *) tab;
     rcpl_tnode **chunk;           /* chunk i holds ids i * 65536 .. (OS memory) */
     _Atomic uint32_t count;       /* ids 1 .. count exist */
-    _Atomic uint32_t root_hint;   /* the hint of the empty stack */
     size_t gen;                   /* tags of stack.c's memo are valid for this tree only */
     rcpl_lock lock;
     rcpl_node_made made;
