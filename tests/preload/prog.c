@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -221,6 +222,94 @@ static int signals(long n) {
     return 0;
 }
 
+/* Workers that allocate and free until the process ends. */
+static void *forever(void *arg) {
+    (void)arg;
+    for (;;) {
+        void *p = malloc(32);
+        sink = p;
+        free(p);
+    }
+    return NULL;
+}
+
+static int start_forever(int n) {
+    for (int i = 0; i < n; i++) {
+        pthread_t th;
+        if (pthread_create(&th, NULL, forever, NULL) != 0)
+            return 2;
+        pthread_detach(th);
+    }
+    return 0;
+}
+
+/* exit-busy: exit(0) while 4 threads allocate as fast as they can. */
+static int exit_busy(void) {
+    if (start_forever(4) != 0)
+        return 2;
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    exit(0);
+}
+
+/* fork-busy N: N forks while 3 threads allocate; each child makes one
+ * block of 64 bytes and exits with 0 (as the locks of the threads that
+ * were inside the allocator or the recorder may have been when it forked,
+ * a child that inherited a held lock would hang). */
+static int fork_busy(long n) {
+    if (start_forever(3) != 0)
+        return 2;
+    for (long i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            return 3;
+        if (pid == 0) {
+            sink = malloc(64);
+            free(sink);
+            _exit(0);
+        }
+        int st;
+        if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            return 4;
+    }
+    return 0;
+}
+
+/* timer N: a profiling timer every 100 us whose handler allocates, while
+ * the program makes N blocks: the handler lands inside malloc, inside the
+ * recorder and inside free alike. Prints how many times it ran. */
+static volatile sig_atomic_t ticks;
+
+static void on_tick(int sig) {
+    (void)sig;
+    void *p = malloc(8);
+    sink = p;
+    free(p);
+    ticks++;
+}
+
+static int timer(long n) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_tick;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGPROF, &sa, NULL) != 0)
+        return 2;
+    struct itimerval it = {{0, 100}, {0, 100}};
+    if (setitimer(ITIMER_PROF, &it, NULL) != 0)
+        return 3;
+    for (long i = 0; i < n; i++) {
+        void *p = malloc((size_t)(i % 200) + 1);
+        sink = p;
+        free(p);
+    }
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_PROF, &off, NULL);
+    printf("%ld ticks\n", (long)ticks);
+    return 0;
+}
+
 /* fork: the parent makes 1 block of 100 bytes, forks; the child makes 3
  * blocks of 200 bytes and exits with 7; the parent waits, makes 1 block of
  * 300 bytes, and returns 0 if the child's status was 7. Nothing freed. */
@@ -396,6 +485,12 @@ int main(int argc, char **argv) {
         return signals(arg_long(argc, argv, 2, 100));
     if (!strcmp(mode, "fork"))
         return prog_forking();
+    if (!strcmp(mode, "exit-busy"))
+        return exit_busy();
+    if (!strcmp(mode, "fork-busy"))
+        return fork_busy(arg_long(argc, argv, 2, 20));
+    if (!strcmp(mode, "timer"))
+        return timer(arg_long(argc, argv, 2, 1000000));
     if (!strcmp(mode, "fork-exec"))
         return fork_exec(argv[0]);
     if (!strcmp(mode, "spawn"))

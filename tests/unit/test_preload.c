@@ -876,6 +876,74 @@ static void test_children(void **state) {
     free_cap(&c);
 }
 
+/* exit() while four threads allocate flat out: the capture ends cleanly,
+ * and the process ends with the status. */
+static void test_exit_while_busy(void **state) {
+    (void)state;
+    run r;
+    run_traced(&r, "exit-busy", NULL, NULL);
+    assert_int_equal(exit_code(&r), 0);
+    cap c;
+    read_cap(&c, tmp_path("cap"));
+    check_well_formed(&c, (uint64_t)r.pid);
+    expect_end(&c, RCCAP_END_RETURNED, 0, 0);
+    assert_int_equal(c.nthread, 5);
+    assert_true(count_size(&c, 32) > 100);
+    free_cap(&c);
+}
+
+/* Forks while other threads are inside malloc and the recorder: no child
+ * may inherit a lock held by a thread it does not have. With follow-fork
+ * every child writes a whole capture of its own. */
+static void test_fork_while_busy(void **state) {
+    (void)state;
+    char names[64][256];
+    run r;
+    clear_captures();
+    run_traced(&r, "fork-busy", "30", NULL);
+    assert_int_equal(exit_code(&r), 0);
+    assert_int_equal(captures(names, 64), 1);
+    clear_captures();
+    const char *follow[] = {"RECYCLE_FOLLOW_FORK=1", NULL};
+    run_traced(&r, "fork-busy", "30", follow);
+    assert_int_equal(exit_code(&r), 0);
+    assert_int_equal(captures(names, 64), 31);
+    for (size_t i = 1; i < 31; i++) {
+        cap c;
+        read_cap(&c, tmp_path(names[i]));
+        check_well_formed(&c, strtoull(names[i] + 4, NULL, 10));
+        assert_int_equal(c.h.ppid, (uint64_t)r.pid);
+        assert_int_equal(c.nthread, 1);   /* the forking thread only */
+        assert_int_equal(count_size(&c, 64), 1);
+        assert_int_equal(count_size(&c, 32), 0);
+        expect_end(&c, RCCAP_END_EXIT_NOW, 0, 0);
+        free_cap(&c);
+    }
+}
+
+/* A profiling timer whose handler allocates, landing anywhere: inside the
+ * allocator, inside the recorder (the handler's calls then pass through
+ * unrecorded), between calls. */
+static void test_timer_signals(void **state) {
+    (void)state;
+    char n[32];
+    long blocks = (long)rct_scaled(1000000, 100000);
+    snprintf(n, sizeof n, "%ld", blocks);
+    run r;
+    run_traced(&r, "timer", n, NULL);
+    assert_int_equal(exit_code(&r), 0);
+    assert_non_null(strstr(r.out, " ticks"));
+    cap c;
+    read_cap(&c, tmp_path("cap"));
+    check_well_formed(&c, (uint64_t)r.pid);
+    size_t made = 0;
+    for (size_t i = 0; i < c.nalloc; i++)
+        made += c.allocs[i].size >= 1 && c.allocs[i].size <= 200;
+    assert_true(made >= (size_t)blocks);
+    assert_true(c.nfree + 10 >= (size_t)blocks);
+    free_cap(&c);
+}
+
 static void test_dlopen(void **state) {
     (void)state;
     run r;
@@ -1082,6 +1150,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_fork, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec, setup, teardown),
         cmocka_unit_test_setup_teardown(test_children, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exit_while_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_while_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timer_signals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dlopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_fds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_passthrough, setup, teardown),
