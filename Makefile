@@ -121,6 +121,10 @@ demo: deps
 	@$(MAKE) --no-print-directory build
 	./build/examples/heap_demo
 	./build/examples/objects_tour
+	@echo "==> recycle run: profiling an unmodified program (examples/leaky_service.c)"
+	./build/bin/recycle run -o build/leaky_service.rcap -- ./build/examples/leaky_service
+	@echo "==> recycle report build/leaky_service.rcap --leaks"
+	./build/bin/recycle report build/leaky_service.rcap --leaks
 
 test-quick: build
 	cd build && $(CTEST) $(CTEST_ARGS)
