@@ -17,7 +17,8 @@
  * image does), sigaction and signal (the recorder's handlers for fatal
  * signals stay in front of the program's), dlopen/dlmopen/dlclose (library
  * records), close/closefrom/close_range (the capture's fd is not the
- * program's to close) and pthread_setname_np (thread names). */
+ * program's to close), pthread_create (the writer thread starts with the
+ * program's first thread) and pthread_setname_np (thread names). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -54,6 +55,7 @@ static struct {
     int (*close_range)(unsigned, unsigned, int);
     void (*closefrom)(int);
     int (*setname)(pthread_t, const char *);
+    int (*create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 } real;
 
 /* ---- the bootstrap arena ---- */
@@ -137,6 +139,7 @@ static void resolve(void) {
     FIND(real.close_range, "close_range");
     FIND(real.closefrom, "closefrom");
     FIND(real.setname, "pthread_setname_np");
+    FIND(real.create, "pthread_create");
     /* malloc last: the hooks take a non-NULL rcpl_fn.malloc to mean that
      * everything else is there too */
     void *(*m)(size_t) = r.malloc;
@@ -182,6 +185,8 @@ __attribute__((constructor)) static void shim_start(void) {
     rcpl_busy--
 
 RCPL_EXPORT void *malloc(size_t size) {
+    if (RCPL_LIKELY(rcpl_skip(size)))
+        return rcpl_fn.malloc(size);   /* rcpl_left > 0: the real functions are known */
     if (RCPL_UNLIKELY(!ready()))
         return boot_alloc(size, 16);
     if (!rcpl_wanted())
@@ -191,6 +196,9 @@ RCPL_EXPORT void *malloc(size_t size) {
 }
 
 RCPL_EXPORT void *calloc(size_t n, size_t size) {
+    size_t product;
+    if (RCPL_LIKELY(!__builtin_mul_overflow(n, size, &product) && rcpl_skip(product)))
+        return rcpl_fn.calloc(n, size);
     if (RCPL_UNLIKELY(!ready())) {
         size_t bytes;
         if (__builtin_mul_overflow(n, size, &bytes)) {
@@ -209,6 +217,10 @@ RCPL_EXPORT void *calloc(size_t n, size_t size) {
 RCPL_EXPORT void free(void *p) {
     if (RCPL_UNLIKELY(is_boot(p)))
         return;   /* the arena's blocks are never reused */
+    if (RCPL_LIKELY(rcpl_untracked(p))) {
+        rcpl_fn.free(p);   /* a filter exists: recording started, the real free is known */
+        return;
+    }
     if (RCPL_UNLIKELY(!ready()))
         return;   /* nothing came from the real allocator yet */
     if (p && rcpl_wanted()) {
@@ -235,6 +247,8 @@ static void *boot_realloc(void *p, size_t size) {
 }
 
 RCPL_EXPORT void *realloc(void *p, size_t size) {
+    if (RCPL_LIKELY((!p || rcpl_untracked(p)) && !is_boot(p) && rcpl_skip(size)))
+        return rcpl_fn.realloc(p, size);
     if (RCPL_UNLIKELY(is_boot(p) || !ready()))
         return boot_realloc(p, size);
     if (!rcpl_wanted())
@@ -641,7 +655,15 @@ RCPL_EXPORT void closefrom(int low) {
         real_close_range((unsigned)low, ~0u, 0);
 }
 
-/* ---- thread names ---- */
+/* ---- threads ---- */
+
+RCPL_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg) {
+    ensure();
+    rcpl_on_thread_create();
+    if (!real.create)
+        return ENOSYS;
+    return real.create(thread, attr, start, arg);
+}
 
 RCPL_EXPORT int pthread_setname_np(pthread_t thread, const char *name) {
     ensure();

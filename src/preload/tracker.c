@@ -10,10 +10,16 @@
  *             record goes into G, a buffer guarded by the tree's lock.
  *   live      the blocks recorded and not yet freed (live.h).
  *   queue     full buffers waiting for the writer, first in first out.
- *   writer    the rccap_writer on the capture's fd, behind `wlock`; a
- *             background thread drains the queue, samples memory every
- *             10 ms, notices libraries loaded behind dlopen's back, and
- *             hands in the buffers of idle threads.
+ *   writer    the rccap_writer on the capture's fd, behind `wlock`. In
+ *             a program with threads of its own, a background thread
+ *             drains the queue, samples memory every 10 ms, notices
+ *             libraries loaded behind dlopen's back, and hands in the
+ *             buffers of idle threads. A single-threaded program gets no
+ *             such thread (glibc's allocator takes no locks while a
+ *             process has one thread, and a thread of ours would cost
+ *             every malloc of the program that): its calls do the same
+ *             work themselves, a buffer as it fills and the periodic work
+ *             once 10 ms have passed.
  *
  *      program thread                      writer thread (or a program
  *   hook -> walk -> tree ----> G            thread helping when the queue
@@ -70,12 +76,15 @@
 #include "preload/stacktree.h"
 
 _Atomic int rcpl_mode;
+RCPL_TLS int64_t rcpl_left;
+_Atomic(_Atomic uint8_t *) rcpl_filter;
 
 #define BUF_BYTES (64u * 1024u)   /* one thread buffer: a chunk of the capture */
 #define QUEUE_MAX 32u             /* full buffers queued before producers help write */
 #define TICK_NS UINT64_C(10000000)          /* memory samples and library checks */
 #define IDLE_NS UINT64_C(200000000)         /* a thread's records wait at most this long */
 #define OWN_IDLE_NS UINT64_C(1000000000)    /* the writer's own records (samples) */
+#define PERIODIC_CALLS 256u     /* calls between two looks at the clock (no writer thread) */
 #define ZSTD_LEVEL 1
 #define FD_FLOOR 1000             /* the capture's fd is moved at or above this */
 #define MAX_OUTPUT_TRIES 10000u
@@ -94,6 +103,7 @@ typedef struct rcpl_thread {
     _Atomic int status;
     uint32_t number;              /* the capture's thread number; 0: the recorder's own */
     bool in_emit;                 /* the owner holds `lock` (read by its signal handler) */
+    uint32_t countdown;           /* calls until this thread looks at the clock for periodic work */
     uint64_t os_tid;
     pthread_t self;
     _Atomic uint64_t heap_in, heap_out;   /* weights recorded as allocated / freed */
@@ -135,9 +145,12 @@ static struct recorder {
     pthread_key_t key;
     bool key_ok;
 
+    _Atomic int writer_started;   /* once per capture: the program made a thread */
     _Atomic int writer_running;
     _Atomic uint32_t wake;
     _Atomic int writer_sleeping;
+    rcpl_lock tick_lock;          /* the periodic work done by a program thread */
+    _Atomic uint64_t last_tick;
 
     _Atomic int starting;
     _Atomic int ending;           /* an ending (exit, _exit, crash) has begun */
@@ -453,8 +466,10 @@ static void emit_thread_record(rcpl_thread *t, const char *name) {
 static void thread_init(rcpl_thread *t, uint32_t number) {
     t->number = number;
     t->os_tid = rci_os_thread_id();
+    t->countdown = PERIODIC_CALLS;
     t->self = pthread_self();
     rcpl_sampler_init(&t->sampler, R.cfg.sample, rci_os_random() ^ t->os_tid);
+    rcpl_left = R.cfg.sample ? (int64_t)rcpl_sample_gap(&t->sampler) : 0;
 }
 
 static RCPL_NOINLINE rcpl_thread *thread_register(void) {
@@ -516,12 +531,40 @@ static void reap_exited(void) {
 
 /* ---- events ---- */
 
+static void periodic(void);
+static void start_writer(void);
+
+/* The weight of an allocation of size bytes by thread t, 0 when it is not
+ * recorded; the sampler's position is rcpl_left (tracker.h). */
+static inline uint64_t sample_size(rcpl_thread *t, size_t size) {
+    if (!R.cfg.sample)
+        return size;
+    int64_t left = rcpl_left;
+    if (left > 0 && (uint64_t)left > size) {
+        rcpl_left = left - (int64_t)size;
+        return 0;
+    }
+    /* a point falls inside: the next gap is drawn from its end */
+    rcpl_left = (int64_t)rcpl_sample_gap(&t->sampler);
+    return size ? rcpl_sample_weight(R.cfg.sample, size) : 0;
+}
+
+/* Every PERIODIC_CALLS calls of a thread: the periodic work, when no writer
+ * thread does it. No lock held. */
+static inline void count_call(rcpl_thread *t) {
+    if (RCPL_UNLIKELY(--t->countdown == 0)) {
+        t->countdown = PERIODIC_CALLS;
+        periodic();
+    }
+}
+
 void rcpl_on_alloc(void *p, size_t size, rccap_fn fn, const rctr_start *st) {
     rcpl_thread *t = thread_get();
     if (!t)
         return;
+    count_call(t);
     libs_check();
-    uint64_t w = rcpl_sample(&t->sampler, size);
+    uint64_t w = sample_size(t, size);
     if (!w && (size || R.cfg.sample))
         return;   /* not sampled (malloc(0) never is: it stands for no bytes) */
     uint32_t stack = capture_stack(st);
@@ -544,10 +587,12 @@ void rcpl_on_alloc(void *p, size_t size, rccap_fn fn, const rctr_start *st) {
 }
 
 void rcpl_on_free(void *p) {
+    rcpl_thread *t = tl_thread;
+    if (t)
+        count_call(t);
     if (!rcpl_live_maybe(&R.live, (uintptr_t)p))
         return;
-    rcpl_thread *t = thread_get();
-    if (!t)
+    if (!t && !(t = thread_get()))
         return;
     rcpl_shard *s = rcpl_live_shard(&R.live, (uintptr_t)p);
     uint64_t w;
@@ -584,13 +629,14 @@ void *rcpl_realloc(void *p, size_t nmemb, size_t size, rccap_fn fn, const rctr_s
     rcpl_thread *t = thread_get();
     if (!t)
         return real_resize(p, nmemb, size);
+    count_call(t);
     if (!p) {
         void *q = real_resize(p, nmemb, size);
         if (q)
             rcpl_on_alloc(q, bytes, fn, st);
         return q;
     }
-    uint64_t w = bytes ? rcpl_sample(&t->sampler, bytes) : 0;
+    uint64_t w = bytes ? sample_size(t, bytes) : 0;
     uint32_t stack = w ? capture_stack(st) : 0;
 
     /* The old address's shard is held across the real call: a thread that
@@ -717,6 +763,17 @@ void rcpl_on_thread_name(pthread_t thread, const char *name) {
     rcpl_busy--;
 }
 
+void rcpl_on_thread_create(void) {
+    if (atomic_load(&rcpl_mode) != RCPL_RECORDING || rcpl_busy)
+        return;
+    int expect = 0;
+    if (!atomic_compare_exchange_strong(&R.writer_started, &expect, 1))
+        return;
+    rcpl_busy++;
+    start_writer();
+    rcpl_busy--;
+}
+
 int rcpl_capture_fd(void) {
     return atomic_load(&rcpl_mode) == RCPL_RECORDING ? R.fd : -1;
 }
@@ -777,6 +834,7 @@ static void *writer_main(void *arg) {
             reap_exited();
             hand_in_idle(t);
         }
+        atomic_store_explicit(&R.last_tick, t, memory_order_relaxed);
         wlock_take();
         if (!atomic_load(&R.ending))
             drain_locked();
@@ -784,6 +842,29 @@ static void *writer_main(void *arg) {
     }
     atomic_store(&R.writer_running, 0);
     return NULL;
+}
+
+/* The writer thread's work, done by a program thread while there is no
+ * writer thread: at most once per TICK_NS, by one thread at a time. The
+ * modules' lock is not waited for (this runs inside an interposed call). */
+static void periodic(void) {
+    if (atomic_load_explicit(&R.writer_running, memory_order_relaxed))
+        return;
+    uint64_t t = now();
+    if (t - atomic_load_explicit(&R.last_tick, memory_order_relaxed) < TICK_NS || !rcpl_lock_try(&R.tick_lock))
+        return;
+    atomic_store_explicit(&R.last_tick, t, memory_order_relaxed);
+    sample_memory(R.own);
+    rcpl_modset_update(&R.mods, false, false, module_emit, R.own);
+    reap_exited();
+    hand_in_idle(t);
+    rcpl_lock_give(&R.tick_lock);
+    if (atomic_load_explicit(&R.queued, memory_order_relaxed)) {
+        wlock_take();
+        if (!atomic_load(&R.ending))
+            drain_locked();
+        wlock_give();
+    }
 }
 
 static void start_writer(void) {
@@ -923,6 +1004,7 @@ void rcpl_start_early(void) {
         unsigned n = R.cfg.preload_pid == 0 ? 0 : 1;
         if ((traced || R.cfg.follow_fork) && rcpl_tree_init(&R.tree, node_made, NULL) == 0 &&
             rcpl_live_init(&R.live) == 0 && (R.own = rcpl_os_take(sizeof *R.own)) != NULL) {
+            atomic_store(&rcpl_filter, R.live.filter);
             R.own->number = 0;
             R.own->status = T_LIVE;
             R.own->next = NULL;
@@ -1224,6 +1306,9 @@ static void child_restart(void) {
             atomic_store(&t->status, T_FREE);
     }
     atomic_store(&R.writer_running, 0);
+    atomic_store(&R.writer_started, 0);
+    atomic_store(&R.tick_lock.held, 0);
+    atomic_store(&R.last_tick, 0);
     R.pid = (uint64_t)getpid();
     int mode = RCPL_OFF;
     if (rcpl_tree_init(&R.tree, node_made, NULL) == 0) {
@@ -1234,8 +1319,6 @@ static void child_restart(void) {
             mode = RCPL_RECORDING;
     }
     atomic_store(&rcpl_mode, mode);
-    if (mode == RCPL_RECORDING)
-        start_writer();
 }
 
 static void fork_child(void) {
@@ -1265,6 +1348,5 @@ void rcpl_start_late(void) {
     on_exit(on_exit_status, NULL);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     install_handlers();
-    start_writer();
     rcpl_busy--;
 }

@@ -47,6 +47,47 @@ typedef struct rcpl_real {
 } rcpl_real;
 extern rcpl_real rcpl_fn;
 
+/* ---- the sampled fast path ----
+ *
+ * In sampled mode almost every call is neither recorded nor needs the
+ * recorder: an allocation that does not reach the thread's next sample
+ * point, a free of a block that was never sampled. Those are decided here,
+ * inline in the interposed function, with one thread-local and one global
+ * load, before anything else.
+ *
+ * rcpl_left: bytes this thread may still allocate before its next sample
+ * point; 0 (its initial value, and always in full mode) sends every call
+ * through the recorder. A call that passes here while the thread is inside
+ * the recorder only advances its sampler: such calls are not recorded
+ * anyway. */
+extern RCPL_TLS int64_t rcpl_left;
+/* The live table's filter once recording started (live.h); NULL before. */
+extern _Atomic(_Atomic uint8_t *) rcpl_filter;
+
+/* True when an allocation of size bytes is not sampled and needs nothing
+ * more (the stream is advanced). */
+static inline bool rcpl_skip(size_t size) {
+    int64_t left = rcpl_left;
+    if (RCPL_LIKELY(left > 0 && (uint64_t)left > size)) {
+        rcpl_left = left - (int64_t)size;
+        return true;
+    }
+    return false;
+}
+
+/* True when p is certainly not a recorded block: its free needs nothing. */
+static inline bool rcpl_untracked(const void *p) {
+    _Atomic uint8_t *f = atomic_load_explicit(&rcpl_filter, memory_order_relaxed);
+    if (!f)
+        return false;
+    uint64_t h = (uint64_t)(uintptr_t)p;
+    h ^= h >> 23;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 32;
+    h *= UINT64_C(0x9E3779B97F4A7C15);
+    return atomic_load_explicit(&f[h >> (64 - 16)], memory_order_relaxed) == 0;
+}
+
 /* Start if configured: the part that is safe inside any malloc call (no
  * lock of libc's taken, no thread started). Called with rcpl_busy clear. */
 void rcpl_start_early(void);
@@ -88,6 +129,9 @@ void rcpl_on_exec(void);             /* before an exec */
  * records the libraries it loaded. */
 void rcpl_note_libs_changed(void);
 void rcpl_on_dlclose(void);          /* before dlclose: record what is not yet */
+/* The program is about to start a thread: the writer thread starts first
+ * (once). A process that never starts one has no writer thread. */
+void rcpl_on_thread_create(void);
 /* pthread_setname_np succeeded for the thread `thread`. */
 void rcpl_on_thread_name(pthread_t thread, const char *name);
 /* The fd of the capture while recording, else -1 (the shim keeps the
