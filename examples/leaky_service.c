@@ -30,6 +30,7 @@ typedef struct node {
 
 /* Still reachable at exit, on purpose. Not static: a static that is never
  * read could lose its stores to the optimiser, and the table with them. */
+extern void **service_cache;
 void **service_cache;
 
 static void die(const char *what) {

@@ -4,7 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-void *volatile sink;
+static void *volatile sink;
 
 int main(void) {
     sink = malloc(1111);

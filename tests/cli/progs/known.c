@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-void *volatile sink;
-void *volatile keep;
+static void *volatile sink;
+static void *volatile keep;
 
 __attribute__((noinline)) static void lose(void) {
     sink = malloc(55555);
