@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "capture/capture.h"
+#include "preload/live.h"
 #include "preload/preload.h"
 #include "trace/stack.h"
 
@@ -75,17 +76,12 @@ static inline bool rcpl_skip(size_t size) {
     return false;
 }
 
-/* True when p is certainly not a recorded block: its free needs nothing. */
+/* True when p is certainly not a recorded block: its free needs nothing
+ * (rcpl_live_maybe without the table at hand). */
 static inline bool rcpl_untracked(const void *p) {
     _Atomic uint8_t *f = atomic_load_explicit(&rcpl_filter, memory_order_relaxed);
-    if (!f)
-        return false;
-    uint64_t h = (uint64_t)(uintptr_t)p;
-    h ^= h >> 23;
-    h *= UINT64_C(0xff51afd7ed558ccd);
-    h ^= h >> 32;
-    h *= UINT64_C(0x9E3779B97F4A7C15);
-    return atomic_load_explicit(&f[h >> (64 - 16)], memory_order_relaxed) == 0;
+    return f && atomic_load_explicit(&f[rcpl_live_hash((uintptr_t)p) >> (64 - RCPL_FILTER_BITS)],
+                                     memory_order_relaxed) == 0;
 }
 
 /* Start if configured: the part that is safe inside any malloc call (no

@@ -1062,6 +1062,9 @@ static void test_sampling(void **state) {
         if (c.allocs[i].size != 16)
             continue;
         assert_true(c.allocs[i].weight >= 16);
+        /* the program frees every node: the free of every sampled one is
+         * there (the filter never lets one pass unrecorded) */
+        assert_true(freed(&c, &c.allocs[i]));
         est += (double)c.allocs[i].weight;
         count += (double)c.allocs[i].weight / 16.0;
     }
