@@ -29,7 +29,7 @@ typedef struct walk {
     size_t max;      /* room left in out */
     size_t skip;     /* innermost frames still to drop */
     size_t n;        /* frames written */
-    uintptr_t below; /* frames whose CFA is at most this are inside the start frame's callees */
+    uintptr_t below; /* frames whose libgcc CFA is below this are the start frame's callees */
 } walk;
 
 static _Unwind_Reason_Code walk_step(struct _Unwind_Context *ctx, void *arg) {
@@ -37,7 +37,10 @@ static _Unwind_Reason_Code walk_step(struct _Unwind_Context *ctx, void *arg) {
     uintptr_t pc = (uintptr_t)_Unwind_GetIP(ctx);
     if (pc == 0)
         return _URC_END_OF_STACK;
-    if (w->below && (uintptr_t)_Unwind_GetCFA(ctx) <= w->below)
+    /* libgcc's CFA of a reported frame is that frame's %rsp at its call
+     * (its callee's CFA): the start frame's is the start's %rsp, the
+     * frames it called are below it */
+    if (w->below && (uintptr_t)_Unwind_GetCFA(ctx) < w->below)
         return _URC_NO_REASON;   /* not yet at the start frame */
     if (w->skip) {
         w->skip--;

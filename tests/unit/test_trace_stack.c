@@ -263,6 +263,45 @@ static void test_memo_signal(void **state) {
     assert_int_equal(sig_ctx.mismatches, 0);
 }
 
+/* A walk from a start frame that goes through a signal frame takes
+ * libgcc's path: its frames must be the fast path's, [a pc in the start
+ * function, the return into its caller, ...]. */
+static uintptr_t from_out[8], from_ret;
+static size_t from_n;
+
+static NOINLINE void start_here(void) {
+    rctr_start st;
+    RCTR_START_HERE(st);
+    from_ret = (uintptr_t)__builtin_return_address(0);
+    from_n = rctr_stack_capture_from(&st, from_out, 8, 0);
+    NOTAIL();
+}
+
+static void on_usr1(int sig) {
+    (void)sig;
+    start_here();
+    NOTAIL();
+}
+
+static void test_from_start_both_paths(void **state) {
+    (void)state;
+    start_here();   /* no signal frame: the fast walk */
+    assert_true(from_n >= 2);
+    assert_true(from_out[0] > (uintptr_t)&start_here && from_out[0] < (uintptr_t)&start_here + 4096);
+    assert_true(from_out[1] == from_ret);
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+    memset(from_out, 0, sizeof from_out);
+    raise(SIGUSR1);   /* the handler's walk crosses the signal frame: libgcc */
+    sigaction(SIGUSR1, &old, NULL);
+    assert_true(from_n >= 3);
+    assert_true(from_out[0] > (uintptr_t)&start_here && from_out[0] < (uintptr_t)&start_here + 4096);
+    assert_true(from_out[1] == from_ret);
+}
+
 static void *tree_thread(void *arg) {
     tree_ctx *c = arg;
     run_trees(c, 150);
@@ -293,6 +332,7 @@ int main(void) {
         cmocka_unit_test(test_memo_matches_plain),
         cmocka_unit_test(test_memo_signal),
         cmocka_unit_test(test_memo_threads),
+        cmocka_unit_test(test_from_start_both_paths),
     };
     return rct_run_tests(tests, NULL, NULL);
 }
