@@ -49,8 +49,8 @@ run_logged cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DRC_BUILD_TE
     -DRC_BUILD_EXAMPLES=OFF -DRC_BUILD_BENCH=OFF >&2 || die "cmake configure failed"
 HAVE_RECYCLE=0
 if run_logged cmake --build "$BUILD" --target recycle recycle_preload -j "$(nproc)" >&2; then
-    RECYCLE=$(find "$BUILD" -maxdepth 3 -type f -name recycle -perm -u+x | head -n1)
-    [[ -n $RECYCLE ]] && HAVE_RECYCLE=1
+    RECYCLE=$BUILD/bin/recycle   # the command and librecycle-preload.so land side by side in bin/
+    [[ -x $RECYCLE ]] && HAVE_RECYCLE=1
 fi
 [[ $HAVE_RECYCLE == 1 ]] || warn "no recycle command in this tree yet: its columns stay empty"
 
