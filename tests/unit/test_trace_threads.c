@@ -119,6 +119,11 @@ static void child_traces(void) {
 
 static void test_fork_while_tracing(void **state) {
     (void)state;
+    /* valgrind runs one thread at a time: the two churning threads take
+     * nearly every slice and the forks crawl (minutes); the normal,
+     * sanitizer and TSan builds run it */
+    if (rct_on_valgrind())
+        skip();
     assert_int_equal(rc_trace_start(8), 0);
     atomic_store(&stop_churn, 0);
     pthread_t th[2];
