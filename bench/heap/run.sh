@@ -250,7 +250,8 @@ TMP_OUT=$(mktemp)
     echo "list, array against glibc and CPython) are in [BENCHMARKS-objects.md](BENCHMARKS-objects.md)"
     echo "and the cycle collector's (against CPython and Boehm GC) in"
     echo "[BENCHMARKS-gc.md](BENCHMARKS-gc.md); tracing's (binary-trees traced, against CPython's"
-    echo "tracemalloc) in [BENCHMARKS-trace.md](BENCHMARKS-trace.md); \`make bench\` runs them all."
+    echo "tracemalloc) in [BENCHMARKS-trace.md](BENCHMARKS-trace.md), the profiler's (recycle run against"
+    echo "heaptrack and massif) in [BENCHMARKS-profile.md](BENCHMARKS-profile.md); \`make bench\` runs them all."
     # The targets of all three reports side by side, as those reports last
     # judged them (a report that does not exist yet is skipped).
     for other in BENCHMARKS-objects.md BENCHMARKS-gc.md BENCHMARKS-trace.md; do
