@@ -20,7 +20,8 @@ set(RC_CLI_SOURCES
     src/cli/args.c
     src/cli/cmd_run.c)
 if(TARGET recycle_report)
-    list(APPEND RC_CLI_SOURCES src/cli/cmd_report.c)
+    list(APPEND RC_CLI_SOURCES
+        src/cli/cmd_report.c src/cli/cmd_lines.c src/cli/cmd_stats.c src/cli/cmd_diff.c)
 endif()
 list(TRANSFORM RC_CLI_SOURCES PREPEND "${PROJECT_SOURCE_DIR}/")
 

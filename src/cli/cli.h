@@ -113,5 +113,8 @@ int rcl_finish_stdout(int status);
 /* ---- subcommands ------------------------------------------------------------ */
 int rcl_cmd_run(const rcl_command *cmd, int argc, char **argv);
 int rcl_cmd_report(const rcl_command *cmd, int argc, char **argv);
+int rcl_cmd_lines(const rcl_command *cmd, int argc, char **argv);
+int rcl_cmd_stats(const rcl_command *cmd, int argc, char **argv);
+int rcl_cmd_diff(const rcl_command *cmd, int argc, char **argv);
 
 #endif /* RC_CLI_CLI_H */

@@ -18,8 +18,14 @@
  * capture reader). */
 #ifdef RC_CLI_HAVE_REPORT
 #define REPORT_RUN rcl_cmd_report
+#define LINES_RUN rcl_cmd_lines
+#define STATS_RUN rcl_cmd_stats
+#define DIFF_RUN rcl_cmd_diff
 #else
 #define REPORT_RUN NULL
+#define LINES_RUN NULL
+#define STATS_RUN NULL
+#define DIFF_RUN NULL
 #endif
 
 static const rcl_command commands[] = {
@@ -72,7 +78,7 @@ static const rcl_command commands[] = {
      "lines FILE FUNCTION",
      "Show each source line of FUNCTION with the bytes it allocated, what of\n"
      "that is still live at exit, and how often it allocated.\n",
-     NULL},
+     LINES_RUN},
     {"flamegraph", "a flame graph of the allocations as a self-contained page",
      "flamegraph FILE [-o OUT.html] [--kind allocated|peak|leaked]",
      "Write a flame graph of the bytes allocated, live at the peak, or leaked.\n",
@@ -88,7 +94,7 @@ static const rcl_command commands[] = {
     {"diff", "growth per allocation site between two captures",
      "diff OLD NEW",
      "Compare two captures site by site.\n",
-     NULL},
+     DIFF_RUN},
     {"export", "convert a capture for other tools",
      "export FILE --format pprof|collapsed|massif|speedscope|sqlite [-o OUT]",
      "Write the capture in another tool's format.\n",
@@ -97,7 +103,7 @@ static const rcl_command commands[] = {
      "stats FILE [--json]",
      "Show the size histogram, the allocation rate over time and per-thread\n"
      "totals.\n",
-     NULL},
+     STATS_RUN},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -43,7 +43,7 @@ run_cmd "$RECYCLE" help frobnicate
 expect "help of an unknown subcommand" 2 "" -
 
 # ---- the subcommands not built yet -------------------------------------------
-for cmd in lines flamegraph plot html diff export stats; do
+for cmd in flamegraph plot html export; do
     run_cmd "$RECYCLE" "$cmd" some.rcap
     expect "$cmd: not available yet" 2 "" "recycle: '$cmd' is not available yet"
     run_cmd "$RECYCLE" "$cmd" --help

@@ -183,7 +183,7 @@ head -c $((size - 3)) basic.rcap > cut.rcap
 "$RECYCLE" report incomplete.rcap > incomplete.txt 2>/dev/null
 run_cmd "$RECYCLE" report cut.rcap
 expect "cut: reported up to where it ends, with a warning" 0 "$(cat incomplete.txt)" \
-    "recycle report: warning: cut.rcap is incomplete: it ends in the middle of a chunk (the program was killed while writing it, or the file was cut); this report covers the 25 records before that"
+    "recycle report: warning: cut.rcap is incomplete: it ends in the middle of a chunk (the program was killed while writing it, or the file was cut); the figures cover the 25 records before that"
 run_cmd "$RECYCLE" report cut.rcap --json
 expect_match "cut: JSON says incomplete" "$OUT" '"complete": false,'
 
