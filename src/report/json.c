@@ -24,74 +24,10 @@
  * path that are not are replaced by U+FFFD. */
 #include "report/sites.h"
 
+#include "report/format.h"
+
 #include <inttypes.h>
 #include <string.h>
-
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0. */
-static size_t utf8_len(const unsigned char *s) {
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
-static void put_string(FILE *out, const char *s) {
-    if (!s) {
-        fputs("null", out);
-        return;
-    }
-    fputc('"', out);
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned char c = *p;
-        if (c == '"' || c == '\\') {
-            fputc('\\', out);
-            fputc(c, out);
-            p++;
-        } else if (c == '\n') {
-            fputs("\\n", out);
-            p++;
-        } else if (c == '\t') {
-            fputs("\\t", out);
-            p++;
-        } else if (c < 0x20 || c == 0x7F) {
-            fprintf(out, "\\u%04x", c);
-            p++;
-        } else {
-            size_t n = utf8_len(p);
-            if (n == 0) {
-                fputs("\\ufffd", out);
-                p++;
-            } else {
-                fwrite(p, 1, n, out);
-                p += n;
-            }
-        }
-    }
-    fputc('"', out);
-}
 
 static void put_u64(FILE *out, const char *key, uint64_t v, bool comma) {
     fprintf(out, "\"%s\": %" PRIu64 "%s", key, v, comma ? ", " : "");
@@ -103,16 +39,16 @@ static void put_seconds(FILE *out, uint64_t ns) {
 
 static void put_frame_fields(FILE *out, const rcr_frame *f) {
     fputs("\"function\": ", out);
-    put_string(out, f->function);
+    rcr_json_string(out, f->function);
     fputs(", \"file\": ", out);
-    put_string(out, f->file);
+    rcr_json_string(out, f->file);
     fputs(", \"line\": ", out);
     if (f->line)
         fprintf(out, "%d", f->line);
     else
         fputs("null", out);
     fputs(", \"module\": ", out);
-    put_string(out, f->module);
+    rcr_json_string(out, f->module);
     fprintf(out, ", \"offset\": %" PRIu64, f->offset);
 }
 
@@ -178,9 +114,9 @@ void rcr_render_json(const rcr_render *rd, FILE *out) {
     const rcr_options *o = rd->options;
 
     fputs("{\n  \"program\": ", out);
-    put_string(out, r->program);
+    rcr_json_string(out, r->program);
     fputs(",\n  \"command_line\": ", out);
-    put_string(out, r->command_line);
+    rcr_json_string(out, r->command_line);
     fprintf(out, ",\n  \"pid\": %" PRIu64 ",\n", r->header.pid);
     if (r->end == RCCAP_END_SIGNAL)
         fprintf(out, "  \"signal\": %d,\n", (int)r->exit_signal);

@@ -14,44 +14,16 @@
  *         bytes  allocations     leaked       peak  site
  *       2.0 MiB          100    1.0 KiB      512 B  make_node (tree.c:42)
  *
- * Sizes are rounded to one decimal of the largest binary unit below them;
- * the exact bytes are in --json. */
+ * Sizes are rounded to one decimal of the largest binary unit below them
+ * (format.h); the exact bytes are in --json. */
 #include "report/sites.h"
+
+#include "report/format.h"
 
 #include <inttypes.h>
 #include <string.h>
 
 /* ---- formatting ------------------------------------------------------------ */
-
-/* n with a comma every three digits. */
-static const char *fmt_count(char buf[32], uint64_t n) {
-    char digits[24];
-    int len = snprintf(digits, sizeof digits, "%" PRIu64, n);
-    char *p = buf;
-    for (int i = 0; i < len; i++) {
-        if (i && (len - i) % 3 == 0)
-            *p++ = ',';
-        *p++ = digits[i];
-    }
-    *p = '\0';
-    return buf;
-}
-
-static const char *fmt_bytes(char buf[32], uint64_t n) {
-    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-    if (n < 1024) {
-        snprintf(buf, 32, "%" PRIu64 " B", n);
-        return buf;
-    }
-    double v = (double)n / 1024;
-    size_t u = 0;
-    while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(buf, 32, "%.1f %s", v, units[u]);
-    return buf;
-}
 
 /* Seconds, or milliseconds under one second, with three decimals. */
 static const char *fmt_seconds(char buf[32], uint64_t ns) {
@@ -68,8 +40,8 @@ static const char *fmt_seconds(char buf[32], uint64_t ns) {
 static const char *fmt_bytes_exact(char buf[64], uint64_t n) {
     char a[32], b[32];
     if (n < 1024)
-        return fmt_bytes(buf, n);
-    snprintf(buf, 64, "%s (%s B)", fmt_bytes(a, n), fmt_count(b, n));
+        return rcr_fmt_bytes(buf, n);
+    snprintf(buf, 64, "%s (%s B)", rcr_fmt_bytes(a, n), rcr_fmt_count(b, n));
     return buf;
 }
 
@@ -177,26 +149,26 @@ static void print_totals(FILE *out, const rcr_render *rd) {
     print_end(out, r);
     if (r->header.sample_bytes)
         fprintf(out, "sampled          one allocation per %s allocated on average: the "
-                "figures are estimates\n", fmt_bytes(a, r->header.sample_bytes));
+                "figures are estimates\n", rcr_fmt_bytes(a, r->header.sample_bytes));
     fputc('\n', out);
 
-    fprintf(out, "allocations      %s (%s freed)\n", fmt_count(a, t->allocations),
-            fmt_count(b, t->frees));
+    fprintf(out, "allocations      %s (%s freed)\n", rcr_fmt_count(a, t->allocations),
+            rcr_fmt_count(b, t->frees));
     fprintf(out, "bytes allocated  %s\n", fmt_bytes_exact(a, t->bytes_allocated));
     fprintf(out, "peak heap        %s in %s %s at %s\n", fmt_bytes_exact(a, t->peak_bytes),
-            fmt_count(b, t->peak_allocations), plural(t->peak_allocations, "block"),
+            rcr_fmt_count(b, t->peak_allocations), plural(t->peak_allocations, "block"),
             fmt_seconds(c, t->peak_time_ns));
     /* Blocks live when the program was killed, or replaced itself, were
      * not leaked: it had no chance to free them. */
     bool exited = r->end == RCCAP_END_RETURNED || r->end == RCCAP_END_EXIT_NOW;
     fprintf(out, "%s   %s in %s %s", exited ? "leaked at exit" : "live at end   ",
-            fmt_bytes_exact(a, t->leaked_bytes), fmt_count(b, t->leaked_allocations),
+            fmt_bytes_exact(a, t->leaked_bytes), rcr_fmt_count(b, t->leaked_allocations),
             plural(t->leaked_allocations, "block"));
     if (r->have_leaks)
-        fprintf(out, ": %s definitely lost, %s still reachable", fmt_bytes(c, t->lost_bytes),
-                fmt_bytes(d, t->reachable_bytes));
+        fprintf(out, ": %s definitely lost, %s still reachable", rcr_fmt_bytes(c, t->lost_bytes),
+                rcr_fmt_bytes(d, t->reachable_bytes));
     fputc('\n', out);
-    fprintf(out, "temporary        %s %s", fmt_count(a, t->temporary),
+    fprintf(out, "temporary        %s %s", rcr_fmt_count(a, t->temporary),
             plural(t->temporary, "allocation"));
     if (t->allocations)
         fprintf(out, " (%.1f%%)", 100.0 * (double)t->temporary / (double)t->allocations);
@@ -269,26 +241,26 @@ static void print_table(FILE *out, const rcr_render *rd, rcr_metric metric) {
         char a[32], b[32], c[32], d[32];
         switch (metric) {
         case RCR_METRIC_BYTES:
-            fprintf(out, "%11s  %11s  %10s  %10s  ", fmt_bytes(a, f->bytes),
-                    fmt_count(b, f->allocations), fmt_bytes(c, f->live_bytes),
-                    fmt_bytes(d, f->peak_bytes));
+            fprintf(out, "%11s  %11s  %10s  %10s  ", rcr_fmt_bytes(a, f->bytes),
+                    rcr_fmt_count(b, f->allocations), rcr_fmt_bytes(c, f->live_bytes),
+                    rcr_fmt_bytes(d, f->peak_bytes));
             break;
         case RCR_METRIC_LEAKED:
-            fprintf(out, "%11s  %11s  ", fmt_bytes(a, f->live_bytes),
-                    fmt_count(b, f->live_allocations));
+            fprintf(out, "%11s  %11s  ", rcr_fmt_bytes(a, f->live_bytes),
+                    rcr_fmt_count(b, f->live_allocations));
             if (rd->replay->have_leaks)
-                fprintf(out, "%15s  %15s  ", fmt_bytes(c, f->lost_bytes),
-                        fmt_bytes(d, f->reachable_bytes));
+                fprintf(out, "%15s  %15s  ", rcr_fmt_bytes(c, f->lost_bytes),
+                        rcr_fmt_bytes(d, f->reachable_bytes));
             else
                 fprintf(out, "%15s  %15s  ", "-", "-");
             break;
         case RCR_METRIC_PEAK:
-            fprintf(out, "%11s  %11s  ", fmt_bytes(a, f->peak_bytes),
-                    fmt_count(b, f->peak_allocations));
+            fprintf(out, "%11s  %11s  ", rcr_fmt_bytes(a, f->peak_bytes),
+                    rcr_fmt_count(b, f->peak_allocations));
             break;
         case RCR_METRIC_TEMPORARY:
-            fprintf(out, "%11s  %11s  ", fmt_count(a, f->temporary),
-                    fmt_count(b, f->allocations));
+            fprintf(out, "%11s  %11s  ", rcr_fmt_count(a, f->temporary),
+                    rcr_fmt_count(b, f->allocations));
             break;
         }
         print_site(out, site, o->by);
