@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 const char *rcr_fmt_count(char buf[32], uint64_t n) {
     char digits[24];
@@ -99,4 +100,168 @@ void rcr_json_string(FILE *out, const char *s) {
         }
     }
     fputc('"', out);
+}
+
+/* ---- text: times, plurals, the run and its totals ----------------------------------- */
+
+const char *rcr_fmt_bytes_exact(char buf[64], uint64_t n) {
+    char a[32], b[32];
+    if (n < 1024)
+        return rcr_fmt_bytes(buf, n);
+    snprintf(buf, 64, "%s (%s B)", rcr_fmt_bytes(a, n), rcr_fmt_count(b, n));
+    return buf;
+}
+
+const char *rcr_fmt_seconds(char buf[32], uint64_t ns) {
+    if (ns < 1000000000u)
+        snprintf(buf, 32, "%" PRIu64 ".%03" PRIu64 " ms", ns / 1000000u, ns % 1000000u / 1000u);
+    else
+        snprintf(buf, 32, "%" PRIu64 ".%03" PRIu64 " s", ns / 1000000000u,
+                 ns % 1000000000u / 1000000u);
+    return buf;
+}
+
+const char *rcr_plural(uint64_t n, const char *word) {
+    static const char *const plurals[][2] = {
+        {"block", "blocks"}, {"allocation", "allocations"}, {"site", "sites"},
+        {"thread", "threads"},
+    };
+    for (size_t i = 0; i < sizeof plurals / sizeof plurals[0]; i++)
+        if (strcmp(plurals[i][0], word) == 0)
+            return plurals[i][n != 1];
+    return word;
+}
+
+bool rcr_ended_by_itself(const rcr_replay *r) {
+    return r->end == RCCAP_END_RETURNED || r->end == RCCAP_END_EXIT_NOW;
+}
+
+static void print_end(FILE *out, const rcr_replay *r) {
+    char t[32];
+    rcr_fmt_seconds(t, r->totals.duration_ns);
+    switch (r->end) {
+    case RCCAP_END_RETURNED:
+        fprintf(out, "exited with status %d after %s\n", r->exit_status, t);
+        break;
+    case RCCAP_END_EXIT_NOW:
+        fprintf(out, "exited with status %d (_exit) after %s\n", r->exit_status, t);
+        break;
+    case RCCAP_END_SIGNAL: {
+        const char *name = strsignal(r->exit_signal);
+        fprintf(out, "killed by signal %d (%s) after %s\n", r->exit_signal,
+                name ? name : "unknown signal", t);
+        break;
+    }
+    case RCCAP_END_EXEC:
+        fprintf(out, "replaced itself by another program (exec) after %s\n", t);
+        break;
+    case RCCAP_END_UNKNOWN:
+    default:
+        fprintf(out, "unknown: the capture has no exit record (the last record is at %s)\n", t);
+        break;
+    }
+}
+
+void rcr_text_run_totals(FILE *out, const rcr_replay *r) {
+    const rcr_totals *t = &r->totals;
+    char a[64], b[32], c[32], d[32];
+
+    fprintf(out, "program          %s", r->command_line[0] ? r->command_line : r->program);
+    fprintf(out, " (pid %" PRIu64 ")\n", r->header.pid);
+    fputs("ended            ", out);
+    print_end(out, r);
+    if (r->header.sample_bytes)
+        fprintf(out, "sampled          one allocation per %s allocated on average: the "
+                "figures are estimates\n", rcr_fmt_bytes(a, r->header.sample_bytes));
+    fputc('\n', out);
+
+    fprintf(out, "allocations      %s (%s freed)\n", rcr_fmt_count(a, t->allocations),
+            rcr_fmt_count(b, t->frees));
+    fprintf(out, "bytes allocated  %s\n", rcr_fmt_bytes_exact(a, t->bytes_allocated));
+    fprintf(out, "peak heap        %s in %s %s at %s\n", rcr_fmt_bytes_exact(a, t->peak_bytes),
+            rcr_fmt_count(b, t->peak_allocations), rcr_plural(t->peak_allocations, "block"),
+            rcr_fmt_seconds(c, t->peak_time_ns));
+    bool exited = rcr_ended_by_itself(r);
+    fprintf(out, "%s   %s in %s %s", exited ? "leaked at exit" : "live at end   ",
+            rcr_fmt_bytes_exact(a, t->leaked_bytes), rcr_fmt_count(b, t->leaked_allocations),
+            rcr_plural(t->leaked_allocations, "block"));
+    if (r->have_leaks)
+        fprintf(out, ": %s definitely lost, %s still reachable", rcr_fmt_bytes(c, t->lost_bytes),
+                rcr_fmt_bytes(d, t->reachable_bytes));
+    fputc('\n', out);
+    fprintf(out, "temporary        %s %s", rcr_fmt_count(a, t->temporary),
+            rcr_plural(t->temporary, "allocation"));
+    if (t->allocations)
+        fprintf(out, " (%.1f%%)", 100.0 * (double)t->temporary / (double)t->allocations);
+    fputc('\n', out);
+    if (t->peak_rss)
+        fprintf(out, "peak RSS         %s\n", rcr_fmt_bytes_exact(a, t->peak_rss));
+}
+
+/* ---- JSON: seconds, the run and its totals ------------------------------------------ */
+
+void rcr_json_seconds(FILE *out, uint64_t ns) {
+    fprintf(out, "%" PRIu64 ".%09" PRIu64, ns / 1000000000u, ns % 1000000000u);
+}
+
+static void put_u64(FILE *out, const char *key, uint64_t v, bool comma) {
+    fprintf(out, "\"%s\": %" PRIu64 "%s", key, v, comma ? ", " : "");
+}
+
+static const char *end_name(rccap_end end) {
+    switch (end) {
+    case RCCAP_END_RETURNED: return "exit";
+    case RCCAP_END_EXIT_NOW: return "_exit";
+    case RCCAP_END_SIGNAL: return "signal";
+    case RCCAP_END_EXEC: return "exec";
+    case RCCAP_END_UNKNOWN: break;
+    }
+    return "unknown";
+}
+
+void rcr_json_run(FILE *out, const rcr_replay *r, bool complete) {
+    fputs("  \"program\": ", out);
+    rcr_json_string(out, r->program);
+    fputs(",\n  \"command_line\": ", out);
+    rcr_json_string(out, r->command_line);
+    fprintf(out, ",\n  \"pid\": %" PRIu64 ",\n", r->header.pid);
+    if (r->end == RCCAP_END_SIGNAL)
+        fprintf(out, "  \"signal\": %d,\n", (int)r->exit_signal);
+    else if (rcr_ended_by_itself(r))
+        fprintf(out, "  \"exit_status\": %d,\n", (int)r->exit_status);
+    else
+        fputs("  \"exit_status\": null,\n", out);
+    fprintf(out, "  \"end\": \"%s\",\n  \"duration_s\": ", end_name(r->end));
+    rcr_json_seconds(out, r->totals.duration_ns);
+    fprintf(out, ",\n  \"complete\": %s,\n", complete ? "true" : "false");
+    fprintf(out, "  \"sampled\": %s,\n", r->header.sample_bytes ? "true" : "false");
+    fprintf(out, "  \"sample_bytes\": %" PRIu64 ",\n", r->header.sample_bytes);
+}
+
+void rcr_json_totals(FILE *out, const rcr_replay *r) {
+    const rcr_totals *t = &r->totals;
+    fputs("  \"totals\": {", out);
+    put_u64(out, "allocations", t->allocations, true);
+    put_u64(out, "frees", t->frees, true);
+    put_u64(out, "bytes_allocated", t->bytes_allocated, true);
+    put_u64(out, "peak_bytes", t->peak_bytes, true);
+    put_u64(out, "peak_allocations", t->peak_allocations, true);
+    fputs("\"peak_time_s\": ", out);
+    rcr_json_seconds(out, t->peak_time_ns);
+    fputs(", ", out);
+    put_u64(out, "leaked_bytes", t->leaked_bytes, true);
+    put_u64(out, "leaked_allocations", t->leaked_allocations, true);
+    if (r->have_leaks) {
+        put_u64(out, "definitely_lost_bytes", t->lost_bytes, true);
+        put_u64(out, "definitely_lost_allocations", t->lost_allocations, true);
+        put_u64(out, "still_reachable_bytes", t->reachable_bytes, true);
+        put_u64(out, "still_reachable_allocations", t->reachable_allocations, true);
+    } else {
+        fputs("\"definitely_lost_bytes\": null, \"definitely_lost_allocations\": null, "
+              "\"still_reachable_bytes\": null, \"still_reachable_allocations\": null, ",
+              out);
+    }
+    put_u64(out, "temporary_allocations", t->temporary, true);
+    put_u64(out, "peak_rss_bytes", t->peak_rss, false);
+    fputc('}', out);
 }

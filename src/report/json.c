@@ -33,10 +33,6 @@ static void put_u64(FILE *out, const char *key, uint64_t v, bool comma) {
     fprintf(out, "\"%s\": %" PRIu64 "%s", key, v, comma ? ", " : "");
 }
 
-static void put_seconds(FILE *out, uint64_t ns) {
-    fprintf(out, "%" PRIu64 ".%09" PRIu64, ns / 1000000000u, ns % 1000000000u);
-}
-
 static void put_frame_fields(FILE *out, const rcr_frame *f) {
     fputs("\"function\": ", out);
     rcr_json_string(out, f->function);
@@ -50,17 +46,6 @@ static void put_frame_fields(FILE *out, const rcr_frame *f) {
     fputs(", \"module\": ", out);
     rcr_json_string(out, f->module);
     fprintf(out, ", \"offset\": %" PRIu64, f->offset);
-}
-
-static const char *end_name(rccap_end end) {
-    switch (end) {
-    case RCCAP_END_RETURNED: return "exit";
-    case RCCAP_END_EXIT_NOW: return "_exit";
-    case RCCAP_END_SIGNAL: return "signal";
-    case RCCAP_END_EXEC: return "exec";
-    case RCCAP_END_UNKNOWN: break;
-    }
-    return "unknown";
 }
 
 static const char *by_name(rcr_by by) {
@@ -110,51 +95,13 @@ static void put_site(FILE *out, rcr_replay *r, const rcr_site *s, rcr_by by) {
 
 void rcr_render_json(const rcr_render *rd, FILE *out) {
     rcr_replay *r = rd->replay;
-    const rcr_totals *t = &r->totals;
     const rcr_options *o = rd->options;
 
-    fputs("{\n  \"program\": ", out);
-    rcr_json_string(out, r->program);
-    fputs(",\n  \"command_line\": ", out);
-    rcr_json_string(out, r->command_line);
-    fprintf(out, ",\n  \"pid\": %" PRIu64 ",\n", r->header.pid);
-    if (r->end == RCCAP_END_SIGNAL)
-        fprintf(out, "  \"signal\": %d,\n", (int)r->exit_signal);
-    else if (r->end == RCCAP_END_RETURNED || r->end == RCCAP_END_EXIT_NOW)
-        fprintf(out, "  \"exit_status\": %d,\n", (int)r->exit_status);
-    else
-        fputs("  \"exit_status\": null,\n", out);
-    fprintf(out, "  \"end\": \"%s\",\n  \"duration_s\": ", end_name(r->end));
-    put_seconds(out, t->duration_ns);
-    fprintf(out, ",\n  \"complete\": %s,\n", rd->complete ? "true" : "false");
-    fprintf(out, "  \"sampled\": %s,\n", r->header.sample_bytes ? "true" : "false");
-    fprintf(out, "  \"sample_bytes\": %" PRIu64 ",\n", r->header.sample_bytes);
+    fputs("{\n", out);
+    rcr_json_run(out, r, rd->complete);
     fprintf(out, "  \"by\": \"%s\",\n", by_name(o->by));
-
-    fputs("  \"totals\": {", out);
-    put_u64(out, "allocations", t->allocations, true);
-    put_u64(out, "frees", t->frees, true);
-    put_u64(out, "bytes_allocated", t->bytes_allocated, true);
-    put_u64(out, "peak_bytes", t->peak_bytes, true);
-    put_u64(out, "peak_allocations", t->peak_allocations, true);
-    fputs("\"peak_time_s\": ", out);
-    put_seconds(out, t->peak_time_ns);
-    fputs(", ", out);
-    put_u64(out, "leaked_bytes", t->leaked_bytes, true);
-    put_u64(out, "leaked_allocations", t->leaked_allocations, true);
-    if (r->have_leaks) {
-        put_u64(out, "definitely_lost_bytes", t->lost_bytes, true);
-        put_u64(out, "definitely_lost_allocations", t->lost_allocations, true);
-        put_u64(out, "still_reachable_bytes", t->reachable_bytes, true);
-        put_u64(out, "still_reachable_allocations", t->reachable_allocations, true);
-    } else {
-        fputs("\"definitely_lost_bytes\": null, \"definitely_lost_allocations\": null, "
-              "\"still_reachable_bytes\": null, \"still_reachable_allocations\": null, ",
-              out);
-    }
-    put_u64(out, "temporary_allocations", t->temporary, true);
-    put_u64(out, "peak_rss_bytes", t->peak_rss, false);
-    fputs("},\n", out);
+    rcr_json_totals(out, r);
+    fputs(",\n", out);
 
     /* Sorted by bytes; a view sorts by its own figure and keeps the sites
      * that have some of it. */

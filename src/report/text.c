@@ -23,37 +23,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-/* ---- formatting ------------------------------------------------------------ */
-
-/* Seconds, or milliseconds under one second, with three decimals. */
-static const char *fmt_seconds(char buf[32], uint64_t ns) {
-    if (ns < 1000000000u)
-        snprintf(buf, 32, "%" PRIu64 ".%03" PRIu64 " ms", ns / 1000000u, ns % 1000000u / 1000u);
-    else
-        snprintf(buf, 32, "%" PRIu64 ".%03" PRIu64 " s", ns / 1000000000u,
-                 ns % 1000000000u / 1000000u);
-    return buf;
-}
-
-/* A size with its exact bytes after it when it was rounded:
- * "1.4 KiB (1,388 B)". */
-static const char *fmt_bytes_exact(char buf[64], uint64_t n) {
-    char a[32], b[32];
-    if (n < 1024)
-        return rcr_fmt_bytes(buf, n);
-    snprintf(buf, 64, "%s (%s B)", rcr_fmt_bytes(a, n), rcr_fmt_count(b, n));
-    return buf;
-}
-
-static const char *plural(uint64_t n, const char *word) {
-    static const char *const plurals[][2] = {
-        {"block", "blocks"}, {"allocation", "allocations"}, {"site", "sites"},
-    };
-    for (size_t i = 0; i < sizeof plurals / sizeof plurals[0]; i++)
-        if (strcmp(plurals[i][0], word) == 0)
-            return plurals[i][n != 1];
-    return word;
-}
+/* ---- frames ------------------------------------------------------------------ */
 
 static const char *basename_of(const char *path) {
     const char *slash = strrchr(path, '/');
@@ -110,73 +80,6 @@ static void print_callers(FILE *out, rcr_replay *r, uint32_t node, const char *i
     }
 }
 
-/* ---- the header and the totals ---------------------------------------------------- */
-
-static void print_end(FILE *out, const rcr_replay *r) {
-    char t[32];
-    fmt_seconds(t, r->totals.duration_ns);
-    switch (r->end) {
-    case RCCAP_END_RETURNED:
-        fprintf(out, "exited with status %d after %s\n", r->exit_status, t);
-        break;
-    case RCCAP_END_EXIT_NOW:
-        fprintf(out, "exited with status %d (_exit) after %s\n", r->exit_status, t);
-        break;
-    case RCCAP_END_SIGNAL: {
-        const char *name = strsignal(r->exit_signal);
-        fprintf(out, "killed by signal %d (%s) after %s\n", r->exit_signal,
-                name ? name : "unknown signal", t);
-        break;
-    }
-    case RCCAP_END_EXEC:
-        fprintf(out, "replaced itself by another program (exec) after %s\n", t);
-        break;
-    case RCCAP_END_UNKNOWN:
-    default:
-        fprintf(out, "unknown: the capture has no exit record (the last record is at %s)\n", t);
-        break;
-    }
-}
-
-static void print_totals(FILE *out, const rcr_render *rd) {
-    const rcr_replay *r = rd->replay;
-    const rcr_totals *t = &r->totals;
-    char a[64], b[32], c[32], d[32];
-
-    fprintf(out, "program          %s", r->command_line[0] ? r->command_line : r->program);
-    fprintf(out, " (pid %" PRIu64 ")\n", r->header.pid);
-    fputs("ended            ", out);
-    print_end(out, r);
-    if (r->header.sample_bytes)
-        fprintf(out, "sampled          one allocation per %s allocated on average: the "
-                "figures are estimates\n", rcr_fmt_bytes(a, r->header.sample_bytes));
-    fputc('\n', out);
-
-    fprintf(out, "allocations      %s (%s freed)\n", rcr_fmt_count(a, t->allocations),
-            rcr_fmt_count(b, t->frees));
-    fprintf(out, "bytes allocated  %s\n", fmt_bytes_exact(a, t->bytes_allocated));
-    fprintf(out, "peak heap        %s in %s %s at %s\n", fmt_bytes_exact(a, t->peak_bytes),
-            rcr_fmt_count(b, t->peak_allocations), plural(t->peak_allocations, "block"),
-            fmt_seconds(c, t->peak_time_ns));
-    /* Blocks live when the program was killed, or replaced itself, were
-     * not leaked: it had no chance to free them. */
-    bool exited = r->end == RCCAP_END_RETURNED || r->end == RCCAP_END_EXIT_NOW;
-    fprintf(out, "%s   %s in %s %s", exited ? "leaked at exit" : "live at end   ",
-            fmt_bytes_exact(a, t->leaked_bytes), rcr_fmt_count(b, t->leaked_allocations),
-            plural(t->leaked_allocations, "block"));
-    if (r->have_leaks)
-        fprintf(out, ": %s definitely lost, %s still reachable", rcr_fmt_bytes(c, t->lost_bytes),
-                rcr_fmt_bytes(d, t->reachable_bytes));
-    fputc('\n', out);
-    fprintf(out, "temporary        %s %s", rcr_fmt_count(a, t->temporary),
-            plural(t->temporary, "allocation"));
-    if (t->allocations)
-        fprintf(out, " (%.1f%%)", 100.0 * (double)t->temporary / (double)t->allocations);
-    fputc('\n', out);
-    if (t->peak_rss)
-        fprintf(out, "peak RSS         %s\n", fmt_bytes_exact(a, t->peak_rss));
-}
-
 /* ---- the tables ------------------------------------------------------------------------ */
 
 static const char *by_name(rcr_by by) {
@@ -219,7 +122,7 @@ static void print_table(FILE *out, const rcr_render *rd, rcr_metric metric) {
         fprintf(out, "top %zu of %zu sites by %s (by %s):\n", shown, n, what[metric],
                 by_name(o->by));
     else
-        fprintf(out, "%zu %s by %s (by %s):\n", n, plural(n, "site"), what[metric],
+        fprintf(out, "%zu %s by %s (by %s):\n", n, rcr_plural(n, "site"), what[metric],
                 by_name(o->by));
     switch (metric) {
     case RCR_METRIC_BYTES:
@@ -274,7 +177,7 @@ static void print_table(FILE *out, const rcr_render *rd, rcr_metric metric) {
 }
 
 void rcr_render_text(const rcr_render *rd, FILE *out) {
-    print_totals(out, rd);
+    rcr_text_run_totals(out, rd->replay);
     unsigned v = rd->options->views;
     if (!v)
         print_table(out, rd, RCR_METRIC_BYTES);
