@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "report/sites.h"
 
+#include "report/keys.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +60,16 @@ void rcr_frame_of(rcr_replay *r, uint32_t id, rcr_frame *out) {
     }
 }
 
+size_t rcr_frames_of(rcr_replay *r, uint32_t id, rcs_frame *out, size_t max) {
+    if (id == 0 || id >= r->nnodes || !r->nodes[id].defined)
+        return 0;
+    uint32_t m = rcr_replay_module_of(r, id);
+    int sym = m == RCR_NONE ? -1 : session_module(r, m);
+    if (sym < 0)
+        return 0;
+    return rcs_session_symbolize(r->sym, sym, r->nodes[id].pc, out, max);
+}
+
 /* ---- grouping keys ---------------------------------------------------------- */
 
 /* The key that makes two site nodes one site under `by`, into buf. */
@@ -90,84 +102,6 @@ static void site_key(uint32_t node, const rcr_frame *f, rcr_by by, char *buf, si
     snprintf(buf, len, "a\x1f%s\x1f%llx", module, (unsigned long long)f->offset);
 }
 
-/* A table of keys (open addressing) -> index in the sites array. */
-typedef struct key_table {
-    char **keys;
-    uint32_t *values;
-    size_t mask, count;
-} key_table;
-
-static uint64_t hash_key(const char *s) {
-    uint64_t h = 0xcbf29ce484222325ull;        /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h ^ (h >> 31);
-}
-
-static bool key_table_grow(key_table *t) {
-    size_t cap = t->keys ? 2 * (t->mask + 1) : 256;
-    char **keys = calloc(cap, sizeof *keys);
-    uint32_t *values = calloc(cap, sizeof *values);
-    if (!keys || !values) {
-        free(keys);
-        free(values);
-        return false;
-    }
-    if (t->keys) {
-        for (size_t i = 0; i <= t->mask; i++) {
-            if (!t->keys[i])
-                continue;
-            size_t j = hash_key(t->keys[i]) & (cap - 1);
-            while (keys[j])
-                j = (j + 1) & (cap - 1);
-            keys[j] = t->keys[i];
-            values[j] = t->values[i];
-        }
-        free(t->keys);
-        free(t->values);
-    }
-    t->keys = keys;
-    t->values = values;
-    t->mask = cap - 1;
-    return true;
-}
-
-/* *found = the value of key, inserting key with `value` when absent
- * (*existed tells which); false on out of memory. */
-static bool key_table_find_or_add(key_table *t, const char *key, uint32_t value, uint32_t *found,
-                                  bool *existed) {
-    if ((t->count + 1) * 4 > (t->keys ? t->mask + 1 : 0) * 3 && !key_table_grow(t))
-        return false;
-    size_t i = hash_key(key) & t->mask;
-    for (; t->keys[i]; i = (i + 1) & t->mask) {
-        if (strcmp(t->keys[i], key) == 0) {
-            *found = t->values[i];
-            *existed = true;
-            return true;
-        }
-    }
-    size_t n = strlen(key) + 1;
-    char *copy = malloc(n);
-    if (!copy)
-        return false;
-    memcpy(copy, key, n);
-    t->keys[i] = copy;
-    t->values[i] = value;
-    t->count++;
-    *found = value;
-    *existed = false;
-    return true;
-}
-
-static void key_table_free(key_table *t) {
-    if (t->keys)
-        for (size_t i = 0; i <= t->mask; i++)
-            free(t->keys[i]);
-    free(t->keys);
-    free(t->values);
-    memset(t, 0, sizeof *t);
-}
-
 /* ---- building ------------------------------------------------------------------ */
 
 static void add_figures(rcr_figures *to, const rcr_figures *f) {
@@ -194,7 +128,7 @@ bool rcr_sites_build(rcr_replay *r, rcr_by by, rcr_sites *out) {
     size_t nper = 0;
     rci_htable index;
     rci_htable_init(&index);
-    key_table keys = {0};
+    rcr_keys keys = {0};
     bool ok = false;
 
     if (r->nfigures) {
@@ -224,7 +158,7 @@ bool rcr_sites_build(rcr_replay *r, rcr_by by, rcr_sites *out) {
         site_key(node_of[i], &f, by, key, sizeof key);
         uint32_t at;
         bool existed;
-        if (!key_table_find_or_add(&keys, key, (uint32_t)out->n, &at, &existed))
+        if (!rcr_keys_find_or_add(&keys, key, (uint32_t)out->n, &at, &existed))
             goto done;
         rcr_site *s = &out->v[at];
         if (!existed) {
@@ -244,7 +178,7 @@ done:
     free(per_node);
     free(node_of);
     rci_htable_free(&index);
-    key_table_free(&keys);
+    rcr_keys_free(&keys);
     if (!ok)
         rcr_sites_free(out);
     return ok;

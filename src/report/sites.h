@@ -32,6 +32,11 @@ typedef struct rcr_frame {
 
 /* The frame of stack node id's pc. Strings belong to the replay. */
 void rcr_frame_of(rcr_replay *r, uint32_t id, rcr_frame *out);
+/* Every frame node id's pc stands for, innermost (inlined) first and the
+ * function containing the pc last: up to max of them into out. Returns how
+ * many there are (possibly more than max), 0 when the pc's module is
+ * unknown or cannot be opened. Strings belong to the symbolizer. */
+size_t rcr_frames_of(rcr_replay *r, uint32_t id, rcs_frame *out, size_t max);
 
 typedef struct rcr_site {
     rcr_figures fig;         /* sums (epoch unused) */
