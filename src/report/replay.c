@@ -250,6 +250,20 @@ static bool take_block(rcr_replay *r, uint64_t ptr, rcr_block *b) {
     return true;
 }
 
+static void notify(rcr_replay *r, uint32_t owner, uint64_t weight, uint64_t count, bool freed) {
+    if (!r->on_change)
+        return;
+    rcr_change c = {
+        .time = r->applying_time,
+        .thread = r->applying_thread,
+        .owner = owner,
+        .weight = weight,
+        .count = count,
+        .freed = freed,
+    };
+    r->on_change(r->change_arg, r, &c);
+}
+
 static void block_gone(rcr_replay *r, const rcr_block *b) {
     rcr_figures *f = &r->figures[b->figures];
     touch(r, f);
@@ -259,6 +273,7 @@ static void block_gone(rcr_replay *r, const rcr_block *b) {
     r->live_bytes -= b->weight;
     r->live_allocations -= b->count;
     r->totals.frees += b->count;
+    notify(r, b->thread, b->weight, b->count, true);
 }
 
 static void do_free(rcr_replay *r, uint64_t ptr, uint64_t time) {
@@ -310,6 +325,8 @@ static bool late_pair(rcr_replay *r, const rcr_qevent *q, bool *ok) {
     r->totals.frees += count;
     r->totals.unknown_frees--;
     r->totals.late_pairs++;
+    notify(r, r->applying_thread, q->weight, count, false);
+    notify(r, r->applying_thread, q->weight, count, true);
     *ok = true;
     return true;
 }
@@ -342,7 +359,8 @@ static bool do_alloc(rcr_replay *r, const rcr_qevent *q, bool late) {
     /* A sampled record stands for weight bytes: as many allocations of its
      * size as fit in them. */
     uint64_t count = q->size && q->weight > q->size ? q->weight / q->size : 1;
-    r->blocks[bi] = (rcr_block){.weight = q->weight, .count = count, .figures = fi};
+    r->blocks[bi] = (rcr_block){
+        .weight = q->weight, .count = count, .figures = fi, .thread = r->applying_thread};
     if (rci_htable_put(&r->live, (uintptr_t)q->ptr, bi) != 0) {
         r->blocks[bi].next_free = r->free_block;
         r->free_block = bi;
@@ -365,6 +383,7 @@ static bool do_alloc(rcr_replay *r, const rcr_qevent *q, bool late) {
         r->epoch++;
     }
     r->last_alloc = q->ptr;
+    notify(r, r->applying_thread, q->weight, count, false);
     return true;
 }
 
@@ -389,7 +408,9 @@ static void do_leak(rcr_replay *r, const rcr_qevent *q) {
     }
 }
 
-static bool apply(rcr_replay *r, const rcr_qevent *q) {
+static bool apply(rcr_replay *r, const rcr_qevent *q, uint32_t thread) {
+    r->applying_time = q->time;
+    r->applying_thread = thread;
     bool late = r->released_any && q->time < r->released_time;
     if (late)
         r->totals.late++;
@@ -471,7 +492,7 @@ static uint32_t fifo_of(rcr_replay *r, uint32_t thread) {
         rci_htable_remove(&r->fifo_of, (uintptr_t)thread + 1, NULL);
         return RCR_NONE;
     }
-    r->fifos[r->nfifos] = (rcr_fifo){0};
+    r->fifos[r->nfifos] = (rcr_fifo){.thread = thread};
     *slot = r->nfifos;
     if (thread)
         r->totals.threads++;
@@ -481,6 +502,7 @@ static uint32_t fifo_of(rcr_replay *r, uint32_t thread) {
 /* Release the oldest waiting record into the replay. */
 static bool release_oldest(rcr_replay *r) {
     rcr_fifo *f = &r->fifos[r->ready[0]];
+    uint32_t thread = f->thread;
     rcr_qevent e = f->v[f->head];
     f->head = (f->head + 1) & (f->cap - 1);
     f->len--;
@@ -491,7 +513,7 @@ static bool release_oldest(rcr_replay *r) {
         ready_swap(r, 0, --r->nready);
         ready_down(r, 0);
     }
-    return apply(r, &e);
+    return apply(r, &e, thread);
 }
 
 static bool enqueue(rcr_replay *r, uint32_t fi, const rcr_qevent *e) {

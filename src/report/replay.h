@@ -48,7 +48,17 @@
  * at-peak values (they have not changed since the peak), and the stamp
  * set. At the end every record is brought up to date the same way. So the
  * cost is O(1) per event, where copying every site at each new peak would
- * be O(sites). */
+ * be O(sites).
+ *
+ * Changes. A caller that wants the heap over time (`recycle stats`) sets
+ * on_change after rcr_replay_init: it is called for every block that
+ * becomes live or stops being live, in the order the replay applies them
+ * (time order, but for the `late` records), with the record's time and
+ * thread, the thread that allocated the block, and the replay's live
+ * figures already updated. Every allocation and free the totals count is
+ * one call, so the calls add up to the totals. A late allocation whose free
+ * came first is an allocation and a free at its own time, both on its
+ * thread (the free's thread is not kept). */
 #ifndef RC_REPORT_REPLAY_H
 #define RC_REPORT_REPLAY_H
 #ifndef RC_BUILD_CORE
@@ -128,12 +138,16 @@ typedef struct rcr_totals {
     uint64_t late_pairs;       /* of them, allocations whose free came first */
 } rcr_totals;
 
-/* A live block. */
+/* A block of the slab: live, or on the slab's free list. */
 typedef struct rcr_block {
     uint64_t weight, count;    /* bytes and allocations it stands for */
-    uint32_t figures;
-    uint32_t next_free;        /* free list of the slab */
+    union {
+        uint32_t figures;      /* while live */
+        uint32_t next_free;    /* while on the free list */
+    };
+    uint32_t thread;           /* the thread number that allocated it */
 } rcr_block;
+_Static_assert(sizeof(rcr_block) == 24, "a live block costs 24 bytes");
 
 /* A record in the time-order window (56 bytes). */
 typedef struct rcr_qevent {
@@ -149,7 +163,22 @@ typedef struct rcr_fifo {
     rcr_qevent *v;
     size_t cap, head, len;
     size_t heap_pos;           /* in ready, while len > 0 */
+    uint32_t thread;           /* the thread number whose records these are */
 } rcr_fifo;
+
+/* One block becoming live or ceasing to be (see "Changes" above). */
+typedef struct rcr_change {
+    uint64_t time;             /* of the record that made the change */
+    uint32_t thread;           /* that record's thread number */
+    uint32_t owner;            /* the thread number that allocated the block */
+    uint64_t weight, count;    /* bytes and allocations the block stands for */
+    bool freed;                /* false: allocated; true: freed, reallocated,
+                                  or its address allocated again (a missed free) */
+} rcr_change;
+
+struct rcr_replay;
+/* Must not change the replay. */
+typedef void (*rcr_change_fn)(void *arg, const struct rcr_replay *r, const rcr_change *c);
 
 typedef struct rcr_replay {
     /* the header, with its strings copied */
@@ -202,6 +231,12 @@ typedef struct rcr_replay {
     uint64_t epoch;
     uint64_t last_alloc;       /* ptr of the last allocation, 0 after a free */
     bool failed;               /* out of memory */
+
+    /* optional, set after rcr_replay_init: told of every change */
+    rcr_change_fn on_change;
+    void *change_arg;
+    uint64_t applying_time;    /* the record being applied: time, thread */
+    uint32_t applying_thread;
 } rcr_replay;
 
 /* An empty replay for a capture with header h (strings copied); false on

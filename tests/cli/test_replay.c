@@ -8,7 +8,9 @@
  * computes every figure the simple way (at each new peak it copies every
  * stack's live bytes). The replay is fed the same events as a capture would
  * hold them: each thread's events in order, cut into chunks, the chunks of
- * the threads interleaved at random. The figures must be equal. */
+ * the threads interleaved at random. The figures must be equal, and so
+ * must what the replay's change hook reports: the heap after each event,
+ * and per thread the allocations, frees and what is left live. */
 #define _GNU_SOURCE
 #include "captures.h"
 #include "report/replay.h"
@@ -70,17 +72,30 @@ typedef struct mfig {
     uint64_t bytes, allocs, frees, live, live_allocs, peak, peak_allocs, temporary;
 } mfig;
 
+/* Figures per thread number (1 to MAX_THREADS): allocations and bytes of
+ * the blocks it allocated, frees and bytes of the frees it made, bytes it
+ * allocated still live. */
+typedef struct tfig {
+    uint64_t allocs, bytes, frees, freed, live;
+} tfig;
+
 typedef struct model {
     mfig fig[STACKS + 2];
+    tfig thread[MAX_THREADS + 1];
+    uint64_t heap_at[MAX_EVENTS + 1];  /* live bytes after the event at time 10 * i */
     uint64_t live_size[SLOTS + 1];     /* by slot; 0: free */
     uint32_t live_stack[SLOTS + 1];
+    uint32_t live_thread[SLOTS + 1];
     uint64_t live, live_allocs, peak, peak_allocs, peak_time;
     uint64_t allocs, frees, bytes, temporary;
     uint64_t last_alloc;
 } model;
 
-static void m_free(model *m, uint64_t slot) {
+static void m_free(model *m, uint64_t slot, uint32_t thread) {
     mfig *f = &m->fig[m->live_stack[slot]];
+    m->thread[thread].frees++;
+    m->thread[thread].freed += m->live_size[slot];
+    m->thread[m->live_thread[slot]].live -= m->live_size[slot];
     if (m->last_alloc == slot) {
         f->temporary++;
         m->temporary++;
@@ -95,10 +110,15 @@ static void m_free(model *m, uint64_t slot) {
     m->live_size[slot] = 0;
 }
 
-static void m_alloc(model *m, uint64_t slot, uint64_t size, uint32_t stack, uint64_t t) {
+static void m_alloc(model *m, uint64_t slot, uint64_t size, uint32_t stack, uint64_t t,
+                    uint32_t thread) {
     mfig *f = &m->fig[stack];
     m->live_size[slot] = size;
     m->live_stack[slot] = stack;
+    m->live_thread[slot] = thread;
+    m->thread[thread].allocs++;
+    m->thread[thread].bytes += size;
+    m->thread[thread].live += size;
     f->bytes += size;
     f->allocs++;
     f->live += size;
@@ -117,6 +137,43 @@ static void m_alloc(model *m, uint64_t slot, uint64_t size, uint32_t stack, uint
         }
     }
     m->last_alloc = slot;
+}
+
+/* ---- what the change hook reports ---------------------------------------------------- */
+
+typedef struct changes {
+    tfig thread[MAX_THREADS + 1];
+    uint64_t heap_at[MAX_EVENTS + 1];  /* live bytes after the last change at 10 * i */
+    bool seen[MAX_EVENTS + 1];
+    uint64_t last_time, calls;
+    bool backwards, bad_thread;
+} changes;
+
+static void on_change(void *arg, const rcr_replay *r, const rcr_change *c) {
+    changes *ch = arg;
+    ch->calls++;
+    if (c->time < ch->last_time)
+        ch->backwards = true;
+    ch->last_time = c->time;
+    if (c->thread > MAX_THREADS || c->owner > MAX_THREADS || c->count != 1 ||
+        (!c->freed && c->owner != c->thread)) {
+        ch->bad_thread = true;
+        return;
+    }
+    if (c->freed) {
+        ch->thread[c->thread].frees += c->count;
+        ch->thread[c->thread].freed += c->weight;
+        ch->thread[c->owner].live -= c->weight;
+    } else {
+        ch->thread[c->owner].allocs += c->count;
+        ch->thread[c->owner].bytes += c->weight;
+        ch->thread[c->owner].live += c->weight;
+    }
+    uint64_t i = c->time / 10;
+    if (i <= MAX_EVENTS) {
+        ch->heap_at[i] = r->live_bytes;
+        ch->seen[i] = true;
+    }
 }
 
 /* ---- one random program ---------------------------------------------------------------- */
@@ -150,7 +207,7 @@ static void run_one(uint64_t seed) {
             ev.u.alloc.size = size;
             ev.u.alloc.weight = size;
             ev.u.alloc.stack = stack;
-            m_alloc(&m, slot, size, stack, ev.time_ns);
+            m_alloc(&m, slot, size, stack, ev.time_ns, ev.thread);
         } else if (below(3) == 0) {
             /* realloc, to a free address or in place */
             uint64_t to = 1 + below(SLOTS);
@@ -162,13 +219,14 @@ static void run_one(uint64_t seed) {
             ev.u.realloc.size = size;
             ev.u.realloc.weight = size;
             ev.u.realloc.stack = stack;
-            m_free(&m, slot);
-            m_alloc(&m, to, size, stack, ev.time_ns);
+            m_free(&m, slot, ev.thread);
+            m_alloc(&m, to, size, stack, ev.time_ns, ev.thread);
         } else {
             ev.kind = RCCAP_FREE;
             ev.u.free.ptr = slot * 16;
-            m_free(&m, slot);
+            m_free(&m, slot, ev.thread);
         }
+        m.heap_at[t] = m.live;
         p->ev[p->n++] = ev;
     }
 
@@ -180,6 +238,10 @@ static void run_one(uint64_t seed) {
         check(false, "seed %llu: replay_init", (unsigned long long)seed);
         return;
     }
+    static changes ch;
+    memset(&ch, 0, sizeof ch);
+    r.on_change = on_change;
+    r.change_arg = &ch;
     rccap_event def = {.kind = RCCAP_MODULE};
     def.u.module.start = 0x400000;
     def.u.module.end = 0x500000;
@@ -224,6 +286,22 @@ static void run_one(uint64_t seed) {
         active += per_thread[i].n > 0;
     CHECK_EQ(t->threads, active, "seed %llu", sd);
     CHECK_EQ(t->late + t->unknown_frees + t->reused, 0, "seed %llu", sd);
+    check(!ch.backwards && !ch.bad_thread, "seed %llu: changes out of time order (%d) or "
+          "with a wrong thread or count (%d)", sd, ch.backwards, ch.bad_thread);
+    CHECK_EQ(ch.calls, m.allocs + m.frees, "seed %llu: one change per allocation and free", sd);
+    for (uint64_t i = 1; i <= nevents; i++) {
+        check(ch.seen[i], "seed %llu: no change at event %llu", sd, (unsigned long long)i);
+        CHECK_EQ(ch.heap_at[i], m.heap_at[i], "seed %llu: heap after event %llu", sd,
+                 (unsigned long long)i);
+    }
+    for (int th = 1; th <= nthreads; th++) {
+        const tfig *a = &ch.thread[th], *b = &m.thread[th];
+        CHECK_EQ(a->allocs, b->allocs, "seed %llu thread %d", sd, th);
+        CHECK_EQ(a->bytes, b->bytes, "seed %llu thread %d", sd, th);
+        CHECK_EQ(a->frees, b->frees, "seed %llu thread %d", sd, th);
+        CHECK_EQ(a->freed, b->freed, "seed %llu thread %d", sd, th);
+        CHECK_EQ(a->live, b->live, "seed %llu thread %d", sd, th);
+    }
     for (uint32_t id = 2; id < STACKS + 2; id++) {
         const mfig *mf = &m.fig[id];
         uint32_t fi = r.nodes[id].figures;
@@ -282,6 +360,24 @@ static rccap_event ev_alloc(uint64_t t, uint32_t thread, uint64_t ptr, uint64_t 
     return ev;
 }
 
+/* Counts every change by thread (any count). */
+static void late_pair_change(void *arg, const rcr_replay *r, const rcr_change *c) {
+    (void)r;
+    changes *ch = arg;
+    if (c->thread > MAX_THREADS || c->owner > MAX_THREADS)
+        return;
+    tfig *f = &ch->thread[c->freed ? c->thread : c->owner];
+    if (c->freed) {
+        f->frees += c->count;
+        f->freed += c->weight;
+        ch->thread[c->owner].live -= c->weight;
+    } else {
+        f->allocs += c->count;
+        f->bytes += c->weight;
+        f->live += c->weight;
+    }
+}
+
 static void late_allocation(void) {
     /* Thread 2 frees 0x10 at time 15; thread 1 then allocates
      * RCR_WINDOW + 10 blocks (so the free leaves the window, finding no
@@ -290,6 +386,10 @@ static void late_allocation(void) {
     rcr_replay r;
     rccap_header h = {.version = RCCAP_VERSION, .program = "p", .command_line = "p"};
     bool ok = rcr_replay_init(&r, &h);
+    static changes ch;
+    memset(&ch, 0, sizeof ch);
+    r.on_change = late_pair_change;
+    r.change_arg = &ch;
     rccap_event fr = {.kind = RCCAP_FREE, .time_ns = 15, .thread = 2};
     fr.u.free.ptr = 0x10;
     ok = ok && rcr_replay_event(&r, &fr);
@@ -308,6 +408,14 @@ static void late_allocation(void) {
     CHECK_EQ(r.totals.unknown_frees, 0, "late allocation");
     CHECK_EQ(r.totals.leaked_bytes, n, "late allocation: the 1000 bytes are not leaked");
     CHECK_EQ(r.totals.bytes_allocated, n + 1000, "late allocation");
+    /* The pair is an allocation and a free of thread 3 at time 10. */
+    CHECK_EQ(ch.thread[3].allocs, 1, "late allocation: change hook");
+    CHECK_EQ(ch.thread[3].bytes, 1000, "late allocation: change hook");
+    CHECK_EQ(ch.thread[3].frees, 1, "late allocation: change hook");
+    CHECK_EQ(ch.thread[3].freed, 1000, "late allocation: change hook");
+    CHECK_EQ(ch.thread[3].live, 0, "late allocation: change hook");
+    CHECK_EQ(ch.thread[1].allocs, n, "late allocation: change hook");
+    CHECK_EQ(ch.thread[2].frees, 0, "late allocation: change hook");
     rcr_replay_free(&r);
 }
 
