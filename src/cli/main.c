@@ -101,8 +101,23 @@ static const rcl_command commands[] = {
      NULL},
     {"stats", "totals, a histogram of sizes, rates over time",
      "stats FILE [--json]",
-     "Show the size histogram, the allocation rate over time and per-thread\n"
-     "totals.\n",
+     "Sum up a capture: the totals (as `recycle report` gives them), then\n"
+     "  - the allocations by requested size, in power-of-two buckets (0, 1, 2,\n"
+     "    3-4, 5-8, ... bytes; a realloc counts at its new size);\n"
+     "  - the run in 17 to 40 intervals of equal width: allocations, bytes\n"
+     "    allocated and frees per second, the heap and the RSS at the end of\n"
+     "    each interval;\n"
+     "  - per thread (number, OS id, name): allocations, frees, bytes allocated\n"
+     "    and freed, and what it allocated that was still live at the end.\n"
+     "A sampled capture gives estimates.\n"
+     "\n"
+     "Options:\n"
+     "      --json          print the figures as JSON\n"
+     "  -h, --help          show this help and exit\n"
+     "\n"
+     "Exit status: 0, 1 if the capture cannot be read or is damaged, 2 on a\n"
+     "usage error. A capture cut short (the program was killed while writing)\n"
+     "is summed up to where it ends, with a warning.\n",
      STATS_RUN},
 };
 

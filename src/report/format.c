@@ -124,7 +124,7 @@ const char *rcr_fmt_seconds(char buf[32], uint64_t ns) {
 const char *rcr_plural(uint64_t n, const char *word) {
     static const char *const plurals[][2] = {
         {"block", "blocks"}, {"allocation", "allocations"}, {"site", "sites"},
-        {"thread", "threads"},
+        {"thread", "threads"}, {"interval", "intervals"},
     };
     for (size_t i = 0; i < sizeof plurals / sizeof plurals[0]; i++)
         if (strcmp(plurals[i][0], word) == 0)

@@ -32,7 +32,7 @@ const char *rcr_fmt_bytes_exact(char buf[64], uint64_t n);
  * "2.500 s", "0.004 ms". */
 const char *rcr_fmt_seconds(char buf[32], uint64_t ns);
 /* word, or its plural when n != 1 ("block", "allocation", "site",
- * "thread"; any other word is returned as it is). */
+ * "thread", "interval"; any other word is returned as it is). */
 const char *rcr_plural(uint64_t n, const char *word);
 /* Whether the program ended by itself (exit or _exit): blocks live then
  * were leaked. Blocks live when it was killed or replaced itself were

@@ -315,7 +315,7 @@ static bool late_pair(rcr_replay *r, const rcr_qevent *q, bool *ok) {
         *ok = false;
         return true;
     }
-    uint64_t count = q->size && q->weight > q->size ? q->weight / q->size : 1;
+    uint64_t count = rcr_record_count(q->size, q->weight);
     rcr_figures *f = &r->figures[fi];
     f->bytes += q->weight;
     f->allocations += count;
@@ -356,9 +356,7 @@ static bool do_alloc(rcr_replay *r, const rcr_qevent *q, bool late) {
             return false;
         bi = (uint32_t)r->nblocks++;
     }
-    /* A sampled record stands for weight bytes: as many allocations of its
-     * size as fit in them. */
-    uint64_t count = q->size && q->weight > q->size ? q->weight / q->size : 1;
+    uint64_t count = rcr_record_count(q->size, q->weight);
     r->blocks[bi] = (rcr_block){
         .weight = q->weight, .count = count, .figures = fi, .thread = r->applying_thread};
     if (rci_htable_put(&r->live, (uintptr_t)q->ptr, bi) != 0) {

@@ -239,6 +239,13 @@ typedef struct rcr_replay {
     uint32_t applying_thread;
 } rcr_replay;
 
+/* How many allocations an ALLOC or REALLOC record stands for: one, or
+ * when sampled (its weight above its size) as many of its size as fit in
+ * its weight. */
+static inline uint64_t rcr_record_count(uint64_t size, uint64_t weight) {
+    return size && weight > size ? weight / size : 1;
+}
+
 /* An empty replay for a capture with header h (strings copied); false on
  * out of memory. */
 bool rcr_replay_init(rcr_replay *r, const rccap_header *h);

@@ -251,6 +251,62 @@ static void scenario_many(out *o) {
     ended(o, 200, RCCAP_END_RETURNED, 0, 0);
 }
 
+/* A capture for `recycle stats`: four threads, sizes over many buckets,
+ * memory samples, chunks out of time order (captures.h has the figures). */
+#define MS 1000000u
+static void memory_sample(out *o, uint64_t t, uint64_t rss) {
+    uint32_t was = o->thread;
+    o->thread = 0;             /* as the preload's timer thread writes them */
+    memory(o, t, rss, 0);
+    o->thread = was;
+}
+
+static void scenario_stats(out *o) {
+    /* chunk A, thread 1, 0 to 250 ms: the slots widen as it is read */
+    thread(o, 0, 1, 5000, "main");
+    basic_tree(o);
+    memory_sample(o, 10 * MS, 1u << 20);
+    alloc(o, 10 * MS, 0x1000, 0, 2);
+    alloc(o, 20 * MS, 0x1100, 1, 2);
+    alloc(o, 30 * MS, 0x1200, 2, 2);
+    alloc(o, 40 * MS, 0x1300, 3, 4);
+    alloc(o, 60 * MS, 0x1400, 100, 4);
+    alloc(o, 80 * MS, 0x1500, 4096, 6);
+    alloc(o, 120 * MS, 0x100000, 1048577, 6);
+    resize(o, 150 * MS, 0x1100, 0x2000, 5000, 6);
+    release(o, 200 * MS, 0x1000);
+    release(o, 250 * MS, 0x100000);
+    chunk(o);
+    /* chunk B, thread 2, 400 to 900 ms, renamed at once */
+    thread(o, 400 * MS, 2, 5001, "pool");
+    thread(o, 405 * MS, 2, 5001, "worker-1");
+    for (uint64_t i = 0; i < 10; i++)
+        alloc(o, (410 + 10 * i) * MS, 0x10000 + 0x100 * i, 24, 2);
+    memory_sample(o, 500 * MS, 2u << 20);
+    for (uint64_t i = 0; i < 5; i++)
+        release(o, (600 + 10 * i) * MS, 0x10000 + 0x100 * i);
+    release(o, 700 * MS, 0x1400);                   /* thread 1's 100 bytes */
+    alloc(o, 900 * MS, 0x30000, 200, 8);
+    chunk(o);
+    /* chunk C, thread 3, 460 to 600 ms: earlier than the end of B */
+    thread(o, 460 * MS, 3, 5002, "worker-2");
+    for (uint64_t i = 0; i < 3; i++)
+        alloc(o, (465 + 10 * i) * MS, 0x20000 + 0x100 * i, 64, 4);
+    for (uint64_t i = 0; i < 3; i++)
+        release(o, (555 + 10 * i) * MS, 0x20000 + 0x100 * i);
+    alloc(o, 595 * MS, 0x20400, 65, 4);
+    chunk(o);
+    /* chunk D, thread 1, 800 to 950 ms */
+    o->thread = 1;
+    memory_sample(o, 800 * MS, 4u << 20);
+    release(o, 850 * MS, 0x2000);
+    ended(o, 950 * MS, RCCAP_END_RETURNED, 0, 0);
+    chunk(o);
+    /* chunk E, thread 4 (no THREAD record), 710 ms: after D in the file */
+    o->thread = 4;
+    alloc(o, 710 * MS, 0x40000, 8, 2);
+}
+
 static void scenario_large(out *o, unsigned long n) {
     /* n records: allocations from 2000 stacks over 4096 addresses in turn,
      * each address freed the next time its turn comes. */
@@ -275,7 +331,7 @@ static void scenario_large(out *o, unsigned long n) {
 
 const char *const rct_capture_names[] = {
     "basic", "incomplete", "threads", "sampled", "signal", "noexit", "dlclose", "weird",
-    "many", "empty", NULL,
+    "many", "empty", "stats", NULL,
 };
 
 int rct_capture_write(const char *name, const char *path) {
@@ -325,6 +381,8 @@ int rct_capture_write(const char *name, const char *path) {
         scenario_weird(o);
     else if (strcmp(name, "many") == 0)
         scenario_many(o);
+    else if (strcmp(name, "stats") == 0)
+        scenario_stats(o);
     else if (strncmp(name, "large:", 6) == 0)
         scenario_large(o, strtoul(name + 6, NULL, 10));
     else if (strcmp(name, "empty") != 0)

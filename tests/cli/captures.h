@@ -22,6 +22,24 @@
  *               in libc; ended by _exit(1)
  *   many        twelve sites, app+0x100 allocating 1 byte to app+0xc00 12
  *   empty       the header alone
+ *   stats       950 ms, exit 0; threads 1 "main" (tid 5000), 2 "pool"
+ *               renamed "worker-1" (5001), 3 "worker-2" (5002), 4 without
+ *               a THREAD record; MEMORY records (thread 0) of 1 MiB at 10
+ *               ms, 2 MiB at 500 ms, 4 MiB at 800 ms; chunks out of time
+ *               order (A: thread 1 to 250 ms, B: thread 2 400-900 ms, C:
+ *               thread 3 460-600 ms, D: thread 1 800-950 ms, E: thread 4 at
+ *               710 ms). 24 allocations of 1,058,484 bytes, 13 frees; peak
+ *               1,057,778 bytes in 7 blocks at 150 ms; 4,494 bytes in 11
+ *               blocks live at exit; no temporary allocation.
+ *                 sizes: 0, 1, 2, 3, 8, 10 x 24, 3 x 64, 100 and 65,
+ *                 200, 4096, 5000 (a realloc of the 1), 1048577
+ *                 thread 1: 8 allocations 1,057,779 B, 4 frees 1,053,578 B,
+ *                           4,101 B in 3 blocks live (its 100 B block is
+ *                           freed by thread 2)
+ *                 thread 2: 11 allocations 440 B, 6 frees 220 B, 320 B in 6
+ *                 thread 3: 4 allocations 257 B, 3 frees 192 B, 65 B in 1
+ *                 thread 4: 1 allocation 8 B, live
+ *               test_stats.sh has the figures of every 50 ms interval.
  *   large:N     N allocations and frees from 2000 stacks (not in
  *               rct_capture_names: for the progress line and timing) */
 #ifndef RC_TESTS_CLI_CAPTURES_H
