@@ -75,9 +75,27 @@ static const rcl_command commands[] = {
      "is reported up to where it ends, with a warning.\n",
      REPORT_RUN},
     {"lines", "memory_profiler-style listing of a function's source lines",
-     "lines FILE FUNCTION",
-     "Show each source line of FUNCTION with the bytes it allocated, what of\n"
-     "that is still live at exit, and how often it allocated.\n",
+     "lines FILE FUNCTION [--source-dir DIR]... [--json]",
+     "Show the source of FUNCTION, each line with the bytes allocated there\n"
+     "(directly or by the functions it calls), what of that was still live at\n"
+     "exit, and how many allocations it made. A stack is charged to the line of\n"
+     "the innermost call of FUNCTION on it, once even when FUNCTION recurses.\n"
+     "\n"
+     "FUNCTION is a name as the symbols give it (a C++ name demangled, with its\n"
+     "parameters); a name without parameters, template arguments or namespaces\n"
+     "does when it names one function only. Sources are looked for where the\n"
+     "debug information says, beside the capture, then under each --source-dir.\n"
+     "Without the source, the lines that allocated are listed as file:line;\n"
+     "without line information, by address.\n"
+     "\n"
+     "Options:\n"
+     "      --source-dir DIR\n"
+     "                      look for source files under DIR too (repeatable)\n"
+     "      --json          print the figures as JSON\n"
+     "  -h, --help          show this help and exit\n"
+     "\n"
+     "Exit status: 0, 1 if the capture cannot be read or is damaged or no\n"
+     "function (or more than one) answers to FUNCTION, 2 on a usage error.\n",
      LINES_RUN},
     {"flamegraph", "a flame graph of the allocations as a self-contained page",
      "flamegraph FILE [-o OUT.html] [--kind allocated|peak|leaked]",
