@@ -412,7 +412,7 @@ static void text_sizes(FILE *out, const stats *st, const rcr_replay *r, const ch
     for (unsigned k = first; k <= last; k++) {
         const size_bucket *b = &st->sizes[k];
         char label[80], a[32], c[32];
-        fprintf(out, "%14s  %11s  %5.1f%%  %11s  %5.1f%%  ", fmt_bucket(label, k),
+        fprintf(out, "%14s  %11s  %5.1f%%  %11s  %5.1f%%", fmt_bucket(label, k),
                 rcr_fmt_count(a, b->allocations), percent(b->allocations, r->totals.allocations),
                 rcr_fmt_bytes(c, b->bytes), percent(b->bytes, r->totals.bytes_allocated));
         /* Rounded to the nearest character; a bucket that holds anything
@@ -420,6 +420,8 @@ static void text_sizes(FILE *out, const stats *st, const rcr_replay *r, const ch
         uint64_t len = (b->allocations * BAR_WIDTH * 2 + most) / (2 * most);
         if (len == 0 && b->allocations)
             len = 1;
+        if (len)
+            fputs("  ", out);
         for (uint64_t i = 0; i < len; i++)
             fputc('#', out);
         fputc('\n', out);
@@ -457,14 +459,14 @@ static void text_rate(FILE *out, const stats *st, const rcr_replay *r, const cha
     char w[32];
     fprintf(out, "\nover time%s: %zu %s of %s (rates per second; heap and RSS at the end of "
             "each):\n", estimated, n, rcr_plural(n, "interval"), fmt_start(w, width, width));
-    fputs("      from  allocations/s        bytes/s      frees/s         heap          RSS\n",
+    fputs("      from   allocations/s        bytes/s         frees/s         heap          RSS\n",
           out);
     for (size_t i = 0; i < n; i++) {
         const interval *v = &iv[i];
         char a[32], b[32], c[32], d[32], e[32], f[32];
         double bps = per_second(v->bytes, width);
         snprintf(c, sizeof c, "%s/s", rcr_fmt_bytes(b, (uint64_t)(bps + 0.5)));
-        fprintf(out, "%10s  %13s  %13s  %11s  %11s  %11s\n", fmt_start(a, v->start, width),
+        fprintf(out, "%10s  %14s  %13s  %14s  %11s  %11s\n", fmt_start(a, v->start, width),
                 fmt_rate(b, v->allocations, width), c, fmt_rate(d, v->frees, width),
                 rcr_fmt_bytes(e, v->heap), v->has_rss ? rcr_fmt_bytes(f, v->rss) : "-");
     }
@@ -505,7 +507,7 @@ static bool render_text(FILE *out, const stats *st, const rcr_replay *r) {
         fputs("\nnothing was allocated\n", out);
         return true;
     }
-    const char *estimated = r->header.sample_bytes ? " (estimated from a sample)" : "";
+    const char *estimated = r->header.sample_bytes ? ", estimated from a sample" : "";
     text_sizes(out, st, r, estimated);
     text_rate(out, st, r, estimated);
     return text_threads(out, st, r, estimated);

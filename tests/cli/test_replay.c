@@ -1,6 +1,7 @@
 /* test_replay.c - the report's replay against a model, and every test
- * capture through the whole report (text and JSON), in one process so that
- * valgrind sees the report's code (ctest label "unit").
+ * capture through the whole report and `recycle stats` (text and JSON), in
+ * one process so that valgrind sees the report's code (ctest label
+ * "unit").
  *
  * The model: random programs of several threads that allocate, reallocate
  * and free (also each other's blocks, also at addresses just freed), each
@@ -15,6 +16,7 @@
 #include "captures.h"
 #include "report/replay.h"
 #include "report/report.h"
+#include "report/stats.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -477,6 +479,26 @@ static void whole_reports(void) {
             else if (text)
                 check(strncmp(text, "program ", 8) == 0, "%s variant %zu: not the text report",
                       *name, v);
+            free(text);
+            free(msgs);
+        }
+        /* `recycle stats`, text and JSON (test_stats.sh checks the figures) */
+        for (int json = 0; json <= 1; json++) {
+            char *text = NULL, *msgs = NULL;
+            size_t text_len = 0, msgs_len = 0;
+            FILE *out = open_memstream(&text, &text_len);
+            FILE *errs = open_memstream(&msgs, &msgs_len);
+            rcr_stats_options so = {.json = json};
+            int status = out && errs ? rcr_stats(path, &so, out, errs) : -1;
+            if (out)
+                fclose(out);
+            if (errs)
+                fclose(errs);
+            check(status == 0, "%s stats %d: status %d (%s)", *name, json, status,
+                  msgs ? msgs : "");
+            check(text && strncmp(text, json ? "{\n  \"program\": " : "program ",
+                                  json ? 15 : 8) == 0,
+                  "%s stats %d: not the stats", *name, json);
             free(text);
             free(msgs);
         }
