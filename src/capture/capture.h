@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RCCAP_VERSION 1
+#define RCCAP_VERSION 2
 
 /* What a record is. */
 typedef enum rccap_kind {
@@ -164,6 +164,8 @@ typedef struct rccap_encoder {
      * { .buf = b, .cap = n } with every other field zero is ready. */
     uint64_t last_ptr, last_pc, last_ref;
     uint32_t last_thread, last_stack;
+    uint32_t last_fref;           /* free number the last reference to a free named */
+    uint32_t last_astack;         /* stack id of the last ALLOC or REALLOC */
     uint32_t frees, allocs;
     rccap_model *model;           /* optional: rccap_encoder_set_model */
 } rccap_encoder;
@@ -209,6 +211,18 @@ size_t rccap_model_size(uint32_t window);
  * when the window, the size or the alignment is wrong or e is not empty.
  * The encoder never allocates: this is the only memory the model uses. */
 bool rccap_encoder_set_model(rccap_encoder *e, void *mem, size_t size, uint32_t window);
+/* The same in two steps, for a model that moves between encoders (the
+ * preload keeps one per thread and gives it to each buffer the thread
+ * fills): lay a model out in mem (as above; NULL when the window, size or
+ * alignment is wrong), then give it to an empty encoder, which makes it
+ * forget what it held (O(1)). An encoder uses its model only inside
+ * rccap_encode and rccap_encoder_reset; rccap_encoder_use_model(e, NULL)
+ * takes it away at any time (records encoded after that, in the same
+ * chunk, refer to nothing), so that a full buffer can be handed on while
+ * its model goes on with the next one. false (e unchanged) when m is not
+ * NULL and e is not empty. */
+rccap_model *rccap_model_init(void *mem, size_t size, uint32_t window);
+bool rccap_encoder_use_model(rccap_encoder *e, rccap_model *m);
 /* Append ev to e; false (e unchanged) when it does not fit, or when ev is
  * not a valid event (a kind, fn, end or leak state out of range, a STACK
  * defining id 0, a build id length without bytes): an empty encoder that

@@ -122,6 +122,9 @@ typedef struct rcf_state {
     uint32_t stack;     /* id of the previous STACK record */
     uint32_t frees;     /* frees in the chunk so far */
     uint32_t allocs;    /* allocations in the chunk so far */
+    uint32_t fref;      /* free number of the previous reference to a free */
+    uint32_t astack;    /* stack id of the previous ALLOC or REALLOC */
+    uint32_t version;   /* of the capture: how its records are encoded */
 } rcf_state;
 
 /* A decoder's pointer history: rings of the last frees and allocations of

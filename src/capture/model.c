@@ -65,16 +65,10 @@ size_t rccap_model_size(uint32_t window) {
     return MODEL_HEADER + 2 * table_bytes(window);
 }
 
-bool rccap_encoder_set_model(rccap_encoder *e, void *mem, size_t size, uint32_t window) {
-    if (e->count || e->len)
-        return false;
-    if (!mem) {
-        e->model = NULL;
-        return true;
-    }
+rccap_model *rccap_model_init(void *mem, size_t size, uint32_t window) {
     size_t need = rccap_model_size(window);
-    if (!need || size < need || ((uintptr_t)mem & 15))
-        return false;
+    if (!mem || !need || size < need || ((uintptr_t)mem & 15))
+        return NULL;
     rccap_model *m = mem;
     m->window = window;
     m->gen = 1;
@@ -87,6 +81,31 @@ bool rccap_encoder_set_model(rccap_encoder *e, void *mem, size_t size, uint32_t 
         memset(m->t[k], 0, table_bytes(window));
         at += table_bytes(window);
     }
+    return m;
+}
+
+bool rccap_encoder_use_model(rccap_encoder *e, rccap_model *m) {
+    if (!m) {
+        e->model = NULL;
+        return true;
+    }
+    if (e->count || e->len)
+        return false;
+    rcf_model_forget_all(m);
+    e->model = m;
+    return true;
+}
+
+bool rccap_encoder_set_model(rccap_encoder *e, void *mem, size_t size, uint32_t window) {
+    if (e->count || e->len)
+        return false;
+    if (!mem) {
+        e->model = NULL;
+        return true;
+    }
+    rccap_model *m = rccap_model_init(mem, size, window);
+    if (!m)
+        return false;
     e->model = m;
     return true;
 }

@@ -460,6 +460,7 @@ static int load_chunk(rccap_reader *r) {
     r->rec_index = 0;
     r->rec_count = count;
     memset(&r->st, 0, sizeof r->st);
+    r->st.version = r->h.version;
     return 1;
 }
 

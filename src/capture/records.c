@@ -45,6 +45,8 @@ void rccap_encoder_reset(rccap_encoder *e) {
     e->last_ref = 0;
     e->last_thread = 0;
     e->last_stack = 0;
+    e->last_fref = 0;
+    e->last_astack = 0;
     e->frees = 0;
     e->allocs = 0;
     if (e->model)
@@ -75,7 +77,14 @@ static uint8_t *put_ptr(uint8_t *p, rccap_encoder *st, const ptr_plan *pl, int t
     if (pl->ref) {
         uint64_t r;
         if (table == RCF_FREED) {
-            r = st->frees - 1 - pl->n;   /* frees ago */
+            /* the shorter of "frees ago" and "next to the last free
+             * referred to" (see format.h) */
+            uint64_t ago = st->frees - 1 - pl->n;
+            uint64_t step = rcf_zigzag((uint64_t)pl->n - st->last_fref);
+            st->last_fref = pl->n;
+            if (step < ago)
+                return rcf_put_varint(p, (step + 1) << 2 | 3);
+            r = ago;
         } else {
             r = rcf_zigzag((uint64_t)pl->n - st->last_ref);
             st->last_ref = pl->n;
@@ -173,7 +182,8 @@ static size_t encode_record(uint8_t *out, rccap_encoder *st, const rccap_event *
         p = put_ptr(p, st, &pl[0], RCF_FREED, ev->u.alloc.ptr);
         st->allocs++;
         p = rcf_put_varint(p, ev->u.alloc.size);
-        p = rcf_put_varint(p, ev->u.alloc.stack);
+        p = rcf_put_varint(p, rcf_zigzag((uint64_t)ev->u.alloc.stack - st->last_astack));
+        st->last_astack = ev->u.alloc.stack;
         if (ev->u.alloc.fn != RCCAP_FN_MALLOC) {
             tag |= RCF_X;
             p = rcf_put_varint(p, (uint64_t)ev->u.alloc.fn);
@@ -196,7 +206,8 @@ static size_t encode_record(uint8_t *out, rccap_encoder *st, const rccap_event *
         }
         st->allocs++;
         p = rcf_put_varint(p, ev->u.realloc.size);
-        p = rcf_put_varint(p, ev->u.realloc.stack);
+        p = rcf_put_varint(p, rcf_zigzag((uint64_t)ev->u.realloc.stack - st->last_astack));
+        st->last_astack = ev->u.realloc.stack;
         if (ev->u.realloc.weight != ev->u.realloc.size) {
             tag |= RCF_Y;
             p = rcf_put_varint(p, ev->u.realloc.weight);
@@ -414,6 +425,15 @@ static int get_ptr(cursor *c, rcf_state *st, const rcf_history *h, int table, ui
             return fail(c, "%s refers to the block freed %llu frees before, but the chunk has "
                         "freed %u blocks so far", what, (unsigned long long)r + 1, st->frees);
         uint32_t n = st->frees - 1 - (uint32_t)r;
+        st->fref = n;
+        v = h ? h->freed[n & h->mask] : 0;
+    } else if ((x & 3) == 3 && table == RCF_FREED && st->version >= 2) {
+        uint64_t n = st->fref + rcf_unzigzag((x >> 2) - 1);
+        if (n >= st->frees || st->frees - n > RCCAP_MODEL_WINDOW)
+            return fail(c, "%s refers to free %lld of the chunk, which is not one of its "
+                        "last %u (of %u so far)", what, (long long)n, RCCAP_MODEL_WINDOW,
+                        st->frees);
+        st->fref = (uint32_t)n;
         v = h ? h->freed[n & h->mask] : 0;
     } else if ((x & 3) == 1) {
         uint64_t n = st->ref + rcf_unzigzag(x >> 2);
@@ -428,6 +448,22 @@ static int get_ptr(cursor *c, rcf_state *st, const rcf_history *h, int table, ui
     }
     st->ptr = v;
     *out = v;
+    return 0;
+}
+
+/* The stack id of an ALLOC or REALLOC: absolute in version 1, from
+ * version 2 a step from the previous one's. */
+static int get_stack(cursor *c, rcf_state *st, uint32_t *out) {
+    if (st->version < 2)
+        return get_u32(c, out, "stack id");
+    uint64_t d;
+    if (get_varint(c, &d, "stack id") != 0)
+        return -1;
+    uint64_t id = st->astack + rcf_unzigzag(d);
+    if (id > UINT32_MAX)
+        return fail(c, "stack id %lld out of range", (long long)id);
+    st->astack = (uint32_t)id;
+    *out = (uint32_t)id;
     return 0;
 }
 
@@ -521,7 +557,7 @@ int rcf_decode(rcf_state *st, rcf_history *h, const uint8_t **pp, const uint8_t 
             return -1;
         note_alloc(st, h, ev->u.alloc.ptr);
         if (get_varint(c, &ev->u.alloc.size, "size") != 0 ||
-            get_u32(c, &ev->u.alloc.stack, "stack id") != 0)
+            get_stack(c, st, &ev->u.alloc.stack) != 0)
             return -1;
         ev->u.alloc.fn = RCCAP_FN_MALLOC;
         if (tag & RCF_X) {
@@ -553,7 +589,7 @@ int rcf_decode(rcf_state *st, rcf_history *h, const uint8_t **pp, const uint8_t 
         }
         note_alloc(st, h, ev->u.realloc.ptr);
         if (get_varint(c, &ev->u.realloc.size, "size") != 0 ||
-            get_u32(c, &ev->u.realloc.stack, "stack id") != 0)
+            get_stack(c, st, &ev->u.realloc.stack) != 0)
             return -1;
         ev->u.realloc.weight = ev->u.realloc.size;
         if ((tag & RCF_Y) && get_varint(c, &ev->u.realloc.weight, "weight") != 0)

@@ -312,7 +312,7 @@ int rccap_writer_chunk_raw(rccap_writer *w, const rccap_encoder *e) {
          * may run in a crashing process) is cut at its first bad record. */
         const uint8_t *p = e->buf, *end = e->buf + e->len, *whole = e->buf;
         uint32_t count = 0;
-        rcf_state st = {0};
+        rcf_state st = {.version = RCCAP_VERSION};
         rccap_event ev;
         while (p < end && rcf_decode(&st, NULL, &p, end, &ev, NULL, 0) == 0) {
             count++;

@@ -66,6 +66,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "preload/env.h"
@@ -79,13 +80,22 @@ _Atomic int rcpl_mode;
 RCPL_TLS int64_t rcpl_left;
 _Atomic(_Atomic uint8_t *) rcpl_filter;
 
-#define BUF_BYTES (64u * 1024u)   /* one thread buffer: a chunk of the capture */
-#define QUEUE_MAX 32u             /* full buffers queued before producers help write */
+#define BUF_BYTES (1024u * 1024u) /* one thread buffer: a chunk of the capture */
+/* The pointer model of a busy thread (capture.h: 4 MiB for 65536, what a
+ * tree of 32768 blocks freed at once needs to be written as references);
+ * after BIG_MODELS threads have one, the next ones get SMALL_WINDOW ones
+ * (512 KiB), and after MAX_MODELS, none. A thread gets its model when it
+ * first fills a buffer: threads that allocate little never pay for one. */
+#define BIG_WINDOW 65536u
+#define SMALL_WINDOW 8192u
+#define BIG_MODELS 8u
+#define MAX_MODELS 256u   /* one thread buffer: a chunk of the capture */
+#define QUEUE_MAX 8u              /* full buffers queued before producers help write */
 #define TICK_NS UINT64_C(10000000)          /* memory samples and library checks */
 #define IDLE_NS UINT64_C(200000000)         /* a thread's records wait at most this long */
 #define OWN_IDLE_NS UINT64_C(1000000000)    /* the writer's own records (samples) */
 #define PERIODIC_CALLS 256u     /* calls between two looks at the clock (no writer thread) */
-#define ZSTD_LEVEL 1
+#define ZSTD_LEVEL 3
 #define FD_FLOOR 1000             /* the capture's fd is moved at or above this */
 #define MAX_OUTPUT_TRIES 10000u
 
@@ -108,6 +118,7 @@ typedef struct rcpl_thread {
     pthread_t self;
     _Atomic uint64_t heap_in, heap_out;   /* weights recorded as allocated / freed */
     rcpl_sampler sampler;
+    rccap_model *model;           /* lock: NULL until the thread fills a buffer */
     struct rcpl_thread *next;     /* every state ever made */
 } rcpl_thread;
 
@@ -135,6 +146,7 @@ static struct recorder {
     rcpl_tree tree;
     rcpl_buf *gbuf;               /* tree.lock: STACK records not yet written */
     rcpl_buf *ghead, *gtail;      /* tree.lock: full G buffers */
+    _Atomic uint32_t models;      /* pointer models made */
 
     rcpl_live live;
     rcpl_modset mods;
@@ -166,8 +178,23 @@ static inline void libs_check(void);
 
 /* ---- small helpers ---- */
 
+/* The monotonic clock as the kernel's tick left it, in nanoseconds: a
+ * third of the cost of the precise clock on every event, at the tick's
+ * resolution (1 to 4 ms), which is all the reports use. */
+static uint64_t coarse_clock(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Event times: from the capture's start, cut to the millisecond. A
+ * finer stamp would be noise that zstd cannot remove (the capture's size
+ * doubles); the order of one thread's events is their order in the file,
+ * and only events of different threads in the same millisecond lose
+ * their order. */
 static uint64_t now(void) {
-    return rci_os_clock_ns() - R.t0;
+    uint64_t t = coarse_clock() - R.t0;
+    return t - t % 1000000u;
 }
 
 static void say(const char *msg) {
@@ -204,7 +231,11 @@ static rcpl_buf *buf_take(void) {
     if (b)
         R.pool = b->next;
     rcpl_lock_give(&R.plock);
-    if (!b && !(b = rcpl_os_take(BUF_BYTES)))
+    if (b) {
+        b->next = NULL;
+        return b;
+    }
+    if (!(b = rcpl_os_take(BUF_BYTES)))
         return NULL;
     b->next = NULL;
     rccap_encoder_init(&b->enc, (uint8_t *)(b + 1), BUF_BYTES - sizeof *b);
@@ -331,6 +362,26 @@ static void after_handoff(void) {
     }
 }
 
+/* A model for t, which has just filled a buffer (t's lock held); none when
+ * MAX_MODELS exist or memory is short. */
+static void model_make(rcpl_thread *t) {
+    uint32_t k = atomic_fetch_add(&R.models, 1);
+    if (k >= MAX_MODELS)
+        return;
+    uint32_t window = k < BIG_MODELS ? BIG_WINDOW : SMALL_WINDOW;
+    size_t size = rccap_model_size(window);
+    void *mem = rcpl_os_take(size);
+    if (mem)
+        t->model = rccap_model_init(mem, size, window);
+}
+
+/* A thread's buffer leaves it (to the queue): the model stays with the
+ * thread, which goes on with it in its next buffer. */
+static void buf_hand_on(rcpl_buf *b) {
+    rccap_encoder_use_model(&b->enc, NULL);
+    queue_push(b);
+}
+
 /* Append ev to t's buffer. A full buffer goes to the queue. On ENOMEM the
  * record is dropped. */
 static void emit(rcpl_thread *t, const rccap_event *ev) {
@@ -341,6 +392,7 @@ static void emit(rcpl_thread *t, const rccap_event *ev) {
     if (!b) {
         if (!(b = buf_take()))
             goto out;
+        rccap_encoder_use_model(&b->enc, t->model);
         t->buf = b;
     }
     if (b->enc.count == 0)
@@ -351,8 +403,11 @@ static void emit(rcpl_thread *t, const rccap_event *ev) {
         rcpl_buf *fresh = buf_take();
         if (!fresh)
             goto out;
-        queue_push(b);
+        buf_hand_on(b);
         handed = true;
+        if (!t->model)
+            model_make(t);
+        rccap_encoder_use_model(&fresh->enc, t->model);
         t->buf = b = fresh;
         t->since = ev->time_ns;
         rccap_encode(&b->enc, ev);
@@ -367,7 +422,7 @@ out:
 /* Queue t's buffer if it holds records (the caller holds t's lock). */
 static void hand_in_locked(rcpl_thread *t) {
     if (t->buf && t->buf->enc.count) {
-        queue_push(t->buf);
+        buf_hand_on(t->buf);
         t->buf = NULL;
     }
 }
@@ -946,7 +1001,7 @@ static void read_identity(void) {
 /* Open the file and the writer and make the first records; false (and
  * nothing left open) when it cannot. The caller sets the mode. */
 static bool begin_capture(unsigned n) {
-    R.t0 = rci_os_clock_ns();
+    R.t0 = coarse_clock();
     if (!open_capture(n))
         return false;
     read_identity();

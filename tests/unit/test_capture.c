@@ -844,7 +844,7 @@ static void test_record_extremes(void **state) {
     rccap_encoder_init(&e, buf, 1 << 16);
     for (size_t i = 0; i < n; i++)
         assert_true(rccap_encode(&e, &ev[i]));
-    rcf_state st = {0};
+    rcf_state st = {.version = RCCAP_VERSION};
     uint64_t rings[2 * 64];
     rcf_history h = {rings, rings + 64, 63};
     const uint8_t *p = buf, *end = buf + e.len;
@@ -981,7 +981,7 @@ static void test_model_generation_wrap(void **state) {
         b[2 + i] = (rccap_event){.kind = RCCAP_FREE, .u.free = {0x1000 + 4096 * (uint64_t)i}};
     for (int i = 0; i < 22; i++)
         assert_true(rccap_encode(&e, &b[i]));
-    rcf_state st = {0};
+    rcf_state st = {.version = RCCAP_VERSION};
     uint64_t rings[2 * 64];
     rcf_history h = {rings, rings + 64, 63};
     const uint8_t *p = buf, *end = buf + e.len;
@@ -1748,6 +1748,8 @@ typedef struct record_case {
     const char *expect;
 } record_case;
 
+static void check_record_cases(const record_case *cases, size_t n, uint32_t version);
+
 /* Records broken in each way the decoder checks, in a raw chunk after a
  * valid one that defines stacks 1 and 2. */
 static void test_damaged_records(void **state) {
@@ -1782,16 +1784,24 @@ static void test_damaged_records(void **state) {
         {"reuse and free, fine", {0x02, 0x00, 0x01, 0x01, 0x08, 0x00, 0x02, 0x01}, 8, 3, ""},
         {"thread above 2^32", {0x22, 0x80, 0x80, 0x80, 0x80, 0x10, 0x00}, 7, 1,
          "thread 4294967296 is larger than 2^32 - 1"},
-        {"stack used before defined", {0x01, 0x00, 0x08, 0x05}, 4, 1,
+        {"stack used before defined", {0x01, 0x00, 0x08, 0x0A}, 4, 1,
          "stack id 5 used before it was defined"},
-        {"realloc stack undefined", {0x03, 0x00, 0x08, 0x09}, 4, 1,
+        {"realloc stack undefined", {0x03, 0x00, 0x08, 0x12}, 4, 1,
          "stack id 9 used before it was defined"},
+        {"stack ids are steps", {0x01, 0x00, 0x08, 0x04, 0x01, 0x00, 0x08, 0x01}, 8, 2, ""},
+        {"stack step below 0", {0x01, 0x00, 0x08, 0x01}, 4, 1, "stack id -1 out of range"},
+        {"step to a free not made", {0x01, 0x07, 0x08, 0x00}, 4, 1,
+         "refers to free 0 of the chunk, which is not one of its last"},
+        {"step back past the first free", {0x02, 0x00, 0x01, 0x0B, 0x08, 0x00}, 6, 2,
+         "refers to free -1 of the chunk"},
+        {"alloc, free, step to that free", {0x01, 0x00, 0x08, 0x00, 0x02, 0x01, 0x01, 0x07,
+         0x08, 0x00}, 10, 3, ""},
         {"parent undefined", {0x04, 0x06, 0x00, 0x00}, 4, 1,
          "parent id 3 of stack 3 is not defined"},
         {"stack defined twice", {0x04, 0x02, 0x02, 0x00}, 4, 1, "stack id 1 defined twice"},
         {"stack id 0", {0x04, 0x00, 0x00, 0x00}, 4, 1, "stack id 0 out of range"},
         {"stack far ahead", {0x04, 0x80, 0x80, 0x10, 0x00, 0x00}, 6, 1, "far out of order"},
-        {"unknown fn", {0x41, 0x00, 0x08, 0x01, 0x09}, 5, 1, "unknown allocating function 9"},
+        {"unknown fn", {0x41, 0x00, 0x08, 0x02, 0x09}, 5, 1, "unknown allocating function 9"},
         {"exit how", {0x08, 0x05, 0x00, 0x00}, 4, 1, "unknown way of ending 5"},
         {"exit status", {0x08, 0x00, 0x80, 0x80, 0x80, 0x80, 0x10, 0x00}, 8, 1,
          "exit status 2147483648 does not fit in 32 bits"},
@@ -1815,15 +1825,41 @@ static void test_damaged_records(void **state) {
         {"bytes after the last record", {0x02, 0x00, 0x02, 0x00, 0x02, 0x00}, 6, 2,
          "2 bytes after its last record"},
     };
+    check_record_cases(cases, sizeof cases / sizeof cases[0], RCCAP_VERSION);
+}
+
+/* Version 1 captures are still read: their ALLOC and REALLOC records hold
+ * absolute stack ids, and their allocations refer to frees by "frees ago"
+ * only. */
+static void test_version1_records(void **state) {
+    (void)state;
+    static const record_case cases[] = {
+        {"absolute stack ids", {0x01, 0x00, 0x08, 0x02, 0x01, 0x00, 0x08, 0x01}, 8, 2, ""},
+        {"stack used before defined", {0x01, 0x00, 0x08, 0x05}, 4, 1,
+         "stack id 5 used before it was defined"},
+        {"no steps to frees", {0x02, 0x00, 0x01, 0x07, 0x08, 0x00}, 6, 2,
+         "bad pointer encoding 7"},
+        {"frees ago", {0x01, 0x00, 0x08, 0x00, 0x02, 0x01, 0x01, 0x01, 0x08, 0x01}, 10, 3, ""},
+    };
+    check_record_cases(cases, sizeof cases / sizeof cases[0], 1);
+}
+
+/* Each case as the second raw chunk of a capture of the given version,
+ * after a valid chunk that defines stacks 1 and 2. */
+static void check_record_cases(const record_case *cases, size_t n, uint32_t version) {
     rccap_event defs[2] = {{.kind = RCCAP_STACK, .u.stack = {1, 0, 0x10}},
                            {.kind = RCCAP_STACK, .u.stack = {2, 1, 0x20}}};
     uint8_t first[64];
     size_t nfirst = encode_events(first, sizeof first, defs, 2);
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < n; i++) {
         const record_case *t = &cases[i];
         craft c;
         craft_header(&c);
         size_t at = c.len;
+        if (version != RCCAP_VERSION) {
+            rcf_put32(c.data + 8, version);
+            craft_fix_header(&c, at);
+        }
         craft_raw(&c, first, nfirst, 2);
         size_t second = c.len;
         craft_raw(&c, t->rec, t->len, t->count);
@@ -1908,7 +1944,7 @@ static void test_lying_frames_and_headers(void **state) {
         {"frame field, crc stale", LIE_FRAME, 16, 63, false, "chunk frame checksum mismatch"},
         {"magic", LIE_HEADER, 0, 0, true, "not a recycle capture"},
         {"version from the future", LIE_HEADER, 8, RCCAP_VERSION + 1, true,
-         "written by a newer version (2) of recycle"},
+         "written by a newer version (3) of recycle"},
         {"version far future", LIE_HEADER, 8, UINT32_MAX, true,
          "written by a newer version (4294967295) of recycle"},
         {"version 0", LIE_HEADER, 8, 0, true, "version 0"},
@@ -2323,6 +2359,7 @@ int main(void) {
         cmocka_unit_test(test_truncated_every_offset),
         cmocka_unit_test(test_flipped_bytes),
         cmocka_unit_test(test_damaged_records),
+        cmocka_unit_test(test_version1_records),
         cmocka_unit_test(test_lying_frames_and_headers),
         cmocka_unit_test(test_lies_do_not_allocate),
         cmocka_unit_test(test_reader_out_of_memory),

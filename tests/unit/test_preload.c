@@ -193,13 +193,13 @@ static int exit_code(const run *r) {
 /* ---- reading a capture ---- */
 
 typedef struct alloc_rec {
-    uint64_t ptr, size, weight, time;
+    uint64_t ptr, size, weight, order;
     uint32_t stack, thread;
     rccap_fn fn;
 } alloc_rec;
 
 typedef struct realloc_rec {
-    uint64_t old_ptr, ptr, size, time;
+    uint64_t old_ptr, ptr, size, order;
     uint32_t stack, thread;
 } realloc_rec;
 
@@ -213,7 +213,7 @@ typedef struct cap {
     char program[4096], command[4096];
     alloc_rec *allocs;
     size_t nalloc;
-    uint64_t *frees, *free_time;
+    uint64_t *frees, *free_order;
     uint32_t *free_thread;
     size_t nfree;
     realloc_rec *reallocs;
@@ -276,28 +276,32 @@ static void read_cap(cap *c, const char *path) {
     int rc;
     while ((rc = rccap_reader_next(r, &ev)) == 1) {
         c->records++;
+        /* Events are stamped to the millisecond; within one, a thread's
+         * events are in file order (the programs here free a block in the
+         * thread that allocated it). */
+        uint64_t order = (ev.time_ns / 1000000u) << 32 | (c->records & 0xFFFFFFFFu);
         c->last_kind = ev.kind;
         if (!thread_known(c, ev.thread) && ev.kind != RCCAP_THREAD)
             c->threads_ok = false;
         switch (ev.kind) {
         case RCCAP_ALLOC:
             GROW(c->allocs, c->nalloc);
-            c->allocs[c->nalloc++] = (alloc_rec){ev.u.alloc.ptr, ev.u.alloc.size, ev.u.alloc.weight, ev.time_ns,
+            c->allocs[c->nalloc++] = (alloc_rec){ev.u.alloc.ptr, ev.u.alloc.size, ev.u.alloc.weight, order,
                                                   ev.u.alloc.stack, ev.thread, ev.u.alloc.fn};
             c->ids_ok &= id_ok(c, ev.u.alloc.stack);
             break;
         case RCCAP_FREE:
             GROW(c->frees, c->nfree);
             GROW(c->free_thread, c->nfree);
-            GROW(c->free_time, c->nfree);
+            GROW(c->free_order, c->nfree);
             c->free_thread[c->nfree] = ev.thread;
-            c->free_time[c->nfree] = ev.time_ns;
+            c->free_order[c->nfree] = order;
             c->frees[c->nfree++] = ev.u.free.ptr;
             break;
         case RCCAP_REALLOC:
             GROW(c->reallocs, c->nrealloc);
             c->reallocs[c->nrealloc++] = (realloc_rec){ev.u.realloc.old_ptr, ev.u.realloc.ptr, ev.u.realloc.size,
-                                                       ev.time_ns, ev.u.realloc.stack, ev.thread};
+                                                       order, ev.u.realloc.stack, ev.thread};
             c->ids_ok &= id_ok(c, ev.u.realloc.stack);
             break;
         case RCCAP_STACK: {
@@ -363,7 +367,7 @@ static void read_cap(cap *c, const char *path) {
 static void free_cap(cap *c) {
     free(c->allocs);
     free(c->frees);
-    free(c->free_time);
+    free(c->free_order);
     free(c->free_thread);
     free(c->reallocs);
     free(c->parent);
@@ -429,16 +433,16 @@ static size_t allocs_in(const cap *c, sym s, alloc_rec *out, size_t max) {
  * earlier one ended a block that had the address before). */
 static bool freed_after(const cap *c, uint64_t ptr, uint64_t since) {
     for (size_t i = 0; i < c->nfree; i++)
-        if (c->frees[i] == ptr && c->free_time[i] >= since)
+        if (c->frees[i] == ptr && c->free_order[i] > since)
             return true;
     for (size_t i = 0; i < c->nrealloc; i++)
-        if (c->reallocs[i].old_ptr == ptr && c->reallocs[i].time >= since)
+        if (c->reallocs[i].old_ptr == ptr && c->reallocs[i].order > since)
             return true;
     return false;
 }
 
 static bool freed(const cap *c, const alloc_rec *a) {
-    return freed_after(c, a->ptr, a->time);
+    return freed_after(c, a->ptr, a->order);
 }
 
 static int leak_state(const cap *c, uint64_t ptr) {
@@ -612,7 +616,7 @@ static void test_leak_verdicts(void **state) {
     for (size_t i = 0; i < c.nalloc; i++)
         live += !freed(&c, &c.allocs[i]);
     for (size_t i = 0; i < c.nrealloc; i++)
-        live += !freed_after(&c, c.reallocs[i].ptr, c.reallocs[i].time);
+        live += !freed_after(&c, c.reallocs[i].ptr, c.reallocs[i].order);
     assert_int_equal(c.nleak, live);
     free_cap(&c);
 }
