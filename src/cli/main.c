@@ -110,8 +110,27 @@ static const rcl_command commands[] = {
      "Write one page with the totals, the sites, the flame graph and the plot.\n",
      NULL},
     {"diff", "growth per allocation site between two captures",
-     "diff OLD NEW",
-     "Compare two captures site by site.\n",
+     "diff OLD NEW [--by function|line|file|stack]\n"
+     "       [--sort bytes|allocations|leaked|peak] [--top N] [--json]",
+     "Compare two captures site by site: the same program before and after a\n"
+     "change, or a short run and a long one. The totals (allocations, bytes\n"
+     "allocated, peak heap, leaked at exit) in OLD, in NEW and their change,\n"
+     "then the sites whose figures changed most, each with its change, its\n"
+     "figures in OLD and in NEW. A site is matched across the captures by its\n"
+     "function, file and line (or what --by keeps of them; its module and\n"
+     "offset without symbols); one found in one capture only is new or gone.\n"
+     "\n"
+     "Options:\n"
+     "      --by KEY        group sites by function, line (default), file or\n"
+     "                      stack (the whole stack from the site outward)\n"
+     "      --sort KEY      order sites by the change of their bytes allocated\n"
+     "                      (default), allocations, leaked or peak bytes\n"
+     "      --top N         show the N sites that changed most (default 10; 0: all)\n"
+     "      --json          print the figures as JSON (every site unless --top)\n"
+     "  -h, --help          show this help and exit\n"
+     "\n"
+     "Exit status: 0, 1 if a capture cannot be read or is damaged, 2 on a\n"
+     "usage error.\n",
      DIFF_RUN},
     {"export", "convert a capture for other tools",
      "export FILE --format pprof|collapsed|massif|speedscope|sqlite [-o OUT]",
