@@ -54,6 +54,8 @@ BUILD      := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(CMAKE) --build
 # libdw-dev: elfutils' libdw/libdwfl, which the symbolizer links.
 DEPS := build-essential cmake pkg-config libcmocka-dev valgrind clang libclang-rt-14-dev
 DEPS += libdw-dev libzstd-dev
+# the profiler's tests: JSON checked with python3, counts compared with heaptrack
+DEPS += python3 heaptrack
 
 # cmake arguments of each build directory. (Kept in variables: a comma in
 # a $(call) argument would split it.)
