@@ -81,8 +81,8 @@ static size_t base_len(const char *name, size_t n) {
             i += sizeof anon - 1;
             continue;
         }
-        if (n - i >= 8 && memcmp(name + i, "operator", 8) == 0 && (i == 0 || !is_ident(name[i - 1])) &&
-            (i + 8 == n || !is_ident(name[i + 8]))) {
+        if (n - i >= 8 && memcmp(name + i, "operator", 8) == 0 &&
+            (i == 0 || !is_ident(name[i - 1])) && (i + 8 == n || !is_ident(name[i + 8]))) {
             i += 8;
             if (i + 1 < n && name[i] == '(' && name[i + 1] == ')')
                 i += 2;
@@ -860,16 +860,18 @@ static void scan_source(scanner *sc, const char *s, size_t n) {
         }
         if (is_ident(c)) {
             token(sc);
+            /* a number's '.' and digit separators are part of it */
+            bool number = isdigit((unsigned char)c);
             size_t w = 0;
-            while (sc->i < n && (is_ident(s[sc->i]) ||
-                                 (isdigit((unsigned char)c) && (s[sc->i] == '.' || s[sc->i] == '\'')))) {
+            while (sc->i < n &&
+                   (is_ident(s[sc->i]) || (number && (s[sc->i] == '.' || s[sc->i] == '\'')))) {
                 if (w < sizeof sc->last_word - 1)
                     sc->last_word[w++] = s[sc->i];
                 sc->i++;
             }
             sc->i--;
             sc->last_word[w] = '\0';
-            if (isdigit((unsigned char)c))
+            if (number)
                 sc->last_word[0] = '\0';
             sc->operator_name = strcmp(sc->last_word, "operator") == 0;
             sc->last_close = false;
@@ -949,7 +951,7 @@ static void function_extent(const source *src, int lo, int hi, int *first, int *
     free(sc.spans);
 }
 
-/* ---- text ------------------------------------------------------------------------------------- */
+/* ---- text ------------------------------------------------------------------------------ */
 
 #define ROW "%6s  %11s  %11s  %10s  "
 
@@ -1082,7 +1084,7 @@ static void render_text(FILE *out, lines_state *st) {
     }
 }
 
-/* ---- JSON ------------------------------------------------------------------------------------- */
+/* ---- JSON ------------------------------------------------------------------------------ */
 
 static void json_figures(FILE *out, const rcr_figures *f) {
     fprintf(out, "\"bytes\": %" PRIu64 ", \"allocations\": %" PRIu64 ", \"leaked_bytes\": %" PRIu64
