@@ -115,10 +115,13 @@ static bool ends_with_name(const char *name, size_t n, const char *want) {
 }
 
 /* Whether canonical name answers to want without being spelled as it is:
- * its name without parameters, without template arguments after that, or
- * either without leading scopes. */
+ * without leading scopes ("area(int)"), and then without parameters
+ * ("area"), or without template arguments after that ("make" of
+ * "Box<int>::make(int)"). */
 static bool loose_match(const char *name, const char *want) {
     size_t n = strlen(name);
+    if (ends_with_name(name, n, want))
+        return true;
     size_t b = base_len(name, n);
     if (ends_with_name(name, b, want))
         return true;
@@ -181,7 +184,6 @@ typedef struct entry {
     const char *module;      /* replay's; NULL: in no module */
     int line;
     uint64_t offset;         /* in module, for an address */
-    const char *function;    /* canonical name of the charged frame */
     rcr_figures fig;         /* sums (node, epoch unused) */
 } entry;
 
@@ -392,7 +394,6 @@ static uint32_t entry_of(lines_state *st, uint32_t id, const rcs_frame *f) {
     e->line = by_line ? f->line : 0;
     e->module = where.module;
     e->offset = where.offset;
-    e->function = st->target;
     return at;
 }
 

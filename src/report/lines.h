@@ -12,7 +12,8 @@
  * Which function. FUNCTION names it as the symbolizer does: exactly (a C
  * name, a demangled C++ name with its parameters), or, when nothing has
  * that exact name, by its name without parameters, template arguments or
- * leading namespaces and classes ("bar" for "ns::A<int>::bar(int) const"),
+ * leading namespaces and classes ("bar" or "bar(int) const" for
+ * "ns::A<int>::bar(int) const"),
  * if that names one function only. The copies a compiler makes of a
  * function ("f.part.0", "f(int) [clone .cold]") are the function.
  *

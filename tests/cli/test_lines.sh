@@ -201,6 +201,10 @@ $CPP
     22        250 B            1         0 B      return std::malloc\\(static_cast<std::size_t>\\(d\\)\\);
     23                                        \\}\$"
 
+    run_cmd "$RECYCLE" lines cpp.rcap 'area(int)'
+    expect_match "C++: an overload without its namespace" "$STATUS $OUT" \
+        $'^0 .*\nfunction         shapes::area\\(int\\)\n.*\n    18        100 B            1         0 B      return std::malloc'
+
     for name in make 'Box<int>::make' 'shapes::Box<int>::make'; do
         run_cmd "$RECYCLE" lines cpp.rcap "$name"
         expect_match "C++: '$name' names the template's member alone" "$OUT" \
