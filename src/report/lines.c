@@ -363,6 +363,9 @@ static int resolve_function(lines_state *st, FILE *err) {
         fprintf(err, MSG "%s: no function '%s' on any stack that allocated\n", st->path, want);
     if (st->nnames)
         print_similar(st, want, err);
+    else if (st->r->nfigures)
+        fprintf(err, MSG "(no frame of the capture has a function name: the modules it names "
+                "are missing, or have no symbols)\n");
     return 1;
 }
 

@@ -236,6 +236,13 @@ expect "unknown function: nothing like it" 1 "" \
 "recycle lines: basic.rcap: no function 'zzzzzzzz' on any stack that allocated
 recycle lines: (the capture's stacks hold 7 function names; \`recycle report --by function\` lists where memory was allocated)"
 
+# A capture of modules that are not on this machine: no names at all.
+"$RC_CLI_MAKE_CAPTURE" basic synthetic.rcap || fail "make_capture basic"
+run_cmd "$RECYCLE" lines synthetic.rcap main
+expect "no symbols at all: says why" 1 "" \
+"recycle lines: synthetic.rcap: no function 'main' on any stack that allocated
+recycle lines: (no frame of the capture has a function name: the modules it names are missing, or have no symbols)"
+
 "$RC_CLI_MAKE_CAPTURE" empty empty.rcap || fail "make_capture empty"
 run_cmd "$RECYCLE" lines empty.rcap main
 expect "empty capture: no function" 1 "" \
