@@ -327,25 +327,25 @@ static int by_bytes(const void *a, const void *b) {
 }
 
 /* The threads worth a line (named by a THREAD record, or that allocated
- * or freed), by bytes allocated; NULL with *n = 0 when there are none or
- * memory ran out (*failed then). The caller frees the array. */
-static const thread_stats **threads_sorted(const stats *st, size_t *n, bool *failed) {
+ * or freed), by bytes allocated, into *v (the caller frees it) and *n;
+ * false on out of memory. Made before anything is printed, so that a
+ * failure prints nothing. */
+static bool threads_sorted(const stats *st, const thread_stats ***v, size_t *n) {
+    *v = NULL;
     *n = 0;
-    *failed = false;
     if (!st->nthreads)
-        return NULL;
-    const thread_stats **v = malloc(st->nthreads * sizeof *v);
-    if (!v) {
-        *failed = true;
-        return NULL;
-    }
+        return true;
+    const thread_stats **list = malloc(st->nthreads * sizeof *list);
+    if (!list)
+        return false;
     for (size_t i = 0; i < st->nthreads; i++) {
         const thread_stats *t = &st->threads[i];
         if (t->seen || t->allocations || t->frees)
-            v[(*n)++] = t;
+            list[(*n)++] = t;
     }
-    qsort(v, *n, sizeof *v, by_bytes);
-    return v;
+    qsort(list, *n, sizeof *list, by_bytes);
+    *v = list;
+    return true;
 }
 
 /* The first and last buckets that hold something; false if none does. */
@@ -472,16 +472,10 @@ static void text_rate(FILE *out, const stats *st, const rcr_replay *r, const cha
     }
 }
 
-static bool text_threads(FILE *out, const stats *st, const rcr_replay *r, const char *estimated) {
-    size_t n;
-    bool failed;
-    const thread_stats **v = threads_sorted(st, &n, &failed);
-    if (failed)
-        return false;
-    if (n == 0) {
-        free(v);
-        return true;
-    }
+static void text_threads(FILE *out, const thread_stats *const *v, size_t n,
+                         const rcr_replay *r, const char *estimated) {
+    if (n == 0)
+        return;
     fprintf(out, "\n%zu %s by bytes allocated%s:\n", n, rcr_plural(n, "thread"), estimated);
     fprintf(out, "  thread        tid  allocations        frees    allocated        freed  %11s"
             "  name\n", rcr_ended_by_itself(r) ? "leaked" : "live at end");
@@ -497,31 +491,25 @@ static bool text_threads(FILE *out, const stats *st, const rcr_replay *r, const 
                 rcr_fmt_bytes(c, t->bytes), rcr_fmt_bytes(d, t->freed_bytes),
                 rcr_fmt_bytes(e, t->live_bytes), t->name ? t->name : "-");
     }
-    free(v);
-    return true;
 }
 
-static bool render_text(FILE *out, const stats *st, const rcr_replay *r) {
+static void render_text(FILE *out, const stats *st, const thread_stats *const *threads,
+                        size_t nthreads, const rcr_replay *r) {
     rcr_text_run_totals(out, r);
     if (!r->totals.allocations && !r->totals.frees) {
         fputs("\nnothing was allocated\n", out);
-        return true;
+        return;
     }
     const char *estimated = r->header.sample_bytes ? ", estimated from a sample" : "";
     text_sizes(out, st, r, estimated);
     text_rate(out, st, r, estimated);
-    return text_threads(out, st, r, estimated);
+    text_threads(out, threads, nthreads, r, estimated);
 }
 
 /* ---- JSON ---------------------------------------------------------------------------- */
 
-static bool render_json(FILE *out, const stats *st, const rcr_replay *r, bool complete) {
-    size_t nthreads;
-    bool failed;
-    const thread_stats **threads = threads_sorted(st, &nthreads, &failed);
-    if (failed)
-        return false;
-
+static void render_json(FILE *out, const stats *st, const thread_stats *const *threads,
+                        size_t nthreads, const rcr_replay *r, bool complete) {
     fputs("{\n", out);
     rcr_json_run(out, r, complete);
     rcr_json_totals(out, r);
@@ -583,8 +571,6 @@ static bool render_json(FILE *out, const stats *st, const rcr_replay *r, bool co
                 t->live_allocations);
     }
     fputs(nthreads ? "\n  ]\n}\n" : "]\n}\n", out);
-    free(threads);
-    return true;
 }
 
 /* ---- the whole ---------------------------------------------------------------------------- */
@@ -612,10 +598,16 @@ int rcr_stats(const char *path, const rcr_stats_options *options, FILE *out, FIL
         free(st);
         return 1;
     }
-    bool ok = options->json ? render_json(out, st, &replay, complete)
-                            : render_text(out, st, &replay);
+    const thread_stats **threads;
+    size_t nthreads;
+    bool ok = threads_sorted(st, &threads, &nthreads);
     if (!ok)
         fprintf(err, MSG "%s: out of memory\n", path);
+    else if (options->json)
+        render_json(out, st, threads, nthreads, &replay, complete);
+    else
+        render_text(out, st, threads, nthreads, &replay);
+    free(threads);
     rcr_replay_free(&replay);
     stats_free(st);
     free(st);
