@@ -2,7 +2,8 @@
 # test_lines.sh - `recycle lines` on captures the real preload recorded of
 # progs/lines_basic.c (and of progs/lines_cpp.cc when a C++ compiler is
 # there): every line's figures exactly, a stack charged once to the
-# innermost frame of a recursive function, the listing's extent, JSON,
+# innermost frame of a recursive function, a helper inlined into its caller
+# (progs/lines_inline.c), the listing's extent, JSON,
 # sources moved or missing, code without line information, C++ names
 # (exact, without parameters, ambiguous), unknown functions, damaged or
 # missing captures, usage errors. Skipped (77) while the preload or the
@@ -98,6 +99,27 @@ run_cmd "$RECYCLE" lines basic.rcap fill
 listing fill
 expect_match "fill: one line, 2 x 50 B, 50 B leaked" "$BODY" \
     $'\n    14        100 B            2        50 B      return calloc\\(2, 25\\);\n    15                                        }$'
+
+# ---- inlined frames: a helper inlined into its caller -----------------------------------------
+run_cmd "$RECYCLE" run -o inline.rcap -- "$B/lines_inline"
+INL=$RC_CLI_SRC/progs/lines_inline.c
+run_cmd "$RECYCLE" lines inline.rcap outer
+expect_eq "inlined: the caller's lines that call the inlined helper" "${OUT#*$'\n'}" \
+"function         outer
+allocated        96 B in 2 allocations (100.0% of the program's 96 B)
+leaked at exit   0 B in 0 blocks
+
+$INL
+  line        bytes  allocations      leaked  source
+    14                                        __attribute__((noinline)) static void outer(void) {
+    15         64 B            1         0 B      grab(64);
+    16                                            free(sink);
+    17         32 B            1         0 B      grab(32);
+    18                                            free(sink);
+    19                                        }"
+run_cmd "$RECYCLE" lines inline.rcap grab
+expect_match "inlined: the helper's own line" "$STATUS $OUT" \
+    $'^0 .*\n    11         96 B            2         0 B      sink = malloc\\(n\\);\n    12                                        }$'
 
 # ---- JSON -------------------------------------------------------------------------------
 run_cmd "$RECYCLE" lines basic.rcap build --json
