@@ -501,7 +501,7 @@ typedef struct source {
     size_t len;
     size_t *starts;          /* offset of each line (1-based: starts[0] is line 1) */
     int nlines;
-    bool newer;              /* modified after the capture was written */
+    bool newer;              /* modified after the program was built */
 } source;
 
 static void source_free(source *s) {
@@ -552,8 +552,10 @@ static bool try_source(source *s, const char *candidate) {
  * to the working directory), relative to the capture's directory, then
  * under each source directory with every tail of its path ("a/b/c.c",
  * "b/c.c", "c.c"), longest first, so that a tree moved or copied elsewhere
- * is found. */
-static void find_source(source *s, const char *file, const char *capture,
+ * is found. The source is newer than the program when it was modified
+ * after the module holding the code (or, that module gone, the capture)
+ * was written: its lines may not be those the debug information names. */
+static void find_source(source *s, const char *file, const char *capture, const char *module,
                         const rcr_lines_options *o) {
     memset(s, 0, sizeof *s);
     if (try_source(s, file))
@@ -587,10 +589,12 @@ static void find_source(source *s, const char *file, const char *capture,
     }
     return;
 found:;
-    struct stat src, cap;
-    if (stat(s->found, &src) == 0 && stat(capture, &cap) == 0 &&
-        (src.st_mtim.tv_sec > cap.st_mtim.tv_sec ||
-         (src.st_mtim.tv_sec == cap.st_mtim.tv_sec && src.st_mtim.tv_nsec > cap.st_mtim.tv_nsec)))
+    struct stat src, built;
+    if (stat(s->found, &src) == 0 &&
+        ((module && stat(module, &built) == 0) || stat(capture, &built) == 0) &&
+        (src.st_mtim.tv_sec > built.st_mtim.tv_sec ||
+         (src.st_mtim.tv_sec == built.st_mtim.tv_sec &&
+          src.st_mtim.tv_nsec > built.st_mtim.tv_nsec)))
         s->newer = true;
     size_t n = 1;
     for (size_t i = 0; i < s->len; i++)
@@ -974,7 +978,7 @@ static void put_text_line(FILE *out, const char *p, size_t len) {
 static void text_file(FILE *out, lines_state *st, size_t from, size_t to) {
     const entry *e = &st->entries[from];
     source src;
-    find_source(&src, e->file, st->path, st->o);
+    find_source(&src, e->file, st->path, e->module, st->o);
     fprintf(out, "\n%s\n", e->file);
     if (!src.text) {
         fprintf(out, "(source not found: the lines that allocated are shown; --source-dir DIR "
@@ -992,7 +996,7 @@ static void text_file(FILE *out, lines_state *st, size_t from, size_t to) {
     if (strcmp(src.found, e->file) != 0)
         fprintf(out, "(source read from %s)\n", src.found);
     if (src.newer)
-        fprintf(out, "(the source changed after the capture was written: lines may have "
+        fprintf(out, "(the source changed after the program was built: lines may have "
                 "moved)\n");
     int first, last;
     function_extent(&src, e->line, st->entries[to - 1].line, &first, &last);
@@ -1103,7 +1107,7 @@ static void json_group(FILE *out, lines_state *st, size_t from, size_t to) {
     source src;
     memset(&src, 0, sizeof src);
     if (e->file)
-        find_source(&src, e->file, st->path, st->o);
+        find_source(&src, e->file, st->path, e->module, st->o);
     fputs("    {\"file\": ", out);
     rcr_json_string(out, e->file);
     fputs(", \"module\": ", out);

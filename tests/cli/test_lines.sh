@@ -174,11 +174,11 @@ $TMP/tree/src/lines_basic.c
     expect_match "--source-dir --json: where the source was read" "$OUT" \
         "\"source\": \"$TMP/elsewhere/src/lines_basic.c\", \"first_line\": 25, \"last_line\": 35,"
 
-    # A source modified after the capture may not be the one that was built.
+    # A source modified after the program was built may not be its source.
     touch -d "@$(($(date +%s) + 60))" elsewhere/src/lines_basic.c
     run_cmd "$RECYCLE" lines moved.rcap build --source-dir "$TMP/elsewhere"
-    expect_match "a source newer than the capture: noted" "$OUT" \
-        $'\n\\(source read from '"$TMP"$'/elsewhere/src/lines_basic.c\\)\n\\(the source changed after the capture was written: lines may have moved\\)\n  line        bytes'
+    expect_match "a source newer than the program: noted" "$OUT" \
+        $'\n\\(source read from '"$TMP"$'/elsewhere/src/lines_basic.c\\)\n\\(the source changed after the program was built: lines may have moved\\)\n  line        bytes'
 
     run_cmd "$RECYCLE" lines nolines.rcap build
     expect "no line information: exit 0" 0 - ""
