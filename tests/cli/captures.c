@@ -251,7 +251,7 @@ static void scenario_many(out *o) {
     ended(o, 200, RCCAP_END_RETURNED, 0, 0);
 }
 
-/* A capture for `recycle stats`: four threads, sizes over many buckets,
+/* Captures for `recycle stats`: four threads, sizes over many buckets,
  * memory samples, chunks out of time order (captures.h has the figures). */
 #define MS 1000000u
 static void memory_sample(out *o, uint64_t t, uint64_t rss) {
@@ -261,8 +261,8 @@ static void memory_sample(out *o, uint64_t t, uint64_t rss) {
     o->thread = was;
 }
 
-static void scenario_stats(out *o) {
-    /* chunk A, thread 1, 0 to 250 ms: the slots widen as it is read */
+/* chunk A, thread 1, 0 to 250 ms: the slots widen as it is read */
+static void stats_chunk_a(out *o) {
     thread(o, 0, 1, 5000, "main");
     basic_tree(o);
     memory_sample(o, 10 * MS, 1u << 20);
@@ -277,7 +277,10 @@ static void scenario_stats(out *o) {
     release(o, 200 * MS, 0x1000);
     release(o, 250 * MS, 0x100000);
     chunk(o);
-    /* chunk B, thread 2, 400 to 900 ms, renamed at once */
+}
+
+/* chunk B, thread 2, 400 to 900 ms, renamed at once */
+static void stats_chunk_b(out *o) {
     thread(o, 400 * MS, 2, 5001, "pool");
     thread(o, 405 * MS, 2, 5001, "worker-1");
     for (uint64_t i = 0; i < 10; i++)
@@ -288,7 +291,10 @@ static void scenario_stats(out *o) {
     release(o, 700 * MS, 0x1400);                   /* thread 1's 100 bytes */
     alloc(o, 900 * MS, 0x30000, 200, 8);
     chunk(o);
-    /* chunk C, thread 3, 460 to 600 ms: earlier than the end of B */
+}
+
+/* chunk C, thread 3, 460 to 600 ms */
+static void stats_chunk_c(out *o) {
     thread(o, 460 * MS, 3, 5002, "worker-2");
     for (uint64_t i = 0; i < 3; i++)
         alloc(o, (465 + 10 * i) * MS, 0x20000 + 0x100 * i, 64, 4);
@@ -296,15 +302,39 @@ static void scenario_stats(out *o) {
         release(o, (555 + 10 * i) * MS, 0x20000 + 0x100 * i);
     alloc(o, 595 * MS, 0x20400, 65, 4);
     chunk(o);
-    /* chunk D, thread 1, 800 to 950 ms */
+}
+
+/* chunk D, thread 1, 800 to 950 ms */
+static void stats_chunk_d(out *o) {
     o->thread = 1;
     memory_sample(o, 800 * MS, 4u << 20);
     release(o, 850 * MS, 0x2000);
     ended(o, 950 * MS, RCCAP_END_RETURNED, 0, 0);
     chunk(o);
-    /* chunk E, thread 4 (no THREAD record), 710 ms: after D in the file */
+}
+
+/* chunk E, thread 4 (no THREAD record), 710 ms */
+static void stats_chunk_e(out *o) {
     o->thread = 4;
     alloc(o, 710 * MS, 0x40000, 8, 2);
+    chunk(o);
+}
+
+/* stats: A B C D E (C earlier than the end of B, E than D); stats-swapped:
+ * A C B E D, the same records in another order. */
+static void scenario_stats(out *o, bool swapped) {
+    stats_chunk_a(o);
+    if (swapped) {
+        stats_chunk_c(o);
+        stats_chunk_b(o);
+        stats_chunk_e(o);
+        stats_chunk_d(o);
+    } else {
+        stats_chunk_b(o);
+        stats_chunk_c(o);
+        stats_chunk_d(o);
+        stats_chunk_e(o);
+    }
 }
 
 static void scenario_large(out *o, unsigned long n) {
@@ -331,7 +361,7 @@ static void scenario_large(out *o, unsigned long n) {
 
 const char *const rct_capture_names[] = {
     "basic", "incomplete", "threads", "sampled", "signal", "noexit", "dlclose", "weird",
-    "many", "empty", "stats", NULL,
+    "many", "empty", "stats", "stats-swapped", NULL,
 };
 
 int rct_capture_write(const char *name, const char *path) {
@@ -382,7 +412,9 @@ int rct_capture_write(const char *name, const char *path) {
     else if (strcmp(name, "many") == 0)
         scenario_many(o);
     else if (strcmp(name, "stats") == 0)
-        scenario_stats(o);
+        scenario_stats(o, false);
+    else if (strcmp(name, "stats-swapped") == 0)
+        scenario_stats(o, true);
     else if (strncmp(name, "large:", 6) == 0)
         scenario_large(o, strtoul(name + 6, NULL, 10));
     else if (strcmp(name, "empty") != 0)

@@ -40,6 +40,7 @@
  *                 thread 3: 4 allocations 257 B, 3 frees 192 B, 65 B in 1
  *                 thread 4: 1 allocation 8 B, live
  *               test_stats.sh has the figures of every 50 ms interval.
+ *   stats-swapped  the records of stats, its chunks in the order A C B E D
  *   large:N     N allocations and frees from 2000 stacks (not in
  *               rct_capture_names: for the progress line and timing) */
 #ifndef RC_TESTS_CLI_CAPTURES_H

@@ -12,7 +12,7 @@ if [[ -z ${RC_CLI_MAKE_CAPTURE:-} ]]; then
     exit 77
 fi
 cd "$TMP"
-for name in basic threads sampled signal empty stats; do
+for name in basic threads sampled signal empty stats stats-swapped; do
     "$RC_CLI_MAKE_CAPTURE" "$name" "$name.rcap" || { echo "make_capture $name failed"; exit 1; }
 done
 have_python=false
@@ -176,6 +176,16 @@ eq("threads", got, [
     (3, 5002, "worker-2", 4, 3, 257, 192, 65, 1),
     (4, None, None, 1, 0, 8, 0, 8, 1)])
 '
+
+# The same records with the chunks in another order: the same figures (the
+# slots widen at other moments, the threads appear in another order).
+"$RECYCLE" stats stats-swapped.rcap --json > swapped.json 2>&1
+if cmp -s stats.json swapped.json; then
+    ok "stats-swapped: the same JSON whatever the order of the chunks"
+else
+    fail "stats-swapped: the same JSON whatever the order of the chunks" \
+        "$(diff stats.json swapped.json | head -20)"
+fi
 
 # ---- other captures ---------------------------------------------------------------------------------
 # Every figure adds up to the totals, whatever the capture.
