@@ -15,6 +15,8 @@
 #define _GNU_SOURCE
 #include "captures.h"
 #include "report/replay.h"
+#include "report/diff.h"
+#include "report/lines.h"
 #include "report/report.h"
 #include "report/stats.h"
 
@@ -502,7 +504,70 @@ static void whole_reports(void) {
             free(text);
             free(msgs);
         }
+        /* `recycle diff` of the capture with itself, every key and sort, and
+         * `recycle lines`, which finds no function in modules that are not
+         * there (test_diff.sh and test_lines.sh check the figures) */
+        for (int v = 0; v < 8; v++) {
+            char *text = NULL, *msgs = NULL;
+            size_t text_len = 0, msgs_len = 0;
+            FILE *out = open_memstream(&text, &text_len);
+            FILE *errs = open_memstream(&msgs, &msgs_len);
+            rcr_diff_options d = {.by = (rcr_by)(v % 4), .sort = (rcr_diff_sort)(v / 2),
+                                  .top = (size_t)v, .top_given = v & 1, .json = v & 1};
+            int status = out && errs ? rcr_diff(path, path, &d, out, errs) : -1;
+            if (out)
+                fclose(out);
+            if (errs)
+                fclose(errs);
+            check(status == 0, "%s diff %d: status %d (%s)", *name, v, status, msgs ? msgs : "");
+            check(text && strncmp(text, v & 1 ? "{\n  \"old\": " : "old ", v & 1 ? 11 : 4) == 0,
+                  "%s diff %d: not the diff", *name, v);
+            free(text);
+            free(msgs);
+        }
+        {
+            char *text = NULL, *msgs = NULL;
+            size_t text_len = 0, msgs_len = 0;
+            FILE *out = open_memstream(&text, &text_len);
+            FILE *errs = open_memstream(&msgs, &msgs_len);
+            rcr_lines_options lo = {.function = "main"};
+            int status = out && errs ? rcr_lines(path, &lo, out, errs) : -1;
+            if (out)
+                fclose(out);
+            if (errs)
+                fclose(errs);
+            check(status == 1 && msgs && strstr(msgs, "no function 'main'") != NULL,
+                  "%s lines: status %d (%s)", *name, status, msgs ? msgs : "");
+            free(text);
+            free(msgs);
+        }
         unlink(path);
+    }
+    /* `recycle diff` across two captures */
+    {
+        char a[256], b[256];
+        snprintf(a, sizeof a, "%s/a.rcap", dir);
+        snprintf(b, sizeof b, "%s/b.rcap", dir);
+        check(rct_capture_write("basic", a) == 0 && rct_capture_write("weird", b) == 0,
+              "diff: write");
+        for (int v = 0; v < 4; v++) {
+            char *text = NULL, *msgs = NULL;
+            size_t text_len = 0, msgs_len = 0;
+            FILE *out = open_memstream(&text, &text_len);
+            FILE *errs = open_memstream(&msgs, &msgs_len);
+            rcr_diff_options d = {.by = (rcr_by)v, .json = v & 1};
+            int status = out && errs ? rcr_diff(a, b, &d, out, errs) : -1;
+            if (out)
+                fclose(out);
+            if (errs)
+                fclose(errs);
+            check(status == 0 && text && text_len > 0, "diff basic weird %d: status %d (%s)", v,
+                  status, msgs ? msgs : "");
+            free(text);
+            free(msgs);
+        }
+        unlink(a);
+        unlink(b);
     }
     /* not a capture */
     char path[256];
