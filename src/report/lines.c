@@ -666,7 +666,9 @@ typedef struct scanner {
     bool last_close;         /* the last token was ')' */
     char last_word[32];      /* the last token, when a word; "" otherwise */
     bool operator_name;      /* inside "operator<symbol>" */
-    bool failed;
+    bool failed;             /* out of memory: bodies are missing, which is
+                                benign (the listing falls back to the lines
+                                with figures) */
 } scanner;
 
 static bool is_control(const char *w) {
@@ -902,7 +904,7 @@ static void scan_source(scanner *sc, const char *s, size_t n) {
             if (sc->parens) {
                 sc->parens--;
                 if (sc->parens == 0)
-                    sc->after_call = sc->parens < sizeof sc->callee && sc->callee[0];
+                    sc->after_call = sc->callee[0];   /* the group just closed */
             }
             sc->last_word[0] = '\0';
             sc->last_close = true;
