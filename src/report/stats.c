@@ -9,10 +9,20 @@
  * exact, because every boundary of the new width is one of the old, so the
  * slots come out the same whatever order the records came in. At the end
  * n = duration / width + 1 slots are in use, more than SLOTS / 10 once the
- * width has grown; the intervals printed are groups of g slots, g the
- * smallest of 1, 2, 5 and 10 that makes at most MAX_INTERVALS of them:
- * 17 to 40 intervals (fewer only for a run of under 40 ns), each 1, 2 or
- * 5 times a power of ten nanoseconds wide.
+ * width has grown; the intervals printed are groups of slots: 1, 2 or 5
+ * times a power of ten of them, the fewest that make at most MAX_INTERVALS
+ * intervals, so 17 to 40 intervals each 1, 2 or 5 times a power of ten
+ * nanoseconds wide (fewer for a run of under 40 ns).
+ *
+ * The clock's tick. The preload stamps records with a coarse clock cut to
+ * the millisecond: on a kernel that ticks every 4 ms, every time is a
+ * multiple of 4 ms, and intervals of 2 or 5 ms would hold two ticks, one
+ * or none by turns, rates that jump between nothing and double. So the
+ * tick, the greatest common divisor of every record's time, is kept too,
+ * and an interval is made a whole number of ticks as well as of slots (1,
+ * 2 or 5 times a power of ten times their least common multiple): fewer
+ * intervals when the clock is that coarse, each as much of the run as the
+ * next.
  *
  * What goes in a slot:
  *   allocations, bytes, frees   from the replay's change hook, in the slot
@@ -75,6 +85,7 @@ typedef struct stats {
     size_bucket sizes[SIZE_BUCKETS];
     slot slots[SLOTS];
     uint64_t width;            /* of a slot, in ns: a power of ten */
+    uint64_t tick;             /* gcd of every record's time; 0 while all are 0 */
     uint64_t heap_time;        /* the latest time of a change */
     thread_stats *threads;
     size_t nthreads, cap_threads;
@@ -98,6 +109,15 @@ static uint64_t bucket_max(unsigned k) {
     if (k <= 1)
         return k;
     return k - 1 >= 64 ? UINT64_MAX : UINT64_C(1) << (k - 1);
+}
+
+static uint64_t gcd64(uint64_t a, uint64_t b) {
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
 }
 
 static size_t slot_of(const stats *st, uint64_t time) {
@@ -215,6 +235,7 @@ static bool on_event(void *arg, const rccap_event *ev) {
         st->replay->change_arg = st;
     }
     widen(st, ev->time_ns);
+    st->tick = gcd64(st->tick, ev->time_ns);
     uint64_t size, weight;
     switch (ev->kind) {
     case RCCAP_ALLOC:
@@ -276,24 +297,39 @@ typedef struct interval {
 /* The run's intervals into out; their count, with *width their width. */
 static size_t intervals_of(const stats *st, uint64_t duration, interval out[MAX_INTERVALS],
                            uint64_t *width) {
-    size_t n = slot_of(st, duration) + 1;
-    static const unsigned groups[] = {1, 2, 5, 10};
-    size_t g = 10;
-    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
-        if ((n + groups[i] - 1) / groups[i] <= MAX_INTERVALS) {
-            g = groups[i];
-            break;
-        }
+    /* The unit: a slot, or the least common multiple of a slot and the tick
+     * (when the tick is one the run can show). */
+    uint64_t unit = st->width;
+    if (st->tick > 1 && st->tick <= duration) {
+        uint64_t per = st->width / gcd64(st->width, st->tick);
+        if (st->tick <= UINT64_MAX / per)
+            unit = per * st->tick;
     }
-    *width = st->width * g;
-    size_t count = (n + g - 1) / g;
+    /* 1, 2, 5, 10, 20, ... units: the first that makes few enough (a
+     * width past the duration makes one) */
+    uint64_t w = unit;
+    static const unsigned steps[] = {1, 2, 5};
+    for (uint64_t scale = 1;; scale *= 10) {
+        size_t i = 0;
+        for (; i < sizeof steps / sizeof steps[0]; i++) {
+            uint64_t m = scale * steps[i];
+            w = m <= UINT64_MAX / unit ? m * unit : UINT64_MAX;
+            if (duration / w < MAX_INTERVALS)
+                break;
+        }
+        if (i < sizeof steps / sizeof steps[0])
+            break;
+    }
+    *width = w;
+    size_t count = (size_t)(duration / w) + 1;
+    uint64_t g = w / st->width;          /* slots per interval */
     /* The heap and the RSS carry over intervals where they did not change;
      * nothing is live before the run. */
     uint64_t heap = 0, rss = 0;
     bool has_rss = false;
     for (size_t i = 0; i < count; i++) {
         slot sum = {0};
-        for (size_t k = i * g; k < (i + 1) * g && k < SLOTS; k++)
+        for (uint64_t k = i * g; k < (i + 1) * g && k < SLOTS; k++)
             merge_slot(&sum, &st->slots[k]);
         if (sum.has_heap)
             heap = sum.heap;
@@ -429,14 +465,14 @@ static void text_sizes(FILE *out, const stats *st, const rcr_replay *r, const ch
 }
 
 /* An interval's start in the unit of width (the largest of ns, us, ms and
- * s not above it, so that every start is a whole number of it). */
+ * s that divides it, so that every start is a whole number of it). */
 static const char *fmt_start(char buf[32], uint64_t start, uint64_t width) {
     static const struct {
         uint64_t ns;
         const char *name;
     } units[] = {{1000000000u, "s"}, {1000000u, "ms"}, {1000u, "us"}, {1u, "ns"}};
     size_t u = 0;
-    while (units[u].ns > width)
+    while (width % units[u].ns)
         u++;
     snprintf(buf, 32, "%" PRIu64 " %s", start / units[u].ns, units[u].name);
     return buf;

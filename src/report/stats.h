@@ -5,10 +5,11 @@
  *   sizes     allocations by requested size in power-of-two buckets (0, 1,
  *             2, 3-4, 5-8, ... bytes): count, bytes, shares; a realloc
  *             counts as an allocation of its new size, as the totals do
- *   rate      the run cut into 17 to 40 intervals of equal width: the
- *             allocations, bytes allocated and frees of each (and per
- *             second), the heap at its end, the RSS at its end (the last
- *             MEMORY record up to there)
+ *   rate      the run cut into at most 40 intervals of equal width (a
+ *             whole number of the capture clock's ticks): the allocations,
+ *             bytes allocated and frees of each (and per second), the heap
+ *             at its end, the RSS at its end (the last MEMORY record up to
+ *             there)
  *   threads   per thread number: its OS id and name (THREAD records), what
  *             it allocated and freed, what it allocated that is live at
  *             the end; by bytes allocated

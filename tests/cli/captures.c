@@ -337,6 +337,18 @@ static void scenario_stats(out *o, bool swapped) {
     }
 }
 
+/* Times on a clock that ticks every 4 ms, as the preload's coarse clock
+ * on a kernel at 250 Hz: an allocation at each tick from 0 to 48 ms. */
+static void scenario_coarse(out *o) {
+    thread(o, 0, 1, 4242, "app");
+    module(o, 0, APP_BASE, APP_BASE + 0x100000, APP);
+    stack(o, 0, 1, 0, APP_BASE + 0x1000);
+    stack(o, 0, 2, 1, APP_BASE + 0x2000);
+    for (uint64_t i = 0; i <= 12; i++)
+        alloc(o, 4 * i * MS, 0x1000 + 0x100 * i, 16, 2);
+    ended(o, 52 * MS, RCCAP_END_RETURNED, 0, 0);
+}
+
 static void scenario_large(out *o, unsigned long n) {
     /* n records: allocations from 2000 stacks over 4096 addresses in turn,
      * each address freed the next time its turn comes. */
@@ -361,7 +373,7 @@ static void scenario_large(out *o, unsigned long n) {
 
 const char *const rct_capture_names[] = {
     "basic", "incomplete", "threads", "sampled", "signal", "noexit", "dlclose", "weird",
-    "many", "empty", "stats", "stats-swapped", NULL,
+    "many", "empty", "stats", "stats-swapped", "coarse", NULL,
 };
 
 int rct_capture_write(const char *name, const char *path) {
@@ -415,6 +427,8 @@ int rct_capture_write(const char *name, const char *path) {
         scenario_stats(o, false);
     else if (strcmp(name, "stats-swapped") == 0)
         scenario_stats(o, true);
+    else if (strcmp(name, "coarse") == 0)
+        scenario_coarse(o);
     else if (strncmp(name, "large:", 6) == 0)
         scenario_large(o, strtoul(name + 6, NULL, 10));
     else if (strcmp(name, "empty") != 0)

@@ -41,6 +41,8 @@
  *                 thread 4: 1 allocation 8 B, live
  *               test_stats.sh has the figures of every 50 ms interval.
  *   stats-swapped  the records of stats, its chunks in the order A C B E D
+ *   coarse      times on a 4 ms clock: 13 allocations of 16 bytes, one every
+ *               4 ms from 0 to 48 ms; exit at 52 ms
  *   large:N     N allocations and frees from 2000 stacks (not in
  *               rct_capture_names: for the progress line and timing) */
 #ifndef RC_TESTS_CLI_CAPTURES_H

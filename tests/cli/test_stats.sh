@@ -12,7 +12,7 @@ if [[ -z ${RC_CLI_MAKE_CAPTURE:-} ]]; then
     exit 77
 fi
 cd "$TMP"
-for name in basic threads sampled signal empty stats stats-swapped; do
+for name in basic threads sampled signal empty stats stats-swapped coarse; do
     "$RC_CLI_MAKE_CAPTURE" "$name" "$name.rcap" || { echo "make_capture $name failed"; exit 1; }
 done
 have_python=false
@@ -187,6 +187,17 @@ else
         "$(diff stats.json swapped.json | head -20)"
 fi
 
+# A clock that ticks every 4 ms: intervals of 4 ms, one tick each, not
+# intervals of 2 ms that would hold a tick and nothing by turns.
+run_cmd "$RECYCLE" stats coarse.rcap
+expect_match "coarse: 14 intervals of 4 ms" "$OUT" \
+    $'\nover time: 14 intervals of 4 ms \\(rates per second; heap and RSS at the end of each\\):\n      from   allocations/s        bytes/s         frees/s         heap          RSS\n      0 ms             250      3.9 KiB/s               0         16 B            -\n      4 ms             250      3.9 KiB/s               0         32 B            -\n'
+"$RECYCLE" stats coarse.rcap --json > coarse.json
+json_check "coarse: every interval holds its tick" coarse.json '
+eq("interval_s", d["rate"]["interval_s"], 0.004)
+eq("allocations", [i["allocations"] for i in d["rate"]["intervals"]], [1] * 13 + [0])
+'
+
 # ---- other captures ---------------------------------------------------------------------------------
 # Every figure adds up to the totals, whatever the capture.
 sums='
@@ -206,7 +217,7 @@ eq("heap at the end", iv[-1]["heap_bytes"], t["leaked_bytes"])
 eq("largest heap", max(i["heap_bytes"] for i in iv) <= t["peak_bytes"], True)
 eq("intervals", len(iv) <= 40, True)
 '
-for name in basic threads sampled signal stats; do
+for name in basic threads sampled signal stats coarse; do
     "$RECYCLE" stats "$name.rcap" --json > "$name.json" 2>/dev/null
     json_check "$name: every part adds up to the totals" "$name.json" "$sums"
 done
