@@ -56,6 +56,9 @@
 /* Fine slots of the run (a multiple of ten) and intervals printed at most. */
 #define SLOTS 400
 #define MAX_INTERVALS 40
+_Static_assert(SLOTS % 10 == 0, "slots merge ten at a time");
+_Static_assert(SLOTS / 10 == MAX_INTERVALS,
+               "a grown run fills more than MAX_INTERVALS slots: 17 to 40 intervals");
 /* Width of the histogram's longest bar, in characters. */
 #define BAR_WIDTH 30
 
