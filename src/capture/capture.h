@@ -40,6 +40,8 @@ typedef enum rccap_kind {
     RCCAP_MEMORY,      /* a sample of the process's memory over time */
     RCCAP_EXIT,        /* how the program ended */
     RCCAP_LEAK,        /* at exit: a block still live, and whether anything points to it */
+    RCCAP_SYNC,        /* every record of every thread stamped before its time
+                          minus its lag is earlier in the file (from version 2) */
     RCCAP_KIND_MAX
 } rccap_kind;
 
@@ -144,6 +146,9 @@ typedef struct rccap_event {
             uint64_t ptr;
             rccap_leak state;
         } leak;
+        struct {
+            uint64_t lag;         /* every record stamped before time_ns - lag is earlier */
+        } sync;
     } u;
 } rccap_event;
 

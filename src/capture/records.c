@@ -132,6 +132,8 @@ static size_t event_extra(const rccap_event *ev) {
         return (unsigned)ev->u.exit.how > RCCAP_END_UNKNOWN ? SIZE_MAX : 0;
     case RCCAP_LEAK:
         return (unsigned)ev->u.leak.state > RCCAP_LEAK_LOST ? SIZE_MAX : 0;
+    case RCCAP_SYNC:
+        return 0;
     default:
         return SIZE_MAX;
     }
@@ -258,6 +260,9 @@ static size_t encode_record(uint8_t *out, rccap_encoder *st, const rccap_event *
         p = put_ptr(p, st, &pl[0], RCF_ALLOCED, ev->u.leak.ptr);
         if (ev->u.leak.state == RCCAP_LEAK_LOST)
             tag |= RCF_X;
+        break;
+    case RCCAP_SYNC:
+        p = rcf_put_varint(p, ev->u.sync.lag);
         break;
     default:
         break;   /* refused by event_extra */
@@ -511,6 +516,7 @@ static const char *const kind_names[RCCAP_KIND_MAX] = {
     [RCCAP_ALLOC] = "alloc",   [RCCAP_FREE] = "free",     [RCCAP_REALLOC] = "realloc",
     [RCCAP_STACK] = "stack",   [RCCAP_MODULE] = "module", [RCCAP_THREAD] = "thread",
     [RCCAP_MEMORY] = "memory", [RCCAP_EXIT] = "exit",     [RCCAP_LEAK] = "leak",
+    [RCCAP_SYNC] = "sync",
 };
 
 /* The kind-specific flags each kind may carry. */
@@ -528,7 +534,7 @@ int rcf_decode(rcf_state *st, rcf_history *h, const uint8_t **pp, const uint8_t 
         return fail(c, "record runs past the end of the chunk");
     uint8_t tag = *c->p++;
     unsigned kind = tag & RCF_KIND_MASK;
-    if (kind == 0 || kind >= RCCAP_KIND_MAX)
+    if (kind == 0 || kind >= RCCAP_KIND_MAX || (kind == RCCAP_SYNC && st->version < 2))
         return fail(c, "unknown record kind %u", kind);
     uint8_t extra = tag & (RCF_X | RCF_Y) & (uint8_t)~kind_flags[kind];
     if (extra)
@@ -667,6 +673,10 @@ int rcf_decode(rcf_state *st, rcf_history *h, const uint8_t **pp, const uint8_t 
         if (get_ptr(c, st, h, RCF_ALLOCED, &ev->u.leak.ptr, "pointer") != 0)
             return -1;
         ev->u.leak.state = (tag & RCF_X) ? RCCAP_LEAK_LOST : RCCAP_LEAK_REACHABLE;
+        break;
+    case RCCAP_SYNC:
+        if (get_varint(c, &ev->u.sync.lag, "lag") != 0)
+            return -1;
         break;
     default:
         return fail(c, "unknown record kind %u", kind);   /* excluded above */

@@ -60,6 +60,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +81,12 @@ _Atomic int rcpl_mode;
 RCPL_TLS int64_t rcpl_left;
 _Atomic(_Atomic uint8_t *) rcpl_filter;
 
-#define BUF_BYTES (1024u * 1024u) /* one thread buffer: a chunk of the capture */
+/* One thread buffer: a chunk of the capture. Reports put the records of
+ * different threads back in time order through a window of about half a
+ * million records, so a program with threads fills smaller chunks, which
+ * interleave in the file finely enough for that window. */
+#define BUF_BYTES (1024u * 1024u)
+#define SHARED_BUF_BYTES (256u * 1024u)
 /* The pointer model of a busy thread (capture.h: 4 MiB for 65536, what a
  * tree of 32768 blocks freed at once needs to be written as references);
  * after BIG_MODELS threads have one, the next ones get SMALL_WINDOW ones
@@ -93,6 +99,7 @@ _Atomic(_Atomic uint8_t *) rcpl_filter;
 #define QUEUE_MAX 8u              /* full buffers queued before producers help write */
 #define TICK_NS UINT64_C(10000000)          /* memory samples and library checks */
 #define IDLE_NS UINT64_C(200000000)         /* a thread's records wait at most this long */
+#define SYNC_LAG_NS UINT64_C(20000000)      /* of the SYNC records (hand_in_all) */
 #define OWN_IDLE_NS UINT64_C(1000000000)    /* the writer's own records (samples) */
 #define PERIODIC_CALLS 256u     /* calls between two looks at the clock (no writer thread) */
 #define ZSTD_LEVEL 3
@@ -231,14 +238,16 @@ static rcpl_buf *buf_take(void) {
     if (b)
         R.pool = b->next;
     rcpl_lock_give(&R.plock);
-    if (b) {
-        b->next = NULL;
-        return b;
+    if (!b) {
+        if (!(b = rcpl_os_take(BUF_BYTES)))
+            return NULL;
+        rccap_encoder_init(&b->enc, (uint8_t *)(b + 1), BUF_BYTES - sizeof *b);
     }
-    if (!(b = rcpl_os_take(BUF_BYTES)))
-        return NULL;
     b->next = NULL;
-    rccap_encoder_init(&b->enc, (uint8_t *)(b + 1), BUF_BYTES - sizeof *b);
+    /* the buffer is empty: its capacity may change */
+    b->enc.cap = atomic_load_explicit(&R.writer_started, memory_order_relaxed)
+                     ? SHARED_BUF_BYTES - sizeof *b
+                     : BUF_BYTES - sizeof *b;
     return b;
 }
 
@@ -586,7 +595,7 @@ static void reap_exited(void) {
 
 /* ---- events ---- */
 
-static void periodic(void);
+static void periodic(rcpl_thread *self);
 static void start_writer(void);
 
 /* The weight of an allocation of size bytes by thread t, 0 when it is not
@@ -609,7 +618,7 @@ static inline uint64_t sample_size(rcpl_thread *t, size_t size) {
 static inline void count_call(rcpl_thread *t) {
     if (RCPL_UNLIKELY(--t->countdown == 0)) {
         t->countdown = PERIODIC_CALLS;
-        periodic();
+        periodic(t);
     }
 }
 
@@ -860,6 +869,32 @@ static void hand_in_idle(uint64_t t_now) {
     }
 }
 
+/* Every thread's records into the queue, then a SYNC record after them
+ * (the writer's periodic work): a report may then put every record
+ * stamped before t - SYNC_LAG_NS in time order without waiting for more.
+ * The lag covers a record stamped before t but appended after its
+ * thread's buffer was taken. No SYNC when a thread's lock stays busy. */
+static void hand_in_all(uint64_t t) {
+    for (rcpl_thread *th = atomic_load(&R.threads); th; th = th->next) {
+        if (th == R.own || atomic_load_explicit(&th->status, memory_order_relaxed) == T_FREE)
+            continue;
+        int tries = 0;
+        while (!rcpl_lock_try(&th->lock)) {
+            if (++tries == 1000)
+                return;
+            sched_yield();
+        }
+        hand_in_locked(th);
+        rcpl_lock_give(&th->lock);
+    }
+    rccap_event ev = {.kind = RCCAP_SYNC, .time_ns = t, .thread = 0};
+    ev.u.sync.lag = SYNC_LAG_NS;
+    emit(R.own, &ev);
+    rcpl_lock_take(&R.own->lock);
+    hand_in_locked(R.own);
+    rcpl_lock_give(&R.own->lock);
+}
+
 static void *writer_main(void *arg) {
     (void)arg;
     rcpl_busy = 1;   /* for good: nothing this thread does is recorded */
@@ -883,6 +918,7 @@ static void *writer_main(void *arg) {
             last_tick = t;
             sample_memory(R.own);
             rcpl_modset_update(&R.mods, false, true, module_emit, R.own);
+            hand_in_all(t);
         }
         if (t - last_idle >= IDLE_NS / 4) {
             last_idle = t;
@@ -902,7 +938,7 @@ static void *writer_main(void *arg) {
 /* The writer thread's work, done by a program thread while there is no
  * writer thread: at most once per TICK_NS, by one thread at a time. The
  * modules' lock is not waited for (this runs inside an interposed call). */
-static void periodic(void) {
+static void periodic(rcpl_thread *self) {
     if (atomic_load_explicit(&R.writer_running, memory_order_relaxed))
         return;
     uint64_t t = now();
@@ -913,6 +949,11 @@ static void periodic(void) {
     rcpl_modset_update(&R.mods, false, false, module_emit, R.own);
     reap_exited();
     hand_in_idle(t);
+    /* The program's only thread: what it recorded before is in its buffer,
+     * before this record. */
+    rccap_event sync = {.kind = RCCAP_SYNC, .time_ns = t, .thread = self->number};
+    sync.u.sync.lag = SYNC_LAG_NS;
+    emit(self, &sync);
     rcpl_lock_give(&R.tick_lock);
     if (atomic_load_explicit(&R.queued, memory_order_relaxed)) {
         wlock_take();

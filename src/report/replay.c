@@ -72,6 +72,11 @@ bool rcr_replay_init(rcr_replay *r, const rccap_header *h) {
     rci_htable_init(&r->live);
     rci_htable_init(&r->fifo_of);
     rci_htable_init(&r->orphans);
+    rci_htable_init(&r->orphan_thread);
+    rci_htable_init(&r->pending);
+    rci_htable_init(&r->pending_time);
+    rci_htable_init(&r->deferred_at);
+    r->free_deferred = RCR_NONE;
     /* stack id 0, the empty stack */
     if (!r->program || !r->command_line || !reserve(&r->nodes, &r->cap_nodes, 1, sizeof *r->nodes)) {
         rcr_replay_free(r);
@@ -101,6 +106,11 @@ void rcr_replay_free(rcr_replay *r) {
     rci_htable_free(&r->live);
     rci_htable_free(&r->fifo_of);
     rci_htable_free(&r->orphans);
+    rci_htable_free(&r->orphan_thread);
+    rci_htable_free(&r->pending);
+    rci_htable_free(&r->pending_time);
+    rci_htable_free(&r->deferred_at);
+    free(r->deferred);
     rcs_session_free(r->sym);
     free(r->sym_index);
     memset(r, 0, sizeof *r);
@@ -273,7 +283,7 @@ static void block_gone(rcr_replay *r, const rcr_block *b) {
     r->live_bytes -= b->weight;
     r->live_allocations -= b->count;
     r->totals.frees += b->count;
-    notify(r, b->thread, b->weight, b->count, true);
+    notify(r, b->thread & ~RCR_BLOCK_JUDGED, b->weight, b->count, true);
 }
 
 static void do_free(rcr_replay *r, uint64_t ptr, uint64_t time) {
@@ -286,8 +296,12 @@ static void do_free(rcr_replay *r, uint64_t ptr, uint64_t time) {
             if (!r->header.sample_bytes && r->orphans.count < RCR_ORPHANS_MAX) {
                 bool existed;
                 uintptr_t *slot = rci_htable_slot(&r->orphans, (uintptr_t)ptr, &existed);
-                if (slot && !existed)
+                if (slot && !existed) {
                     *slot = (uintptr_t)time;
+                    if (rci_htable_put(&r->orphan_thread, (uintptr_t)ptr,
+                                       (uintptr_t)r->applying_thread + 1) != 0)
+                        rci_htable_remove(&r->orphans, (uintptr_t)ptr, NULL);
+                }
             }
         }
         r->last_alloc = 0;
@@ -305,11 +319,17 @@ static void do_free(rcr_replay *r, uint64_t ptr, uint64_t time) {
 /* A late allocation whose free was released before it: counted as
  * allocated and freed, leaving the live blocks alone (its address may be
  * live again by now). true if q was one. */
-static bool late_pair(rcr_replay *r, const rcr_qevent *q, bool *ok) {
-    uintptr_t freed_at;
+static bool late_pair(rcr_replay *r, const rcr_qevent *q, bool late, bool *ok) {
+    uintptr_t freed_at, by;
     if (!rci_htable_get(&r->orphans, (uintptr_t)q->ptr, &freed_at) || freed_at < q->time)
         return false;
+    /* Not late: the free has the allocation's time (a tie), and came first
+     * only if it was another thread's (see "Ties" in replay.h). */
+    if (!late && (!rci_htable_get(&r->orphan_thread, (uintptr_t)q->ptr, &by) ||
+                  by == (uintptr_t)r->applying_thread + 1))
+        return false;
     rci_htable_remove(&r->orphans, (uintptr_t)q->ptr, NULL);
+    rci_htable_remove(&r->orphan_thread, (uintptr_t)q->ptr, NULL);
     uint32_t fi = figures_of(r, q->stack);
     if (fi == RCR_NONE) {
         *ok = false;
@@ -335,7 +355,7 @@ static bool do_alloc(rcr_replay *r, const rcr_qevent *q, bool late) {
     if (q->ptr == 0)
         return true;
     bool ok;
-    if (late && r->orphans.count && late_pair(r, q, &ok))
+    if (r->orphans.count && late_pair(r, q, late, &ok))
         return ok;
     rcr_block old;
     if (take_block(r, q->ptr, &old)) {
@@ -391,7 +411,10 @@ static void do_leak(rcr_replay *r, const rcr_qevent *q) {
         r->totals.unknown_leaks++;
         return;
     }
-    const rcr_block *b = &r->blocks[index];
+    rcr_block *b = &r->blocks[index];
+    if (b->thread & RCR_BLOCK_JUDGED)
+        return;   /* one verdict per block */
+    b->thread |= RCR_BLOCK_JUDGED;
     rcr_figures *f = &r->figures[b->figures];
     if (q->lost) {
         f->lost_bytes += b->weight;
@@ -404,6 +427,178 @@ static void do_leak(rcr_replay *r, const rcr_qevent *q) {
         r->totals.reachable_bytes += b->weight;
         r->totals.reachable_allocations += b->count;
     }
+}
+
+/* ---- ties: frees waiting in the window, allocations held back for them ---- */
+
+/* One more (delta 1) or one fewer (-1) free of ptr, at `time`, waits in
+ * the window. pending_time keeps the oldest such time (after a release,
+ * the released one's: a lower bound of the rest, which are released in
+ * time order). */
+static bool pending_add(rcr_replay *r, uint64_t ptr, int delta, uint64_t time) {
+    if (delta > 0) {
+        bool existed;
+        uintptr_t *slot = rci_htable_slot(&r->pending, (uintptr_t)ptr, &existed);
+        if (!slot)
+            return false;
+        *slot = existed ? *slot + 1 : 1;
+        uintptr_t *ts = rci_htable_slot(&r->pending_time, (uintptr_t)ptr, &existed);
+        if (!ts) {
+            if (--*slot == 0)
+                rci_htable_remove(&r->pending, (uintptr_t)ptr, NULL);
+            return false;
+        }
+        if (!existed || time < *ts)
+            *ts = (uintptr_t)time;
+        return true;
+    }
+    uintptr_t n;
+    if (rci_htable_get(&r->pending, (uintptr_t)ptr, &n)) {
+        if (n > 1) {
+            rci_htable_put(&r->pending, (uintptr_t)ptr, n - 1);
+            rci_htable_put(&r->pending_time, (uintptr_t)ptr, (uintptr_t)time);
+        } else {
+            rci_htable_remove(&r->pending, (uintptr_t)ptr, NULL);
+            rci_htable_remove(&r->pending_time, (uintptr_t)ptr, NULL);
+        }
+    }
+    return true;
+}
+
+/* The address a record frees (FREE, a moved REALLOC's old one), or 0. */
+static uint64_t freed_ptr(const rcr_qevent *q) {
+    if (q->kind == RCCAP_FREE)
+        return q->ptr;
+    if (q->kind == RCCAP_REALLOC && q->old_ptr && q->old_ptr != q->ptr)
+        return q->old_ptr;
+    return 0;
+}
+
+/* Whether q hands out an address still live whose free, stamped with
+ * q's own time, waits in the window: then it waits for that free. (Every
+ * record waiting is as late as q or later, since the window releases the
+ * oldest first; a free later than q is the free of q's block, or of one
+ * after it.) */
+static bool must_wait(const rcr_replay *r, const rcr_qevent *q) {
+    if (q->ptr == 0 || (q->kind != RCCAP_ALLOC && q->kind != RCCAP_REALLOC) ||
+        (q->kind == RCCAP_REALLOC && q->old_ptr == q->ptr) || r->pending.count == 0)
+        return false;
+    uintptr_t t, index;
+    return rci_htable_get(&r->pending_time, (uintptr_t)q->ptr, &t) && t <= q->time &&
+           rci_htable_get(&r->live, (uintptr_t)q->ptr, &index);
+}
+
+static bool defer(rcr_replay *r, const rcr_qevent *q, uint32_t thread) {
+    uint32_t i = r->free_deferred;
+    if (i != RCR_NONE) {
+        r->free_deferred = r->deferred[i].next;
+    } else {
+        if (r->ndeferred >= RCR_NONE ||
+            !reserve(&r->deferred, &r->cap_deferred, r->ndeferred + 1, sizeof *r->deferred))
+            return false;
+        i = (uint32_t)r->ndeferred++;
+    }
+    r->deferred[i] = (rcr_deferred){.q = *q, .thread = thread, .next = RCR_NONE};
+    bool existed;
+    uintptr_t *slot = rci_htable_slot(&r->deferred_at, (uintptr_t)q->ptr, &existed);
+    if (!slot)
+        return false;
+    if (!existed) {
+        *slot = (uintptr_t)i + 1;
+        return true;
+    }
+    uint32_t last = (uint32_t)(*slot - 1);
+    while (r->deferred[last].next != RCR_NONE)
+        last = r->deferred[last].next;
+    r->deferred[last].next = i;
+    return true;
+}
+
+static bool release(rcr_replay *r, const rcr_qevent *q, uint32_t thread);
+static bool apply(rcr_replay *r, const rcr_qevent *q, uint32_t thread);
+
+/* Take out of ptr's chain the records of `thread` (every record when
+ * thread is RCR_NONE), in order, into a new chain; its head or RCR_NONE. */
+static uint32_t detach_deferred(rcr_replay *r, uint64_t ptr, uint32_t thread) {
+    uintptr_t first;
+    if (!rci_htable_get(&r->deferred_at, (uintptr_t)ptr, &first))
+        return RCR_NONE;
+    uint32_t keep = RCR_NONE, keep_tail = RCR_NONE, out = RCR_NONE, out_tail = RCR_NONE;
+    for (uint32_t i = (uint32_t)(first - 1); i != RCR_NONE;) {
+        uint32_t next = r->deferred[i].next;
+        r->deferred[i].next = RCR_NONE;
+        bool take = thread == RCR_NONE || r->deferred[i].thread == thread;
+        uint32_t *head = take ? &out : &keep, *tail = take ? &out_tail : &keep_tail;
+        if (*tail == RCR_NONE)
+            *head = i;
+        else
+            r->deferred[*tail].next = i;
+        *tail = i;
+        i = next;
+    }
+    if (keep == RCR_NONE)
+        rci_htable_remove(&r->deferred_at, (uintptr_t)ptr, NULL);
+    else
+        rci_htable_put(&r->deferred_at, (uintptr_t)ptr, (uintptr_t)keep + 1);
+    return out;
+}
+
+/* Release (or, forced, apply without waiting) a detached chain. */
+static bool run_deferred(rcr_replay *r, uint32_t i, bool force) {
+    while (i != RCR_NONE) {
+        rcr_deferred d = r->deferred[i];
+        r->deferred[i].next = r->free_deferred;
+        r->free_deferred = i;
+        if (force) {
+            uint64_t freed = freed_ptr(&d.q);
+            if (freed)
+                pending_add(r, freed, -1, d.q.time);
+            if (!apply(r, &d.q, d.thread) ||
+                (freed && !run_deferred(r, detach_deferred(r, freed, RCR_NONE), false)))
+                return false;
+        } else if (!release(r, &d.q, d.thread)) {
+            return false;
+        }
+        i = d.next;
+    }
+    return true;
+}
+
+/* At the end, when the window is empty: what still waits for a free that
+ * never came is applied, in the order it was held back per address. */
+static bool apply_all_deferred(rcr_replay *r) {
+    for (size_t i = 0; i < r->ndeferred && r->deferred_at.count; i++) {
+        uint64_t ptr = r->deferred[i].q.ptr;
+        uintptr_t first;
+        if (!rci_htable_get(&r->deferred_at, (uintptr_t)ptr, &first) || first != i + 1)
+            continue;
+        rci_htable_remove(&r->pending, (uintptr_t)ptr, NULL);
+        rci_htable_remove(&r->pending_time, (uintptr_t)ptr, NULL);
+        if (!run_deferred(r, detach_deferred(r, ptr, RCR_NONE), true))
+            return false;
+    }
+    return true;
+}
+
+/* Apply q, unless it must wait for a free of its address (see "Ties"). */
+static bool release(rcr_replay *r, const rcr_qevent *q, uint32_t thread) {
+    uint64_t freed = freed_ptr(q);
+    if (freed) {
+        pending_add(r, freed, -1, q->time);
+        /* what this thread allocated at that address while it waited came
+         * before this free in the thread's own order */
+        if (!run_deferred(r, detach_deferred(r, freed, thread), true))
+            return false;
+    }
+    if (must_wait(r, q)) {
+        /* its own free part waits with it: count it pending again */
+        if (freed && !pending_add(r, freed, 1, q->time))
+            return false;
+        return defer(r, q, thread);
+    }
+    if (!apply(r, q, thread))
+        return false;
+    return freed ? run_deferred(r, detach_deferred(r, freed, RCR_NONE), false) : true;
 }
 
 static bool apply(rcr_replay *r, const rcr_qevent *q, uint32_t thread) {
@@ -511,14 +706,17 @@ static bool release_oldest(rcr_replay *r) {
         ready_swap(r, 0, --r->nready);
         ready_down(r, 0);
     }
-    return apply(r, &e, thread);
+    return release(r, &e, thread);
 }
 
 static bool enqueue(rcr_replay *r, uint32_t fi, const rcr_qevent *e) {
-    /* What waits longer than RCR_LAG_NS behind the newest record cannot be
-     * overtaken any more (the preload writes a record within that time). */
+    uint64_t freed = freed_ptr(e);
+    if (freed && !pending_add(r, freed, 1, e->time))
+        return false;
     if (e->time > r->newest_time)
         r->newest_time = e->time;
+    /* What waits longer than RCR_LAG_NS behind the newest record cannot be
+     * overtaken any more (the preload writes a record within that time). */
     while (r->nready && fifo_first(&r->fifos[r->ready[0]])->time + RCR_LAG_NS < r->newest_time)
         if (!release_oldest(r))
             return false;
@@ -588,6 +786,14 @@ bool rcr_replay_event(rcr_replay *r, const rccap_event *ev) {
         if (ev->u.memory.rss > r->totals.peak_rss)
             r->totals.peak_rss = ev->u.memory.rss;
         return true;
+    case RCCAP_SYNC: {
+        /* nothing stamped before the barrier can follow in the file */
+        uint64_t barrier = ev->time_ns > ev->u.sync.lag ? ev->time_ns - ev->u.sync.lag : 0;
+        while (r->nready && fifo_first(&r->fifos[r->ready[0]])->time < barrier)
+            if (!release_oldest(r))
+                return false;
+        return true;
+    }
     case RCCAP_EXIT:
         r->have_exit = true;
         r->end = ev->u.exit.how;
@@ -599,10 +805,45 @@ bool rcr_replay_event(rcr_replay *r, const rccap_event *ev) {
     }
 }
 
+/* With the preload's verdicts on every block live at exit: a block live
+ * here without one was not live in the program at exit. Its free and a
+ * later allocation at its address, by different threads within one
+ * millisecond, were replayed the wrong way round (see "Ties"); it is
+ * counted as freed at the end. */
+static bool settle_unjudged(rcr_replay *r) {
+    size_t n = 0, cap = 0, pos = 0;
+    uint64_t *ptrs = NULL;
+    uintptr_t key, index;
+    while (rci_htable_next(&r->live, &pos, &key, &index)) {
+        if (r->blocks[index].thread & RCR_BLOCK_JUDGED)
+            continue;
+        if (n == cap && !reserve(&ptrs, &cap, n + 1, sizeof *ptrs)) {
+            free(ptrs);
+            return false;
+        }
+        ptrs[n++] = key;
+    }
+    r->applying_time = r->totals.duration_ns;
+    r->applying_thread = 0;
+    for (size_t i = 0; i < n; i++) {
+        rcr_block b;
+        if (take_block(r, ptrs[i], &b)) {
+            block_gone(r, &b);
+            r->totals.unjudged += b.count;
+        }
+    }
+    free(ptrs);
+    return true;
+}
+
 bool rcr_replay_finish(rcr_replay *r) {
     while (r->waiting)
         if (!release_oldest(r))
             return false;
+    if (!apply_all_deferred(r))
+        return false;
+    if (r->have_leaks && r->have_exit && !settle_unjudged(r))
+        return false;
     for (size_t i = 0; i < r->nfigures; i++)
         touch(r, &r->figures[i]);
     r->totals.leaked_bytes = r->live_bytes;

@@ -21,9 +21,11 @@
  * file before another thread's chunk that allocated it. The ALLOC, FREE,
  * REALLOC and LEAK records therefore wait in a window of at most
  * RCR_WINDOW records and leave it oldest first, by (time, position in the
- * file). A record leaves when it is RCR_LAG_NS older than the newest
- * record read (the preload hands in a thread's records within 200 ms, so
- * nothing older can still come), or when the window is full. The window
+ * file). A record leaves when a SYNC record says that nothing stamped
+ * before it can follow (the preload writes one every 10 ms), when it
+ * is RCR_LAG_NS older than the newest record read (the preload hands in a
+ * thread's records within 200 ms, so nothing older can still come from a
+ * thread quiet that long), or when the window is full. The window
  * is one FIFO per thread (already in time order) and a heap of the
  * threads by their oldest waiting record, so a record costs O(1) plus
  * O(log threads waiting), where one heap of all the records would cost
@@ -37,6 +39,22 @@
  * address from before that time is counted as allocated and freed there.
  * Definitions (STACK, MODULE, THREAD) and the MEMORY and EXIT records take
  * effect where they are read.
+ *
+ * Ties. The preload stamps events to the millisecond, so records of
+ * different threads often have equal times, and the window then releases
+ * them in file order, which need not be the order they happened in. Two
+ * cases matter, both about one address moving between threads within a
+ * millisecond:
+ *   - a block freed by thread A, its address handed out again to thread B:
+ *     if B's allocation comes first, the address is still live. When a
+ *     free of that address waits in the window (`pending` counts them),
+ *     the allocation is held back (`deferred`) and applied right after
+ *     that free;
+ *   - a block allocated by B and freed by A: if A's free comes first, it
+ *     is an orphan; an allocation of that address at the same time by
+ *     another thread than the free's is then paired with it, as a late
+ *     one would be. (A free and an allocation of one address in the same
+ *     thread are in their true order already.)
  *
  * Figures are kept per stack id, the finest grain: the sites of a report
  * (by line, function, file or stack) are sums of them (sites.c).
@@ -73,9 +91,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Records kept in the time-order window at most (56 bytes each). */
+/* Records kept in the time-order window at most (56 bytes each: 56 MiB). */
 #ifndef RCR_WINDOW
-#define RCR_WINDOW (1u << 19)
+#define RCR_WINDOW (1u << 20)
 #endif
 /* How far behind the newest record a record may arrive: the preload hands
  * in a thread's records at most 200 ms after the first of them
@@ -136,6 +154,8 @@ typedef struct rcr_totals {
     uint64_t reused;           /* ALLOC of an address still live (a missed free) */
     uint64_t late;             /* records that arrived after the window */
     uint64_t late_pairs;       /* of them, allocations whose free came first */
+    uint64_t unjudged;         /* live at the end without the preload's verdict:
+                                  counted as freed (see settle_unjudged) */
 } rcr_totals;
 
 /* A block of the slab: live, or on the slab's free list. */
@@ -145,8 +165,10 @@ typedef struct rcr_block {
         uint32_t figures;      /* while live */
         uint32_t next_free;    /* while on the free list */
     };
-    uint32_t thread;           /* the thread number that allocated it */
+    uint32_t thread;           /* the thread number that allocated it, and
+                                  RCR_BLOCK_JUDGED once a LEAK record named it */
 } rcr_block;
+#define RCR_BLOCK_JUDGED (1u << 31)
 _Static_assert(sizeof(rcr_block) == 24, "a live block costs 24 bytes");
 
 /* A record in the time-order window (56 bytes). */
@@ -157,6 +179,14 @@ typedef struct rcr_qevent {
     uint8_t kind;
     uint8_t lost;              /* LEAK: 1 lost, 0 reachable */
 } rcr_qevent;
+
+/* An allocation held back until the free of its address that waits in
+ * the window is applied (a chain per address, oldest first). */
+typedef struct rcr_deferred {
+    rcr_qevent q;
+    uint32_t thread;
+    uint32_t next;             /* RCR_NONE: the last of its chain */
+} rcr_deferred;
 
 /* The waiting records of one thread: a ring buffer (cap a power of two). */
 typedef struct rcr_fifo {
@@ -218,7 +248,15 @@ typedef struct rcr_replay {
     size_t waiting;            /* records in the window */
     uint64_t seq, released_time, newest_time;
     rci_htable orphans;        /* ptr -> time of a free of an unknown block */
+    rci_htable orphan_thread;  /* ptr -> thread number + 1 of that free */
     bool released_any;
+    /* Same-millisecond order across threads (see "Ties" above) */
+    rci_htable pending;        /* ptr -> frees of ptr waiting in the window */
+    rci_htable pending_time;   /* ptr -> the oldest of their times */
+    rcr_deferred *deferred;    /* allocations waiting for a pending free */
+    size_t ndeferred, cap_deferred;
+    uint32_t free_deferred;    /* free list of deferred, RCR_NONE */
+    rci_htable deferred_at;    /* ptr -> first index in deferred + 1 */
 
     /* symbols: the capture's modules in an offline symbolizer session,
      * each added the first time one of its pcs is named (sym_index[m]: the

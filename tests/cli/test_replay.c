@@ -443,6 +443,122 @@ static void window_lag(void) {
     rcr_replay_free(&r);
 }
 
+/* ---- ties: one address between threads within a millisecond ------------------------------------ */
+
+#define MS UINT64_C(1000000)
+
+static rccap_event ev_free(uint64_t t, uint32_t thread, uint64_t ptr) {
+    rccap_event ev = {.kind = RCCAP_FREE, .time_ns = t, .thread = thread};
+    ev.u.free.ptr = ptr;
+    return ev;
+}
+
+/* Feed the events in file order, then finish. */
+static bool replay_all(rcr_replay *r, const rccap_event *ev, size_t n) {
+    rccap_header h = {.version = RCCAP_VERSION, .program = "p", .command_line = "p"};
+    bool ok = rcr_replay_init(r, &h);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = rcr_replay_event(r, &ev[i]);
+    return ok && rcr_replay_finish(r);
+}
+
+static void ties(void) {
+    rcr_replay r;
+    /* Thread 3 frees thread 1's block at 5 ms, thread 2 gets its address
+     * in the same millisecond; thread 2's chunk comes first. */
+    const rccap_event freed_then_reused[] = {
+        ev_alloc(1 * MS, 1, 0x10, 100),
+        ev_alloc(5 * MS, 2, 0x10, 30),
+        ev_free(5 * MS, 3, 0x10),
+    };
+    check(replay_all(&r, freed_then_reused, 3), "ties: replay failed");
+    CHECK_EQ(r.totals.reused, 0, "ties: the reuse waits for the free");
+    CHECK_EQ(r.totals.unknown_frees, 0, "ties: freed then reused");
+    CHECK_EQ(r.totals.frees, 1, "ties: freed then reused");
+    CHECK_EQ(r.totals.leaked_bytes, 30, "ties: thread 2's block is the live one");
+    CHECK_EQ(r.totals.peak_bytes, 100, "ties: freed then reused: peak");
+    rcr_replay_free(&r);
+
+    /* Thread 2 allocates at 5 ms, thread 3 frees it in the same
+     * millisecond; thread 3's chunk comes first. */
+    const rccap_event allocated_then_freed[] = {
+        ev_free(5 * MS, 3, 0x20),
+        ev_alloc(5 * MS, 2, 0x20, 40),
+    };
+    check(replay_all(&r, allocated_then_freed, 2), "ties: replay failed");
+    CHECK_EQ(r.totals.allocations, 1, "ties: allocated then freed");
+    CHECK_EQ(r.totals.frees, 1, "ties: allocated then freed: the pair is found");
+    CHECK_EQ(r.totals.unknown_frees, 0, "ties: allocated then freed");
+    CHECK_EQ(r.totals.leaked_bytes, 0, "ties: allocated then freed");
+    rcr_replay_free(&r);
+
+    /* One thread frees a block it never saw allocated (from before the
+     * capture), then gets its address back: in its own order, so the
+     * allocation is live. */
+    const rccap_event same_thread[] = {
+        ev_free(5 * MS, 1, 0x30),
+        ev_alloc(5 * MS, 1, 0x30, 50),
+    };
+    check(replay_all(&r, same_thread, 2), "ties: replay failed");
+    CHECK_EQ(r.totals.unknown_frees, 1, "ties: same thread");
+    CHECK_EQ(r.totals.leaked_bytes, 50, "ties: same thread: the block stays live");
+    rcr_replay_free(&r);
+
+    /* Thread 2 gets the address thread 3 freed and frees it itself, all
+     * within a millisecond, its chunk first: totals stay right. */
+    const rccap_event reuse_and_free[] = {
+        ev_alloc(1 * MS, 1, 0x40, 10),
+        ev_alloc(5 * MS, 2, 0x40, 20),
+        ev_free(5 * MS, 2, 0x40),
+        ev_free(5 * MS, 3, 0x40),
+    };
+    check(replay_all(&r, reuse_and_free, 4), "ties: replay failed");
+    CHECK_EQ(r.totals.allocations, 2, "ties: reuse and free");
+    CHECK_EQ(r.totals.frees, 2, "ties: reuse and free");
+    CHECK_EQ(r.totals.leaked_allocations, 0, "ties: reuse and free");
+    rcr_replay_free(&r);
+}
+
+/* ---- SYNC records release the window; verdicts settle the leaks ---------------------------------- */
+
+static void sync_and_verdicts(void) {
+    rcr_replay r;
+    rccap_header h = {.version = RCCAP_VERSION, .program = "p", .command_line = "p"};
+    bool ok = rcr_replay_init(&r, &h);
+    rccap_event a = ev_alloc(10 * MS, 1, 0x10, 8);
+    rccap_event b = ev_alloc(40 * MS, 2, 0x20, 8);
+    rccap_event sync = {.kind = RCCAP_SYNC, .time_ns = 50 * MS, .thread = 0};
+    sync.u.sync.lag = 20 * MS;
+    ok = ok && rcr_replay_event(&r, &a) && rcr_replay_event(&r, &b);
+    CHECK_EQ(r.waiting, 2, "sync: both wait");
+    ok = ok && rcr_replay_event(&r, &sync);
+    CHECK_EQ(r.waiting, 1, "sync: what is older than 50 - 20 ms leaves");
+    CHECK_EQ(r.totals.allocations, 1, "sync: and is replayed");
+    sync.time_ns = 10 * MS;   /* a lag larger than the time: nothing */
+    ok = ok && rcr_replay_event(&r, &sync);
+    CHECK_EQ(r.waiting, 1, "sync: a lag beyond the start releases nothing");
+    /* At exit the preload judged 0x20 only: 0x10 was not live then. */
+    rccap_event leak = {.kind = RCCAP_LEAK, .time_ns = 60 * MS, .thread = 0};
+    leak.u.leak.ptr = 0x20;
+    leak.u.leak.state = RCCAP_LEAK_REACHABLE;
+    rccap_event ex = {.kind = RCCAP_EXIT, .time_ns = 60 * MS, .thread = 1};
+    ex.u.exit.how = RCCAP_END_RETURNED;
+    ok = ok && rcr_replay_event(&r, &leak) && rcr_replay_event(&r, &ex) && rcr_replay_finish(&r);
+    check(ok, "sync: replay failed");
+    CHECK_EQ(r.totals.unjudged, 1, "verdicts: the block without one");
+    CHECK_EQ(r.totals.leaked_allocations, 1, "verdicts: leaked is what the preload judged");
+    CHECK_EQ(r.totals.reachable_allocations, 1, "verdicts");
+    CHECK_EQ(r.totals.frees, 1, "verdicts: the other one counts as freed");
+    rcr_replay_free(&r);
+
+    /* Without the verdicts (a crash before the scan) nothing is settled. */
+    const rccap_event two[] = {ev_alloc(1 * MS, 1, 0x10, 8), ev_alloc(2 * MS, 1, 0x20, 8)};
+    check(replay_all(&r, two, 2), "verdicts: replay failed");
+    CHECK_EQ(r.totals.unjudged, 0, "verdicts: none");
+    CHECK_EQ(r.totals.leaked_allocations, 2, "verdicts: none");
+    rcr_replay_free(&r);
+}
+
 /* ---- the whole report on the test captures ------------------------------------------------------ */
 
 static void whole_reports(void) {
@@ -603,6 +719,8 @@ int main(void) {
     late_chunk();
     late_allocation();
     window_lag();
+    ties();
+    sync_and_verdicts();
     whole_reports();
     printf("%d passed, %d failed\n", checks - failures, failures);
     return failures ? 1 : 0;

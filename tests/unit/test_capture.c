@@ -229,6 +229,9 @@ static void check_same(const rccap_event *want, const rccap_event *got) {
         assert_int_equal(got->u.leak.ptr, want->u.leak.ptr);
         assert_int_equal(got->u.leak.state, want->u.leak.state);
         break;
+    case RCCAP_SYNC:
+        assert_int_equal(got->u.sync.lag, want->u.sync.lag);
+        break;
     default:
         fail_msg("kind %d", want->kind);
     }
@@ -337,6 +340,9 @@ static size_t extreme_events(rccap_event *ev) {
                             .u.memory = {.rss = 0, .heap = M}};
     ev[n++] = (rccap_event){.kind = RCCAP_MEMORY, .time_ns = 9, .thread = 0,
                             .u.memory = {.rss = M, .heap = 0}};
+    ev[n++] = (rccap_event){.kind = RCCAP_SYNC, .time_ns = 9, .thread = 0, .u.sync = {0}};
+    ev[n++] = (rccap_event){.kind = RCCAP_SYNC, .time_ns = UINT64_MAX / 2, .thread = 3,
+                            .u.sync = {UINT64_MAX}};
     ev[n++] = (rccap_event){.kind = RCCAP_LEAK, .time_ns = 10, .thread = 1,
                             .u.leak = {.ptr = 0x7f0000002000, .state = RCCAP_LEAK_LOST}};
     ev[n++] = (rccap_event){.kind = RCCAP_LEAK, .time_ns = 10, .thread = 1,
@@ -1756,7 +1762,10 @@ static void test_damaged_records(void **state) {
     (void)state;
     static const record_case cases[] = {
         {"kind 0", {0x00, 0x00}, 2, 1, "unknown record kind 0"},
-        {"kind 10", {0x0A, 0x00}, 2, 1, "unknown record kind 10"},
+        {"kind 11", {0x0B, 0x00}, 2, 1, "unknown record kind 11"},
+        {"sync with a flag", {0x4A, 0x00}, 2, 1, "sync record with unknown flags 0x40"},
+        {"sync without its lag", {0x1A, 0x02}, 2, 1, "lag runs past the end of the chunk"},
+        {"sync", {0x1A, 0x02, 0x04, 0x0A, 0x00}, 5, 2, ""},
         {"kind 15", {0x0F, 0x00}, 2, 1, "unknown record kind 15"},
         {"free with a flag", {0x42, 0x00}, 2, 1, "free record with unknown flags 0x40"},
         {"stack with a flag", {0x84, 0x06, 0x02, 0x00}, 4, 1,
@@ -1840,6 +1849,7 @@ static void test_version1_records(void **state) {
         {"no steps to frees", {0x02, 0x00, 0x01, 0x07, 0x08, 0x00}, 6, 2,
          "bad pointer encoding 7"},
         {"frees ago", {0x01, 0x00, 0x08, 0x00, 0x02, 0x01, 0x01, 0x01, 0x08, 0x01}, 10, 3, ""},
+        {"no sync records", {0x0A, 0x00}, 2, 1, "unknown record kind 10"},
     };
     check_record_cases(cases, sizeof cases / sizeof cases[0], 1);
 }
