@@ -165,8 +165,11 @@ else
 fi
 
 # ---- bad captures -------------------------------------------------------------------------------------------
+# One byte flipped (XOR: a byte set to a value may already hold it).
 cp ten.rcap damaged.rcap
-printf '\x55' | dd of=damaged.rcap bs=1 seek=200 conv=notrunc status=none
+byte=$(od -An -tu1 -j200 -N1 damaged.rcap | tr -d ' ')
+printf "\\x$(printf %02x $((byte ^ 0x55)))" | dd of=damaged.rcap bs=1 seek=200 conv=notrunc status=none
+cmp -s ten.rcap damaged.rcap && fail "damaged.rcap is not damaged"
 run_cmd "$RECYCLE" diff two.rcap damaged.rcap
 expect "damaged NEW: exit 1, nothing printed" 1 "" -
 expect_match "damaged NEW: the reader's message, naming it" "$ERR" '^recycle diff: damaged\.rcap: .+$'

@@ -270,8 +270,11 @@ run_cmd "$RECYCLE" lines empty.rcap main
 expect "empty capture: no function" 1 "" \
     "recycle lines: empty.rcap: no function 'main': the capture holds no allocation"
 
+# One byte flipped (XOR: a byte set to a value may already hold it).
 cp basic.rcap damaged.rcap
-printf '\x55' | dd of=damaged.rcap bs=1 seek=200 conv=notrunc status=none
+byte=$(od -An -tu1 -j200 -N1 damaged.rcap | tr -d ' ')
+printf "\\x$(printf %02x $((byte ^ 0x55)))" | dd of=damaged.rcap bs=1 seek=200 conv=notrunc status=none
+cmp -s basic.rcap damaged.rcap && fail "damaged.rcap is not damaged"
 run_cmd "$RECYCLE" lines damaged.rcap build
 expect "damaged capture: exit 1, no listing" 1 "" -
 expect_match "damaged capture: the reader's message" "$ERR" '^recycle lines: damaged\.rcap: .+$'
