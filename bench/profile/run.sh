@@ -94,6 +94,53 @@ for ((r = 1; r <= REPEATS; r++)); do
     done
 done
 
+# ---- reports on large captures ------------------------------------------------
+# The time of `recycle report` on the capture of binary-trees (REPORT_DEPTH),
+# and a report on a capture larger than the memory it is allowed: churn_mt
+# with BOUNDED_STEPS steps per thread, reported under `ulimit -v`.
+if [[ $QUICK == 1 ]]; then REPORT_DEPTH=${REPORT_DEPTH:-12}; BOUNDED_STEPS=${BOUNDED_STEPS:-50000}
+else REPORT_DEPTH=${REPORT_DEPTH:-16}; BOUNDED_STEPS=${BOUNDED_STEPS:-4000000}; fi
+BOUNDED_LIMIT_KB=${BOUNDED_LIMIT_KB:-100000}
+REPORT_LINES=()
+json_total() { sed -n "s/.*\"totals\": {.*\"$1\": \([0-9]*\).*/\1/p"; }
+if [[ $HAVE_RECYCLE == 1 ]]; then
+    cap=$WORK/report-bt.rcap
+    run_logged "$RECYCLE" run -o "$cap" -- "$BIN/binarytrees_malloc" "$REPORT_DEPTH" >/dev/null 2>&1 ||
+        die "recording binary-trees for the report timing failed"
+    json=$("$RECYCLE" report "$cap" --json --top 1 2>/dev/null)
+    events=$(( $(json_total allocations <<<"$json") + $(json_total frees <<<"$json") ))
+    times=()
+    for ((r = 1; r <= REPEATS; r++)); do
+        t0=$(date +%s.%N)
+        /usr/bin/time -f '%M' -o "$WORK/report.time" "$RECYCLE" report "$cap" >/dev/null 2>&1 ||
+            die "recycle report on $(rel "$cap") failed"
+        t1=$(date +%s.%N)
+        times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')")
+    done
+    rtime=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    REPORT_LINES+=("| binary-trees depth $REPORT_DEPTH, full | $events | $(stat -c %s "$cap") | no limit | 0 | $rtime | $(tail -n1 "$WORK/report.time") |")
+    CMDLOG+=("$(rel "$RECYCLE") report $(rel "$cap")   # timed, $REPEATS runs")
+    rm -f "$cap"
+
+    cap=$WORK/bounded.rcap
+    run_logged "$RECYCLE" run -o "$cap" -- "$BIN/churn_mt" "$CHURN_THREADS" "$BOUNDED_STEPS" >/dev/null 2>&1 ||
+        die "recording churn_mt for the bounded report failed"
+    size=$(stat -c %s "$cap")
+    t0=$(date +%s.%N)
+    set +e
+    (ulimit -v "$BOUNDED_LIMIT_KB"; exec /usr/bin/time -f '%M' -o "$WORK/bounded.time" \
+        "$RECYCLE" report "$cap" --json --top 1 >"$WORK/bounded.json" 2>"$WORK/bounded.err")
+    status=$?
+    set -e
+    t1=$(date +%s.%N)
+    CMDLOG+=("(ulimit -v $BOUNDED_LIMIT_KB; $(rel "$RECYCLE") report $(rel "$cap") --json --top 1)")
+    json=$(cat "$WORK/bounded.json")
+    events=$(( $(json_total allocations <<<"$json") + $(json_total frees <<<"$json") ))
+    REPORT_LINES+=("| churn_mt $CHURN_THREADS x $BOUNDED_STEPS, full | $events | $size | ulimit -v $BOUNDED_LIMIT_KB KiB | $status | $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}') | $(tail -n1 "$WORK/bounded.time" 2>/dev/null) |")
+    [[ $status == 0 ]] || warn "the bounded report failed: $(head -c 300 "$WORK/bounded.err")"
+    rm -f "$cap"
+fi
+
 med() { awk -v p="$1" -v t="$2" -v c="$3" '$2 == p && $3 == t { print $c }' "$RES" | sort -g |
         awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 {
@@ -113,6 +160,16 @@ med() { awk -v p="$1" -v t="$2" -v c="$3" '$2 == p && $3 == t { print $c }' "$RE
             echo "| $prog | $tool | $t | $(awk -v a="$t" -v b="$base" 'BEGIN{printf "%.2fx", a / b}') | $(med "$prog" "$tool" 6) | $(med "$prog" "$tool" 5) |"
         done
     done
+    if ((${#REPORT_LINES[@]})); then
+        echo
+        echo "## Reports on large captures"
+        echo
+        echo "\`recycle report\` (text) on a full capture; the second is reported with its virtual memory limited below the capture's own size. Time is wall-clock (the median of $REPEATS runs for the first), memory GNU time's maximum resident set."
+        echo
+        echo "| capture | events | capture bytes | memory limit | exit | report s | peak RSS KiB |"
+        echo "|---|---|---|---|---|---|---|"
+        printf '%s\n' "${REPORT_LINES[@]}"
+    fi
     echo
     echo "## Commands"
     echo

@@ -73,8 +73,10 @@ if(RC_BUILD_TESTS AND IS_DIRECTORY "${PROJECT_SOURCE_DIR}/tests/cli")
     # built without sanitizers: an ASan program refuses a preloaded library
     # that is loaded before the ASan run-time, and what the tests check
     # under the sanitizers is recycle itself.
+    # No sibling calls either: the tests name frames (a function's line
+    # that calls another) that a tail call would take off the stack.
     function(rc_cli_plain target)
-        target_compile_options(${target} PRIVATE -fno-sanitize=all -g)
+        target_compile_options(${target} PRIVATE -fno-sanitize=all -g -fno-optimize-sibling-calls)
         target_link_options(${target} PRIVATE -fno-sanitize=all)
         target_link_libraries(${target} PRIVATE recycle_warnings)
         set_target_properties(${target} PROPERTIES
