@@ -127,6 +127,8 @@ demo: deps
 	./build/bin/recycle run -o build/leaky_service.rcap -- ./build/examples/leaky_service
 	@echo "==> recycle report build/leaky_service.rcap --leaks"
 	./build/bin/recycle report build/leaky_service.rcap --leaks
+	@echo "==> recycle lines build/leaky_service.rcap load_batch (memory_profiler's view of the peak)"
+	./build/bin/recycle lines build/leaky_service.rcap load_batch
 
 test-quick: build
 	cd build && $(CTEST) $(CTEST_ARGS)
