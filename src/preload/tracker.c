@@ -60,7 +60,6 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -873,17 +872,14 @@ static void hand_in_idle(uint64_t t_now) {
  * (the writer's periodic work): a report may then put every record
  * stamped before t - SYNC_LAG_NS in time order without waiting for more.
  * The lag covers a record stamped before t but appended after its
- * thread's buffer was taken. No SYNC when a thread's lock stays busy. */
+ * thread's buffer was taken. A thread's lock is held only while it appends
+ * a record (never while waiting for anything), so waiting for it is short;
+ * the writer holds no other lock here. */
 static void hand_in_all(uint64_t t) {
     for (rcpl_thread *th = atomic_load(&R.threads); th; th = th->next) {
         if (th == R.own || atomic_load_explicit(&th->status, memory_order_relaxed) == T_FREE)
             continue;
-        int tries = 0;
-        while (!rcpl_lock_try(&th->lock)) {
-            if (++tries == 1000)
-                return;
-            sched_yield();
-        }
+        rcpl_lock_take(&th->lock);
         hand_in_locked(th);
         rcpl_lock_give(&th->lock);
     }

@@ -705,6 +705,15 @@ static bool release_oldest(rcr_replay *r) {
     } else {
         ready_swap(r, 0, --r->nready);
         ready_down(r, 0);
+        /* An empty ring that grew large goes back: every thread's ring may
+         * have grown to most of the window at some time, and together
+         * they would keep that many times the window. */
+        if (f->cap > RCR_FIFO_KEEP) {
+            free(f->v);
+            f->v = NULL;
+            f->cap = 0;
+            f->head = 0;
+        }
     }
     return release(r, &e, thread);
 }

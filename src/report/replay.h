@@ -95,6 +95,11 @@
 #ifndef RCR_WINDOW
 #define RCR_WINDOW (1u << 20)
 #endif
+/* A thread's ring of waiting records larger than this is freed when it
+ * empties. */
+#ifndef RCR_FIFO_KEEP
+#define RCR_FIFO_KEEP 4096u
+#endif
 /* How far behind the newest record a record may arrive: the preload hands
  * in a thread's records at most 200 ms after the first of them
  * (src/preload/tracker.c, IDLE_NS), written a tick (10 ms) later. */
