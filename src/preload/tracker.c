@@ -46,10 +46,14 @@
  *   modset -> thread buffer -> queue, pool
  *   wlock -> thread buffer (blocking only on the exit and exec paths),
  *            tree -> pool, queue
- *   live shard: a leaf (only the exit's leak scan holds the shards while
- *   it emits, and emitting never waits for a shard)
+ *   live shard -> thread buffer: an allocation or a free appends its
+ *   record while it holds its address's shard, so that the record is
+ *   stamped under both (the exit's leak scan, too, holds the shards while
+ *   it emits); appending never waits for a shard
+ *   writer (no lock) -> each thread buffer in turn (hand_in_all)
  * No thread waits for wlock while holding a thread buffer's lock, the tree's
- * or a shard: emit() releases its own before helping the writer. */
+ * or a shard: append() leaves the writing to its caller, once that holds no
+ * lock. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -98,7 +102,10 @@ _Atomic(_Atomic uint8_t *) rcpl_filter;
 #define QUEUE_MAX 8u              /* full buffers queued before producers help write */
 #define TICK_NS UINT64_C(10000000)          /* memory samples and library checks */
 #define IDLE_NS UINT64_C(200000000)         /* a thread's records wait at most this long */
-#define SYNC_LAG_NS UINT64_C(20000000)      /* of the SYNC records (hand_in_all) */
+/* The lag of SYNC records: allocations and frees are stamped under their
+ * thread's lock, after the SYNC's time when they come after it; a realloc
+ * reads the time before it takes that lock, a moment earlier. */
+#define SYNC_LAG_NS UINT64_C(2000000)
 #define OWN_IDLE_NS UINT64_C(1000000000)    /* the writer's own records (samples) */
 #define PERIODIC_CALLS 256u     /* calls between two looks at the clock (no writer thread) */
 #define ZSTD_LEVEL 3
@@ -390,12 +397,17 @@ static void buf_hand_on(rcpl_buf *b) {
     queue_push(b);
 }
 
-/* Append ev to t's buffer. A full buffer goes to the queue. On ENOMEM the
+/* Append ev to t's buffer, stamped with the time now when `stamp` (read
+ * under t's lock: a record appended after hand_in_all took t's buffer was
+ * stamped after the SYNC's time). A full buffer goes to the queue: true,
+ * and the caller calls after_handoff once it holds no lock. On ENOMEM the
  * record is dropped. */
-static void emit(rcpl_thread *t, const rccap_event *ev) {
+static bool append(rcpl_thread *t, rccap_event *ev, bool stamp) {
     bool handed = false;
     rcpl_lock_take(&t->lock);
     t->in_emit = true;
+    if (stamp)
+        ev->time_ns = now();
     rcpl_buf *b = t->buf;
     if (!b) {
         if (!(b = buf_take()))
@@ -423,7 +435,13 @@ static void emit(rcpl_thread *t, const rccap_event *ev) {
 out:
     t->in_emit = false;
     rcpl_lock_give(&t->lock);
-    if (handed)
+    return handed;
+}
+
+/* Append ev (already stamped) to t's buffer. */
+static void emit(rcpl_thread *t, const rccap_event *ev) {
+    rccap_event copy = *ev;
+    if (append(t, &copy, false))
         after_handoff();
 }
 
@@ -633,20 +651,24 @@ void rcpl_on_alloc(void *p, size_t size, rccap_fn fn, const rctr_start *st) {
     uint32_t stack = capture_stack(st);
     rcpl_shard *s = rcpl_live_shard(&R.live, (uintptr_t)p);
     rcpl_lock_take(&s->lock);
-    int r = rcpl_live_add(&R.live, s, (uintptr_t)p, w);
-    uint64_t time = now();
-    rcpl_lock_give(&s->lock);
-    if (r != 0)
+    if (rcpl_live_add(&R.live, s, (uintptr_t)p, w) != 0) {
+        rcpl_lock_give(&s->lock);
         return;   /* cannot be followed: not recorded at all */
+    }
     atomic_store_explicit(&t->heap_in, atomic_load_explicit(&t->heap_in, memory_order_relaxed) + w,
                           memory_order_relaxed);
-    rccap_event ev = {.kind = RCCAP_ALLOC, .time_ns = time, .thread = t->number};
+    rccap_event ev = {.kind = RCCAP_ALLOC, .thread = t->number};
     ev.u.alloc.ptr = (uintptr_t)p;
     ev.u.alloc.size = size;
     ev.u.alloc.stack = stack;
     ev.u.alloc.fn = fn;
     ev.u.alloc.weight = w;
-    emit(t, &ev);
+    /* stamped under the shard's lock (one address's records in time
+     * order) and the thread's (SYNC) */
+    bool handed = append(t, &ev, true);
+    rcpl_lock_give(&s->lock);
+    if (handed)
+        after_handoff();
 }
 
 void rcpl_on_free(void *p) {
@@ -660,16 +682,18 @@ void rcpl_on_free(void *p) {
     rcpl_shard *s = rcpl_live_shard(&R.live, (uintptr_t)p);
     uint64_t w;
     rcpl_lock_take(&s->lock);
-    bool was = rcpl_live_remove(&R.live, s, (uintptr_t)p, &w);
-    uint64_t time = now();
-    rcpl_lock_give(&s->lock);
-    if (!was)
+    if (!rcpl_live_remove(&R.live, s, (uintptr_t)p, &w)) {
+        rcpl_lock_give(&s->lock);
         return;
+    }
     atomic_store_explicit(&t->heap_out, atomic_load_explicit(&t->heap_out, memory_order_relaxed) + w,
                           memory_order_relaxed);
-    rccap_event ev = {.kind = RCCAP_FREE, .time_ns = time, .thread = t->number};
+    rccap_event ev = {.kind = RCCAP_FREE, .thread = t->number};
     ev.u.free.ptr = (uintptr_t)p;
-    emit(t, &ev);
+    bool handed = append(t, &ev, true);
+    rcpl_lock_give(&s->lock);
+    if (handed)
+        after_handoff();
 }
 
 static void *real_resize(void *p, size_t nmemb, size_t size) {
@@ -871,8 +895,8 @@ static void hand_in_idle(uint64_t t_now) {
 /* Every thread's records into the queue, then a SYNC record after them
  * (the writer's periodic work): a report may then put every record
  * stamped before t - SYNC_LAG_NS in time order without waiting for more.
- * The lag covers a record stamped before t but appended after its
- * thread's buffer was taken. A thread's lock is held only while it appends
+ * t is read before any buffer is taken, and a record appended after its
+ * thread's buffer was taken is stamped later (append). A thread's lock is held only while it appends
  * a record (never while waiting for anything), so waiting for it is short;
  * the writer holds no other lock here. */
 static void hand_in_all(uint64_t t) {
@@ -946,10 +970,13 @@ static void periodic(rcpl_thread *self) {
     reap_exited();
     hand_in_idle(t);
     /* The program's only thread: what it recorded before is in its buffer,
-     * before this record. */
-    rccap_event sync = {.kind = RCCAP_SYNC, .time_ns = t, .thread = self->number};
-    sync.u.sync.lag = SYNC_LAG_NS;
-    emit(self, &sync);
+     * before this record. Once the program has made a thread (the writer
+     * thread is on its way), only the writer writes SYNC records. */
+    if (!atomic_load(&R.writer_started)) {
+        rccap_event sync = {.kind = RCCAP_SYNC, .time_ns = t, .thread = self->number};
+        sync.u.sync.lag = SYNC_LAG_NS;
+        emit(self, &sync);
+    }
     rcpl_lock_give(&R.tick_lock);
     if (atomic_load_explicit(&R.queued, memory_order_relaxed)) {
         wlock_take();

@@ -74,7 +74,8 @@ bool rcr_replay_init(rcr_replay *r, const rccap_header *h) {
     rci_htable_init(&r->orphans);
     rci_htable_init(&r->orphan_thread);
     rci_htable_init(&r->pending);
-    rci_htable_init(&r->pending_time);
+    rci_htable_init(&r->early);
+    r->free_pend = RCR_NONE;
     rci_htable_init(&r->deferred_at);
     r->free_deferred = RCR_NONE;
     /* stack id 0, the empty stack */
@@ -108,7 +109,8 @@ void rcr_replay_free(rcr_replay *r) {
     rci_htable_free(&r->orphans);
     rci_htable_free(&r->orphan_thread);
     rci_htable_free(&r->pending);
-    rci_htable_free(&r->pending_time);
+    rci_htable_free(&r->early);
+    free(r->pends);
     rci_htable_free(&r->deferred_at);
     free(r->deferred);
     rcs_session_free(r->sym);
@@ -431,38 +433,90 @@ static void do_leak(rcr_replay *r, const rcr_qevent *q) {
 
 /* ---- ties: frees waiting in the window, allocations held back for them ---- */
 
-/* One more (delta 1) or one fewer (-1) free of ptr, at `time`, waits in
- * the window. pending_time keeps the oldest such time (after a release,
- * the released one's: a lower bound of the rest, which are released in
- * time order). */
-static bool pending_add(rcr_replay *r, uint64_t ptr, int delta, uint64_t time) {
-    if (delta > 0) {
-        bool existed;
-        uintptr_t *slot = rci_htable_slot(&r->pending, (uintptr_t)ptr, &existed);
-        if (!slot)
+/* A free of ptr (record seq, stamped time) enters the window. The frees
+ * of one address waiting at once are few (one, mostly): a list each. */
+static bool pending_add(rcr_replay *r, uint64_t ptr, uint64_t seq, uint64_t time,
+                        uint32_t thread, bool plain) {
+    uint32_t i = r->free_pend;
+    if (i != RCR_NONE) {
+        r->free_pend = r->pends[i].next;
+    } else {
+        if (r->npends >= RCR_NONE ||
+            !reserve(&r->pends, &r->cap_pends, r->npends + 1, sizeof *r->pends))
             return false;
-        *slot = existed ? *slot + 1 : 1;
-        uintptr_t *ts = rci_htable_slot(&r->pending_time, (uintptr_t)ptr, &existed);
-        if (!ts) {
-            if (--*slot == 0)
-                rci_htable_remove(&r->pending, (uintptr_t)ptr, NULL);
-            return false;
-        }
-        if (!existed || time < *ts)
-            *ts = (uintptr_t)time;
-        return true;
+        i = (uint32_t)r->npends++;
     }
-    uintptr_t n;
-    if (rci_htable_get(&r->pending, (uintptr_t)ptr, &n)) {
-        if (n > 1) {
-            rci_htable_put(&r->pending, (uintptr_t)ptr, n - 1);
-            rci_htable_put(&r->pending_time, (uintptr_t)ptr, (uintptr_t)time);
-        } else {
-            rci_htable_remove(&r->pending, (uintptr_t)ptr, NULL);
-            rci_htable_remove(&r->pending_time, (uintptr_t)ptr, NULL);
-        }
+    bool existed;
+    uintptr_t *head = rci_htable_slot(&r->pending, (uintptr_t)ptr, &existed);
+    if (!head) {
+        r->pends[i].next = r->free_pend;
+        r->free_pend = i;
+        return false;
     }
+    r->pends[i] = (rcr_pend){.seq = seq, .time = time, .thread = thread, .plain = plain,
+                             .next = existed ? (uint32_t)(*head - 1) : RCR_NONE};
+    *head = (uintptr_t)i + 1;
     return true;
+}
+
+/* The free of ptr that is record seq leaves the window. */
+static void pending_remove(rcr_replay *r, uint64_t ptr, uint64_t seq) {
+    uintptr_t head;
+    if (!rci_htable_get(&r->pending, (uintptr_t)ptr, &head))
+        return;
+    uint32_t prev = RCR_NONE;
+    for (uint32_t i = (uint32_t)(head - 1); i != RCR_NONE; prev = i, i = r->pends[i].next) {
+        if (r->pends[i].seq != seq)
+            continue;
+        uint32_t next = r->pends[i].next;
+        if (prev != RCR_NONE)
+            r->pends[prev].next = next;
+        else if (next != RCR_NONE)
+            rci_htable_put(&r->pending, (uintptr_t)ptr, (uintptr_t)next + 1);
+        else
+            rci_htable_remove(&r->pending, (uintptr_t)ptr, NULL);
+        r->pends[i].next = r->free_pend;
+        r->free_pend = i;
+        return;
+    }
+}
+
+/* Every free of ptr leaves the window's books (at the end). */
+static void pending_clear(rcr_replay *r, uint64_t ptr) {
+    uintptr_t head;
+    if (!rci_htable_remove(&r->pending, (uintptr_t)ptr, &head))
+        return;
+    for (uint32_t i = (uint32_t)(head - 1); i != RCR_NONE;) {
+        uint32_t next = r->pends[i].next;
+        r->pends[i].next = r->free_pend;
+        r->free_pend = i;
+        i = next;
+    }
+}
+
+/* The oldest FREE record of ptr stamped no later than time that waits in
+ * the window, RCR_NONE if none. */
+static uint32_t pending_free_by(const rcr_replay *r, uint64_t ptr, uint64_t time) {
+    uintptr_t head;
+    uint32_t best = RCR_NONE;
+    if (!rci_htable_get(&r->pending, (uintptr_t)ptr, &head))
+        return RCR_NONE;
+    for (uint32_t i = (uint32_t)(head - 1); i != RCR_NONE; i = r->pends[i].next)
+        if (r->pends[i].plain && r->pends[i].time <= time &&
+            (best == RCR_NONE || r->pends[i].time < r->pends[best].time))
+            best = i;
+    return best;
+}
+
+/* Whether a free of ptr stamped no later than time waits in the window. */
+static bool pending_by(const rcr_replay *r, uint64_t ptr, uint64_t time) {
+    uintptr_t head;
+    if (!rci_htable_get(&r->pending, (uintptr_t)ptr, &head))
+        return false;
+    for (uint32_t i = (uint32_t)(head - 1); i != RCR_NONE; i = r->pends[i].next)
+        if (r->pends[i].time <= time)
+            return true;
+    return false;
 }
 
 /* The address a record frees (FREE, a moved REALLOC's old one), or 0. */
@@ -483,9 +537,8 @@ static bool must_wait(const rcr_replay *r, const rcr_qevent *q) {
     if (q->ptr == 0 || (q->kind != RCCAP_ALLOC && q->kind != RCCAP_REALLOC) ||
         (q->kind == RCCAP_REALLOC && q->old_ptr == q->ptr) || r->pending.count == 0)
         return false;
-    uintptr_t t, index;
-    return rci_htable_get(&r->pending_time, (uintptr_t)q->ptr, &t) && t <= q->time &&
-           rci_htable_get(&r->live, (uintptr_t)q->ptr, &index);
+    uintptr_t index;
+    return pending_by(r, q->ptr, q->time) && rci_htable_get(&r->live, (uintptr_t)q->ptr, &index);
 }
 
 static bool defer(rcr_replay *r, const rcr_qevent *q, uint32_t thread) {
@@ -552,7 +605,20 @@ static bool run_deferred(rcr_replay *r, uint32_t i, bool force) {
         if (force) {
             uint64_t freed = freed_ptr(&d.q);
             if (freed)
-                pending_add(r, freed, -1, d.q.time);
+                pending_remove(r, freed, d.q.seq);
+            /* The free it waited for is applied now, ahead of its turn, and
+             * skipped when that comes (`early`). */
+            uint32_t p = pending_free_by(r, d.q.ptr, d.q.time);
+            if (p != RCR_NONE) {
+                rcr_pend pf = r->pends[p];
+                if (rci_htable_put(&r->early, (uintptr_t)pf.seq, 1) != 0)
+                    return false;
+                pending_remove(r, d.q.ptr, pf.seq);
+                rcr_qevent fq = {.time = pf.time, .seq = pf.seq, .ptr = d.q.ptr,
+                                 .kind = RCCAP_FREE};
+                if (!apply(r, &fq, pf.thread))
+                    return false;
+            }
             if (!apply(r, &d.q, d.thread) ||
                 (freed && !run_deferred(r, detach_deferred(r, freed, RCR_NONE), false)))
                 return false;
@@ -572,8 +638,7 @@ static bool apply_all_deferred(rcr_replay *r) {
         uintptr_t first;
         if (!rci_htable_get(&r->deferred_at, (uintptr_t)ptr, &first) || first != i + 1)
             continue;
-        rci_htable_remove(&r->pending, (uintptr_t)ptr, NULL);
-        rci_htable_remove(&r->pending_time, (uintptr_t)ptr, NULL);
+        pending_clear(r, ptr);
         if (!run_deferred(r, detach_deferred(r, ptr, RCR_NONE), true))
             return false;
     }
@@ -582,9 +647,11 @@ static bool apply_all_deferred(rcr_replay *r) {
 
 /* Apply q, unless it must wait for a free of its address (see "Ties"). */
 static bool release(rcr_replay *r, const rcr_qevent *q, uint32_t thread) {
+    if (r->early.count && rci_htable_remove(&r->early, (uintptr_t)q->seq, NULL))
+        return true;   /* applied already, for an allocation that waited */
     uint64_t freed = freed_ptr(q);
     if (freed) {
-        pending_add(r, freed, -1, q->time);
+        pending_remove(r, freed, q->seq);
         /* what this thread allocated at that address while it waited came
          * before this free in the thread's own order */
         if (!run_deferred(r, detach_deferred(r, freed, thread), true))
@@ -592,7 +659,7 @@ static bool release(rcr_replay *r, const rcr_qevent *q, uint32_t thread) {
     }
     if (must_wait(r, q)) {
         /* its own free part waits with it: count it pending again */
-        if (freed && !pending_add(r, freed, 1, q->time))
+        if (freed && !pending_add(r, freed, q->seq, q->time, thread, q->kind == RCCAP_FREE))
             return false;
         return defer(r, q, thread);
     }
@@ -720,7 +787,8 @@ static bool release_oldest(rcr_replay *r) {
 
 static bool enqueue(rcr_replay *r, uint32_t fi, const rcr_qevent *e) {
     uint64_t freed = freed_ptr(e);
-    if (freed && !pending_add(r, freed, 1, e->time))
+    if (freed && !pending_add(r, freed, e->seq, e->time, r->fifos[fi].thread,
+                              e->kind == RCCAP_FREE))
         return false;
     if (e->time > r->newest_time)
         r->newest_time = e->time;

@@ -47,9 +47,11 @@
  * millisecond:
  *   - a block freed by thread A, its address handed out again to thread B:
  *     if B's allocation comes first, the address is still live. When a
- *     free of that address waits in the window (`pending` counts them),
+ *     free of that address stamped no later waits in the window
+ *     (`pending` lists them),
  *     the allocation is held back (`deferred`) and applied right after
- *     that free;
+ *     that free; if B frees the address itself before that free's turn,
+ *     that free is applied first, ahead of its turn (`early`);
  *   - a block allocated by B and freed by A: if A's free comes first, it
  *     is an orphan; an allocation of that address at the same time by
  *     another thread than the free's is then paired with it, as a late
@@ -185,6 +187,14 @@ typedef struct rcr_qevent {
     uint8_t lost;              /* LEAK: 1 lost, 0 reachable */
 } rcr_qevent;
 
+/* A free waiting in the window, in the list of its address. */
+typedef struct rcr_pend {
+    uint64_t seq, time;        /* its record's */
+    uint32_t thread;
+    bool plain;                /* a FREE (not a moved REALLOC's old block) */
+    uint32_t next;             /* RCR_NONE: the last of its list */
+} rcr_pend;
+
 /* An allocation held back until the free of its address that waits in
  * the window is applied (a chain per address, oldest first). */
 typedef struct rcr_deferred {
@@ -256,8 +266,13 @@ typedef struct rcr_replay {
     rci_htable orphan_thread;  /* ptr -> thread number + 1 of that free */
     bool released_any;
     /* Same-millisecond order across threads (see "Ties" above) */
-    rci_htable pending;        /* ptr -> frees of ptr waiting in the window */
-    rci_htable pending_time;   /* ptr -> the oldest of their times */
+    rci_htable pending;        /* ptr -> first index in pends + 1: the frees
+                                  of ptr waiting in the window */
+    rcr_pend *pends;
+    size_t npends, cap_pends;
+    uint32_t free_pend;        /* free list of pends, RCR_NONE */
+    rci_htable early;          /* seq -> 1: FREE records applied ahead of
+                                  their turn, skipped when it comes */
     rcr_deferred *deferred;    /* allocations waiting for a pending free */
     size_t ndeferred, cap_deferred;
     uint32_t free_deferred;    /* free list of deferred, RCR_NONE */

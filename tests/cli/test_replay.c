@@ -516,6 +516,8 @@ static void ties(void) {
     CHECK_EQ(r.totals.allocations, 2, "ties: reuse and free");
     CHECK_EQ(r.totals.frees, 2, "ties: reuse and free");
     CHECK_EQ(r.totals.leaked_allocations, 0, "ties: reuse and free");
+    CHECK_EQ(r.totals.reused, 0, "ties: reuse and free: thread 3's free is applied first");
+    CHECK_EQ(r.totals.unknown_frees, 0, "ties: reuse and free: and not again in its turn");
     rcr_replay_free(&r);
 }
 
