@@ -94,6 +94,46 @@ for ((r = 1; r <= REPEATS; r++)); do
     done
 done
 
+# ---- sampling overhead on longer runs -----------------------------------------
+# The programs above run a fraction of a second plain, where starting
+# recycle and the program weighs as much as the sampling itself; the
+# sampled overhead is measured again on runs of a few seconds.
+if [[ $QUICK == 1 ]]; then SAMPLE_BT_DEPTH=${SAMPLE_BT_DEPTH:-14}; SAMPLE_CHURN_STEPS=${SAMPLE_CHURN_STEPS:-100000}
+else SAMPLE_BT_DEPTH=${SAMPLE_BT_DEPTH:-18}; SAMPLE_CHURN_STEPS=${SAMPLE_CHURN_STEPS:-2000000}; fi
+SAMPLE_LINES=()
+if [[ $HAVE_RECYCLE == 1 ]]; then
+    SRES=$BIN/sample-results.txt; : >"$SRES"
+    for ((r = 1; r <= REPEATS; r++)); do
+        for prog in bt churn; do
+            case $prog in
+                bt) cmd=("$BIN/binarytrees_malloc" "$SAMPLE_BT_DEPTH") ;;
+                churn) cmd=("$BIN/churn_mt" "$CHURN_THREADS" "$SAMPLE_CHURN_STEPS") ;;
+            esac
+            for tool in plain sample; do
+                pre=()
+                [[ $tool == sample ]] && pre=("$RECYCLE" run --sample 524288 -o "$WORK/sample.rcap" --)
+                t0=$(date +%s.%N)
+                "${pre[@]}" "${cmd[@]}" >/dev/null 2>&1 || die "$tool ${cmd[*]} failed"
+                t1=$(date +%s.%N)
+                echo "$r $prog $tool $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.6f", b - a}')" >>"$SRES"
+                rm -f "$WORK/sample.rcap"
+            done
+        done
+        log "sampling overhead: rep $r/$REPEATS"
+    done
+    smed() { awk -v p="$1" -v t="$2" '$2 == p && $3 == t { print $4 }' "$SRES" | sort -g |
+             awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+    for prog in bt churn; do
+        case $prog in
+            bt) label="binary-trees depth $SAMPLE_BT_DEPTH" ;;
+            churn) label="churn_mt $CHURN_THREADS x $SAMPLE_CHURN_STEPS" ;;
+        esac
+        p=$(smed "$prog" plain); q=$(smed "$prog" sample)
+        SAMPLE_LINES+=("| $label | $p | $q | $(awk -v a="$q" -v b="$p" 'BEGIN{printf "%+.1f %%", (a / b - 1) * 100}') |")
+    done
+    CMDLOG+=("$(rel "$RECYCLE") run --sample 524288 -o sample.rcap -- binarytrees_malloc $SAMPLE_BT_DEPTH   # and churn_mt $CHURN_THREADS $SAMPLE_CHURN_STEPS, each against plain, $REPEATS runs interleaved")
+fi
+
 # ---- reports on large captures ------------------------------------------------
 # The time of `recycle report` on the capture of binary-trees (REPORT_DEPTH),
 # and a report on a capture larger than the memory it is allowed: churn_mt
@@ -160,6 +200,16 @@ med() { awk -v p="$1" -v t="$2" -v c="$3" '$2 == p && $3 == t { print $c }' "$RE
             echo "| $prog | $tool | $t | $(awk -v a="$t" -v b="$base" 'BEGIN{printf "%.2fx", a / b}') | $(med "$prog" "$tool" 6) | $(med "$prog" "$tool" 5) |"
         done
     done
+    if ((${#SAMPLE_LINES[@]})); then
+        echo
+        echo "## Sampling overhead on longer runs"
+        echo
+        echo "\`recycle run --sample 512K\` against the plain program, wall-clock medians of $REPEATS interleaved runs."
+        echo
+        echo "| program | plain s | sampled s | overhead |"
+        echo "|---|---|---|---|"
+        printf '%s\n' "${SAMPLE_LINES[@]}"
+    fi
     if ((${#REPORT_LINES[@]})); then
         echo
         echo "## Reports on large captures"
