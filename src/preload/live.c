@@ -16,13 +16,13 @@
 #define FILTER_STUCK 255
 
 static inline size_t home(const rcpl_shard *s, uint64_t h) {
-    /* the top bits chose the shard and the filter bucket; the low bits of
-     * the same mixed hash place the key inside the shard */
+    /* the page's hash chose the shard and the filter bucket; the block's
+     * own mixed hash places the key inside the shard */
     return (size_t)h & s->mask;
 }
 
-static inline _Atomic uint8_t *bucket(rcpl_live *l, uint64_t h) {
-    return &l->filter[h >> (64 - RCPL_FILTER_BITS)];
+static inline _Atomic uint8_t *bucket(rcpl_live *l, uintptr_t p) {
+    return &l->filter[rcpl_filter_index(p)];
 }
 
 int rcpl_live_init(rcpl_live *l) {
@@ -106,7 +106,7 @@ int rcpl_live_add(rcpl_live *l, rcpl_shard *s, uintptr_t p, uint64_t size) {
     s->slot[k] = (rcpl_lslot){p, size};
 added:
     s->count++;
-    _Atomic uint8_t *b = bucket(l, h);
+    _Atomic uint8_t *b = bucket(l, p);
     uint8_t c = atomic_load_explicit(b, memory_order_relaxed);
     if (c != FILTER_STUCK)
         atomic_store_explicit(b, (uint8_t)(c + 1), memory_order_relaxed);
@@ -137,7 +137,7 @@ bool rcpl_live_remove(rcpl_live *l, rcpl_shard *s, uintptr_t p, uint64_t *size) 
     }
     s->slot[hole] = (rcpl_lslot){0, 0};
     s->count--;
-    _Atomic uint8_t *b = bucket(l, h);
+    _Atomic uint8_t *b = bucket(l, p);
     uint8_t c = atomic_load_explicit(b, memory_order_relaxed);
     if (c != FILTER_STUCK)
         atomic_store_explicit(b, (uint8_t)(c - 1), memory_order_relaxed);

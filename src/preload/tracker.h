@@ -80,8 +80,7 @@ static inline bool rcpl_skip(size_t size) {
  * (rcpl_live_maybe without the table at hand). */
 static inline bool rcpl_untracked(const void *p) {
     _Atomic uint8_t *f = atomic_load_explicit(&rcpl_filter, memory_order_relaxed);
-    return f && atomic_load_explicit(&f[rcpl_live_hash((uintptr_t)p) >> (64 - RCPL_FILTER_BITS)],
-                                     memory_order_relaxed) == 0;
+    return f && atomic_load_explicit(&f[rcpl_filter_index((uintptr_t)p)], memory_order_relaxed) == 0;
 }
 
 /* Start if configured: the part that is safe inside any malloc call (no

@@ -434,7 +434,9 @@ static void do_leak(rcr_replay *r, const rcr_qevent *q) {
 /* ---- ties: frees waiting in the window, allocations held back for them ---- */
 
 /* A free of ptr (record seq, stamped time) enters the window. The frees
- * of one address waiting at once are few (one, mostly): a list each. */
+ * of one address waiting at once are a list in file order (head: the
+ * oldest, which holds the index of the last), and leave it mostly from its
+ * head, since the window releases in time order. */
 static bool pending_add(rcr_replay *r, uint64_t ptr, uint64_t seq, uint64_t time,
                         uint32_t thread, bool plain) {
     uint32_t i = r->free_pend;
@@ -454,8 +456,14 @@ static bool pending_add(rcr_replay *r, uint64_t ptr, uint64_t seq, uint64_t time
         return false;
     }
     r->pends[i] = (rcr_pend){.seq = seq, .time = time, .thread = thread, .plain = plain,
-                             .next = existed ? (uint32_t)(*head - 1) : RCR_NONE};
-    *head = (uintptr_t)i + 1;
+                             .next = RCR_NONE, .last = i};
+    if (!existed) {
+        *head = (uintptr_t)i + 1;
+    } else {
+        rcr_pend *h = &r->pends[*head - 1];
+        r->pends[h->last].next = i;
+        h->last = i;
+    }
     return true;
 }
 
@@ -464,17 +472,23 @@ static void pending_remove(rcr_replay *r, uint64_t ptr, uint64_t seq) {
     uintptr_t head;
     if (!rci_htable_get(&r->pending, (uintptr_t)ptr, &head))
         return;
-    uint32_t prev = RCR_NONE;
-    for (uint32_t i = (uint32_t)(head - 1); i != RCR_NONE; prev = i, i = r->pends[i].next) {
+    uint32_t h = (uint32_t)(head - 1), prev = RCR_NONE;
+    for (uint32_t i = h; i != RCR_NONE; prev = i, i = r->pends[i].next) {
         if (r->pends[i].seq != seq)
             continue;
         uint32_t next = r->pends[i].next;
-        if (prev != RCR_NONE)
+        if (prev == RCR_NONE) {
+            if (next == RCR_NONE) {
+                rci_htable_remove(&r->pending, (uintptr_t)ptr, NULL);
+            } else {
+                r->pends[next].last = r->pends[i].last;
+                rci_htable_put(&r->pending, (uintptr_t)ptr, (uintptr_t)next + 1);
+            }
+        } else {
             r->pends[prev].next = next;
-        else if (next != RCR_NONE)
-            rci_htable_put(&r->pending, (uintptr_t)ptr, (uintptr_t)next + 1);
-        else
-            rci_htable_remove(&r->pending, (uintptr_t)ptr, NULL);
+            if (r->pends[h].last == i)
+                r->pends[h].last = prev;
+        }
         r->pends[i].next = r->free_pend;
         r->free_pend = i;
         return;
@@ -538,7 +552,7 @@ static bool must_wait(const rcr_replay *r, const rcr_qevent *q) {
         (q->kind == RCCAP_REALLOC && q->old_ptr == q->ptr) || r->pending.count == 0)
         return false;
     uintptr_t index;
-    return pending_by(r, q->ptr, q->time) && rci_htable_get(&r->live, (uintptr_t)q->ptr, &index);
+    return rci_htable_get(&r->live, (uintptr_t)q->ptr, &index) && pending_by(r, q->ptr, q->time);
 }
 
 static bool defer(rcr_replay *r, const rcr_qevent *q, uint32_t thread) {
@@ -574,7 +588,7 @@ static bool apply(rcr_replay *r, const rcr_qevent *q, uint32_t thread);
  * thread is RCR_NONE), in order, into a new chain; its head or RCR_NONE. */
 static uint32_t detach_deferred(rcr_replay *r, uint64_t ptr, uint32_t thread) {
     uintptr_t first;
-    if (!rci_htable_get(&r->deferred_at, (uintptr_t)ptr, &first))
+    if (r->deferred_at.count == 0 || !rci_htable_get(&r->deferred_at, (uintptr_t)ptr, &first))
         return RCR_NONE;
     uint32_t keep = RCR_NONE, keep_tail = RCR_NONE, out = RCR_NONE, out_tail = RCR_NONE;
     for (uint32_t i = (uint32_t)(first - 1); i != RCR_NONE;) {

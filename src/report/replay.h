@@ -193,6 +193,7 @@ typedef struct rcr_pend {
     uint32_t thread;
     bool plain;                /* a FREE (not a moved REALLOC's old block) */
     uint32_t next;             /* RCR_NONE: the last of its list */
+    uint32_t last;             /* in a list's first: its last */
 } rcr_pend;
 
 /* An allocation held back until the free of its address that waits in
