@@ -140,7 +140,7 @@ fi
 # with BOUNDED_STEPS steps per thread, reported under `ulimit -v`.
 if [[ $QUICK == 1 ]]; then REPORT_DEPTH=${REPORT_DEPTH:-12}; BOUNDED_STEPS=${BOUNDED_STEPS:-50000}
 else REPORT_DEPTH=${REPORT_DEPTH:-16}; BOUNDED_STEPS=${BOUNDED_STEPS:-4000000}; fi
-BOUNDED_LIMIT_KB=${BOUNDED_LIMIT_KB:-100000}
+BOUNDED_LIMIT_KB=${BOUNDED_LIMIT_KB:-150000}
 REPORT_LINES=()
 json_total() { sed -n "s/.*\"totals\": {.*\"$1\": \([0-9]*\).*/\1/p"; }
 if [[ $HAVE_RECYCLE == 1 ]]; then

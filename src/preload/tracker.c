@@ -896,14 +896,17 @@ static void hand_in_idle(uint64_t t_now) {
  * (the writer's periodic work): a report may then put every record
  * stamped before t - SYNC_LAG_NS in time order without waiting for more.
  * t is read before any buffer is taken, and a record appended after its
- * thread's buffer was taken is stamped later (append). A thread's lock is held only while it appends
- * a record (never while waiting for anything), so waiting for it is short;
- * the writer holds no other lock here. */
+ * thread's buffer was taken is stamped later (append). A thread's lock is
+ * held only while it appends a record (never while waiting for anything),
+ * so waiting for it is short; the writer holds no other lock here. */
 static void hand_in_all(uint64_t t) {
     for (rcpl_thread *th = atomic_load(&R.threads); th; th = th->next) {
         if (th == R.own || atomic_load_explicit(&th->status, memory_order_relaxed) == T_FREE)
             continue;
-        rcpl_lock_take(&th->lock);
+        /* a lock held for long was left behind (a signal handler that
+         * jumped out of an append): no SYNC then */
+        if (!rcpl_lock_take_for(&th->lock, 100))
+            return;
         hand_in_locked(th);
         rcpl_lock_give(&th->lock);
     }
