@@ -101,6 +101,7 @@ done
 if [[ $QUICK == 1 ]]; then SAMPLE_BT_DEPTH=${SAMPLE_BT_DEPTH:-14}; SAMPLE_CHURN_STEPS=${SAMPLE_CHURN_STEPS:-100000}
 else SAMPLE_BT_DEPTH=${SAMPLE_BT_DEPTH:-18}; SAMPLE_CHURN_STEPS=${SAMPLE_CHURN_STEPS:-2000000}; fi
 SAMPLE_LINES=()
+IR_LINES=()
 if [[ $HAVE_RECYCLE == 1 ]]; then
     SRES=$BIN/sample-results.txt; : >"$SRES"
     for ((r = 1; r <= REPEATS; r++)); do
@@ -132,6 +133,24 @@ if [[ $HAVE_RECYCLE == 1 ]]; then
         SAMPLE_LINES+=("| $label | $p | $q | $(awk -v a="$q" -v b="$p" 'BEGIN{printf "%+.1f %%", (a / b - 1) * 100}') |")
     done
     CMDLOG+=("$(rel "$RECYCLE") run --sample 524288 -o sample.rcap -- binarytrees_malloc $SAMPLE_BT_DEPTH   # and churn_mt $CHURN_THREADS $SAMPLE_CHURN_STEPS, each against plain, $REPEATS runs interleaved")
+
+    # Wall-clock times on a shared 2-core machine vary by a third from run
+    # to run; the instructions executed do not. valgrind's cachegrind
+    # counts them (the program's, plus recycle's launcher and preload).
+    ir() { valgrind --tool=cachegrind --cache-sim=no --trace-children=yes \
+               --cachegrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+           sed -n 's/.*I *refs: *\([0-9,]*\).*/\1/p' | tr -d , | awk '{ s += $1 } END { print s + 0 }'; }
+    for prog in bt churn; do
+        case $prog in
+            bt) cmd=("$BIN/binarytrees_malloc" "$BT_DEPTH"); label="binary-trees depth $BT_DEPTH" ;;
+            churn) cmd=("$BIN/churn_mt" "$CHURN_THREADS" "$CHURN_STEPS"); label="churn_mt $CHURN_THREADS x $CHURN_STEPS" ;;
+        esac
+        p=$(ir "${cmd[@]}")
+        q=$(ir "$RECYCLE" run --sample 524288 -o "$WORK/sample.rcap" -- "${cmd[@]}")
+        rm -f "$WORK/sample.rcap"
+        IR_LINES+=("| $label | $p | $q | $(awk -v a="$q" -v b="$p" 'BEGIN{printf "%+.1f %%", (a / b - 1) * 100}') |")
+    done
+    CMDLOG+=("valgrind --tool=cachegrind --cache-sim=no --trace-children=yes [$(rel "$RECYCLE") run --sample 524288 --] PROGRAM   # instructions executed")
 fi
 
 # ---- reports on large captures ------------------------------------------------
@@ -209,6 +228,14 @@ med() { awk -v p="$1" -v t="$2" -v c="$3" '$2 == p && $3 == t { print $c }' "$RE
         echo "| program | plain s | sampled s | overhead |"
         echo "|---|---|---|---|"
         printf '%s\n' "${SAMPLE_LINES[@]}"
+    fi
+    if ((${#IR_LINES[@]})); then
+        echo
+        echo "Instructions executed (valgrind cachegrind; the same from run to run), plain and with \`--sample 512K\`:"
+        echo
+        echo "| program | plain | sampled | overhead |"
+        echo "|---|---|---|---|"
+        printf '%s\n' "${IR_LINES[@]}"
     fi
     if ((${#REPORT_LINES[@]})); then
         echo
