@@ -139,7 +139,7 @@ if [[ $HAVE_RECYCLE == 1 ]]; then
     # counts them (the program's, plus recycle's launcher and preload).
     ir() { valgrind --tool=cachegrind --cache-sim=no --trace-children=yes \
                --cachegrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
-           sed -n 's/.*I *refs: *\([0-9,]*\).*/\1/p' | tr -d , | awk '{ s += $1 } END { print s + 0 }'; }
+           sed -n 's/.*I *refs: *\([0-9,]*\).*/\1/p' | tr -d , | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
     for prog in bt churn; do
         case $prog in
             bt) cmd=("$BIN/binarytrees_malloc" "$BT_DEPTH"); label="binary-trees depth $BT_DEPTH" ;;
