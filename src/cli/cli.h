@@ -116,5 +116,8 @@ int rcl_cmd_report(const rcl_command *cmd, int argc, char **argv);
 int rcl_cmd_lines(const rcl_command *cmd, int argc, char **argv);
 int rcl_cmd_stats(const rcl_command *cmd, int argc, char **argv);
 int rcl_cmd_diff(const rcl_command *cmd, int argc, char **argv);
+int rcl_cmd_flamegraph(const rcl_command *cmd, int argc, char **argv);
+int rcl_cmd_plot(const rcl_command *cmd, int argc, char **argv);
+int rcl_cmd_export(const rcl_command *cmd, int argc, char **argv);
 
 #endif /* RC_CLI_CLI_H */

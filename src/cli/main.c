@@ -21,11 +21,17 @@
 #define LINES_RUN rcl_cmd_lines
 #define STATS_RUN rcl_cmd_stats
 #define DIFF_RUN rcl_cmd_diff
+#define FLAMEGRAPH_RUN rcl_cmd_flamegraph
+#define PLOT_RUN rcl_cmd_plot
+#define EXPORT_RUN rcl_cmd_export
 #else
 #define REPORT_RUN NULL
 #define LINES_RUN NULL
 #define STATS_RUN NULL
 #define DIFF_RUN NULL
+#define FLAMEGRAPH_RUN NULL
+#define PLOT_RUN NULL
+#define EXPORT_RUN NULL
 #endif
 
 static const rcl_command commands[] = {
@@ -100,11 +106,11 @@ static const rcl_command commands[] = {
     {"flamegraph", "a flame graph of the allocations as a self-contained page",
      "flamegraph FILE [-o OUT.html] [--kind allocated|peak|leaked]",
      "Write a flame graph of the bytes allocated, live at the peak, or leaked.\n",
-     NULL},
+     FLAMEGRAPH_RUN},
     {"plot", "the heap and RSS over time, as SVG (mprof plot)",
      "plot FILE [-o OUT.svg]",
      "Plot the heap and the resident set size over the program's run.\n",
-     NULL},
+     PLOT_RUN},
     {"html", "one self-contained page with every report",
      "html FILE [-o OUT.html]",
      "Write one page with the totals, the sites, the flame graph and the plot.\n",
@@ -135,7 +141,7 @@ static const rcl_command commands[] = {
     {"export", "convert a capture for other tools",
      "export FILE --format pprof|collapsed|massif|speedscope|sqlite [-o OUT]",
      "Write the capture in another tool's format.\n",
-     NULL},
+     EXPORT_RUN},
     {"stats", "totals, a histogram of sizes, rates over time",
      "stats FILE [--json]",
      "Sum up a capture: the totals (as `recycle report` gives them), then\n"

@@ -15,7 +15,7 @@ run_cmd "$RECYCLE" --help
 expect "--help exits 0, nothing on stderr" 0 - ""
 expect_match "--help lists every subcommand" "$OUT" \
     $'\n  run .*\n  report .*\n  lines .*\n  flamegraph .*\n  plot .*\n  html .*\n  diff .*\n  export .*\n  stats '
-expect_match "--help marks plot as not available" "$OUT" $'\n  plot +[^\n]*\\(not available yet\\)'
+expect_match "--help marks html as not available" "$OUT" $'\n  html +[^\n]*\\(not available yet\\)'
 expect_match "--help: run is available" "$OUT" $'\n  run +[a-z][^(\n]*\n'
 
 run_cmd "$RECYCLE" -h
@@ -43,7 +43,7 @@ run_cmd "$RECYCLE" help frobnicate
 expect "help of an unknown subcommand" 2 "" -
 
 # ---- the subcommands not built yet -------------------------------------------
-for cmd in flamegraph plot html export; do
+for cmd in html; do
     run_cmd "$RECYCLE" "$cmd" some.rcap
     expect "$cmd: not available yet" 2 "" "recycle: '$cmd' is not available yet"
     run_cmd "$RECYCLE" "$cmd" --help
@@ -53,8 +53,8 @@ for cmd in flamegraph plot html export; do
     run_cmd "$RECYCLE" help "$cmd"
     expect_match "help $cmd: usage" "$OUT" "^usage: recycle $cmd "
 done
-run_cmd "$RECYCLE" plot
-expect "plot with no argument: not available yet" 2 "" "recycle: 'plot' is not available yet"
+run_cmd "$RECYCLE" html
+expect "html with no argument: not available yet" 2 "" "recycle: 'html' is not available yet"
 
 # ---- --help of the subcommands that exist ---------------------------------------
 run_cmd "$RECYCLE" run --help
