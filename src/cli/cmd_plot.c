@@ -1,9 +1,101 @@
-/* cmd_plot.c - `recycle plot`: being written; until then it says so. */
+/* cmd_plot.c - `recycle plot`: its options, then the report layer
+ * (report/plot.h).
+ *
+ *   recycle plot FILE [-o OUT.svg] [--top N]
+ *
+ * Without -o the image goes next to the capture: FILE with its ".rcap"
+ * replaced by ".svg" (FILE.svg when it has no such suffix), so that
+ * plotting several captures never makes one overwrite another's. "-o -"
+ * writes to stdout. Options and FILE may come in any order. */
 #include "cli/cli.h"
+#include "report/plot.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { OPT_OUTPUT = 1, OPT_TOP, OPT_HELP };
+
+static const rcl_option plot_options[] = {
+    {"output", 'o', true, OPT_OUTPUT},
+    {"top", 0, true, OPT_TOP},
+    {"help", 'h', false, OPT_HELP},
+    {NULL, 0, false, 0},
+};
+
+/* Sites in the legend, by default and at most (each a line of the image). */
+#define DEFAULT_TOP 5
+#define MAX_TOP 50
+
+/* FILE's ".rcap" replaced by ".svg", or ".svg" added; NULL on out of
+ * memory. The caller frees it. */
+static char *default_output(const char *file) {
+    size_t n = strlen(file);
+    static const char suffix[] = ".rcap";
+    size_t s = sizeof suffix - 1;
+    if (n > s && strcmp(file + n - s, suffix) == 0 && file[n - s - 1] != '/')
+        n -= s;
+    char *out = malloc(n + 5);
+    if (!out)
+        return NULL;
+    memcpy(out, file, n);
+    memcpy(out + n, ".svg", 5);
+    return out;
+}
 
 int rcl_cmd_plot(const rcl_command *cmd, int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "recycle: '%s' is not available yet\n", cmd->name);
-    return RCL_EXIT_USAGE;
+    rcr_plot_options o = {.progress = true, .top = DEFAULT_TOP};
+    const char *file = NULL, *output = NULL;
+    rcl_args a;
+    rcl_args_init(&a, cmd, plot_options, argc, argv);
+    for (;;) {
+        int id = rcl_args_next(&a);
+        if (id == RCL_ARGS_END)
+            break;
+        switch (id) {
+        case RCL_ARGS_ERROR:
+            return RCL_EXIT_USAGE;
+        case RCL_ARGS_OPERAND:
+            if (file) {
+                rcl_usage_error(cmd, "one capture at a time ('%s' and '%s')", file, a.value);
+                return RCL_EXIT_USAGE;
+            }
+            file = a.value;
+            break;
+        case OPT_HELP:
+            rcl_print_help(cmd);
+            return RCL_EXIT_OK;
+        case OPT_OUTPUT:
+            if (!a.value[0]) {
+                rcl_usage_error(cmd, "%s: an empty file name", a.spelling);
+                return RCL_EXIT_USAGE;
+            }
+            output = a.value;
+            break;
+        case OPT_TOP: {
+            uint64_t n;
+            if (!rcl_parse_number(&a, a.value, false, 0, MAX_TOP, &n))
+                return RCL_EXIT_USAGE;
+            o.top = (size_t)n;
+            break;
+        }
+        default:
+            return RCL_EXIT_USAGE;
+        }
+    }
+    if (!file) {
+        rcl_usage_error(cmd, "no capture file given");
+        return RCL_EXIT_USAGE;
+    }
+    char *made = NULL;
+    if (!output) {
+        made = default_output(file);
+        if (!made) {
+            rcl_error(cmd, "out of memory");
+            return RCL_EXIT_ERROR;
+        }
+        output = made;
+    }
+    int status = rcr_plot(file, &o, output, stderr) == 0 ? RCL_EXIT_OK : RCL_EXIT_ERROR;
+    free(made);
+    return status;
 }

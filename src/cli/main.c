@@ -108,8 +108,23 @@ static const rcl_command commands[] = {
      "Write a flame graph of the bytes allocated, live at the peak, or leaked.\n",
      FLAMEGRAPH_RUN},
     {"plot", "the heap and RSS over time, as SVG (mprof plot)",
-     "plot FILE [-o OUT.svg]",
-     "Plot the heap and the resident set size over the program's run.\n",
+     "plot FILE [-o OUT.svg] [--top N]",
+     "Draw the heap in use and the resident set size (RSS) over the program's\n"
+     "run as an SVG image, as mprof plot does: the peak marked with its bytes\n"
+     "and time, and a legend of the allocation sites that held the most bytes\n"
+     "at the peak. The title says how the program ended; the figures of a\n"
+     "sampled capture are estimates.\n"
+     "\n"
+     "Options:\n"
+     "  -o, --output OUT    write the image to OUT ('-': stdout); by default\n"
+     "                      FILE with .rcap replaced by .svg, next to it\n"
+     "      --top N         allocation sites in the legend (default 5, at\n"
+     "                      most 50)\n"
+     "  -h, --help          show this help and exit\n"
+     "\n"
+     "Exit status: 0, 1 if the capture cannot be read or is damaged or the\n"
+     "image cannot be written (what was at OUT is then left as it was), 2 on\n"
+     "a usage error.\n",
      PLOT_RUN},
     {"html", "one self-contained page with every report",
      "html FILE [-o OUT.html]",
