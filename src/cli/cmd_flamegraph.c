@@ -1,9 +1,99 @@
-/* cmd_flamegraph.c - `recycle flamegraph`: being written; until then it says so. */
+/* cmd_flamegraph.c - `recycle flamegraph`: its options, then the report
+ * layer (report/flame.h).
+ *
+ *   recycle flamegraph FILE [-o OUT.html] [--kind allocated|peak|leaked]
+ *
+ * Without -o the page goes beside the capture: FILE with its ".rcap"
+ * replaced by ".html" (or ".html" added). "-o -" writes it on stdout.
+ * Options and FILE may come in any order. */
 #include "cli/cli.h"
+#include "report/flame.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { OPT_OUTPUT = 1, OPT_KIND, OPT_HELP };
+
+static const rcl_option flame_options[] = {
+    {"output", 'o', true, OPT_OUTPUT},
+    {"kind", 0, true, OPT_KIND},
+    {"help", 'h', false, OPT_HELP},
+    {NULL, 0, false, 0},
+};
+
+/* FILE with ".rcap" replaced by ".html", or ".html" added; NULL on out of
+ * memory. The caller frees it. */
+static char *default_output(const char *file) {
+    size_t len = strlen(file);
+    if (len > 5 && strcmp(file + len - 5, ".rcap") == 0 && file[len - 6] != '/')
+        len -= 5;
+    char *out = malloc(len + sizeof ".html");
+    if (out) {
+        memcpy(out, file, len);
+        memcpy(out + len, ".html", sizeof ".html");
+    }
+    return out;
+}
 
 int rcl_cmd_flamegraph(const rcl_command *cmd, int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "recycle: '%s' is not available yet\n", cmd->name);
-    return RCL_EXIT_USAGE;
+    rcr_flame_options o = {.kind = RCR_FLAME_ALLOCATED, .progress = true};
+    const char *file = NULL;
+    rcl_args a;
+    rcl_args_init(&a, cmd, flame_options, argc, argv);
+    for (;;) {
+        int id = rcl_args_next(&a);
+        if (id == RCL_ARGS_END)
+            break;
+        switch (id) {
+        case RCL_ARGS_ERROR:
+            return RCL_EXIT_USAGE;
+        case RCL_ARGS_OPERAND:
+            if (file) {
+                rcl_usage_error(cmd, "one capture at a time ('%s' and '%s')", file, a.value);
+                return RCL_EXIT_USAGE;
+            }
+            file = a.value;
+            break;
+        case OPT_HELP:
+            rcl_print_help(cmd);
+            return RCL_EXIT_OK;
+        case OPT_OUTPUT:
+            if (!a.value[0]) {
+                rcl_usage_error(cmd, "%s: an empty file name", a.spelling);
+                return RCL_EXIT_USAGE;
+            }
+            o.output = a.value;
+            break;
+        case OPT_KIND:
+            if (strcmp(a.value, "allocated") == 0) {
+                o.kind = RCR_FLAME_ALLOCATED;
+            } else if (strcmp(a.value, "peak") == 0) {
+                o.kind = RCR_FLAME_PEAK;
+            } else if (strcmp(a.value, "leaked") == 0) {
+                o.kind = RCR_FLAME_LEAKED;
+            } else {
+                rcl_usage_error(cmd, "%s: '%s' is not allocated, peak or leaked", a.spelling,
+                                a.value);
+                return RCL_EXIT_USAGE;
+            }
+            break;
+        default:
+            return RCL_EXIT_USAGE;
+        }
+    }
+    if (!file) {
+        rcl_usage_error(cmd, "no capture file given");
+        return RCL_EXIT_USAGE;
+    }
+    char *owned = NULL;
+    if (!o.output) {
+        if (!(owned = default_output(file))) {
+            rcl_error(cmd, "out of memory");
+            return RCL_EXIT_ERROR;
+        }
+        o.output = owned;
+    }
+    int status = rcr_flamegraph(file, &o, stdout, stderr) == 0 ? RCL_EXIT_OK : RCL_EXIT_ERROR;
+    free(owned);
+    return status;
 }

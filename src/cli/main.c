@@ -105,7 +105,25 @@ static const rcl_command commands[] = {
      LINES_RUN},
     {"flamegraph", "a flame graph of the allocations as a self-contained page",
      "flamegraph FILE [-o OUT.html] [--kind allocated|peak|leaked]",
-     "Write a flame graph of the bytes allocated, live at the peak, or leaked.\n",
+     "Write a flame graph of the allocations as one self-contained HTML page\n"
+     "(no network needed): the call tree from the outermost frame down to each\n"
+     "allocation site (the innermost frame outside the allocator and the C/C++\n"
+     "run-time), inlined functions included, each box as wide as its bytes.\n"
+     "Click a box to zoom into it, the root, \"reset zoom\" or Escape to zoom\n"
+     "out; search highlights the functions that match and shows their share;\n"
+     "hover shows a box's function, file:line, bytes, allocations and share.\n"
+     "Boxes under 0.1% of the total are folded into their parent.\n"
+     "\n"
+     "Options:\n"
+     "  -o, --output OUT    write the page to OUT (default: FILE with .rcap\n"
+     "                      replaced by .html; -: standard output)\n"
+     "      --kind KIND     what a box weighs: allocated (bytes allocated over\n"
+     "                      the run, the default), peak (live at the peak of\n"
+     "                      the heap) or leaked (live at exit)\n"
+     "  -h, --help          show this help and exit\n"
+     "\n"
+     "Exit status: 0, 1 if the capture cannot be read or is damaged or the page\n"
+     "cannot be written (OUT is then left as it was), 2 on a usage error.\n",
      FLAMEGRAPH_RUN},
     {"plot", "the heap and RSS over time, as SVG (mprof plot)",
      "plot FILE [-o OUT.svg] [--top N]",
