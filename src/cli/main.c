@@ -172,8 +172,34 @@ static const rcl_command commands[] = {
      "usage error.\n",
      DIFF_RUN},
     {"export", "convert a capture for other tools",
-     "export FILE --format pprof|collapsed|massif|speedscope|sqlite [-o OUT]",
-     "Write the capture in another tool's format.\n",
+     "export FILE --format collapsed|speedscope|massif [-o OUT]\n"
+     "       [--kind allocated|peak|leaked] [--unit bytes|allocations]",
+     "Write the capture in another tool's format:\n"
+     "  collapsed   folded stacks for flamegraph.pl, inferno or speedscope: one\n"
+     "              line per stack, frames outermost first joined by ';', then\n"
+     "              a space and the value (';' in a name is written ':', a space\n"
+     "              or control character '_')\n"
+     "  speedscope  speedscope's JSON: one profile each for the bytes allocated,\n"
+     "              live at the peak and leaked\n"
+     "  massif      Valgrind massif's massif.out, for ms_print and\n"
+     "              massif-visualizer: the heap over time (at most 50\n"
+     "              snapshots) and the tree of the sites live at the peak\n"
+     "A stack ends at the allocation's site (the frames inside the allocator\n"
+     "are left out); the values of a kind add up to the totals of `recycle\n"
+     "report`. pprof and sqlite are not available yet.\n"
+     "\n"
+     "Options:\n"
+     "  -f, --format FMT    collapsed, speedscope or massif (required)\n"
+     "  -o, --output OUT    write to OUT (replaced only once it is complete)\n"
+     "                      instead of the standard output ('-')\n"
+     "      --kind KIND     collapsed: bytes allocated over the run (default),\n"
+     "                      live at the peak, or leaked at the end\n"
+     "      --unit UNIT     collapsed and speedscope: bytes (default) or\n"
+     "                      allocations\n"
+     "  -h, --help          show this help and exit\n"
+     "\n"
+     "Exit status: 0, 1 if the capture cannot be read or is damaged or the\n"
+     "output cannot be written, 2 on a usage error (pprof and sqlite too).\n",
      EXPORT_RUN},
     {"stats", "totals, a histogram of sizes, rates over time",
      "stats FILE [--json]",
