@@ -5,7 +5,8 @@
 # is the kind's total, a box weighs at least its children, each stack's
 # bytes end in the box of its frames), the page parsed as HTML with nothing
 # fetched from elsewhere, names that could break out of the data block,
-# the model of flame.js run with node, the page's size on a large capture,
+# the model of flame.js run with node and the whole script against a
+# stand-in for the browser, the page's size on a large capture,
 # where the page goes (default name, -o FILE, -o -, /dev/full, a failed
 # write leaving the old page), damaged or missing captures, usage errors.
 # The HTML and JSON checks need python3 and are skipped without it.
@@ -78,6 +79,14 @@ p.feed(page)
 p.close()
 if p.stack:
     bad("elements left open: %r" % p.stack)
+# the data block holds no '<' (each one escaped): nothing in it can end it
+# or open a comment, whatever a parser does with the rest
+start = page.find('<script type="application/json" id="flame-data">')
+block = page[start:].split(">", 1)[1].split("</script>", 1)[0] if start >= 0 else ""
+if "<" in block or ">" in block or "&" in block:
+    bad("the data block holds < > or & unescaped")
+if page.lower().count("</script") != 2 or "<!--" in page:
+    bad("%d '</script', %d '<!--' in the page" % (page.lower().count("</script"), page.count("<!--")))
 if not page.startswith("<!DOCTYPE html>"):
     bad("no doctype")
 for url in ("http://", "https://", "url("):
@@ -167,11 +176,17 @@ if extra[:1] == ["paths"]:
         return "%s+0x%x" % (f["module"].rsplit("/", 1)[-1], f["offset"])
     box_of = {path(i): i for i in range(n)}
     want = [0] * n
+    prefix = {}
     for s in rep["sites"]:
         k = tuple(frame_name(f) for f in reversed(s["stack"]))
+        for j in range(1, len(k) + 1):
+            prefix[k[:j]] = prefix.get(k[:j], 0) + s[key[2]]
         while k not in box_of:
             k = k[:-1]
         want[box_of[k]] += s[key[2]]
+    for k, v in prefix.items():
+        if v * 1000 >= total and v and k not in box_of:
+            bad("box %s (%d bytes of %d) folded" % (" > ".join(k), v, total))
     for i in range(n):
         if own(i) != want[i]:
             bad("box %s: %d bytes of its own, the report's stacks %d" %
@@ -253,6 +268,98 @@ model_check() {
     if [[ -z $out ]]; then ok "$1"; else fail "$1" "$out"; fi
 }
 
+# The page's script run against a stand-in for the browser (a document of
+# elements by id, a canvas that records what is drawn): the root across the
+# bottom, the title from the data, the tip over a box, a click that zooms,
+# Escape, the search (a regular expression, then text that is not one),
+# the icicle view.
+cat > ui.js <<'JS'
+const fs = require('fs');
+const page = fs.readFileSync(process.argv[2], 'utf8');
+const m = page.match(/<script type="application\/json" id="flame-data">([\s\S]*?)<\/script>\n<script>\n([\s\S]*?)<\/script>/);
+const problems = [];
+const rects = [], texts = [];
+const ctx = new Proxy({}, {
+    get(t, k) {
+        if (k in t) return t[k];
+        if (k === 'fillRect') return (x, y, w, h) => rects.push({x, y, w, h, fill: t.fillStyle});
+        if (k === 'fillText') return (s, x, y) => texts.push(s);
+        return () => {};
+    },
+    set(t, k, v) { t[k] = v; return true; },
+});
+const els = {};
+function el(id) {
+    return {id, textContent: '', value: '', checked: false, hidden: true, style: {}, className: '',
+            clientWidth: 1000, offsetWidth: 200, listeners: {}, children: [],
+            addEventListener(t, f) { this.listeners[t] = f; }, setAttribute(k, v) { this[k] = v; },
+            appendChild(c) { this.children.push(c); },
+            getBoundingClientRect() { return {left: 0, top: 0}; }, getContext() { return ctx; }};
+}
+const docListeners = {};
+const document = {
+    title: '',
+    getElementById(id) { return els[id] || (els[id] = el(id)); },
+    createElement() { return el('div'); },
+    addEventListener(t, f) { docListeners[t] = f; },
+};
+const window = {devicePixelRatio: 1, addEventListener() {}};
+document.getElementById('flame-data').textContent = m[1];
+new Function('document', 'window', m[2])(document, window);
+const data = JSON.parse(m[1]);
+const n = data.tree.parent.length;
+let depth = [0];
+for (let i = 1; i < n; i++) depth.push(depth[data.tree.parent[i]] + 1);
+const rows = Math.max(...depth) + 1, H = rows * 18;
+const canvas = els.canvas, tip = els.tip;
+if (!rects.length) problems.push('nothing drawn');
+const root = rects.find(r => r.x === 0 && r.y === H - 18 + 1);
+if (!root || root.w !== 999) problems.push('root not drawn across the bottom: ' + JSON.stringify(rects[0]));
+if (els.title.textContent !== data.command_line) problems.push('title ' + els.title.textContent);
+if (!/\S/.test(els.subtitle.textContent)) problems.push('no subtitle');
+/* hover the root */
+canvas.listeners.mousemove({clientX: 500, clientY: H - 9});
+const tipText = tip.children.map(c => c.textContent).join(' | ');
+if (tip.hidden || !/^all \|/.test(tipText) || !/100\.0% of the total/.test(tipText))
+    problems.push('tip over the root: ' + tipText);
+/* click the first child of the root: it fills the width */
+const child = data.tree.parent.indexOf(0);
+if (child > 0) {
+    rects.length = 0;
+    canvas.listeners.click({clientX: 1, clientY: H - 18 - 9});
+    const c = rects.filter(r => r.y === H - 36 + 1);
+    if (c.length !== 1 || c[0].w !== 999) problems.push('zoomed box: ' + JSON.stringify(c));
+    canvas.listeners.mousemove({clientX: 1, clientY: H - 18 - 9});
+    const t2 = tip.children.map(c => c.textContent).join(' | ');
+    if (!t2.includes('of the total')) problems.push('tip over the child: ' + t2);
+    rects.length = 0;
+    docListeners.keydown({key: 'Escape'});
+    if (!rects.length) problems.push('Escape did not redraw');
+}
+/* search */
+els.search.value = process.argv[3] || '.';
+rects.length = 0;
+els.search.listeners.input();
+if (!/^matched \d/.test(els.matched.textContent)) problems.push('matched: ' + els.matched.textContent);
+if (!rects.some(r => r.fill === '#d946ef')) problems.push('no box highlighted');
+els.search.value = '(';
+els.search.listeners.input();
+/* icicle: the root at the top */
+els.icicle.checked = true;
+rects.length = 0;
+els.icicle.listeners.change();
+if (!rects.some(r => r.x === 0 && r.y === 1 && r.w === 999)) problems.push('icicle: no root at the top');
+els.reset.listeners.click();
+console.log(problems.join('\n') || 'ui ok: ' + els.matched.textContent + ' / ' + document.title);
+JS
+# ui_check NAME PAGE [REGEX]: the script runs and draws as it should.
+ui_check() {
+    $have_node || return 0
+    local out
+    out=$(node ui.js "$2" "${3-.}" 2>&1)
+    if [[ $out == "ui ok: "* ]]; then ok "$1"; else fail "$1" "$out"; fi
+}
+
 # ---- synthetic captures: every kind against the report ---------------------------------------
 for name in "${captures[@]}"; do
     "$RECYCLE" report "$name.rcap" --json --by stack > "$name.json" 2> /dev/null
@@ -263,6 +370,7 @@ for name in "${captures[@]}"; do
             "$name.json" "$kind" paths
     done
     model_check "$name: the script's model" "$name-allocated.html"
+    ui_check "$name: the script in a page" "$name-allocated.html"
 done
 
 # The figures of basic written out (captures.h): 7 allocations of 1388 bytes,
@@ -389,6 +497,7 @@ page_check "known leaked: lose" known-leaked.html known.json leaked names lose=5
 run_cmd "$RECYCLE" flamegraph known.rcap -o -
 expect_match "known: main at the line of the 77777-byte allocations" "$OUT" '"main"'
 model_check "known: the script's model" known-allocated.html
+ui_check "known: the script in a page, searching lose" known-allocated.html '^lose$'
 if $have_node; then
     share=$(node model.js known-allocated.html '^lose$')
     total=$(python3 -c 'import json; print(json.load(open("known.json"))["totals"]["bytes_allocated"])' 2> /dev/null)
@@ -417,5 +526,6 @@ page_check "evil names: the page parses, the name intact" evil.html evil.json al
 n=$(grep -o -i '</script' evil.html | wc -l)
 expect_eq "evil names: two </script> in the page, the scripts' own" "$n" "2"
 model_check "evil names: the script's model" evil.html
+ui_check "evil names: the script in a page" evil.html
 
 finish
