@@ -147,6 +147,15 @@ print(" ".join(str(x["peak_bytes"]) for x in s[:5] if x["peak_bytes"]))' stats.j
     expect_eq "stats-swapped: the same image as stats (time order, not file order)" \
         "$(cat stats-swapped.svg)" "$(cat stats.svg)"
 
+    # ---- every capture: the heap line reaches the peak's dot, and nowhere higher ----------
+    for name in "${names[@]}"; do
+        f=$(facts "$name.svg")
+        peak=$(fact "$f" peak)
+        [[ -n $peak ]] || continue
+        top=$(tr ' ' '\n' <<< "$(fact "$f" heap)" | cut -d, -f2 | sort -n | head -1)
+        expect_eq "$name: the heap line's highest point is the peak" "$top" "${peak#*,}"
+    done
+
     # ---- the other captures -------------------------------------------------------------
     f=$(facts empty.svg)
     expect_eq "empty: no RSS samples" "$(fact "$f" rss-legend)" "RSS: no RSS samples"
@@ -286,5 +295,22 @@ print("%d %.3f" % (t["peak_bytes"], t["peak_time_s"] * 1000))' real.json)
     rss_max=$(sed -E 's/.*\(([0-9,]+) B\)\)$/\1/; s/,//g' <<< "$(fact "$f" rss-legend)")
     if ((rss_max >= 8000000)); then ok "real: the RSS reaches the touched block"; else
         fail "real: the RSS reaches the touched block" "peak RSS $rss_max"; fi
+
+    # spikes of different heights once a millisecond for 1.2 s: the columns
+    # merge, and the highest spike stays the line's highest point
+    run_cmd "$RECYCLE" run -o spikes.rcap -- "$RC_CLI_BIN/plot_spikes"
+    expect "spikes: recorded" 0 - -
+    run_cmd "$RECYCLE" plot spikes.rcap
+    expect "spikes: exit 0" 0 "" ""
+    f=$(facts spikes.svg)
+    expect_match "spikes: the peak is the highest spike" "$(fact "$f" peak-label)" \
+        '^peak 195\.2 KiB \(199,900 B\) at '
+    peak=$(fact "$f" peak)
+    top=$(tr ' ' '\n' <<< "$(fact "$f" heap)" | cut -d, -f2 | sort -n | head -1)
+    expect_eq "spikes: the heap line's highest point is the peak" "$top" "${peak#*,}"
+    expect_match "spikes: a run of seconds" "$(fact "$f" xtick)" '^0\.0 0\.2 .* 1\.2'
+    n=$(fact "$f" heap-points)
+    if ((n > 1000 && n <= 4100)); then ok "spikes: the heap line bounded ($n points)"; else
+        fail "spikes: the heap line bounded" "$n points"; fi
 fi
 finish
