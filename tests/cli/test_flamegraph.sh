@@ -512,6 +512,19 @@ run_cmd "$RECYCLE" run -o inline.rcap -- "$B/lines_inline"
 page_check "inline: grab has its own box, 96 bytes in 2" inline.html inline.json allocated \
     names grab=96x2 outer=96x2
 
+# ---- under valgrind: no leak, no invalid read ---------------------------------------------------
+if [[ -z ${RC_CLI_SANITIZE:-} ]] && command -v valgrind > /dev/null; then
+    for kind in allocated peak leaked; do
+        run_cmd valgrind -q --error-exitcode=99 --leak-check=full \
+            --errors-for-leak-kinds=definite,indirect \
+            "$RECYCLE" flamegraph known.rcap --kind "$kind" -o valgrind.html
+        expect "valgrind: known $kind is clean" 0 "" ""
+    done
+    run_cmd valgrind -q --error-exitcode=99 --leak-check=full \
+        --errors-for-leak-kinds=definite,indirect "$RECYCLE" flamegraph basic.rcap -o /dev/full
+    expect "valgrind: a write error is clean" 1 "" -
+fi
+
 # Names that could end the data block or open a comment: the program's
 # path and arguments go into the page as data only.
 evil='fl<b>&"x'
