@@ -505,6 +505,39 @@ if $have_node; then
     expect_eq "known: the search's share of lose" "$share" "$want"
 fi
 
+# A tree of known shape (progs/flame_tree.c): a recursion 21 deep, and a
+# function under a thousandth of the total folded into its caller.
+run_cmd "$RECYCLE" run -o tree.rcap -- "$B/flame_tree"
+expect "flame_tree recorded" 0 "" -
+"$RECYCLE" report tree.rcap --json > tree.json
+"$RECYCLE" flamegraph tree.rcap -o tree.html
+page_check "flame_tree: the tree against the report" tree.html tree.json allocated
+# main's box at the line that calls tiny weighs 100 bytes too: folded as well,
+# into main's caller; the root keeps every byte.
+page_check "flame_tree: big, deep, tiny folded" tree.html tree.json allocated \
+    names big=1000000x1 deep=4096x1 tiny=0x0 main=1004096x2
+if $have_python; then
+    depth=$(python3 - tree.html <<'PY'
+import json, re, sys
+page = open(sys.argv[1]).read()
+d = json.loads(re.search(r'id="flame-data">(.*?)</script>', page, re.S).group(1))
+t = d["tree"]
+def name(i):
+    return d["strings"][d["frames"]["name"][t["frame"][i]]] if i > 0 else None
+most = 0
+for i in range(len(t["parent"])):
+    run, j = 0, i
+    while j > 0 and name(j) == "deep":
+        run += 1
+        j = t["parent"][j]
+    most = max(most, run)
+print(most)
+PY
+)
+    expect_eq "flame_tree: deep nested 21 times" "$depth" "21"
+fi
+ui_check "flame_tree: the script in a page, zooming" tree.html '^deep$'
+
 # An inlined helper: its own box under its caller.
 run_cmd "$RECYCLE" run -o inline.rcap -- "$B/lines_inline"
 "$RECYCLE" report inline.rcap --json > inline.json
