@@ -5,9 +5,9 @@
  * already (replay.h: each node a pc under its parent), so the box a stack
  * node ends in depends on that node alone: end[n] is the box reached from
  * end[parent(n)] through the frames of n's pc (the function containing it,
- * then the functions inlined into it, outermost first). Each node is expanded once,
- * parents first, and each stack id's figures are added to the box of its
- * site's end; the boxes' weights are then summed into their parents, from
+ * then the functions inlined into it, outermost first). Each node is
+ * expanded once, parents first, and each stack id's figures are added to
+ * the box of its site's end; the boxes' weights are then summed into their parents, from
  * the last box made to the first (a box is made after its parent), so the
  * whole tree costs O(stack nodes + boxes).
  *
