@@ -14,8 +14,9 @@
  * lies beyond the last column. A column keeps, per line, how many values
  * fell in it, the first and the last by time (with their times) and the
  * lowest and the highest (with the order they came in): drawn, that is at
- * most four points a column and every extreme of the run, the peak among
- * them. Merging two columns keeps exactly that of their union.
+ * most four points a column (five on the heap's step line) and every
+ * extreme of the run, the peak among them. Merging two columns keeps
+ * exactly that of their union.
  *
  * The heap is a step function: it holds its value until the next change,
  * so its line goes across at the old value and then up or down. A late
