@@ -5,7 +5,8 @@
 # distinct stack, each line parseable; speedscope's JSON parses (python3) and
 # its weights add up to the totals; ms_print reads the massif output and its
 # peak is the report's; -o writes a file or nothing (a full disk, a missing
-# folder, a damaged capture); damaged or missing captures; usage errors.
+# folder, a damaged capture); damaged or missing captures; usage errors;
+# valgrind on each format in the plain build.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if [[ -z ${RC_CLI_MAKE_CAPTURE:-} ]]; then
@@ -274,6 +275,21 @@ run_cmd "$RECYCLE" export --help
 expect_match "--help: the usage and the formats" "$STATUS $OUT" \
     $'^0 usage: recycle export FILE --format collapsed\\|speedscope\\|massif .*\n  collapsed .*\n  speedscope .*\n  massif '
 
+# ---- under valgrind: no leak, no invalid read --------------------------------------------------
+vg_clean() {
+    [[ -z ${RC_CLI_SANITIZE:-} ]] && command -v valgrind > /dev/null
+}
+if vg_clean; then
+    for f in collapsed speedscope massif; do
+        run_cmd valgrind -q --error-exitcode=99 --leak-check=full \
+            --errors-for-leak-kinds=definite,indirect "$RECYCLE" export stats.rcap --format $f -o vg.out
+        expect "valgrind: --format $f -o is clean" 0 "" ""
+    done
+    run_cmd valgrind -q --error-exitcode=99 --leak-check=full \
+        --errors-for-leak-kinds=definite,indirect "$RECYCLE" export damaged.rcap --format massif -o vg.out
+    expect "valgrind: a damaged capture is clean" 1 "" -
+fi
+
 # ---- a real program ---------------------------------------------------------------------------
 if [[ -z ${RC_CLI_REAL_PRELOAD:-} ]]; then
     echo "note: the preload is not built: the real program is not recorded"
@@ -293,6 +309,13 @@ expect_match "real: peak" "$(cat real.rcap.peak-bytes.folded)" \
     $'^([^\n]*;)?main;left;leaf 2000\n([^\n]*;)?main;right;leaf 3000$'
 expect_match "real: leaked" "$(cat real.rcap.leaked-allocations.folded)" \
     $'^([^\n]*;)?main;left;leaf 1$'
+if vg_clean; then
+    for f in collapsed speedscope massif; do
+        run_cmd valgrind -q --error-exitcode=99 --leak-check=full \
+            --errors-for-leak-kinds=definite,indirect "$RECYCLE" export real.rcap --format $f
+        expect "real: valgrind: --format $f is clean (symbols read)" 0 - ""
+    done
+fi
 expect_match "real: massif's tree names the functions and lines" "$(cat real.rcap.massif)" \
     $'\n n2: 5000 0x[0-9A-F]+: leaf \\([^\n]*export_tree\\.c:[0-9]+\\)\n  n1: 3000 0x[0-9A-F]+: right \\([^\n]*export_tree\\.c:[0-9]+\\)\n'
 finish
