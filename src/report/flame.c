@@ -70,6 +70,7 @@ typedef struct flame_box {
 typedef struct flame {
     rcr_replay *r;
     rcr_flame_kind kind;
+    bool complete;             /* false: the capture ends early */
     flame_frame *frames;
     size_t nframes, cap_frames;
     rcr_keys frame_of;         /* frame key -> index in frames */
@@ -433,8 +434,8 @@ static bool write_data(flame *fl, FILE *f) {
                                            : "allocated");
     fprintf(f, "\"total\":%" PRIu64 ",\n\"allocations\":%" PRIu64 ",\n", fl->boxes[0].value,
             fl->boxes[0].count);
-    fprintf(f, "\"sampled\":%s,\n\"fold\":%u,\n", r->header.sample_bytes ? "true" : "false",
-            FOLD);
+    fprintf(f, "\"sampled\":%s,\n\"complete\":%s,\n\"fold\":%u,\n",
+            r->header.sample_bytes ? "true" : "false", fl->complete ? "true" : "false", FOLD);
 
     /* the strings of the frames used, each once */
     int64_t *fidx[3];
@@ -624,7 +625,7 @@ int rcr_flamegraph(const char *path, const rcr_flame_options *o, FILE *out, FILE
     if (rcr_load(path, &lo, &replay, &complete, err) != 0)
         return 1;
 
-    flame fl = {.r = &replay, .kind = o->kind};
+    flame fl = {.r = &replay, .kind = o->kind, .complete = complete};
     rci_htable_init(&fl.child_of);
     char *json = NULL;
     size_t len = 0;

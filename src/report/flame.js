@@ -153,7 +153,8 @@
     var rows = [];          /* per depth: boxes drawn, [i, left, width] */
     var colours = {};
 
-    var sampled = data.sampled ? ' (sampled: estimates)' : '';
+    var sampled = (data.sampled ? ' (sampled: estimates)' : '') +
+        (data.complete ? '' : ' (the capture is cut short: up to where it ends)');
     document.getElementById('title').textContent = data.command_line;
     document.getElementById('subtitle').textContent =
         data.ended + ' \u2014 ' + fmtBytes(data.total) + ' ' + data.kind_label + ' in ' +

@@ -317,6 +317,8 @@ const root = rects.find(r => r.x === 0 && r.y === H - 18 + 1);
 if (!root || root.w !== 999) problems.push('root not drawn across the bottom: ' + JSON.stringify(rects[0]));
 if (els.title.textContent !== data.command_line) problems.push('title ' + els.title.textContent);
 if (!/\S/.test(els.subtitle.textContent)) problems.push('no subtitle');
+if (!data.complete !== els.subtitle.textContent.includes('cut short'))
+    problems.push('subtitle: ' + els.subtitle.textContent);
 /* hover the root */
 canvas.listeners.mousemove({clientX: 500, clientY: H - 9});
 const tipText = tip.children.map(c => c.textContent).join(' | ');
@@ -396,6 +398,15 @@ expect_match "many: twelve sites, each a box" "$OUT" '"app\+0xc00"'
 # ---- a capture without its last chunk: drawn up to where it ends --------------------------
 run_cmd "$RECYCLE" flamegraph incomplete.rcap -o incomplete.html
 expect "incomplete: exit 0" 0 "" -
+# Cut in the middle of a chunk: a warning, and the page says so.
+size=$(stat -c %s stats.rcap)
+head -c $((size - 3)) stats.rcap > cut.rcap
+run_cmd "$RECYCLE" flamegraph cut.rcap -o cut.html
+expect "cut short: exit 0" 0 "" -
+expect_match "cut short: a warning" "$ERR" '^recycle flamegraph: warning: '
+expect_match "cut short: the data says so" "$(cat cut.html)" '"complete":false,'
+ui_check "cut short: the subtitle says so" cut.html
+expect_match "a whole capture: the data says so" "$(cat stats-allocated.html)" '"complete":true,'
 
 # ---- where the page goes ---------------------------------------------------------------------
 mkdir -p outdir
