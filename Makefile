@@ -129,6 +129,9 @@ demo: deps
 	./build/bin/recycle report build/leaky_service.rcap --leaks
 	@echo "==> recycle lines build/leaky_service.rcap load_batch (memory_profiler's view of the peak)"
 	./build/bin/recycle lines build/leaky_service.rcap load_batch
+	./build/bin/recycle flamegraph build/leaky_service.rcap -o build/leaky_service.html
+	./build/bin/recycle plot build/leaky_service.rcap -o build/leaky_service.svg
+	@echo "==> open build/leaky_service.html (the flame graph) and build/leaky_service.svg (memory over time)"
 
 test-quick: build
 	cd build && $(CTEST) $(CTEST_ARGS)
