@@ -106,6 +106,8 @@ static int same(const rccap_event *a, const rccap_event *b) {
                a->u.exit.signal == b->u.exit.signal;
     case RCCAP_LEAK:
         return a->u.leak.ptr == b->u.leak.ptr && a->u.leak.state == b->u.leak.state;
+    case RCCAP_SYNC:
+        return a->u.sync.lag == b->u.sync.lag;
     default:
         return 0;
     }
