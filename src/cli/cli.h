@@ -113,6 +113,11 @@ int rcl_finish_stdout(int status);
 /* ---- subcommands ------------------------------------------------------------ */
 int rcl_cmd_run(const rcl_command *cmd, int argc, char **argv);
 int rcl_cmd_report(const rcl_command *cmd, int argc, char **argv);
+#ifdef RC_CLI_HAVE_REPORT
+#include "report/report.h"
+/* The value of --by (report, diff): false after a usage error. */
+bool rcl_parse_by(const rcl_args *a, const char *v, rcr_by *by);
+#endif
 int rcl_cmd_lines(const rcl_command *cmd, int argc, char **argv);
 int rcl_cmd_stats(const rcl_command *cmd, int argc, char **argv);
 int rcl_cmd_diff(const rcl_command *cmd, int argc, char **argv);

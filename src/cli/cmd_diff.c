@@ -24,26 +24,6 @@ static const rcl_option diff_options[] = {
 /* Text shows this many sites unless --top says otherwise. */
 #define DEFAULT_TOP 10
 
-static bool parse_by(const rcl_args *a, const char *v, rcr_by *by) {
-    static const struct {
-        const char *name;
-        rcr_by by;
-    } keys[] = {
-        {"line", RCR_BY_LINE},
-        {"function", RCR_BY_FUNCTION},
-        {"file", RCR_BY_FILE},
-        {"stack", RCR_BY_STACK},
-    };
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        if (strcmp(v, keys[i].name) == 0) {
-            *by = keys[i].by;
-            return true;
-        }
-    }
-    rcl_usage_error(a->cmd, "--by: '%s' is not one of function, line, file, stack", v);
-    return false;
-}
-
 static bool parse_sort(const rcl_args *a, const char *v, rcr_diff_sort *sort) {
     static const struct {
         const char *name;
@@ -92,7 +72,7 @@ int rcl_cmd_diff(const rcl_command *cmd, int argc, char **argv) {
             rcl_print_help(cmd);
             return RCL_EXIT_OK;
         case OPT_BY:
-            if (!parse_by(&a, a.value, &o.by))
+            if (!rcl_parse_by(&a, a.value, &o.by))
                 return RCL_EXIT_USAGE;
             break;
         case OPT_SORT:

@@ -25,7 +25,7 @@ static const rcl_option report_options[] = {
 /* Text reports show this many sites unless --top says otherwise. */
 #define DEFAULT_TOP 10
 
-static bool parse_by(const rcl_args *a, const char *v, rcr_by *by) {
+bool rcl_parse_by(const rcl_args *a, const char *v, rcr_by *by) {
     static const struct {
         const char *name;
         rcr_by by;
@@ -75,7 +75,7 @@ int rcl_cmd_report(const rcl_command *cmd, int argc, char **argv) {
             o.top_given = true;
             break;
         case OPT_BY:
-            if (!parse_by(&a, a.value, &o.by))
+            if (!rcl_parse_by(&a, a.value, &o.by))
                 return RCL_EXIT_USAGE;
             break;
         case OPT_LEAKS:

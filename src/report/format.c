@@ -36,11 +36,12 @@ const char *rcr_fmt_bytes(char buf[32], uint64_t n) {
     return buf;
 }
 
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0. */
-static size_t utf8_len(const unsigned char *s) {
+size_t rcr_utf8_len(const unsigned char *s, uint32_t *code) {
     unsigned char c = s[0];
-    if (c < 0x80)
+    if (c < 0x80) {
+        *code = c;
         return 1;
+    }
     size_t n;
     uint32_t cp;
     if (c >= 0xC2 && c <= 0xDF) {
@@ -63,6 +64,7 @@ static size_t utf8_len(const unsigned char *s) {
     if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
         (cp >= 0xD800 && cp <= 0xDFFF))
         return 0;
+    *code = cp;
     return n;
 }
 
@@ -89,7 +91,8 @@ void rcr_json_string(FILE *out, const char *s) {
             fprintf(out, "\\u%04x", c);
             p++;
         } else {
-            size_t n = utf8_len(p);
+            uint32_t code;
+            size_t n = rcr_utf8_len(p, &code);
             if (n == 0) {
                 fputs("\\ufffd", out);
                 p++;

@@ -56,6 +56,10 @@ void rcr_text_run_totals(FILE *out, const rcr_replay *r);
 /* s as a JSON string (null when s is NULL); bytes that are not valid UTF-8
  * become U+FFFD. */
 void rcr_json_string(FILE *out, const char *s);
+/* Length of the valid UTF-8 sequence at s (1 to 4; s NUL-terminated or
+ * long enough) and its code point in *code, or 0 when the bytes there are
+ * not valid UTF-8 (overlong, a surrogate, past U+10FFFF, cut short). */
+size_t rcr_utf8_len(const unsigned char *s, uint32_t *code);
 /* Seconds with nanosecond digits: 1.250000000. */
 void rcr_json_seconds(FILE *out, uint64_t ns);
 /* The run's keys, from "program" through "sample_bytes", each line

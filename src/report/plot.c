@@ -182,36 +182,12 @@ static bool on_event(void *arg, const rccap_event *ev) {
 
 /* ---- text in SVG ----------------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0. */
+/* Length of the UTF-8 sequence at s, or 0 when it is not valid or not a
+ * character XML allows (U+FFFE, U+FFFF). */
 static size_t utf8_len(const unsigned char *s) {
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
     uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    /* overlong forms, surrogates, past U+10FFFF; U+FFFE and U+FFFF are
-     * not characters XML allows */
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || (cp >= 0xD800 && cp <= 0xDFFF) ||
-        cp > 0x10FFFF || cp == 0xFFFE || cp == 0xFFFF)
-        return 0;
-    return n;
+    size_t n = rcr_utf8_len(s, &cp);
+    return n && cp != 0xFFFE && cp != 0xFFFF ? n : 0;
 }
 
 /* s as XML character data or an attribute's value: the five special
