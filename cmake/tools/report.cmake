@@ -7,7 +7,8 @@
 #                    whoever links it (the `recycle` command, the tests).
 #                    It reads captures with recycle_capture and uses the
 #                    heap's hash table and the symbolizer of librecycle
-#                    (recycle_static).
+#                    (recycle_static). SQLite (libsqlite3, pkg-config) writes
+#                    the sqlite export.
 #
 # Without recycle_capture (its reader) there is nothing to read captures
 # with: the target is not defined, and `recycle report` says it is not
@@ -25,9 +26,11 @@ target_compile_definitions(recycle_report PUBLIC RC_BUILD_CORE)
 target_include_directories(recycle_report PUBLIC
     "${PROJECT_SOURCE_DIR}/include"
     "${PROJECT_SOURCE_DIR}/src")
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(RC_SQLITE REQUIRED IMPORTED_TARGET sqlite3)
 target_link_libraries(recycle_report
     PUBLIC recycle_capture recycle_static
-    PRIVATE recycle_warnings)
+    PRIVATE recycle_warnings PkgConfig::RC_SQLITE)
 
 # The flame graph's page is self-contained: its script and style
 # (src/report/flame.js, flame.css) are compiled into the library as byte

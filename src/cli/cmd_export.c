@@ -1,12 +1,13 @@
 /* cmd_export.c - `recycle export`: its options, the output file, then the
  * report layer (report/export.h).
  *
- *   recycle export FILE --format collapsed|speedscope|massif [-o OUT]
- *                  [--kind allocated|peak|leaked] [--unit bytes|allocations]
+ *   recycle export FILE --format collapsed|speedscope|massif|pprof|sqlite
+ *                  [-o OUT] [--kind allocated|peak|leaked]
+ *                  [--unit bytes|allocations]
  *
- * Options and FILE may come in any order. pprof and sqlite are named in the
- * usage but not written yet: asking for them is a usage error (exit 2), so
- * that a script learns at once that the command line cannot work here.
+ * Options and FILE may come in any order. sqlite writes a database, which
+ * is a file and not a stream: it needs -o naming a file (a usage error
+ * otherwise).
  *
  * The output goes to stdout, or with -o to OUT, and never half-written:
  * it is written to a temporary file next to OUT (same directory, so the
@@ -37,6 +38,10 @@ static const rcl_option export_options[] = {
 /* Write the export into out_path as it is (not a regular file). */
 static int export_in_place(const rcl_command *cmd, const char *file, const rcr_export_options *o,
                            const char *out_path) {
+    if (o->format == RCR_EXPORT_SQLITE) {
+        rcl_error(cmd, "cannot write a database into '%s': not a regular file", out_path);
+        return RCL_EXIT_ERROR;
+    }
     FILE *out = fopen(out_path, "w");
     if (!out) {
         rcl_error(cmd, "cannot write '%s': %s", out_path, strerror(errno));
@@ -56,8 +61,10 @@ static int export_in_place(const rcl_command *cmd, const char *file, const rcr_e
 }
 
 /* Write the export into a temporary file renamed to out_path. */
-static int export_to_file(const rcl_command *cmd, const char *file, const rcr_export_options *o,
+static int export_to_file(const rcl_command *cmd, const char *file, const rcr_export_options *opt,
                           const char *out_path) {
+    rcr_export_options o_db = *opt;
+    const rcr_export_options *o = &o_db;
     /* OUT that exists and is not a regular file (a device, a pipe,
      * /dev/stdout) is written in place: renaming over it would replace it. */
     struct stat st;
@@ -78,6 +85,9 @@ static int export_to_file(const rcl_command *cmd, const char *file, const rcr_ex
     mode_t mask = umask(0);
     umask(mask);
     (void)fchmod(fd, 0666 & ~mask);
+    /* The database is written by SQLite into the (empty) temporary file. */
+    if (o->format == RCR_EXPORT_SQLITE)
+        o_db.database = tmp;
     FILE *out = fdopen(fd, "w");
     if (!out) {
         rcl_error(cmd, "cannot write '%s': %s", tmp, strerror(errno));
@@ -136,13 +146,13 @@ int rcl_cmd_export(const rcl_command *cmd, int argc, char **argv) {
                 o.format = RCR_EXPORT_SPEEDSCOPE;
             } else if (!strcmp(a.value, "massif")) {
                 o.format = RCR_EXPORT_MASSIF;
-            } else if (!strcmp(a.value, "pprof") || !strcmp(a.value, "sqlite")) {
-                rcl_usage_error(cmd, "--format %s is not available yet (available: collapsed, "
-                                "speedscope, massif)", a.value);
-                return RCL_EXIT_USAGE;
+            } else if (!strcmp(a.value, "pprof")) {
+                o.format = RCR_EXPORT_PPROF;
+            } else if (!strcmp(a.value, "sqlite")) {
+                o.format = RCR_EXPORT_SQLITE;
             } else {
                 rcl_usage_error(cmd, "--format: '%s' is not a format (collapsed, speedscope, "
-                                "massif)", a.value);
+                                "massif, pprof, sqlite)", a.value);
                 return RCL_EXIT_USAGE;
             }
             break;
@@ -184,7 +194,11 @@ int rcl_cmd_export(const rcl_command *cmd, int argc, char **argv) {
         return RCL_EXIT_USAGE;
     }
     if (!format) {
-        rcl_usage_error(cmd, "no --format given (collapsed, speedscope or massif)");
+        rcl_usage_error(cmd, "no --format given (collapsed, speedscope, massif, pprof or sqlite)");
+        return RCL_EXIT_USAGE;
+    }
+    if (o.format == RCR_EXPORT_SQLITE && (!output || !strcmp(output, "-"))) {
+        rcl_usage_error(cmd, "--format sqlite writes a database file: give it with -o FILE");
         return RCL_EXIT_USAGE;
     }
     if (output && strcmp(output, "-") != 0)

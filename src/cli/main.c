@@ -172,7 +172,7 @@ static const rcl_command commands[] = {
      "usage error.\n",
      DIFF_RUN},
     {"export", "convert a capture for other tools",
-     "export FILE --format collapsed|speedscope|massif [-o OUT]\n"
+     "export FILE --format collapsed|speedscope|massif|pprof|sqlite [-o OUT]\n"
      "       [--kind allocated|peak|leaked] [--unit bytes|allocations]",
      "Write the capture in another tool's format:\n"
      "  collapsed   folded stacks for flamegraph.pl, inferno or speedscope: one\n"
@@ -184,12 +184,19 @@ static const rcl_command commands[] = {
      "  massif      Valgrind massif's massif.out, for ms_print and\n"
      "              massif-visualizer: the heap over time (at most 50\n"
      "              snapshots) and the tree of the sites live at the peak\n"
+     "  pprof       a gzip-compressed profile.proto for `go tool pprof`,\n"
+     "              Pyroscope or Parca: objects and bytes allocated over the\n"
+     "              run, and in use (live) at the end\n"
+     "  sqlite      a SQLite database (needs -o): the capture's frames, stacks,\n"
+     "              sites and, for a full capture, every allocation; its\n"
+     "              tables are described in docs/sqlite.md\n"
      "A stack ends at the allocation's site (the frames inside the allocator\n"
      "are left out); the values of a kind add up to the totals of `recycle\n"
-     "report`. pprof and sqlite are not available yet.\n"
+     "report`.\n"
      "\n"
      "Options:\n"
-     "  -f, --format FMT    collapsed, speedscope or massif (required)\n"
+     "  -f, --format FMT    collapsed, speedscope, massif, pprof or sqlite\n"
+     "                      (required)\n"
      "  -o, --output OUT    write to OUT (replaced only once it is complete)\n"
      "                      instead of the standard output ('-')\n"
      "      --kind KIND     collapsed: bytes allocated over the run (default),\n"
@@ -199,7 +206,7 @@ static const rcl_command commands[] = {
      "  -h, --help          show this help and exit\n"
      "\n"
      "Exit status: 0, 1 if the capture cannot be read or is damaged or the\n"
-     "output cannot be written, 2 on a usage error (pprof and sqlite too).\n",
+     "output cannot be written, 2 on a usage error.\n",
      EXPORT_RUN},
     {"stats", "totals, a histogram of sizes, rates over time",
      "stats FILE [--json]",

@@ -441,6 +441,10 @@ static bool on_event(void *arg, const rccap_event *ev) {
 }
 
 int rcr_export(const char *path, const rcr_export_options *o, FILE *out, FILE *err) {
+    if (o->format == RCR_EXPORT_PPROF)
+        return rcr_export_pprof(path, o, out, err);
+    if (o->format == RCR_EXPORT_SQLITE)
+        return rcr_export_sqlite(path, o, err);
     rcr_replay replay;
     bool complete;
     rcr_massif massif;

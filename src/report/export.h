@@ -40,6 +40,8 @@ typedef enum rcr_export_format {
     RCR_EXPORT_COLLAPSED,
     RCR_EXPORT_SPEEDSCOPE,
     RCR_EXPORT_MASSIF,
+    RCR_EXPORT_PPROF,          /* export_pprof.c */
+    RCR_EXPORT_SQLITE,         /* export_sqlite.c */
 } rcr_export_format;
 
 /* Which figure a collapsed stack's value is. */
@@ -55,6 +57,10 @@ typedef struct rcr_export_options {
     bool allocations;          /* values in allocations, not bytes (collapsed,
                                   speedscope) */
     bool progress;             /* may show a progress line on err (a terminal) */
+    /* sqlite only: the database file to fill (out is not written). It is
+     * empty or does not exist yet: the caller makes a temporary file and
+     * renames it over the user's once the export succeeded. */
+    const char *database;
 } rcr_export_options;
 
 /* Read the capture at path and write it on out in the chosen format.

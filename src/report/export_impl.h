@@ -1,12 +1,15 @@
-/* export_impl.h - what export.c takes from export_massif.c: the heap over
- * time, gathered from the replay's change hook while the capture loads,
- * and the massif.out file written from it and the finished replay. */
+/* export_impl.h - what export.c takes from the files of the other formats:
+ * from export_massif.c the heap over time, gathered from the replay's
+ * change hook while the capture loads, and the massif.out file written
+ * from it and the finished replay; export_pprof.c and export_sqlite.c
+ * whole. */
 #ifndef RC_REPORT_EXPORT_IMPL_H
 #define RC_REPORT_EXPORT_IMPL_H
 #ifndef RC_BUILD_CORE
 #error "internal header: define RC_BUILD_CORE only inside recycle and its white-box tests"
 #endif
 
+#include "report/export.h"
 #include "report/replay.h"
 
 #include <stdbool.h>
@@ -39,5 +42,10 @@ void rcr_massif_on_change(void *arg, const rcr_replay *r, const rcr_change *c);
 /* The massif.out text of the finished replay r; false on out of memory
  * (out may hold part of it). */
 bool rcr_massif_write(rcr_massif *m, rcr_replay *r, FILE *out);
+
+/* The pprof and sqlite formats, each reading the capture itself: the
+ * contract of rcr_export (export.h). */
+int rcr_export_pprof(const char *path, const rcr_export_options *o, FILE *out, FILE *err);
+int rcr_export_sqlite(const char *path, const rcr_export_options *o, FILE *err);
 
 #endif /* RC_REPORT_EXPORT_IMPL_H */

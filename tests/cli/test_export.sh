@@ -239,11 +239,11 @@ run_cmd "$RECYCLE" export missing.rcap --format speedscope
 expect "missing file" 1 "" "recycle export: missing.rcap: cannot open: No such file or directory"
 
 # ---- usage --------------------------------------------------------------------------------
-usage="usage: recycle export FILE --format collapsed|speedscope|massif [-o OUT]
+usage="usage: recycle export FILE --format collapsed|speedscope|massif|pprof|sqlite [-o OUT]
               [--kind allocated|peak|leaked] [--unit bytes|allocations]
 Try 'recycle export --help' for more information."
 run_cmd "$RECYCLE" export basic.rcap
-expect "no format" 2 "" "recycle export: no --format given (collapsed, speedscope or massif)
+expect "no format" 2 "" "recycle export: no --format given (collapsed, speedscope, massif, pprof or sqlite)
 $usage"
 run_cmd "$RECYCLE" export --format collapsed
 expect "no file" 2 "" "recycle export: no capture file given
@@ -251,14 +251,14 @@ $usage"
 run_cmd "$RECYCLE" export a.rcap b.rcap --format collapsed
 expect "two files" 2 "" "recycle export: one capture at a time ('a.rcap' and 'b.rcap')
 $usage"
-for f in pprof sqlite; do
-    run_cmd "$RECYCLE" export basic.rcap --format $f
-    expect "--format $f: not available yet" 2 "" \
-        "recycle export: --format $f is not available yet (available: collapsed, speedscope, massif)
+run_cmd "$RECYCLE" export basic.rcap --format sqlite
+expect "--format sqlite to stdout" 2 "" "recycle export: --format sqlite writes a database file: give it with -o FILE
 $usage"
-done
+run_cmd "$RECYCLE" export basic.rcap --format sqlite -o -
+expect "--format sqlite -o -" 2 "" "recycle export: --format sqlite writes a database file: give it with -o FILE
+$usage"
 run_cmd "$RECYCLE" export basic.rcap --format svg
-expect "--format svg" 2 "" "recycle export: --format: 'svg' is not a format (collapsed, speedscope, massif)
+expect "--format svg" 2 "" "recycle export: --format: 'svg' is not a format (collapsed, speedscope, massif, pprof, sqlite)
 $usage"
 run_cmd "$RECYCLE" export basic.rcap --format collapsed --kind freed
 expect "--kind freed" 2 "" "recycle export: --kind: 'freed' is not allocated, peak or leaked
@@ -273,7 +273,7 @@ run_cmd "$RECYCLE" export basic.rcap --format
 expect_match "--format without a value" "$STATUS $ERR" "^2 recycle export: option '--format' needs an argument"
 run_cmd "$RECYCLE" export --help
 expect_match "--help: the usage and the formats" "$STATUS $OUT" \
-    $'^0 usage: recycle export FILE --format collapsed\\|speedscope\\|massif .*\n  collapsed .*\n  speedscope .*\n  massif '
+    $'^0 usage: recycle export FILE --format collapsed\\|speedscope\\|massif\\|pprof\\|sqlite .*\n  collapsed .*\n  speedscope .*\n  massif .*\n  pprof .*\n  sqlite '
 
 # ---- under valgrind: no leak, no invalid read --------------------------------------------------
 vg_clean() {
