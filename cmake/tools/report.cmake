@@ -54,3 +54,6 @@ endforeach()
 file(WRITE "${rc_flame_generated}.new" "${rc_flame_code}")
 configure_file("${rc_flame_generated}.new" "${rc_flame_generated}" COPYONLY)
 target_sources(recycle_report PRIVATE "${rc_flame_generated}")
+
+# The pprof export's profile.proto, compiled with protoc-c.
+include("${CMAKE_CURRENT_LIST_DIR}/pprof.cmake")
