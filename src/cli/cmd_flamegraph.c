@@ -93,7 +93,7 @@ int rcl_cmd_flamegraph(const rcl_command *cmd, int argc, char **argv) {
         }
         o.output = owned;
     }
-    int status = rcr_flamegraph(file, &o, stdout, stderr) == 0 ? RCL_EXIT_OK : RCL_EXIT_ERROR;
+    int status = rcr_flamegraph(file, &o, stderr) == 0 ? RCL_EXIT_OK : RCL_EXIT_ERROR;
     free(owned);
     return status;
 }

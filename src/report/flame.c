@@ -34,14 +34,12 @@
 #include "report/format.h"
 #include "report/keys.h"
 #include "report/load.h"
+#include "report/output.h"
 #include "report/sites.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define MSG "recycle flamegraph: "
 /* Boxes lighter than total / FOLD are folded into their parent. */
@@ -514,7 +512,7 @@ done:
 }
 
 /* The data as it goes inside <script>: '<', '>' and '&' as \u escapes. */
-static void put_script_json(FILE *out, const char *json, size_t len) {
+void rcr_flame_put_script_json(FILE *out, const char *json, size_t len) {
     size_t from = 0;
     for (size_t i = 0; i < len; i++) {
         const char *esc = json[i] == '<' ? "\\u003c"
@@ -528,6 +526,14 @@ static void put_script_json(FILE *out, const char *json, size_t len) {
         }
     }
     fwrite(json + from, 1, len - from, out);
+}
+
+void rcr_flame_put_script(FILE *out) {
+    fwrite(rcr_flame_js, 1, rcr_flame_js_size, out);
+}
+
+void rcr_flame_put_style(FILE *out) {
+    fwrite(rcr_flame_css, 1, rcr_flame_css_size, out);
 }
 
 static void write_page(FILE *out, const char *json, size_t len) {
@@ -550,61 +556,10 @@ static void write_page(FILE *out, const char *json, size_t len) {
           "<footer id=\"details\">Click a box to zoom into it, the root or Escape to zoom out. "
           "Boxes narrower than 0.1% of the total are folded into their parent.</footer>\n"
           "<script type=\"application/json\" id=\"flame-data\">\n", out);
-    put_script_json(out, json, len);
+    rcr_flame_put_script_json(out, json, len);
     fputs("\n</script>\n<script>\n", out);
     fwrite(rcr_flame_js, 1, rcr_flame_js_size, out);
     fputs("</script>\n</body>\n</html>\n", out);
-}
-
-/* ---- output ------------------------------------------------------------------------------- */
-
-/* Write the page to path: through a temporary file renamed over it when
- * path is a regular file or missing, in place otherwise. 0, or 1 after a
- * message. */
-static int write_file(const char *path, const char *json, size_t len, FILE *err) {
-    struct stat st;
-    bool in_place = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
-    char *tmp = NULL;
-    FILE *f = NULL;
-    if (in_place) {
-        f = fopen(path, "w");
-    } else {
-        if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
-            fprintf(err, MSG "out of memory\n");
-            return 1;
-        }
-        int fd = mkstemp(tmp);
-        if (fd >= 0) {
-            mode_t mask = umask(0);
-            umask(mask);
-            if (fchmod(fd, 0666 & ~mask) != 0 || !(f = fdopen(fd, "w"))) {
-                int e = errno;
-                close(fd);
-                unlink(tmp);
-                errno = e;
-            }
-        }
-    }
-    if (!f) {
-        fprintf(err, MSG "cannot write %s: %s\n", path, strerror(errno));
-        free(tmp);
-        return 1;
-    }
-    write_page(f, json, len);
-    int e = 0;
-    if (fflush(f) != 0 || ferror(f))
-        e = errno ? errno : EIO;
-    if (fclose(f) != 0 && !e)
-        e = errno ? errno : EIO;
-    if (!e && tmp && rename(tmp, path) != 0)
-        e = errno;
-    if (e) {
-        if (tmp)
-            unlink(tmp);
-        fprintf(err, MSG "cannot write %s: %s\n", path, strerror(e));
-    }
-    free(tmp);
-    return e ? 1 : 0;
 }
 
 static void flame_free(flame *fl) {
@@ -618,42 +573,47 @@ static void flame_free(flame *fl) {
     free(fl->end);
 }
 
-int rcr_flamegraph(const char *path, const rcr_flame_options *o, FILE *out, FILE *err) {
+bool rcr_flame_json(rcr_replay *r, rcr_flame_kind kind, bool complete, char **json,
+                    size_t *len) {
+    flame fl = {.r = r, .kind = kind, .complete = complete};
+    rci_htable_init(&fl.child_of);
+    *json = NULL;
+    *len = 0;
+    FILE *mem = NULL;
+    bool ok = build(&fl) && (mem = open_memstream(json, len)) != NULL;
+    if (mem) {
+        ok = write_data(&fl, mem);
+        if (fclose(mem) != 0)
+            ok = false;
+    }
+    flame_free(&fl);
+    if (!ok) {
+        free(*json);
+        *json = NULL;
+        *len = 0;
+    }
+    return ok;
+}
+
+int rcr_flamegraph(const char *path, const rcr_flame_options *o, FILE *err) {
     rcr_replay replay;
     bool complete;
     rcr_load_options lo = {.prefix = MSG, .progress = o->progress};
     if (rcr_load(path, &lo, &replay, &complete, err) != 0)
         return 1;
-
-    flame fl = {.r = &replay, .kind = o->kind, .complete = complete};
-    rci_htable_init(&fl.child_of);
-    char *json = NULL;
-    size_t len = 0;
+    char *json;
+    size_t len;
     int status = 1;
-    FILE *mem = NULL;
-    if (!build(&fl) || !(mem = open_memstream(&json, &len)))
-        goto oom;
-    bool ok = write_data(&fl, mem);
-    if (fclose(mem) != 0 || !ok)
-        goto oom;
-
-    if (strcmp(o->output, "-") == 0) {
-        write_page(out, json, len);
-        if (fflush(out) != 0 || ferror(out)) {
-            fprintf(err, MSG "write error on standard output: %s\n",
-                    errno ? strerror(errno) : "unknown error");
-            goto done;
-        }
-        status = 0;
+    if (!rcr_flame_json(&replay, o->kind, complete, &json, &len)) {
+        fprintf(err, MSG "out of memory\n");
     } else {
-        status = write_file(o->output, json, len, err);
+        rcr_output out;
+        if (rcr_output_open(&out, o->output, MSG, err)) {
+            write_page(out.f, json, len);
+            status = rcr_output_close(&out, true, MSG, err);
+        }
+        free(json);
     }
-    goto done;
-oom:
-    fprintf(err, MSG "out of memory\n");
-done:
-    free(json);
-    flame_free(&fl);
     rcr_replay_free(&replay);
     return status;
 }

@@ -27,6 +27,8 @@
 #error "internal header: define RC_BUILD_CORE only inside recycle and its white-box tests"
 #endif
 
+#include "report/replay.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -54,6 +56,20 @@ const char *rcr_flame_kind_name(rcr_flame_kind kind);
  * "recycle flamegraph: ". Returns 0, or 1 when the capture cannot be read
  * or is damaged, memory runs out, or the page cannot be written (nothing
  * is left at o->output then, unless it was a device or a pipe). */
-int rcr_flamegraph(const char *path, const rcr_flame_options *o, FILE *out, FILE *err);
+int rcr_flamegraph(const char *path, const rcr_flame_options *o, FILE *err);
+
+/* The pieces, for pages that hold a flame graph among other things
+ * (html.c). The data block of kind's flame graph of the finished replay r
+ * into *json (malloc'd, *len bytes; the caller frees it); complete false
+ * says the capture was cut short. false on out of memory. */
+bool rcr_flame_json(rcr_replay *r, rcr_flame_kind kind, bool complete, char **json,
+                    size_t *len);
+/* json written as the content of a <script type="application/json">
+ * element: '<', '>' and '&' as \u escapes, so that nothing in it can end
+ * the element. */
+void rcr_flame_put_script_json(FILE *out, const char *json, size_t len);
+/* The flame graph's script and style (flame.js, flame.css). */
+void rcr_flame_put_script(FILE *out);
+void rcr_flame_put_style(FILE *out);
 
 #endif /* RC_REPORT_FLAME_H */

@@ -31,14 +31,12 @@
 
 #include "report/format.h"
 #include "report/load.h"
+#include "report/output.h"
 #include "report/sites.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define MSG "recycle plot: "
 
@@ -69,14 +67,15 @@ typedef struct column {
     uint64_t min_seq, max_seq;
 } column;
 
-typedef struct plot {
+struct rcr_plot_data {
     rcr_replay *replay;
     column heap[COLUMNS], rss[COLUMNS];
     uint64_t width;                  /* of a column, in ns */
     uint64_t seq;                    /* values added so far */
     uint64_t heap_time;              /* the latest time of a change */
     uint64_t rss_samples, rss_max;
-} plot;
+};
+typedef struct rcr_plot_data plot;
 
 /* ---- columns ----------------------------------------------------------------------- */
 
@@ -163,7 +162,7 @@ static void on_change(void *arg, const rcr_replay *r, const rcr_change *c) {
     column_add(&p->heap[column_of(p, p->heap_time)], p->heap_time, r->live_bytes, p->seq++);
 }
 
-static bool on_event(void *arg, const rccap_event *ev) {
+bool rcr_plot_on_event(void *arg, const rccap_event *ev) {
     plot *p = arg;
     if (!p->replay->on_change) {
         p->replay->on_change = on_change;
@@ -483,8 +482,8 @@ static size_t draw_rss(FILE *out, const plot *p, const axis *t, const axis *m) {
 
 /* ---- the image ---------------------------------------------------------------------- */
 
-static void draw(FILE *out, const plot *p, rcr_replay *r, const rcr_sites *sites, size_t top,
-                 bool complete) {
+void rcr_plot_draw(const rcr_plot_data *p, rcr_replay *r, const rcr_sites *sites, size_t top,
+                   bool complete, FILE *out) {
     const rcr_totals *tot = &r->totals;
     bool sampled = r->header.sample_bytes != 0;
     axis t = time_axis(tot->duration_ns);
@@ -587,115 +586,54 @@ static void draw(FILE *out, const plot *p, rcr_replay *r, const rcr_sites *sites
     fputs("</g>\n</svg>\n", out);
 }
 
-/* ---- output ---------------------------------------------------------------------------- */
-
-/* Close f after a write: 0, or an errno value. */
-static int close_written(FILE *f) {
-    int e = 0;
-    if (fflush(f) != 0 || ferror(f))
-        e = errno ? errno : EIO;
-    if (fclose(f) != 0 && !e)
-        e = errno ? errno : EIO;
-    return e;
-}
-
-static int write_plot(const char *out_path, const plot *p, rcr_replay *r,
-                      const rcr_sites *sites, size_t top, bool complete, FILE *err) {
-    if (strcmp(out_path, "-") == 0) {
-        /* flushed, and a write error reported, by the caller */
-        draw(stdout, p, r, sites, top, complete);
-        return 0;
-    }
-    struct stat st;
-    if (stat(out_path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        /* a device or a pipe: renaming over it would replace it */
-        FILE *f = fopen(out_path, "w");
-        if (!f) {
-            fprintf(err, MSG "%s: %s\n", out_path, strerror(errno));
-            return 1;
-        }
-        errno = 0;
-        draw(f, p, r, sites, top, complete);
-        int e = close_written(f);
-        if (e) {
-            fprintf(err, MSG "%s: %s\n", out_path, strerror(e));
-            return 1;
-        }
-        return 0;
-    }
-    char *tmp = NULL;
-    if (asprintf(&tmp, "%s.XXXXXX", out_path) < 0) {
-        fprintf(err, MSG "%s: out of memory\n", out_path);
-        return 1;
-    }
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        fprintf(err, MSG "%s: %s\n", out_path, strerror(errno));
-        free(tmp);
-        return 1;
-    }
-    /* mkstemp makes it 0600; an image is as readable as any new file */
-    mode_t mask = umask(0);
-    umask(mask);
-    (void)fchmod(fd, 0666 & ~mask);
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        fprintf(err, MSG "%s: %s\n", out_path, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return 1;
-    }
-    errno = 0;
-    draw(f, p, r, sites, top, complete);
-    int e = close_written(f);
-    if (!e && rename(tmp, out_path) != 0)
-        e = errno;
-    if (e) {
-        fprintf(err, MSG "%s: %s\n", out_path, strerror(e));
-        unlink(tmp);
-        free(tmp);
-        return 1;
-    }
-    free(tmp);
-    return 0;
-}
-
 /* ---- the whole ---------------------------------------------------------------------------- */
+
+rcr_plot_data *rcr_plot_new(rcr_replay *replay) {
+    plot *p = calloc(1, sizeof *p);
+    if (p) {
+        p->replay = replay;
+        p->width = FIRST_WIDTH_NS;
+    }
+    return p;
+}
+
+void rcr_plot_free(rcr_plot_data *p) {
+    free(p);
+}
 
 int rcr_plot(const char *path, const rcr_plot_options *options, const char *out_path,
              FILE *err) {
     rcr_replay replay;
-    plot *p = calloc(1, sizeof *p);
+    plot *p = rcr_plot_new(&replay);
     if (!p) {
-        fprintf(err, MSG "%s: out of memory\n", path);
+        fprintf(err, MSG "out of memory\n");
         return 1;
     }
-    p->replay = &replay;
-    p->width = FIRST_WIDTH_NS;
-
     bool complete;
     rcr_load_options lo = {
         .prefix = MSG,
         .progress = options->progress,
-        .on_event = on_event,
+        .on_event = rcr_plot_on_event,
         .arg = p,
     };
     if (rcr_load(path, &lo, &replay, &complete, err) != 0) {
-        free(p);
+        rcr_plot_free(p);
         return 1;
     }
-    int status;
+    int status = 1;
     rcr_sites sites;
     if (!rcr_sites_build(&replay, RCR_BY_LINE, &sites)) {
-        fprintf(err, MSG "%s: out of memory\n", path);
-        status = 1;
+        fprintf(err, MSG "out of memory\n");
     } else {
         rcr_sites_sort(&sites, RCR_METRIC_PEAK);
-        status = write_plot(out_path, p, &replay, &sites, options->top, complete, err);
+        rcr_output out;
+        if (rcr_output_open(&out, out_path, MSG, err)) {
+            rcr_plot_draw(p, &replay, &sites, options->top, complete, out.f);
+            status = rcr_output_close(&out, true, MSG, err);
+        }
         rcr_sites_free(&sites);
     }
     rcr_replay_free(&replay);
-    free(p);
+    rcr_plot_free(p);
     return status;
 }

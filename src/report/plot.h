@@ -23,6 +23,8 @@
 #error "internal header: define RC_BUILD_CORE only inside recycle and its white-box tests"
 #endif
 
+#include "report/sites.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -43,5 +45,18 @@ typedef struct rcr_plot_options {
  * capture that ends early is drawn up to where it ends, with a warning. */
 int rcr_plot(const char *path, const rcr_plot_options *options, const char *out_path,
              FILE *err);
+
+/* The pieces, for pages that hold the plot among other things (html.c):
+ * a plot made before the capture is loaded, fed by the load
+ * (rcr_load_options.on_event = rcr_plot_on_event, .arg = the plot; it
+ * sets the replay's change hook), then drawn as a standalone SVG document
+ * from the finished replay and its sites sorted by peak bytes
+ * (RCR_METRIC_PEAK), the top of which make the legend. */
+typedef struct rcr_plot_data rcr_plot_data;
+rcr_plot_data *rcr_plot_new(rcr_replay *replay);     /* NULL: out of memory */
+bool rcr_plot_on_event(void *arg, const rccap_event *ev);
+void rcr_plot_draw(const rcr_plot_data *p, rcr_replay *r, const rcr_sites *sites, size_t top,
+                   bool complete, FILE *out);
+void rcr_plot_free(rcr_plot_data *p);
 
 #endif /* RC_REPORT_PLOT_H */

@@ -210,7 +210,7 @@ run_cmd "$RECYCLE" plot -o - stats.rcap
 expect_eq "-o -: no file written" "$(ls stats.svg 2>&1 > /dev/null | wc -l)" 1
 if [[ -w /dev/full ]]; then
     run_cmd "$RECYCLE" plot -o /dev/full stats.rcap
-    expect "-o /dev/full: exit 1" 1 "" "recycle plot: /dev/full: No space left on device"
+    expect "-o /dev/full: exit 1" 1 "" "recycle plot: cannot write /dev/full: No space left on device"
     "$RECYCLE" plot -o - stats.rcap > /dev/full 2> "$TMP/err"
     STATUS=$?
     ERR=$(cat "$TMP/err")
@@ -218,7 +218,7 @@ if [[ -w /dev/full ]]; then
 fi
 run_cmd "$RECYCLE" plot -o no/such/folder/x.svg stats.rcap
 expect "-o into a missing folder: exit 1" 1 "" \
-    "recycle plot: no/such/folder/x.svg: No such file or directory"
+    "recycle plot: cannot write no/such/folder/x.svg: No such file or directory"
 
 # ---- damaged, missing: nothing written, what was there left alone -------------------------
 cp stats.rcap damaged.rcap
