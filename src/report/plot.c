@@ -31,6 +31,7 @@
 
 #include "report/format.h"
 #include "report/load.h"
+#include "report/markup.h"
 #include "report/output.h"
 #include "report/sites.h"
 
@@ -180,103 +181,6 @@ bool rcr_plot_on_event(void *arg, const rccap_event *ev) {
 }
 
 /* ---- text in SVG ----------------------------------------------------------------------- */
-
-/* Length of the UTF-8 sequence at s, or 0 when it is not valid or not a
- * character XML allows (U+FFFE, U+FFFF). */
-static size_t utf8_len(const unsigned char *s) {
-    uint32_t cp;
-    size_t n = rcr_utf8_len(s, &cp);
-    return n && cp != 0xFFFE && cp != 0xFFFF ? n : 0;
-}
-
-/* s as XML character data or an attribute's value: the five special
- * characters as entities; bytes that are not valid UTF-8, and control
- * characters XML 1.0 does not allow, as U+FFFD; tabs and newlines as
- * spaces (a label is one line). */
-static void put_xml(FILE *out, const char *s) {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        switch (*p) {
-        case '&': fputs("&amp;", out); p++; continue;
-        case '<': fputs("&lt;", out); p++; continue;
-        case '>': fputs("&gt;", out); p++; continue;
-        case '"': fputs("&quot;", out); p++; continue;
-        case '\'': fputs("&apos;", out); p++; continue;
-        case '\t':
-        case '\n':
-        case '\r': fputc(' ', out); p++; continue;
-        default: break;
-        }
-        size_t n = *p < 0x20 ? 0 : utf8_len(p);
-        if (n == 0) {
-            fputs("\xEF\xBF\xBD", out);
-            p++;
-        } else {
-            fwrite(p, 1, n, out);
-            p += n;
-        }
-    }
-}
-
-static const char *basename_of(const char *path) {
-    const char *slash = strrchr(path, '/');
-    return slash && slash[1] ? slash + 1 : path;
-}
-
-/* A site as the report's tables name it: function (file:line), or the
- * module and offset when the pc has no source. */
-static void put_frame(FILE *out, const rcr_frame *f, uint32_t node) {
-    if (node == 0) {
-        put_xml(out, "[no stack recorded]");
-        return;
-    }
-    if (f->function)
-        put_xml(out, f->function);
-    if (f->file) {
-        put_xml(out, f->function ? " (" : "");
-        put_xml(out, f->file);
-        if (f->line)
-            fprintf(out, ":%d", f->line);
-        if (f->function)
-            fputc(')', out);
-        return;
-    }
-    if (f->module) {
-        put_xml(out, f->function ? " (" : "");
-        put_xml(out, basename_of(f->module));
-        fprintf(out, "+0x%" PRIx64 "%s", f->offset, f->function ? ")" : "");
-        return;
-    }
-    fprintf(out, f->function ? " (0x%" PRIx64 ")" : "0x%" PRIx64 " (in no module)", f->offset);
-}
-
-/* How the run ended, as `recycle report` says it. */
-static void put_end(FILE *out, const rcr_replay *r) {
-    char t[32];
-    rcr_fmt_seconds(t, r->totals.duration_ns);
-    switch (r->end) {
-    case RCCAP_END_RETURNED:
-        fprintf(out, "exited with status %d after %s", r->exit_status, t);
-        break;
-    case RCCAP_END_EXIT_NOW:
-        fprintf(out, "exited with status %d (_exit) after %s", r->exit_status, t);
-        break;
-    case RCCAP_END_SIGNAL: {
-        const char *name = strsignal(r->exit_signal);
-        fprintf(out, "killed by signal %d (", r->exit_signal);
-        put_xml(out, name ? name : "unknown signal");
-        fprintf(out, ") after %s", t);
-        break;
-    }
-    case RCCAP_END_EXEC:
-        fprintf(out, "replaced itself by another program (exec) after %s", t);
-        break;
-    case RCCAP_END_UNKNOWN:
-    default:
-        fprintf(out, "end unknown (no exit record; the last record is at %s)", t);
-        break;
-    }
-}
 
 /* ---- axes ---------------------------------------------------------------------------- */
 
@@ -505,15 +409,15 @@ void rcr_plot_draw(const rcr_plot_data *p, rcr_replay *r, const rcr_sites *sites
     /* the title: the program, how it ended, what kind of figures */
     const char *program = r->command_line[0] ? r->command_line : r->program;
     fputs("<title>", out);
-    put_xml(out, "recycle plot: ");
-    put_xml(out, program);
+    rcr_put_xml(out, "recycle plot: ");
+    rcr_put_xml(out, program);
     fputs("</title>\n", out);
     fprintf(out, "<text id=\"title\" x=\"%d\" y=\"22\" font-size=\"15\" font-weight=\"bold\">",
             LEFT);
-    put_xml(out, program);
+    rcr_put_xml(out, program);
     fprintf(out, " (pid %" PRIu64 ")</text>\n", r->header.pid);
     fprintf(out, "<text id=\"subtitle\" x=\"%d\" y=\"42\" font-size=\"12\">", LEFT);
-    put_end(out, r);
+    rcr_put_end_xml(out, r);
     if (sampled) {
         char b[32];
         fprintf(out, "; estimated from a sample (one allocation per %s)",
@@ -578,7 +482,7 @@ void rcr_plot_draw(const rcr_plot_data *p, rcr_replay *r, const rcr_sites *sites
             fprintf(out, "<text class=\"site\" x=\"%d\" y=\"%d\"><tspan class=\"bytes\">%s"
                     "</tspan>  <tspan class=\"where\">", LEFT + 10, y,
                     rcr_fmt_bytes_exact(b, s->fig.peak_bytes));
-            put_frame(out, &s->frame, s->node);
+            rcr_put_frame_xml(out, &s->frame, s->node);
             fputs("</tspan></text>\n", out);
         }
         fputs("</g>\n", out);
