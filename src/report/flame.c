@@ -30,7 +30,7 @@
 #define _GNU_SOURCE
 #include "report/flame.h"
 
-#include "report/flame_assets.h"
+#include "report/assets.h"
 #include "report/format.h"
 #include "report/keys.h"
 #include "report/load.h"

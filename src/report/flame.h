@@ -19,7 +19,7 @@
  *
  * The page carries its data as JSON in a script element (frames as a
  * string table, the tree as parallel arrays in preorder) and draws it
- * with its own script (flame.js, flame.css; flame_assets.h): nothing is
+ * with its own script (flame.js, flame.css; assets.h): nothing is
  * fetched from anywhere. */
 #ifndef RC_REPORT_FLAME_H
 #define RC_REPORT_FLAME_H
