@@ -363,35 +363,6 @@ static void json_i64s(FILE *f, const char *key, const int64_t *v, size_t n, bool
 }
 
 /* How the program ended, in words. */
-static void json_ended(FILE *f, const rcr_replay *r) {
-    char *text = NULL;
-    int len;
-    switch (r->end) {
-    case RCCAP_END_RETURNED:
-        len = asprintf(&text, "exited with status %d", (int)r->exit_status);
-        break;
-    case RCCAP_END_EXIT_NOW:
-        len = asprintf(&text, "exited with status %d (_exit)", (int)r->exit_status);
-        break;
-    case RCCAP_END_SIGNAL: {
-        const char *name = strsignal(r->exit_signal);
-        len = asprintf(&text, "killed by signal %d (%s)", (int)r->exit_signal,
-                       name ? name : "unknown signal");
-        break;
-    }
-    case RCCAP_END_EXEC:
-        len = asprintf(&text, "replaced itself (exec)");
-        break;
-    case RCCAP_END_UNKNOWN:
-    default:
-        len = asprintf(&text, "end unknown (no exit record)");
-        break;
-    }
-    rcr_json_string(f, len < 0 ? "" : text);
-    if (len >= 0)
-        free(text);
-}
-
 /* The data block as JSON into f (a memory stream); false on out of memory. */
 static bool write_data(flame *fl, FILE *f) {
     const rcr_replay *r = fl->r;
@@ -425,7 +396,8 @@ static bool write_data(flame *fl, FILE *f) {
     fputs(",\n\"command_line\":", f);
     rcr_json_string(f, r->command_line[0] ? r->command_line : r->program);
     fprintf(f, ",\n\"pid\":%" PRIu64 ",\n\"ended\":", r->header.pid);
-    json_ended(f, r);
+    char ended[RCR_END_TEXT];
+    rcr_json_string(f, rcr_end_text(ended, r, false));
     fprintf(f, ",\n\"kind\":\"%s\",\n\"kind_label\":\"%s\",\n", rcr_flame_kind_name(fl->kind),
             fl->kind == RCR_FLAME_PEAK     ? "live at the peak"
             : fl->kind == RCR_FLAME_LEAKED ? (exited ? "leaked at exit" : "live at the end")

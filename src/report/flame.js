@@ -140,8 +140,11 @@
     if (typeof document === 'undefined')
         return;
 
-    var data = JSON.parse(document.getElementById('flame-data').textContent);
-    var model = new Flame(data);
+    /* A page may hold several graphs of one capture (`recycle html`: one
+     * data block per kind, "flame-data-<kind>", and a #flame-kind select
+     * choosing one); `recycle flamegraph`'s page holds one ("flame-data"). */
+    var kindSelect = document.getElementById('flame-kind');
+    var data, model;
     var canvas = document.getElementById('canvas');
     var chart = document.getElementById('chart');
     var tip = document.getElementById('tip');
@@ -153,16 +156,24 @@
     var rows = [];          /* per depth: boxes drawn, [i, left, width] */
     var colours = {};
 
-    var sampled = (data.sampled ? ' (sampled: estimates)' : '') +
-        (data.complete ? '' : ' (the capture is cut short: up to where it ends)');
-    document.getElementById('title').textContent = data.command_line;
-    document.getElementById('subtitle').textContent =
-        data.ended + ' \u2014 ' + fmtBytes(data.total) + ' ' + data.kind_label + ' in ' +
-        fmtCount(data.allocations) + (data.allocations === 1 ? ' allocation' : ' allocations') +
-        sampled + ' (pid ' + data.pid + ')';
-    document.title = data.program + ': flame graph, ' + data.kind_label;
-    canvas.setAttribute('role', 'img');
-    canvas.setAttribute('aria-label', 'flame graph of the bytes ' + data.kind_label);
+    function load() {
+        var id = kindSelect ? 'flame-data-' + kindSelect.value : 'flame-data';
+        data = JSON.parse(document.getElementById(id).textContent);
+        model = new Flame(data);
+        focus = 0;
+        var sampled = (data.sampled ? ' (sampled: estimates)' : '') +
+            (data.complete ? '' : ' (the capture is cut short: up to where it ends)');
+        document.getElementById('title').textContent = data.command_line;
+        document.getElementById('subtitle').textContent =
+            data.ended + ' \u2014 ' + fmtBytes(data.total) + ' ' + data.kind_label + ' in ' +
+            fmtCount(data.allocations) + (data.allocations === 1 ? ' allocation' : ' allocations') +
+            sampled + ' (pid ' + data.pid + ')';
+        if (!kindSelect)
+            document.title = data.program + ': flame graph, ' + data.kind_label;
+        canvas.setAttribute('role', 'img');
+        canvas.setAttribute('aria-label', 'flame graph of the bytes ' + data.kind_label);
+    }
+    load();
 
     function colourOf(i) {
         if (i === 0)
@@ -330,6 +341,13 @@
         render();
     });
     icicle.addEventListener('change', render);
+    if (kindSelect)
+        kindSelect.addEventListener('change', function () {
+            load();
+            tip.hidden = true;
+            runSearch();
+            render();
+        });
     window.addEventListener('resize', render);
     render();
 })();

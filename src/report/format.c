@@ -139,30 +139,38 @@ bool rcr_ended_by_itself(const rcr_replay *r) {
     return r->end == RCCAP_END_RETURNED || r->end == RCCAP_END_EXIT_NOW;
 }
 
-static void print_end(FILE *out, const rcr_replay *r) {
+const char *rcr_end_text(char buf[RCR_END_TEXT], const rcr_replay *r, bool with_time) {
     char t[32];
     rcr_fmt_seconds(t, r->totals.duration_ns);
+    const char *after = with_time ? " after " : "";
+    if (!with_time)
+        t[0] = 0;
     switch (r->end) {
     case RCCAP_END_RETURNED:
-        fprintf(out, "exited with status %d after %s\n", r->exit_status, t);
+        snprintf(buf, RCR_END_TEXT, "exited with status %d%s%s", r->exit_status, after, t);
         break;
     case RCCAP_END_EXIT_NOW:
-        fprintf(out, "exited with status %d (_exit) after %s\n", r->exit_status, t);
+        snprintf(buf, RCR_END_TEXT, "exited with status %d (_exit)%s%s", r->exit_status, after, t);
         break;
     case RCCAP_END_SIGNAL: {
         const char *name = strsignal(r->exit_signal);
-        fprintf(out, "killed by signal %d (%s) after %s\n", r->exit_signal,
-                name ? name : "unknown signal", t);
+        snprintf(buf, RCR_END_TEXT, "killed by signal %d (%.60s)%s%s", r->exit_signal,
+                 name ? name : "unknown signal", after, t);
         break;
     }
     case RCCAP_END_EXEC:
-        fprintf(out, "replaced itself by another program (exec) after %s\n", t);
+        snprintf(buf, RCR_END_TEXT, "replaced itself by another program (exec)%s%s", after, t);
         break;
     case RCCAP_END_UNKNOWN:
     default:
-        fprintf(out, "unknown: the capture has no exit record (the last record is at %s)\n", t);
+        if (with_time)
+            snprintf(buf, RCR_END_TEXT,
+                     "unknown: the capture has no exit record (the last record is at %s)", t);
+        else
+            snprintf(buf, RCR_END_TEXT, "unknown: the capture has no exit record");
         break;
     }
+    return buf;
 }
 
 void rcr_text_run_totals(FILE *out, const rcr_replay *r) {
@@ -171,8 +179,8 @@ void rcr_text_run_totals(FILE *out, const rcr_replay *r) {
 
     fprintf(out, "program          %s", r->command_line[0] ? r->command_line : r->program);
     fprintf(out, " (pid %" PRIu64 ")\n", r->header.pid);
-    fputs("ended            ", out);
-    print_end(out, r);
+    char e[RCR_END_TEXT];
+    fprintf(out, "ended            %s\n", rcr_end_text(e, r, true));
     if (r->header.sample_bytes)
         fprintf(out, "sampled          one allocation per %s allocated on average: the "
                 "figures are estimates\n", rcr_fmt_bytes(a, r->header.sample_bytes));

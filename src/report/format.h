@@ -39,6 +39,13 @@ const char *rcr_plural(uint64_t n, const char *word);
  * not: it had no chance to free them. */
 bool rcr_ended_by_itself(const rcr_replay *r);
 
+/* How the run ended: "exited with status 0", "exited with status 0
+ * (_exit)", "killed by signal 9 (Killed)", "replaced itself by another
+ * program (exec)" or "unknown: the capture has no exit record"; with_time
+ * adds " after 1.250 s" (or, when unknown, when the last record is). */
+#define RCR_END_TEXT 192
+const char *rcr_end_text(char buf[RCR_END_TEXT], const rcr_replay *r, bool with_time);
+
 /* The run and its totals, as the text reports open:
  *
  *   program          ./leaky --rounds 3 (pid 4242)

@@ -76,31 +76,7 @@ void rcr_put_frame_xml(FILE *out, const rcr_frame *f, uint32_t node) {
     fprintf(out, f->function ? " (0x%" PRIx64 ")" : "0x%" PRIx64 " (in no module)", f->offset);
 }
 
-/* How the run ended, as `recycle report` says it. */
 void rcr_put_end_xml(FILE *out, const rcr_replay *r) {
-    char t[32];
-    rcr_fmt_seconds(t, r->totals.duration_ns);
-    switch (r->end) {
-    case RCCAP_END_RETURNED:
-        fprintf(out, "exited with status %d after %s", r->exit_status, t);
-        break;
-    case RCCAP_END_EXIT_NOW:
-        fprintf(out, "exited with status %d (_exit) after %s", r->exit_status, t);
-        break;
-    case RCCAP_END_SIGNAL: {
-        const char *name = strsignal(r->exit_signal);
-        fprintf(out, "killed by signal %d (", r->exit_signal);
-        rcr_put_xml(out, name ? name : "unknown signal");
-        fprintf(out, ") after %s", t);
-        break;
-    }
-    case RCCAP_END_EXEC:
-        fprintf(out, "replaced itself by another program (exec) after %s", t);
-        break;
-    case RCCAP_END_UNKNOWN:
-    default:
-        fprintf(out, "end unknown (no exit record; the last record is at %s)", t);
-        break;
-    }
+    char e[RCR_END_TEXT];
+    rcr_put_xml(out, rcr_end_text(e, r, true));
 }
-

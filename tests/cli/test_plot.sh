@@ -178,7 +178,7 @@ print(" ".join(str(x["peak_bytes"]) for x in s[:5] if x["peak_bytes"]))' stats.j
     expect_eq "basic: the memory axis" "$(fact "$f" ytick)" "0 1 2 3"
     expect_eq "basic: two RSS samples, two points" "$(fact "$f" rss-points)" 2
     f=$(facts noexit.svg)
-    expect_match "noexit: the end unknown" "$(fact "$f" subtitle)" '^end unknown \(no exit record'
+    expect_match "noexit: the end unknown" "$(fact "$f" subtitle)" '^unknown: the capture has no exit record \(the last record is at'
     expect_match "noexit: the allocation without a stack" "$(grep $'^site\t' <<< "$f")" \
         '\[no stack recorded\]'
     f=$(facts many.svg)
