@@ -59,7 +59,7 @@ DEPS += python3 heaptrack
 # the exports: SQLite (and its shell, for the tests), protobuf-c for pprof's
 # profile.proto, Go's `go tool pprof` reading it back; Chromium
 # for the browser test of the HTML pages (with the machine's Node.js and npm)
-DEPS += libsqlite3-dev sqlite3 libprotobuf-c-dev protobuf-c-compiler golang-go
+DEPS += libsqlite3-dev sqlite3 libprotobuf-c-dev protobuf-c-compiler golang-go zlib1g-dev
 DEPS += chromium
 
 # cmake arguments of each build directory. (Kept in variables: a comma in
