@@ -22,7 +22,8 @@ set(RC_CLI_SOURCES
 if(TARGET recycle_report)
     list(APPEND RC_CLI_SOURCES
         src/cli/cmd_report.c src/cli/cmd_lines.c src/cli/cmd_stats.c src/cli/cmd_diff.c
-        src/cli/cmd_flamegraph.c src/cli/cmd_plot.c src/cli/cmd_export.c)
+        src/cli/cmd_flamegraph.c src/cli/cmd_plot.c src/cli/cmd_export.c
+        src/cli/cmd_html.c)
 endif()
 list(TRANSFORM RC_CLI_SOURCES PREPEND "${PROJECT_SOURCE_DIR}/")
 

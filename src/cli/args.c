@@ -86,6 +86,20 @@ int rcl_finish_stdout(int status) {
     return status;
 }
 
+char *rcl_default_output(const char *file, const char *suffix) {
+    size_t n = strlen(file), m = strlen(suffix);
+    static const char rcap[] = ".rcap";
+    size_t r = sizeof rcap - 1;
+    if (n > r && strcmp(file + n - r, rcap) == 0 && file[n - r - 1] != '/')
+        n -= r;
+    char *out = malloc(n + m + 1);
+    if (out) {
+        memcpy(out, file, n);
+        memcpy(out + n, suffix, m + 1);
+    }
+    return out;
+}
+
 /* ---- options ---------------------------------------------------------------- */
 
 void rcl_args_init(rcl_args *a, const rcl_command *cmd, const rcl_option *options,

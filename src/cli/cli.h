@@ -110,6 +110,11 @@ void rcl_print_usage(const rcl_command *cmd, FILE *out);
  * (status unchanged, or RCL_EXIT_ERROR). */
 int rcl_finish_stdout(int status);
 
+/* Where a picture of the capture FILE goes by default: FILE with its
+ * ".rcap" replaced by suffix (".html", ".svg"), or suffix added. NULL on
+ * out of memory; the caller frees it. */
+char *rcl_default_output(const char *file, const char *suffix);
+
 /* ---- subcommands ------------------------------------------------------------ */
 int rcl_cmd_run(const rcl_command *cmd, int argc, char **argv);
 int rcl_cmd_report(const rcl_command *cmd, int argc, char **argv);
@@ -124,5 +129,6 @@ int rcl_cmd_diff(const rcl_command *cmd, int argc, char **argv);
 int rcl_cmd_flamegraph(const rcl_command *cmd, int argc, char **argv);
 int rcl_cmd_plot(const rcl_command *cmd, int argc, char **argv);
 int rcl_cmd_export(const rcl_command *cmd, int argc, char **argv);
+int rcl_cmd_html(const rcl_command *cmd, int argc, char **argv);
 
 #endif /* RC_CLI_CLI_H */

@@ -21,20 +21,6 @@ static const rcl_option flame_options[] = {
     {NULL, 0, false, 0},
 };
 
-/* FILE with ".rcap" replaced by ".html", or ".html" added; NULL on out of
- * memory. The caller frees it. */
-static char *default_output(const char *file) {
-    size_t len = strlen(file);
-    if (len > 5 && strcmp(file + len - 5, ".rcap") == 0 && file[len - 6] != '/')
-        len -= 5;
-    char *out = malloc(len + sizeof ".html");
-    if (out) {
-        memcpy(out, file, len);
-        memcpy(out + len, ".html", sizeof ".html");
-    }
-    return out;
-}
-
 int rcl_cmd_flamegraph(const rcl_command *cmd, int argc, char **argv) {
     rcr_flame_options o = {.kind = RCR_FLAME_ALLOCATED, .progress = true};
     const char *file = NULL;
@@ -87,7 +73,7 @@ int rcl_cmd_flamegraph(const rcl_command *cmd, int argc, char **argv) {
     }
     char *owned = NULL;
     if (!o.output) {
-        if (!(owned = default_output(file))) {
+        if (!(owned = rcl_default_output(file, ".html"))) {
             rcl_error(cmd, "out of memory");
             return RCL_EXIT_ERROR;
         }

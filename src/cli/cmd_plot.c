@@ -26,22 +26,6 @@ static const rcl_option plot_options[] = {
 #define DEFAULT_TOP 5
 #define MAX_TOP 50
 
-/* FILE's ".rcap" replaced by ".svg", or ".svg" added; NULL on out of
- * memory. The caller frees it. */
-static char *default_output(const char *file) {
-    size_t n = strlen(file);
-    static const char suffix[] = ".rcap";
-    size_t s = sizeof suffix - 1;
-    if (n > s && strcmp(file + n - s, suffix) == 0 && file[n - s - 1] != '/')
-        n -= s;
-    char *out = malloc(n + 5);
-    if (!out)
-        return NULL;
-    memcpy(out, file, n);
-    memcpy(out + n, ".svg", 5);
-    return out;
-}
-
 int rcl_cmd_plot(const rcl_command *cmd, int argc, char **argv) {
     rcr_plot_options o = {.progress = true, .top = DEFAULT_TOP};
     const char *file = NULL, *output = NULL;
@@ -88,7 +72,7 @@ int rcl_cmd_plot(const rcl_command *cmd, int argc, char **argv) {
     }
     char *made = NULL;
     if (!output) {
-        made = default_output(file);
+        made = rcl_default_output(file, ".svg");
         if (!made) {
             rcl_error(cmd, "out of memory");
             return RCL_EXIT_ERROR;

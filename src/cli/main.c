@@ -24,6 +24,7 @@
 #define FLAMEGRAPH_RUN rcl_cmd_flamegraph
 #define PLOT_RUN rcl_cmd_plot
 #define EXPORT_RUN rcl_cmd_export
+#define HTML_RUN rcl_cmd_html
 #else
 #define REPORT_RUN NULL
 #define LINES_RUN NULL
@@ -32,6 +33,7 @@
 #define FLAMEGRAPH_RUN NULL
 #define PLOT_RUN NULL
 #define EXPORT_RUN NULL
+#define HTML_RUN NULL
 #endif
 
 static const rcl_command commands[] = {
@@ -146,8 +148,23 @@ static const rcl_command commands[] = {
      PLOT_RUN},
     {"html", "one self-contained page with every report",
      "html FILE [-o OUT.html]",
-     "Write one page with the totals, the sites, the flame graph and the plot.\n",
-     NULL},
+     "Write one self-contained HTML page (no network needed) with what the\n"
+     "other commands show of the capture: the program and how it ended, the\n"
+     "totals of `recycle report`, the heap and RSS over time (`recycle\n"
+     "plot`), the flame graph (`recycle flamegraph`) of the bytes allocated,\n"
+     "live at the peak or leaked, a sortable table of the allocation sites\n"
+     "(bytes, allocations, peak, leaked, temporary: the top 100 of each\n"
+     "column), and the leaks, definitely lost and still reachable, each site\n"
+     "with its callers. The page stays a few MB whatever the capture's size.\n"
+     "\n"
+     "Options:\n"
+     "  -o, --output OUT    write the page to OUT (default: FILE with .rcap\n"
+     "                      replaced by .report.html; -: standard output)\n"
+     "  -h, --help          show this help and exit\n"
+     "\n"
+     "Exit status: 0, 1 if the capture cannot be read or is damaged or the page\n"
+     "cannot be written (OUT is then left as it was), 2 on a usage error.\n",
+     HTML_RUN},
     {"diff", "growth per allocation site between two captures",
      "diff OLD NEW [--by function|line|file|stack]\n"
      "       [--sort bytes|allocations|leaked|peak] [--top N] [--json]",

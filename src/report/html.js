@@ -15,7 +15,9 @@
             return numeric ? 0 : '';
         if (numeric)
             return Number(cell.getAttribute('data-v')) || 0;
-        return cell.textContent.trim().toLowerCase();
+        /* a site with its callers sorts by the site alone */
+        var summary = cell.querySelector('summary');
+        return (summary || cell).textContent.trim().toLowerCase();
     }
 
     function sortBy(table, col, th) {
