@@ -12,7 +12,8 @@
 #   make install      install build/ into PREFIX (default /usr/local)
 #   make check        tools/check_layers.sh and tools/check_exports.sh
 #   make clean        remove build/ and build-*/
-#   make deps         only install the missing Debian packages
+#   make deps         only install the missing Debian packages, and tests/browser's
+#                     npm packages (npm ci) when they are missing
 #
 # The test matrix, each step in its own build directory; the first failure
 # stops it:
@@ -97,7 +98,8 @@ all: build
 
 # --- Debian packages --------------------------------------------------------
 deps:
-	@if ! command -v dpkg >/dev/null 2>&1; then \
+	@( \
+	if ! command -v dpkg >/dev/null 2>&1; then \
 	    echo "deps: not a Debian system; install by hand: $(DEPS)"; exit 0; \
 	fi; \
 	missing=""; \
@@ -117,7 +119,19 @@ deps:
 	$$sudo apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 $$missing > "$$log" 2>&1 \
 	    || { cat "$$log"; rm -f "$$log"; exit 1; }; \
 	rm -f "$$log"; \
-	echo "deps: done"
+	echo "deps: done"; \
+	); \
+	if [ ! -d tests/browser/node_modules/playwright-core ]; then \
+	    if command -v npm >/dev/null 2>&1; then \
+	        echo "deps: npm ci in tests/browser (playwright-core, for the browser test)"; \
+	        log=$$(mktemp); \
+	        npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error > "$$log" 2>&1 \
+	            || { cat "$$log"; rm -f "$$log"; exit 1; }; \
+	        rm -f "$$log"; \
+	    else \
+	        echo "deps: npm is missing: no tests/browser/node_modules (the browser test is skipped)"; \
+	    fi; \
+	fi
 
 # --- everyday targets ---------------------------------------------------------
 build:
@@ -134,9 +148,11 @@ demo: deps
 	./build/bin/recycle report build/leaky_service.rcap --leaks
 	@echo "==> recycle lines build/leaky_service.rcap load_batch (memory_profiler's view of the peak)"
 	./build/bin/recycle lines build/leaky_service.rcap load_batch
-	./build/bin/recycle flamegraph build/leaky_service.rcap -o build/leaky_service.html
+	./build/bin/recycle flamegraph build/leaky_service.rcap -o build/leaky_service.flame.html
 	./build/bin/recycle plot build/leaky_service.rcap -o build/leaky_service.svg
-	@echo "==> open build/leaky_service.html (the flame graph) and build/leaky_service.svg (memory over time)"
+	./build/bin/recycle html build/leaky_service.rcap -o build/leaky_service.html
+	@echo "==> the whole report, one page: $(CURDIR)/build/leaky_service.html"
+	@echo "    (and the flame graph alone: build/leaky_service.flame.html, memory over time: build/leaky_service.svg)"
 
 test-quick: build
 	cd build && $(CTEST) $(CTEST_ARGS)
