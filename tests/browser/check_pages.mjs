@@ -31,7 +31,7 @@ import { pathToFileURL } from 'node:url';
 const WIDTH = 1280;             // the viewport, CSS pixels at a ratio of 1
 const HEIGHT = 800;
 const STEP_TIMEOUT = 15000;     // one action or wait in a page, ms
-const RUN_TIMEOUT = 180000;     // the whole run, ms
+const RUN_TIMEOUT = 100000;     // the whole run, ms (twice in test_browser.sh, under ctest's 300 s)
 const HIGHLIGHT = '#d946ef';    // flame.js: a box that matches the search
 const ROOT = '#c8c8c8';         // flame.js: the root's colour
 const ROW = 18;                 // flame.js: pixels per depth

@@ -82,7 +82,7 @@ console.log(JSON.stringify({type, name, path: require("path").resolve(file), exp
 # run_pages SPEC OUTPUT: check_pages.mjs on SPEC, its output in OUTPUT;
 # sets STATUS.
 run_pages() {
-    timeout -k 5 150 node "$browser_dir/check_pages.mjs" "$1" --chromium "$chromium" > "$2" 2>&1
+    timeout -k 5 110 node "$browser_dir/check_pages.mjs" "$1" --chromium "$chromium" > "$2" 2>&1
     STATUS=$?
 }
 
