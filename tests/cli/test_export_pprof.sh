@@ -8,7 +8,8 @@
 # default; unsymbolized locations are an address and a mapping; the real
 # program's functions with their files and lines, its stacks leaf first,
 # the inlined helper as an inlined line of its caller, its mapping with a
-# build id; a sampled capture (period, comment, estimates); an empty
+# build id; C++ names demangled (progs/lines_cpp.cc, when c++ is there);
+# a sampled capture (period, comment, estimates); an empty
 # capture; -o (the same bytes as stdout; a damaged capture leaves the old
 # file); valgrind in the plain build.
 #
@@ -317,5 +318,18 @@ if vg_clean; then
     run_cmd valgrind -q --error-exitcode=99 --leak-check=full \
         --errors-for-leak-kinds=definite,indirect "$RECYCLE" export real.rcap --format pprof -o vg.out
     expect "real: valgrind is clean (symbols read)" 0 "" ""
+fi
+
+# C++ (progs/lines_cpp.cc, built here when a C++ compiler is there): the
+# functions are named as people read them, overloads apart.
+if command -v c++ > /dev/null; then
+    c++ -g -O0 -o lines_cpp "$RC_CLI_SRC/progs/lines_cpp.cc" || fail "c++ -g"
+    run_cmd "$RECYCLE" run -o cpp.rcap -- ./lines_cpp
+    expect "C++: recorded" 0 - -
+    pprof_check "C++" cpp.rcap
+    expect_match "C++: demangled names, overloads apart" "$(cat cpp.rcap.raw)" \
+        $'M=[0-9]+ shapes::area\\(int\\) [^\n]*lines_cpp\\.cc:[0-9]+ (.*\n)*.*M=[0-9]+ shapes::area\\(double\\) [^\n]*lines_cpp\\.cc:[0-9]+ (.*\n)*.*M=[0-9]+ shapes::Box<int>::make\\(int\\) [^\n]*lines_cpp\\.cc:[0-9]+ '
+else
+    echo "note: no C++ compiler (c++): C++ names not tested"
 fi
 finish
