@@ -324,7 +324,9 @@ static bool location_id(profile *p, uint32_t id, uint32_t *out) {
         size_t k = rcr_frames_of(r, id, f, MAX_INLINE);
         if (k > MAX_INLINE)
             k = MAX_INLINE;
-        if (!grow(&p->lines, &p->cap_lines, p->nlines + k, sizeof *p->lines))
+        /* lines are numbered by uint32_t: past that, as out of memory */
+        if (p->nlines + k > UINT32_MAX ||
+            !grow(&p->lines, &p->cap_lines, p->nlines + k, sizeof *p->lines))
             return false;
         loc.first_line = (uint32_t)p->nlines;
         pp_mapping *map = loc.mapping ? &p->mappings[loc.mapping - 1] : NULL;
@@ -383,7 +385,8 @@ static bool add_sample(profile *p, const rcr_figures *fig, uint64_t **path, size
         return false;
     if (!existed) {
         size_t first = p->nsample_locations;
-        if (!grow(&p->sample_locations, &p->cap_sample_locations, first + depth,
+        if (first + depth > UINT32_MAX ||   /* numbered by uint32_t, as lines */
+            !grow(&p->sample_locations, &p->cap_sample_locations, first + depth,
                   sizeof *p->sample_locations) ||
             !grow(&p->samples, &p->cap_samples, p->nsamples + 1, sizeof *p->samples))
             return false;
