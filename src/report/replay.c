@@ -251,18 +251,23 @@ static void touch(rcr_replay *r, rcr_figures *f) {
     }
 }
 
-/* Remove the block at ptr, if live; true with *b filled. */
-static bool take_block(rcr_replay *r, uint64_t ptr, rcr_block *b) {
-    uintptr_t index;
-    if (ptr == 0 || !rci_htable_remove(&r->live, (uintptr_t)ptr, &index))
+/* Remove the block at ptr, if live; true with *b and *index (its slot in
+ * blocks, now on the free list) filled. */
+static bool take_block(rcr_replay *r, uint64_t ptr, rcr_block *b, uint32_t *index) {
+    uintptr_t i;
+    if (ptr == 0 || !rci_htable_remove(&r->live, (uintptr_t)ptr, &i))
         return false;
-    *b = r->blocks[index];
-    r->blocks[index].next_free = r->free_block;
-    r->free_block = (uint32_t)index;
+    *b = r->blocks[i];
+    *index = (uint32_t)i;
+    r->blocks[i].next_free = r->free_block;
+    r->free_block = (uint32_t)i;
     return true;
 }
 
-static void notify(rcr_replay *r, uint32_t owner, uint64_t weight, uint64_t count, bool freed) {
+/* Tell on_change of block `block` (at ptr, of figures fi) becoming live or
+ * ceasing to be. */
+static void notify(rcr_replay *r, uint32_t owner, uint64_t weight, uint64_t count, bool freed,
+                   uint64_t ptr, uint32_t block, uint32_t fi) {
     if (!r->on_change)
         return;
     rcr_change c = {
@@ -272,11 +277,15 @@ static void notify(rcr_replay *r, uint32_t owner, uint64_t weight, uint64_t coun
         .weight = weight,
         .count = count,
         .freed = freed,
+        .ptr = ptr,
+        .block = block,
+        .figures = fi,
+        .record = r->applying_record,
     };
     r->on_change(r->change_arg, r, &c);
 }
 
-static void block_gone(rcr_replay *r, const rcr_block *b) {
+static void block_gone(rcr_replay *r, const rcr_block *b, uint64_t ptr, uint32_t index) {
     rcr_figures *f = &r->figures[b->figures];
     touch(r, f);
     f->live_bytes -= b->weight;
@@ -285,12 +294,13 @@ static void block_gone(rcr_replay *r, const rcr_block *b) {
     r->live_bytes -= b->weight;
     r->live_allocations -= b->count;
     r->totals.frees += b->count;
-    notify(r, b->thread & ~RCR_BLOCK_JUDGED, b->weight, b->count, true);
+    notify(r, b->thread & ~RCR_BLOCK_JUDGED, b->weight, b->count, true, ptr, index, b->figures);
 }
 
 static void do_free(rcr_replay *r, uint64_t ptr, uint64_t time) {
     rcr_block b;
-    if (!take_block(r, ptr, &b)) {
+    uint32_t index;
+    if (!take_block(r, ptr, &b, &index)) {
         if (ptr) {
             r->totals.unknown_frees++;
             /* Its allocation may still come, in a chunk later than the
@@ -315,7 +325,7 @@ static void do_free(rcr_replay *r, uint64_t ptr, uint64_t time) {
         r->figures[b.figures].temporary += b.count;
     }
     r->last_alloc = 0;
-    block_gone(r, &b);
+    block_gone(r, &b, ptr, index);
 }
 
 /* A late allocation whose free was released before it: counted as
@@ -347,8 +357,8 @@ static bool late_pair(rcr_replay *r, const rcr_qevent *q, bool late, bool *ok) {
     r->totals.frees += count;
     r->totals.unknown_frees--;
     r->totals.late_pairs++;
-    notify(r, r->applying_thread, q->weight, count, false);
-    notify(r, r->applying_thread, q->weight, count, true);
+    notify(r, r->applying_thread, q->weight, count, false, q->ptr, RCR_NONE, fi);
+    notify(r, r->applying_thread, q->weight, count, true, q->ptr, RCR_NONE, fi);
     *ok = true;
     return true;
 }
@@ -360,10 +370,11 @@ static bool do_alloc(rcr_replay *r, const rcr_qevent *q, bool late) {
     if (r->orphans.count && late_pair(r, q, late, &ok))
         return ok;
     rcr_block old;
-    if (take_block(r, q->ptr, &old)) {
+    uint32_t old_index;
+    if (take_block(r, q->ptr, &old, &old_index)) {
         /* Its free was not recorded: it ends here. */
         r->totals.reused++;
-        block_gone(r, &old);
+        block_gone(r, &old, q->ptr, old_index);
     }
     uint32_t fi = figures_of(r, q->stack);
     if (fi == RCR_NONE)
@@ -403,7 +414,7 @@ static bool do_alloc(rcr_replay *r, const rcr_qevent *q, bool late) {
         r->epoch++;
     }
     r->last_alloc = q->ptr;
-    notify(r, r->applying_thread, q->weight, count, false);
+    notify(r, r->applying_thread, q->weight, count, false, q->ptr, bi, fi);
     return true;
 }
 
@@ -685,6 +696,7 @@ static bool release(rcr_replay *r, const rcr_qevent *q, uint32_t thread) {
 static bool apply(rcr_replay *r, const rcr_qevent *q, uint32_t thread) {
     r->applying_time = q->time;
     r->applying_thread = thread;
+    r->applying_record = q;
     bool late = r->released_any && q->time < r->released_time;
     if (late)
         r->totals.late++;
@@ -854,6 +866,7 @@ bool rcr_replay_event(rcr_replay *r, const rccap_event *ev) {
         q.size = ev->u.alloc.size;
         q.weight = ev->u.alloc.weight;
         q.stack = ev->u.alloc.stack;
+        q.fn = (uint8_t)ev->u.alloc.fn;
         return enqueue(r, fi, &q);
     case RCCAP_REALLOC:
         q.old_ptr = ev->u.realloc.old_ptr;
@@ -861,6 +874,7 @@ bool rcr_replay_event(rcr_replay *r, const rccap_event *ev) {
         q.size = ev->u.realloc.size;
         q.weight = ev->u.realloc.weight;
         q.stack = ev->u.realloc.stack;
+        q.fn = RCCAP_FN_REALLOC;
         return enqueue(r, fi, &q);
     case RCCAP_FREE:
         q.ptr = ev->u.free.ptr;
@@ -916,10 +930,12 @@ static bool settle_unjudged(rcr_replay *r) {
     }
     r->applying_time = r->totals.duration_ns;
     r->applying_thread = 0;
+    r->applying_record = NULL;
     for (size_t i = 0; i < n; i++) {
         rcr_block b;
-        if (take_block(r, ptrs[i], &b)) {
-            block_gone(r, &b);
+        uint32_t slot;
+        if (take_block(r, ptrs[i], &b, &slot)) {
+            block_gone(r, &b, ptrs[i], slot);
             r->totals.unjudged += b.count;
         }
     }

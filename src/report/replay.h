@@ -78,7 +78,9 @@
  * figures already updated. Every allocation and free the totals count is
  * one call, so the calls add up to the totals. A late allocation whose free
  * came first is an allocation and a free at its own time, both on its
- * thread (the free's thread is not kept). */
+ * thread (the free's thread is not kept). Each call also names the block
+ * (address, slab index, figures) and the record applied, so that a caller
+ * can pair every allocation with its end. */
 #ifndef RC_REPORT_REPLAY_H
 #define RC_REPORT_REPLAY_H
 #ifndef RC_BUILD_CORE
@@ -185,7 +187,9 @@ typedef struct rcr_qevent {
     uint32_t stack;
     uint8_t kind;
     uint8_t lost;              /* LEAK: 1 lost, 0 reachable */
+    uint8_t fn;                /* ALLOC: its rccap_fn; REALLOC: RCCAP_FN_REALLOC */
 } rcr_qevent;
+_Static_assert(sizeof(rcr_qevent) == 56, "the window's records stay 56 bytes");
 
 /* A free waiting in the window, in the list of its address. */
 typedef struct rcr_pend {
@@ -220,6 +224,17 @@ typedef struct rcr_change {
     uint64_t weight, count;    /* bytes and allocations the block stands for */
     bool freed;                /* false: allocated; true: freed, reallocated,
                                   or its address allocated again (a missed free) */
+    /* Which block, for a caller that follows blocks one by one (the sqlite
+     * export): */
+    uint64_t ptr;              /* its address */
+    uint32_t block;            /* its index in blocks, which no other live block
+                                  has (a freed index is reused); RCR_NONE for a
+                                  late allocation whose free came first */
+    uint32_t figures;          /* its index in figures (figures[].node: its stack) */
+    const rcr_qevent *record;  /* the record applied (kind, ptr, old_ptr, size,
+                                  fn, seq), valid during the call; NULL for a
+                                  block the end counts as freed (live without
+                                  a verdict at exit) */
 } rcr_change;
 
 struct rcr_replay;
@@ -296,6 +311,7 @@ typedef struct rcr_replay {
     void *change_arg;
     uint64_t applying_time;    /* the record being applied: time, thread */
     uint32_t applying_thread;
+    const rcr_qevent *applying_record;   /* NULL while the end settles blocks */
 } rcr_replay;
 
 /* How many allocations an ALLOC or REALLOC record stands for: one, or
