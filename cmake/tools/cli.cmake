@@ -97,6 +97,21 @@ if(RC_BUILD_TESTS AND IS_DIRECTORY "${PROJECT_SOURCE_DIR}/tests/cli")
         list(APPEND rc_cli_prog_targets rc_cli_${name})
     endforeach()
 
+    # Programs on librecycle itself (tests/cli/progs_recycle/), linked to
+    # the shared library: only in builds without sanitizers, where that
+    # library is uninstrumented like the programs.
+    if(TARGET recycle_shared AND NOT RC_SANITIZE)
+        file(GLOB rc_cli_recycle_progs CONFIGURE_DEPENDS "${rc_cli_tests}/progs_recycle/*.c")
+        foreach(src IN LISTS rc_cli_recycle_progs)
+            get_filename_component(name "${src}" NAME_WE)
+            add_executable(rc_cli_${name} "${src}")
+            set_target_properties(rc_cli_${name} PROPERTIES OUTPUT_NAME "${name}")
+            target_link_libraries(rc_cli_${name} PRIVATE recycle_shared)
+            rc_cli_plain(rc_cli_${name})
+            list(APPEND rc_cli_prog_targets rc_cli_${name})
+        endforeach()
+    endif()
+
     add_library(rc_cli_stub_preload MODULE "${rc_cli_tests}/stub_preload.c")
     set_target_properties(rc_cli_stub_preload PROPERTIES PREFIX "" OUTPUT_NAME "stub_preload")
     rc_cli_plain(rc_cli_stub_preload)

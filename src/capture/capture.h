@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RCCAP_VERSION 2
+#define RCCAP_VERSION 3
 
 /* What a record is. */
 typedef enum rccap_kind {
@@ -42,6 +42,8 @@ typedef enum rccap_kind {
     RCCAP_LEAK,        /* at exit: a block still live, and whether anything points to it */
     RCCAP_SYNC,        /* every record of every thread stamped before its time
                           minus its lag is earlier in the file (from version 2) */
+    RCCAP_GC,          /* a collection of librecycle's cycle collector ended
+                          (recycle/annotate.h; from version 3) */
     RCCAP_KIND_MAX
 } rccap_kind;
 
@@ -149,6 +151,12 @@ typedef struct rccap_event {
         struct {
             uint64_t lag;         /* every record stamped before time_ns - lag is earlier */
         } sync;
+        struct {                  /* time_ns: when it ended */
+            uint32_t generation;  /* 0, 1 or 2 */
+            uint64_t collected, uncollectable;   /* objects */
+            uint64_t duration_ns; /* from its start to its end */
+            uint64_t steps;       /* 0: one pause; else incremental steps */
+        } gc;
     } u;
 } rccap_event;
 

@@ -134,6 +134,8 @@ static size_t event_extra(const rccap_event *ev) {
         return (unsigned)ev->u.leak.state > RCCAP_LEAK_LOST ? SIZE_MAX : 0;
     case RCCAP_SYNC:
         return 0;
+    case RCCAP_GC:
+        return ev->u.gc.generation > 2 ? SIZE_MAX : 0;
     default:
         return SIZE_MAX;
     }
@@ -263,6 +265,13 @@ static size_t encode_record(uint8_t *out, rccap_encoder *st, const rccap_event *
         break;
     case RCCAP_SYNC:
         p = rcf_put_varint(p, ev->u.sync.lag);
+        break;
+    case RCCAP_GC:
+        p = rcf_put_varint(p, ev->u.gc.generation);
+        p = rcf_put_varint(p, ev->u.gc.collected);
+        p = rcf_put_varint(p, ev->u.gc.uncollectable);
+        p = rcf_put_varint(p, ev->u.gc.duration_ns);
+        p = rcf_put_varint(p, ev->u.gc.steps);
         break;
     default:
         break;   /* refused by event_extra */
@@ -516,7 +525,7 @@ static const char *const kind_names[RCCAP_KIND_MAX] = {
     [RCCAP_ALLOC] = "alloc",   [RCCAP_FREE] = "free",     [RCCAP_REALLOC] = "realloc",
     [RCCAP_STACK] = "stack",   [RCCAP_MODULE] = "module", [RCCAP_THREAD] = "thread",
     [RCCAP_MEMORY] = "memory", [RCCAP_EXIT] = "exit",     [RCCAP_LEAK] = "leak",
-    [RCCAP_SYNC] = "sync",
+    [RCCAP_SYNC] = "sync",     [RCCAP_GC] = "gc",
 };
 
 /* The kind-specific flags each kind may carry. */
@@ -534,7 +543,8 @@ int rcf_decode(rcf_state *st, rcf_history *h, const uint8_t **pp, const uint8_t 
         return fail(c, "record runs past the end of the chunk");
     uint8_t tag = *c->p++;
     unsigned kind = tag & RCF_KIND_MASK;
-    if (kind == 0 || kind >= RCCAP_KIND_MAX || (kind == RCCAP_SYNC && st->version < 2))
+    if (kind == 0 || kind >= RCCAP_KIND_MAX || (kind == RCCAP_SYNC && st->version < 2) ||
+        (kind == RCCAP_GC && st->version < 3))
         return fail(c, "unknown record kind %u", kind);
     uint8_t extra = tag & (RCF_X | RCF_Y) & (uint8_t)~kind_flags[kind];
     if (extra)
@@ -676,6 +686,19 @@ int rcf_decode(rcf_state *st, rcf_history *h, const uint8_t **pp, const uint8_t 
         break;
     case RCCAP_SYNC:
         if (get_varint(c, &ev->u.sync.lag, "lag") != 0)
+            return -1;
+        break;
+    case RCCAP_GC:
+        if (get_varint(c, &v, "generation") != 0)
+            return -1;
+        if (v > 2)
+            return fail(c, "collection of generation %llu (there are three)",
+                        (unsigned long long)v);
+        ev->u.gc.generation = (uint32_t)v;
+        if (get_varint(c, &ev->u.gc.collected, "objects collected") != 0 ||
+            get_varint(c, &ev->u.gc.uncollectable, "objects uncollectable") != 0 ||
+            get_varint(c, &ev->u.gc.duration_ns, "duration") != 0 ||
+            get_varint(c, &ev->u.gc.steps, "steps") != 0)
             return -1;
         break;
     default:

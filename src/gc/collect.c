@@ -29,6 +29,7 @@
  */
 #include "gc/collect.h"
 #include "heap/os/os.h"
+#include "recycle/annotate.h"
 #include "recycle/types.h"
 #include "types/types.h"
 
@@ -454,6 +455,12 @@ void rcg_end_collection(rc_runtime *rt, const rcg_outcome *out) {
     }
     rc_gc_info info = { generation, out->collected, out->uncollectable };
     rcg_invoke_callbacks(rt, RC_GC_STOP, &info);
+    /* a profiler in the process (recycle/annotate.h) */
+    if (rc_annotate_gc_collection) {
+        rc_annotate_gc a = {generation, out->collected, out->uncollectable,
+                            rci_os_clock_ns() - out->t0, out->steps};
+        rc_annotate_gc_collection(&a);
+    }
 }
 
 long rcg_collect(rc_runtime *rt, int generation) {

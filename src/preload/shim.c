@@ -23,6 +23,7 @@
 #define _GNU_SOURCE
 #endif
 #include "preload/tracker.h"
+#include "recycle/annotate.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -663,6 +664,14 @@ RCPL_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, vo
     if (!real.create)
         return ENOSYS;
     return real.create(thread, attr, start, arg);
+}
+
+/* librecycle's collector reports each collection here when this library
+ * is in the process (recycle/annotate.h: a weak reference on its side). */
+RCPL_EXPORT void rc_annotate_gc_collection(const rc_annotate_gc *c) {
+    if (c && c->generation >= 0)
+        rcpl_on_gc((uint32_t)c->generation, c->collected, c->uncollectable, c->duration_ns,
+                   c->steps);
 }
 
 RCPL_EXPORT int pthread_setname_np(pthread_t thread, const char *name) {

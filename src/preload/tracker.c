@@ -850,6 +850,25 @@ void rcpl_on_thread_name(pthread_t thread, const char *name) {
     rcpl_busy--;
 }
 
+void rcpl_on_gc(uint32_t generation, uint64_t collected, uint64_t uncollectable,
+                uint64_t duration_ns, uint64_t steps) {
+    if (atomic_load(&rcpl_mode) != RCPL_RECORDING || rcpl_busy || generation > 2)
+        return;
+    rcpl_busy++;
+    rcpl_thread *t = thread_get();
+    if (t) {
+        rccap_event ev = {.kind = RCCAP_GC, .thread = t->number};
+        ev.u.gc.generation = generation;
+        ev.u.gc.collected = collected;
+        ev.u.gc.uncollectable = uncollectable;
+        ev.u.gc.duration_ns = duration_ns;
+        ev.u.gc.steps = steps;
+        if (append(t, &ev, true))
+            after_handoff();
+    }
+    rcpl_busy--;
+}
+
 void rcpl_on_thread_create(void) {
     if (atomic_load(&rcpl_mode) != RCPL_RECORDING || rcpl_busy)
         return;

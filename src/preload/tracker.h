@@ -129,6 +129,10 @@ void rcpl_on_dlclose(void);          /* before dlclose: record what is not yet *
 void rcpl_on_thread_create(void);
 /* pthread_setname_np succeeded for the thread `thread`. */
 void rcpl_on_thread_name(pthread_t thread, const char *name);
+/* librecycle's cycle collector finished a collection (recycle/annotate.h):
+ * an RCCAP_GC record on the calling thread. */
+void rcpl_on_gc(uint32_t generation, uint64_t collected, uint64_t uncollectable,
+                uint64_t duration_ns, uint64_t steps);
 /* The fd of the capture while recording, else -1 (the shim keeps the
  * program's close calls off it). */
 int rcpl_capture_fd(void);

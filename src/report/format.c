@@ -207,6 +207,14 @@ void rcr_text_run_totals(FILE *out, const rcr_replay *r) {
     fputc('\n', out);
     if (t->peak_rss)
         fprintf(out, "peak RSS         %s\n", rcr_fmt_bytes_exact(a, t->peak_rss));
+    uint64_t gc = t->collections[0] + t->collections[1] + t->collections[2];
+    if (gc) {
+        fprintf(out, "collections      %s (generation 0: %s, ", rcr_fmt_count(a, gc),
+                rcr_fmt_count(b, t->collections[0]));
+        fprintf(out, "1: %s, ", rcr_fmt_count(b, t->collections[1]));
+        fprintf(out, "2: %s): %s objects freed, longest %s\n", rcr_fmt_count(b, t->collections[2]),
+                rcr_fmt_count(c, t->gc_collected), rcr_fmt_seconds(d, t->gc_longest_ns));
+    }
 }
 
 /* ---- JSON: seconds, the run and its totals ------------------------------------------ */

@@ -55,6 +55,7 @@ const char *rcr_end_text(char buf[RCR_END_TEXT], const rcr_replay *r, bool with_
  *   allocations      1,200 (1,166 freed)
  *   ...
  *   [peak RSS ...]
+ *   [collections ...]   (of librecycle's cycle collector, from GC records)
  */
 void rcr_text_run_totals(FILE *out, const rcr_replay *r);
 

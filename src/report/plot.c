@@ -68,9 +68,19 @@ typedef struct column {
     uint64_t min_seq, max_seq;
 } column;
 
+/* The collections of librecycle's cycle collector (RCCAP_GC) ending in a
+ * column: drawn as one mark, as tall as the oldest generation among them. */
+typedef struct gc_column {
+    uint64_t count, collected;
+    uint64_t t_first, t_last;        /* ns, of their ends */
+    uint64_t longest_ns;             /* the longest one's duration */
+    int generation;                  /* the oldest; -1: none */
+} gc_column;
+
 struct rcr_plot_data {
     rcr_replay *replay;
     column heap[COLUMNS], rss[COLUMNS];
+    gc_column gc[COLUMNS];
     uint64_t width;                  /* of a column, in ns */
     uint64_t seq;                    /* values added so far */
     uint64_t heap_time;              /* the latest time of a change */
@@ -141,11 +151,49 @@ static void halve(column *c) {
     memset(&c[COLUMNS / 2], 0, COLUMNS / 2 * sizeof c[0]);
 }
 
+static void gc_add(gc_column *g, uint64_t t, const rccap_event *ev) {
+    if (g->count == 0) {
+        *g = (gc_column){.t_first = t, .t_last = t, .generation = -1};
+    }
+    g->count++;
+    g->collected += ev->u.gc.collected;
+    if (t < g->t_first)
+        g->t_first = t;
+    if (t > g->t_last)
+        g->t_last = t;
+    if (ev->u.gc.duration_ns > g->longest_ns)
+        g->longest_ns = ev->u.gc.duration_ns;
+    if ((int)ev->u.gc.generation > g->generation)
+        g->generation = (int)ev->u.gc.generation;
+}
+
+static gc_column gc_merge(const gc_column *a, const gc_column *b) {
+    if (a->count == 0)
+        return *b;
+    if (b->count == 0)
+        return *a;
+    gc_column m = *a;
+    m.count += b->count;
+    m.collected += b->collected;
+    m.t_first = a->t_first < b->t_first ? a->t_first : b->t_first;
+    m.t_last = a->t_last > b->t_last ? a->t_last : b->t_last;
+    m.longest_ns = a->longest_ns > b->longest_ns ? a->longest_ns : b->longest_ns;
+    m.generation = a->generation > b->generation ? a->generation : b->generation;
+    return m;
+}
+
+static void gc_halve(gc_column *g) {
+    for (size_t j = 0; j < COLUMNS / 2; j++)
+        g[j] = gc_merge(&g[2 * j], &g[2 * j + 1]);
+    memset(&g[COLUMNS / 2], 0, COLUMNS / 2 * sizeof g[0]);
+}
+
 /* Make the columns cover time. */
 static void widen(plot *p, uint64_t time) {
     while (time / p->width >= COLUMNS && p->width <= UINT64_MAX / 2) {
         halve(p->heap);
         halve(p->rss);
+        gc_halve(p->gc);
         p->width *= 2;
     }
 }
@@ -170,6 +218,8 @@ bool rcr_plot_on_event(void *arg, const rccap_event *ev) {
         p->replay->change_arg = p;
     }
     widen(p, ev->time_ns);
+    if (ev->kind == RCCAP_GC)
+        gc_add(&p->gc[column_of(p, ev->time_ns)], ev->time_ns, ev);
     if (ev->kind == RCCAP_MEMORY) {
         uint64_t rss = ev->u.memory.rss;
         column_add(&p->rss[column_of(p, ev->time_ns)], ev->time_ns, rss, p->seq++);
@@ -384,6 +434,37 @@ static size_t draw_rss(FILE *out, const plot *p, const axis *t, const axis *m) {
     return ps.n;
 }
 
+/* The collections: a mark above the time axis per column that has some,
+ * taller and darker for an older generation, each with its figures as a
+ * tooltip; a full collection (generation 2) also as a faint line across
+ * the plot. */
+static const char *const gc_colors[3] = {"#9a9a9a", "#e08a00", "#6a3d9a"};
+
+static void draw_collections(FILE *out, const plot *p, const axis *t, uint64_t total) {
+    fprintf(out, "<g id=\"collections\" data-count=\"%" PRIu64 "\">\n", total);
+    for (size_t i = 0; i < COLUMNS; i++) {
+        const gc_column *g = &p->gc[i];
+        if (!g->count)
+            continue;
+        double x = x_of(t, g->t_first + (g->t_last - g->t_first) / 2);
+        int h = 6 + 5 * g->generation;
+        char a[32], b[32], c[32];
+        if (g->generation == 2)
+            fprintf(out, "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"%s\" "
+                    "stroke-opacity=\"0.25\" stroke-dasharray=\"3,3\"/>\n", x, TOP, x,
+                    TOP + PLOT_H, gc_colors[2]);
+        fprintf(out, "<line class=\"gc gen%d\" data-count=\"%" PRIu64 "\" x1=\"%.2f\" "
+                "y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\">"
+                "<title>%s %s up to generation %d at %s: %s objects freed, longest %s</title>"
+                "</line>\n", g->generation, g->count, x, TOP + PLOT_H, x, TOP + PLOT_H - h,
+                gc_colors[g->generation], rcr_fmt_count(a, g->count),
+                g->count == 1 ? "collection" : "collections", g->generation,
+                rcr_fmt_seconds(b, g->t_last), rcr_fmt_count(c, g->collected),
+                rcr_fmt_seconds(a, g->longest_ns));
+    }
+    fputs("</g>\n", out);
+}
+
 /* ---- the image ---------------------------------------------------------------------- */
 
 void rcr_plot_draw(const rcr_plot_data *p, rcr_replay *r, const rcr_sites *sites, size_t top,
@@ -397,8 +478,10 @@ void rcr_plot_draw(const rcr_plot_data *p, rcr_replay *r, const rcr_sites *sites
     size_t nsites = 0;
     while (nsites < sites->n && nsites < top && sites->v[nsites].fig.peak_bytes)
         nsites++;
+    uint64_t collections = tot->collections[0] + tot->collections[1] + tot->collections[2];
     int legend_top = TOP + PLOT_H + BOTTOM;
-    int height = legend_top + LINE_H * (int)(3 + (nsites ? nsites + 1 : 1)) + 10;
+    int height = legend_top + LINE_H * (int)(3 + (nsites ? nsites + 1 : 1) + (collections > 0)) +
+                 10;
 
     fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
@@ -430,6 +513,8 @@ void rcr_plot_draw(const rcr_plot_data *p, rcr_replay *r, const rcr_sites *sites
     draw_axes(out, &t, &m);
     size_t rss_points = draw_rss(out, p, &t, &m);
     draw_heap(out, p, &t, &m, tot->duration_ns);
+    if (collections)
+        draw_collections(out, p, &t, collections);
 
     /* the peak */
     if (tot->peak_bytes) {
@@ -464,6 +549,18 @@ void rcr_plot_draw(const rcr_plot_data *p, rcr_replay *r, const rcr_sites *sites
         fputs("RSS: no RSS samples", out);
     }
     fputs("</text>\n", out);
+    if (collections) {
+        char a[32], b[32], c[32], d[32], e[32], f[32];
+        y += LINE_H;
+        fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
+                "stroke-width=\"3\"/><text id=\"gc-legend\" x=\"%d\" y=\"%d\">%s cycle-collector "
+                "%s (generation 0: %s, 1: %s, 2: %s): %s objects freed, longest %s</text>\n",
+                LEFT + 11, y, LEFT + 11, y - 10, gc_colors[2], LEFT + 30, y,
+                rcr_fmt_count(a, collections), collections == 1 ? "collection" : "collections",
+                rcr_fmt_count(b, tot->collections[0]), rcr_fmt_count(c, tot->collections[1]),
+                rcr_fmt_count(d, tot->collections[2]), rcr_fmt_count(e, tot->gc_collected),
+                rcr_fmt_seconds(f, tot->gc_longest_ns));
+    }
     y += LINE_H + 6;
     if (top == 0) {
         /* no legend of sites asked for */

@@ -899,6 +899,12 @@ bool rcr_replay_event(rcr_replay *r, const rccap_event *ev) {
                 return false;
         return true;
     }
+    case RCCAP_GC:
+        r->totals.collections[ev->u.gc.generation < 3 ? ev->u.gc.generation : 2]++;
+        r->totals.gc_collected += ev->u.gc.collected;
+        if (ev->u.gc.duration_ns > r->totals.gc_longest_ns)
+            r->totals.gc_longest_ns = ev->u.gc.duration_ns;
+        return true;
     case RCCAP_EXIT:
         r->have_exit = true;
         r->end = ev->u.exit.how;

@@ -154,6 +154,9 @@ typedef struct rcr_totals {
     uint64_t reachable_bytes, reachable_allocations;
     uint64_t temporary;
     uint64_t peak_rss;                               /* from MEMORY records */
+    uint64_t collections[3];   /* GC records: librecycle's collections per generation */
+    uint64_t gc_collected;     /* objects they freed */
+    uint64_t gc_longest_ns;    /* the longest one's duration */
     uint64_t duration_ns;                            /* time of the last record */
     uint64_t records;                                /* read */
     uint64_t threads;                                /* distinct thread numbers */

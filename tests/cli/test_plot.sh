@@ -53,7 +53,7 @@ def text(e):
     return "".join(e.itertext())
 for e in root.iter():
     i = e.get("id")
-    if i in ("title", "subtitle", "peak-label", "rss-legend", "no-sites", "sites-title"):
+    if i in ("title", "subtitle", "peak-label", "rss-legend", "gc-legend", "no-sites", "sites-title"):
         print("%s\t%s" % (i, text(e)))
     elif i == "peak":
         print("peak\t%s,%s" % (e.get("cx"), e.get("cy")))
@@ -312,5 +312,41 @@ print("%d %.3f" % (t["peak_bytes"], t["peak_time_s"] * 1000))' real.json)
     n=$(fact "$f" heap-points)
     if ((n > 1000 && n <= 4100)); then ok "spikes: the heap line bounded ($n points)"; else
         fail "spikes: the heap line bounded" "$n points"; fi
+
+    # A program on librecycle (progs_recycle/gc_cycles.c): its collector
+    # reports each collection to the preload (recycle/annotate.h), and the
+    # plot marks them: as many as the program's own gc callback counted.
+    if [[ -x $RC_CLI_BIN/gc_cycles ]]; then
+        run_cmd "$RECYCLE" run -o gc.rcap -- "$RC_CLI_BIN/gc_cycles"
+        expect "gc: recorded" 0 - -
+        read -r _ n0 n1 n2 _ freed <<< "$OUT"
+        total=$((n0 + n1 + n2))
+        run_cmd "$RECYCLE" plot gc.rcap
+        expect "gc: exit 0" 0 "" ""
+        expect_svg "gc: well-formed SVG" gc.svg
+        marks=$(python3 - gc.svg <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+root = ET.parse(sys.argv[1]).getroot()
+g = root.find(".//%sg[@id='collections']" % ns)
+lines = [l for l in g.iter(ns + "line") if "gc" in l.get("class", "").split()]
+gen2 = [l for l in lines if "gen2" in l.get("class").split()]
+print(g.get("data-count"), sum(int(l.get("data-count")) for l in lines), len(gen2))
+PY
+)
+        read -r said summed gen2_marks <<< "$marks"
+        expect_eq "gc: the marks count every collection" "$said $summed" "$total $total"
+        ((gen2_marks >= 3)) && ok "gc: the three rounds' full collections apart ($gen2_marks marks)" ||
+            fail "gc: the three rounds' full collections apart" "$gen2_marks marks"
+        expect_match "gc: the legend" "$(fact "$(facts gc.svg)" gc-legend)" \
+            "^$total cycle-collector collections \\(generation 0: $n0, 1: $n1, 2: $n2\\): $(python3 -c "print(f'{$freed:,}')") objects freed, longest "
+        run_cmd "$RECYCLE" report gc.rcap
+        expect_match "gc: the report's collections line" "$OUT" \
+            $'\ncollections      '"$total \\(generation 0: $n0, 1: $n1, 2: $n2\\): "
+        run_cmd "$RECYCLE" plot real.rcap -o -
+        [[ $OUT == *'id="collections"'* ]] && fail "no collections: no marks" || ok "no collections: no marks"
+    else
+        echo "note: progs_recycle/gc_cycles is not built (a sanitizer build): no collections marked"
+    fi
 fi
 finish

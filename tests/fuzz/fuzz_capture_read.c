@@ -108,6 +108,11 @@ static int same(const rccap_event *a, const rccap_event *b) {
         return a->u.leak.ptr == b->u.leak.ptr && a->u.leak.state == b->u.leak.state;
     case RCCAP_SYNC:
         return a->u.sync.lag == b->u.sync.lag;
+    case RCCAP_GC:
+        return a->u.gc.generation == b->u.gc.generation &&
+               a->u.gc.collected == b->u.gc.collected &&
+               a->u.gc.uncollectable == b->u.gc.uncollectable &&
+               a->u.gc.duration_ns == b->u.gc.duration_ns && a->u.gc.steps == b->u.gc.steps;
     default:
         return 0;
     }

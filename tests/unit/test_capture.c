@@ -232,6 +232,13 @@ static void check_same(const rccap_event *want, const rccap_event *got) {
     case RCCAP_SYNC:
         assert_int_equal(got->u.sync.lag, want->u.sync.lag);
         break;
+    case RCCAP_GC:
+        assert_int_equal(got->u.gc.generation, want->u.gc.generation);
+        assert_int_equal(got->u.gc.collected, want->u.gc.collected);
+        assert_int_equal(got->u.gc.uncollectable, want->u.gc.uncollectable);
+        assert_int_equal(got->u.gc.duration_ns, want->u.gc.duration_ns);
+        assert_int_equal(got->u.gc.steps, want->u.gc.steps);
+        break;
     default:
         fail_msg("kind %d", want->kind);
     }
@@ -343,6 +350,11 @@ static size_t extreme_events(rccap_event *ev) {
     ev[n++] = (rccap_event){.kind = RCCAP_SYNC, .time_ns = 9, .thread = 0, .u.sync = {0}};
     ev[n++] = (rccap_event){.kind = RCCAP_SYNC, .time_ns = UINT64_MAX / 2, .thread = 3,
                             .u.sync = {UINT64_MAX}};
+    ev[n++] = (rccap_event){.kind = RCCAP_GC, .time_ns = 9, .thread = 1,
+                            .u.gc = {.generation = 0}};
+    ev[n++] = (rccap_event){.kind = RCCAP_GC, .time_ns = 9, .thread = 2,
+                            .u.gc = {.generation = 2, .collected = M, .uncollectable = 7,
+                                     .duration_ns = UINT64_MAX, .steps = 12}};
     ev[n++] = (rccap_event){.kind = RCCAP_LEAK, .time_ns = 10, .thread = 1,
                             .u.leak = {.ptr = 0x7f0000002000, .state = RCCAP_LEAK_LOST}};
     ev[n++] = (rccap_event){.kind = RCCAP_LEAK, .time_ns = 10, .thread = 1,
@@ -1762,9 +1774,16 @@ static void test_damaged_records(void **state) {
     (void)state;
     static const record_case cases[] = {
         {"kind 0", {0x00, 0x00}, 2, 1, "unknown record kind 0"},
-        {"kind 11", {0x0B, 0x00}, 2, 1, "unknown record kind 11"},
+        {"kind 12", {0x0C, 0x00}, 2, 1, "unknown record kind 12"},
         {"sync with a flag", {0x4A, 0x00}, 2, 1, "sync record with unknown flags 0x40"},
         {"sync without its lag", {0x1A, 0x02}, 2, 1, "lag runs past the end of the chunk"},
+        {"gc", {0x0B, 0x02, 0x05, 0x00, 0x10, 0x00}, 6, 1, ""},
+        {"gc of generation 3", {0x0B, 0x03, 0x00, 0x00, 0x00, 0x00}, 6, 1,
+         "collection of generation 3 (there are three)"},
+        {"gc cut short", {0x0B, 0x01, 0x05}, 3, 1,
+         "objects uncollectable runs past the end of the chunk"},
+        {"gc with a flag", {0x4B, 0x00, 0x00, 0x00, 0x00, 0x00}, 6, 1,
+         "gc record with unknown flags 0x40"},
         {"sync", {0x1A, 0x02, 0x04, 0x0A, 0x00}, 5, 2, ""},
         {"kind 15", {0x0F, 0x00}, 2, 1, "unknown record kind 15"},
         {"free with a flag", {0x42, 0x00}, 2, 1, "free record with unknown flags 0x40"},
@@ -1850,8 +1869,15 @@ static void test_version1_records(void **state) {
          "bad pointer encoding 7"},
         {"frees ago", {0x01, 0x00, 0x08, 0x00, 0x02, 0x01, 0x01, 0x01, 0x08, 0x01}, 10, 3, ""},
         {"no sync records", {0x0A, 0x00}, 2, 1, "unknown record kind 10"},
+        {"no gc records", {0x0B, 0x00, 0x00, 0x00, 0x00, 0x00}, 6, 1, "unknown record kind 11"},
     };
     check_record_cases(cases, sizeof cases / sizeof cases[0], 1);
+    /* GC records came with version 3 */
+    static const record_case v2[] = {
+        {"sync records", {0x0A, 0x00}, 2, 1, ""},
+        {"no gc records", {0x0B, 0x00, 0x00, 0x00, 0x00, 0x00}, 6, 1, "unknown record kind 11"},
+    };
+    check_record_cases(v2, sizeof v2 / sizeof v2[0], 2);
 }
 
 /* Each case as the second raw chunk of a capture of the given version,
@@ -1954,7 +1980,7 @@ static void test_lying_frames_and_headers(void **state) {
         {"frame field, crc stale", LIE_FRAME, 16, 63, false, "chunk frame checksum mismatch"},
         {"magic", LIE_HEADER, 0, 0, true, "not a recycle capture"},
         {"version from the future", LIE_HEADER, 8, RCCAP_VERSION + 1, true,
-         "written by a newer version (3) of recycle"},
+         "written by a newer version (4) of recycle"},
         {"version far future", LIE_HEADER, 8, UINT32_MAX, true,
          "written by a newer version (4294967295) of recycle"},
         {"version 0", LIE_HEADER, 8, 0, true, "version 0"},
