@@ -40,6 +40,9 @@ declare -A ALLOWED=(
     [report]="capture symbolize trace heap"
     [cli]="report capture symbolize"
 )
+# Headers the build generates into build/generated/ (not in the tree),
+# each the layer's own: the pprof export's protobuf-c code.
+GENERATED=" report/profile.pb-c.h "
 # Public headers that belong to no layer: usable by everyone.
 NEUTRAL_PUBLIC=" recycle/export.h recycle/error.h recycle/annotate.h "
 # The headers of src/heap/ that other layers may include: private heaps (the
@@ -128,6 +131,10 @@ if [[ -d src ]]; then
         while read -r form spec; do
             nincludes=$((nincludes + 1))
             target=$(resolve "$f" "$form" "$spec")
+            if [[ -z $target && $form == quote && $GENERATED == *" $spec "* &&
+                  ${spec%%/*} == "$layer" ]]; then
+                continue
+            fi
             if [[ -z $target ]]; then
                 if [[ $form == quote ]]; then
                     violation "$f: #include \"$spec\" resolves to no file in the tree"
