@@ -3,6 +3,7 @@
 // fast paths (macros over static inline functions) and the exported
 // functions behind them both work, and the library links and runs.
 #include <recycle.h>
+#include <recycle/annotate.h>  /* for profilers; C++ must compile it too */
 
 #include <cstdio>
 #include <cstdlib>
