@@ -62,6 +62,8 @@ DEPS += python3 heaptrack
 # for the browser test of the HTML pages (with the machine's Node.js and npm)
 DEPS += libsqlite3-dev sqlite3 libprotobuf-c-dev protobuf-c-compiler golang-go zlib1g-dev
 DEPS += chromium
+# objgraph's SVG (rc_objgraph_write_svg runs Graphviz's dot)
+DEPS += graphviz
 
 # cmake arguments of each build directory. (Kept in variables: a comma in
 # a $(call) argument would split it.)

@@ -83,6 +83,45 @@ RC_API int     rc_gc_step(rc_runtime *rt);
 RC_API void    rc_gc_untrack(rc_obj *o);
 RC_API void    rc_gc_track(rc_obj *o);
 
+/* ---- objgraph ----
+ * Over the objects the collector tracks (rc_gc_get_objects(rt, -1): frozen
+ * objects are not counted). Lists of tuples; names are str objects; limit
+ * 0 means no limit. Types are told apart by name, as objgraph does. Each
+ * returns a new reference, or NULL with the runtime's error set. */
+
+/* [(name, count)], the commonest first (ties by name). */
+RC_API rc_obj *rc_objgraph_most_common_types(rc_runtime *rt, size_t limit);
+/* [(name, count, increase)] for each type whose count is above the highest
+ * seen by earlier calls (objgraph.growth: the first call reports every
+ * type), largest increase first; the highest counts are then updated. */
+RC_API rc_obj *rc_objgraph_growth(rc_runtime *rt, size_t limit);
+/* A list of the tracked objects whose type is named type_name. */
+RC_API rc_obj *rc_objgraph_by_type(rc_runtime *rt, const char *type_name);
+/* The shortest chain of references [root, ..., o] from an object for which
+ * is_root(candidate, arg) returns nonzero to o, searched breadth first
+ * through the objects that refer to o, then to those, up to max_depth
+ * steps; [o] when no root is found within max_depth (as objgraph). o itself
+ * is asked first. Automatic collection is off while it searches, and
+ * is_root must not free objects. NULL with RC_EINVAL for a NULL o or
+ * is_root, RC_ENOMEM. */
+RC_API rc_obj *rc_objgraph_find_backref_chain(rc_runtime *rt, rc_obj *o,
+            int (*is_root)(rc_obj *candidate, void *arg), void *arg,
+            size_t max_depth);
+/* The graph of the references from objs[0..n) (or, with backrefs, to
+ * them) up to max_depth steps, as Graphviz DOT on out: each object a box
+ * labelled with its type, size (rc_sizeof) and a short repr; the given
+ * objects filled green; the references that lie on a cycle red. A node
+ * with more than RC_OBJGRAPH_TOO_MANY references shows that many and a
+ * "N more" box. 0, or RC_EINVAL, RC_ENOMEM, RC_EIO (a write error). */
+#define RC_OBJGRAPH_TOO_MANY 10
+RC_API int     rc_objgraph_write_dot(rc_runtime *rt, rc_obj *const *objs, size_t n,
+            size_t max_depth, int backrefs, FILE *out);
+/* The same graph drawn as SVG into svg_path by Graphviz's dot (found on
+ * PATH), written whole or not at all. RC_EIO with a message saying so when
+ * dot is not installed ("apt-get install graphviz") or fails. */
+RC_API int     rc_objgraph_write_svg(rc_runtime *rt, rc_obj *const *objs, size_t n,
+            size_t max_depth, int backrefs, const char *svg_path);
+
 #ifdef __cplusplus
 }
 #endif

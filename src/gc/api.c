@@ -48,21 +48,19 @@ static void on_alloc(rc_runtime *rt) {
     }
 }
 
-/* Anything that looks at the generation lists first lets a pending
- * incremental collection finish. */
-static void settle(rc_runtime *rt) {
+void rcg_settle(rc_runtime *rt) {
     if (rt->gc_state && rcg(rt)->phase != RCG_IDLE)
         rcg_inc_complete(rt);
 }
 
 static void on_emergency(rc_runtime *rt) {
-    settle(rt);
+    rcg_settle(rt);
     rcg_collect(rt, 2);
 }
 
 static void on_final(rc_runtime *rt) {
     rcg_state *st = rcg(rt);
-    settle(rt);
+    rcg_settle(rt);
     /* Drop the garbage list first, so that what only it kept alive can be
      * collected, then collect everything (finalizers run). */
     if (st->garbage) {
@@ -90,6 +88,7 @@ static void on_teardown(rc_runtime *rt) {
         return;
     rc_free(st->callbacks);
     rc_free(st->deferred);
+    rcg_objgraph_free(st);
     rc_free(st);
     rt->gc_state = NULL;
 }
@@ -144,7 +143,7 @@ long rc_gc_collect(rc_runtime *rt, int generation) {
         return rco_err(rt, RC_EINVAL, "rc_gc_collect: generation must be 0, 1 or 2, not %d", generation);
     if (rt->gc_collecting)
         return 0;
-    settle(rt);
+    rcg_settle(rt);
     return rcg_collect(rt, generation);
 }
 
@@ -204,7 +203,7 @@ RCI_INLINE int append_list(rc_runtime *rt, rc_obj *list, rco_gc *head) {
 RCI_ALLOC_FRAME rc_obj *rc_gc_get_objects(rc_runtime *rt, int generation) {
     if (!rt)
         return NULL;
-    settle(rt);
+    rcg_settle(rt);
     if (generation < -1 || generation > 2)
         return rco_err_null(rt, RC_EINVAL, "rc_gc_get_objects: generation must be -1..2, not %d",
                             generation);
@@ -232,14 +231,14 @@ int rc_gc_is_finalized(const rc_obj *o) {
 
 void rc_gc_untrack(rc_obj *o) {
     if (o && !rco_is_static(o)) {
-        settle(rco_runtime(o));
+        rcg_settle(rco_runtime(o));
         rco_untrack(o);
     }
 }
 
 void rc_gc_track(rc_obj *o) {
     if (o && (o->rc_head_ & RCO_F_GC) && !rco_is_static(o) && !(o->rc_head_ & RCO_F_FREED)) {
-        settle(rco_runtime(o));
+        rcg_settle(rco_runtime(o));
         rco_track(rco_runtime(o), o);
     }
 }
@@ -258,7 +257,7 @@ static int visit_find(rc_obj *child, void *arg) {
 RCI_ALLOC_FRAME rc_obj *rc_gc_get_referrers(rc_runtime *rt, rc_obj *o) {
     if (!rt)
         return NULL;
-    settle(rt);
+    rcg_settle(rt);
     if (!o)
         return rco_err_null(rt, RC_EINVAL, "rc_gc_get_referrers: NULL object");
     rc_obj *list = rc_list(rt);
@@ -329,7 +328,7 @@ RCI_ALLOC_FRAME rc_obj *rc_gc_get_referents(rc_runtime *rt, rc_obj *o) {
 void rc_gc_freeze(rc_runtime *rt) {
     if (!rt || rt->gc_collecting)
         return;
-    settle(rt);
+    rcg_settle(rt);
     for (int g = 0; g < 3; g++) {
         rco_gc_list_merge(&rt->gen[g], &rt->permanent);
         rt->gen_count[g] = 0;
@@ -340,7 +339,7 @@ void rc_gc_freeze(rc_runtime *rt) {
 void rc_gc_unfreeze(rc_runtime *rt) {
     if (!rt || rt->gc_collecting)
         return;
-    settle(rt);
+    rcg_settle(rt);
     rco_gc_list_merge(&rt->permanent, &rt->gen[2]);
     rt->frozen_count = 0;
 }
@@ -403,7 +402,7 @@ void rc_gc_set_incremental(rc_runtime *rt, size_t step_objects) {
     if (!rt)
         return;
     if (step_objects == 0)
-        settle(rt);
+        rcg_settle(rt);
     rcg(rt)->inc_step = step_objects;
 }
 

@@ -56,6 +56,10 @@ typedef struct rcg_state {
     size_t ndeferred, capdeferred;
     uint64_t inc_t0;
     size_t inc_steps;
+    /* objgraph's growth: the highest count seen per type name, sorted by
+     * name (each name a copy) */
+    struct rcg_peak *peaks;
+    size_t npeaks, cappeaks;
 } rcg_state;
 
 static inline rcg_state *rcg(rc_runtime *rt) {
@@ -76,5 +80,11 @@ bool rcg_on_barrier(rc_runtime *rt, rc_obj *o, bool zero);   /* rt->gc_barrier *
 
 /* api.c */
 int rcg_attach(rc_runtime *rt);                   /* install state and hooks */
+/* Let a pending incremental collection finish: anything that looks at the
+ * generation lists calls this first. */
+void rcg_settle(rc_runtime *rt);
+
+/* objgraph.c */
+void rcg_objgraph_free(rcg_state *st);            /* growth's peaks, at teardown */
 
 #endif /* RC_GC_GC_H */
