@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -925,6 +926,10 @@ RCI_ALLOC_FRAME int rc_objgraph_write_svg(rc_runtime *rt, rc_obj *const *objs, s
         rc_free(tmp_svg);
         return err;
     }
+    /* mkstemp makes it 0600; the picture is an ordinary file */
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(svg_fd, 0666 & ~mask);
     close(svg_fd);
     FILE *f = fdopen(dot_fd, "w");
     if (!f) {
