@@ -168,6 +168,11 @@ void rci_pheap_set_hooks(const rci_pheap_hooks *hooks) {
     atomic_store_explicit(&rci_pheap_hooks_on, hooks, memory_order_release);
 }
 
+size_t rci_pheap_origin(const void *p, const char *indent, FILE *out) {
+    const rci_pheap_hooks *k = hooks_now();
+    return k && k->origin ? k->origin(p, indent, out) : 0;
+}
+
 /* The marked functions below call the hooks with work left after the call,
  * so that their frame is on the stack when the listener walks it (a tail
  * call would put the client's frame where theirs should be). */

@@ -32,6 +32,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 /* ---- tracing hooks ---- */
 
@@ -46,6 +47,12 @@
 typedef struct rci_pheap_hooks {
     bool (*alloc)(void *block, size_t size);
     void (*free)(void *block);
+    /* Optional: where the block holding p was allocated, one frame a line
+     * (innermost first, each line starting with indent) on out; the number
+     * of frames written, 0 when the listener does not know the block. For
+     * the reports of layers above the listener's (the collector's "why is
+     * it alive?"); never called on an allocation path. */
+    size_t (*origin)(const void *p, const char *indent, FILE *out);
 } rci_pheap_hooks;
 /* The pair in force, NULL for none. Read relaxed by the fast paths (only
  * NULL or not matters there) and with acquire by the slow paths that call. */
@@ -54,6 +61,8 @@ extern const rci_pheap_hooks *_Atomic rci_pheap_hooks_on RCI_HIDDEN;
  * the process: a client that read it just before it was replaced may still
  * call it once. */
 void rci_pheap_set_hooks(const rci_pheap_hooks *hooks);
+/* The hooks' origin of p (see above), 0 without hooks or without one. */
+size_t rci_pheap_origin(const void *p, const char *indent, FILE *out);
 RCI_INLINE bool rci_pheap_traced(void) {
     return atomic_load_explicit(&rci_pheap_hooks_on, memory_order_relaxed) != NULL;
 }

@@ -18,6 +18,7 @@
  * reports a free before the address can be handed out again, and one heap
  * is used by one thread at a time, so the same ordering argument holds. */
 #include "trace/tracer.h"
+#include "symbolize/symbolize.h"
 #include "heap/os/os.h"
 #include "heap/private.h"
 #include "recycle/heap.h"
@@ -765,7 +766,32 @@ static void obj_free(void *block) {
     reentrant--;
 }
 
-static const rci_pheap_hooks obj_hooks = { .alloc = obj_alloc, .free = obj_free };
+/* Where the block holding p was allocated, symbolized (the heap's origin
+ * hook: the collector's "why is it alive?" report asks it). */
+static size_t obj_origin(const void *p, const char *indent, FILE *out) {
+    rc_traceback *tb = rc_trace_get_object_traceback(p);
+    if (!tb)
+        return 0;
+    size_t n = rc_traceback_len(tb);
+    for (size_t i = 0; i < n; i++) {
+        rcs_frame f[8];
+        size_t k = rcs_symbolize(rc_traceback_addr(tb, i), f, 8);
+        for (size_t j = 0; j < k && j < 8; j++) {
+            fprintf(out, "%s%s", indent, f[j].function ? f[j].function : "??");
+            if (f[j].file)
+                fprintf(out, " (%s:%d)%s\n", f[j].file, f[j].line, f[j].inlined ? " inlined" : "");
+            else if (f[j].module)
+                fprintf(out, " (%s+0x%zx)\n", f[j].module, (size_t)f[j].module_offset);
+            else
+                fputc('\n', out);
+        }
+    }
+    rc_traceback_free(tb);
+    return n;
+}
+
+static const rci_pheap_hooks obj_hooks = { .alloc = obj_alloc, .free = obj_free,
+                                           .origin = obj_origin };
 
 /* ---- calibration: how many raw frames to drop per entry point ---- */
 
