@@ -94,6 +94,9 @@ static long count_of(rc_runtime *rt, rc_obj *rows, const char *type, long *incre
 }
 
 int main(void) {
+    /* traced from the start: the "why" report can then say where each
+     * object on a chain was allocated */
+    int traced = rc_trace_start(16) == 0;
     rc_runtime *rt = rc_runtime_new(NULL);
     if (!rt)
         return 1;
@@ -145,6 +148,14 @@ int main(void) {
          rc_list_get(rt, chain, rc_list_len(chain) - 1) == one;
     rc_decref(chain);
 
+    /* the same question answered with each object's figures and origin:
+     * we hold one reference to `one` ourselves */
+    printf("\n");
+    ok = ok && rc_objgraph_why_alive(rt, one, 1, 10, stdout) == 0;
+    /* and for every session at once: which chains keep them */
+    printf("\n");
+    ok = ok && rc_objgraph_why_alive_type(rt, "session", 1, 10, stdout) == 0;
+
     FILE *f = fopen("objgraph_leak.dot", "w");
     ok = ok && f && rc_objgraph_write_dot(rt, &one, 1, 3, 1, f) == 0;
     if (f)
@@ -159,6 +170,8 @@ int main(void) {
     rc_decref(registry);
     rc_decref(listeners);
     rc_runtime_free(rt);
+    if (traced)
+        rc_trace_stop();
     printf("%s\n", ok ? "ok" : "FAILED");
     return ok ? 0 : 1;
 }

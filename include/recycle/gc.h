@@ -122,6 +122,26 @@ RC_API int     rc_objgraph_write_dot(rc_runtime *rt, rc_obj *const *objs, size_t
 RC_API int     rc_objgraph_write_svg(rc_runtime *rt, rc_obj *const *objs, size_t n,
             size_t max_depth, int backrefs, const char *svg_path);
 
+/* "Why is it alive?": the chain of references to o from the nearest root,
+ * an object held from outside the tracked objects (its count is more than
+ * the references tracked objects hold to it: a C variable, a global, an
+ * untracked container; or immortal), printed on out with, for each object
+ * on it, its refcount, how many of those come from outside, its GC
+ * generation, size, type and a short repr, and, when the tracer runs
+ * (rc_trace_start), where it was allocated. held: references to o the
+ * caller holds itself, not counted as outside. Searches at most max_depth
+ * steps back; says when nothing outside holds o at all (cyclic garbage).
+ * 0, or RC_EINVAL, RC_ENOMEM, RC_EIO. */
+RC_API int     rc_objgraph_why_alive(rc_runtime *rt, rc_obj *o, size_t held,
+            size_t max_depth, FILE *out);
+/* The same for the objects of a type (the first RC_OBJGRAPH_WHY_SAMPLE of
+ * them): how many have each chain of types from their nearest root, the
+ * commonest first, then the full answer for one object of each of the
+ * limit commonest chains (0: all). */
+#define RC_OBJGRAPH_WHY_SAMPLE 1000
+RC_API int     rc_objgraph_why_alive_type(rc_runtime *rt, const char *type_name, size_t limit,
+            size_t max_depth, FILE *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -977,3 +977,256 @@ RCI_ALLOC_FRAME int rc_objgraph_write_svg(rc_runtime *rt, rc_obj *const *objs, s
     rc_free(tmp_svg);
     return err;
 }
+
+/* ---- why is it alive? ---- */
+
+/* How many references to x come from outside the tracked objects: its
+ * count less those the index saw from tracked objects, less held (the
+ * caller's own references to the object asked about). */
+static size_t outside_refs(const backrefs *b, rc_obj *x, size_t held) {
+    rc_obj *const *refs;
+    size_t inside = referrers_of(b, x, &refs) + held;
+    size_t count = rc_refcount(x);
+    return count > inside ? count - inside : 0;
+}
+
+/* The generation each tracked object is in (object -> generation + 1). */
+static int generations(rc_runtime *rt, rci_htable *gen) {
+    for (int g = 0; g < 3; g++)
+        for (rco_gc *x = rt->gen[g].gc_next; x != &rt->gen[g]; x = x->gc_next)
+            if (rci_htable_put(gen, (uintptr_t)rco_from_gc(x), (uintptr_t)g + 1) != 0)
+                return RC_ENOMEM;
+    return 0;
+}
+
+/* The search of a "why": from o backwards to the nearest object held from
+ * outside (or immortal). Returns the node index of that root, SIZE_MAX when
+ * none was found; *cut tells whether the depth stopped the search (else
+ * every object that refers to o, directly or not, was seen). */
+static size_t search_root(const backrefs *b, search *s, rc_obj *o, size_t held, size_t max_depth,
+                          bool *cut, int *err) {
+    *cut = false;
+    if (search_add(s, o, SIZE_MAX, 0) != 0) {
+        *err = RC_ENOMEM;
+        return SIZE_MAX;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        rc_obj *x = s->v[i].obj;
+        if (rc_is_immortal(x) || outside_refs(b, x, x == o ? held : 0) > 0)
+            return i;
+        rc_obj *const *refs;
+        size_t nrefs = referrers_of(b, x, &refs);
+        if (s->v[i].depth >= max_depth) {
+            *cut = *cut || nrefs > 0;
+            continue;
+        }
+        for (size_t r = 0; r < nrefs; r++)
+            if (search_add(s, refs[r], i, s->v[i].depth + 1) == SIZE_MAX - 1) {
+                *err = RC_ENOMEM;
+                return SIZE_MAX;
+            }
+    }
+    return SIZE_MAX;
+}
+
+static void why_row(rc_runtime *rt, const backrefs *b, const rci_htable *gen, rc_obj *x,
+                    size_t held, size_t k, FILE *out) {
+    char repr[REPR_MAX + 1];
+    short_repr(rt, x, repr, sizeof repr);
+    uintptr_t g = 0;
+    char gtext[8] = "-";
+    if (rci_htable_get(gen, (uintptr_t)x, &g))
+        snprintf(gtext, sizeof gtext, "%u", (unsigned)(g - 1));
+    if (rc_is_immortal(x))
+        fprintf(out, "  %2zu  immortal         %3s  %8zu B  %s %s\n", k, gtext, rc_sizeof(x),
+                rc_type_name(x), repr);
+    else
+        fprintf(out, "  %2zu  %8zu %8zu  %3s  %8zu B  %s %s\n", k, rc_refcount(x),
+                outside_refs(b, x, held), gtext, rc_sizeof(x), rc_type_name(x), repr);
+    /* where it was allocated, when the tracer knows: under a heading */
+    char *where = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&where, &len);
+    if (mem) {
+        size_t frames = rci_pheap_origin(x, "            ", mem);
+        if (fclose(mem) == 0 && frames && len)
+            fprintf(out, "          allocated at:\n%s", where);
+        free(where);
+    }
+}
+
+/* One object's answer: printed on out (when not NULL), and, when path is
+ * not NULL, the chain's types root first ("dict -> list -> session") into
+ * *path (rc_malloc'd). 0 or RC_ENOMEM. */
+static int why_one(rc_runtime *rt, const backrefs *b, const rci_htable *gen, rc_obj *o,
+                   size_t held, size_t max_depth, FILE *out, char **path) {
+    search s = {0};
+    rci_htable_init(&s.seen);
+    bool cut = false;
+    int err = 0;
+    size_t root = search_root(b, &s, o, held, max_depth, &cut, &err);
+    if (!err && path) {
+        size_t len = 1;
+        for (size_t i = root; i != SIZE_MAX; i = s.v[i].parent)
+            len += strlen(rc_type_name(s.v[i].obj)) + 4;
+        const char *none = cut ? "(no root within the depth)" : "(cyclic garbage)";
+        if (root == SIZE_MAX)
+            len += strlen(none);
+        char *p = rc_malloc(len);
+        if (!p) {
+            err = RC_ENOMEM;
+        } else {
+            p[0] = 0;
+            if (root == SIZE_MAX)
+                strcat(p, none);
+            for (size_t i = root; i != SIZE_MAX; i = s.v[i].parent) {
+                strcat(p, rc_type_name(s.v[i].obj));
+                if (s.v[i].parent != SIZE_MAX)
+                    strcat(p, " -> ");
+            }
+            *path = p;
+        }
+    }
+    if (!err && out) {
+        char repr[REPR_MAX + 1];
+        short_repr(rt, o, repr, sizeof repr);
+        fprintf(out, "why is %s %s alive?\n", rc_type_name(o), repr);
+        if (root == SIZE_MAX) {
+            if (cut)
+                fprintf(out, "  no object held from outside within %zu steps back; look "
+                        "further with a larger depth\n", max_depth);
+            else
+                fputs("  nothing outside the tracked objects holds it, directly or not: it is "
+                      "cyclic garbage, which the next full collection frees\n", out);
+        } else {
+            fputs("   #      refs  outside  gen        size  type and repr\n", out);
+            size_t k = 0;
+            for (size_t i = root; i != SIZE_MAX; i = s.v[i].parent, k++)
+                why_row(rt, b, gen, s.v[i].obj, s.v[i].obj == o ? held : 0, k, out);
+            rc_obj *r = s.v[root].obj;
+            if (rc_is_immortal(r))
+                fputs("  #0 is immortal: it is never freed\n", out);
+            else
+                fprintf(out, "  #0 is held from outside the objects the collector tracks (a C "
+                        "variable, a global, an untracked container): %zu of its %zu "
+                        "references%s\n", outside_refs(b, r, r == o ? held : 0), rc_refcount(r),
+                        k > 1 ? "; each next object is held by the one before" : "");
+            if (!rci_pheap_traced())
+                fputs("  (rc_trace_start before the objects are made shows where each was "
+                      "allocated)\n", out);
+        }
+    }
+    search_free(&s);
+    return err;
+}
+
+/* The index and the generations for a "why"; automatic collection off
+ * until why_end. */
+static int why_begin(rc_runtime *rt, backrefs *b, rci_htable *gen, bool *enabled) {
+    rcg_settle(rt);
+    *enabled = rt->gc_enabled;
+    rt->gc_enabled = false;
+    rci_htable_init(gen);
+    int err = backrefs_build(rt, b);
+    return err ? err : generations(rt, gen);
+}
+
+static int why_end(rc_runtime *rt, backrefs *b, rci_htable *gen, bool enabled, int err,
+                   FILE *out, const char *fn) {
+    backrefs_free(b);
+    rci_htable_free(gen);
+    rt->gc_enabled = enabled;
+    if (err == RC_ENOMEM)
+        return rco_nomem(rt);
+    if (!err && (fflush(out) != 0 || ferror(out)))
+        return rco_err(rt, RC_EIO, "%s: write error: %s", fn, strerror(errno));
+    return err;
+}
+
+RCI_ALLOC_FRAME int rc_objgraph_why_alive(rc_runtime *rt, rc_obj *o, size_t held,
+                                          size_t max_depth, FILE *out) {
+    if (!rt)
+        return RC_EINVAL;
+    if (!o || !out)
+        return rco_err(rt, RC_EINVAL, "rc_objgraph_why_alive: NULL %s", o ? "file" : "object");
+    backrefs b;
+    rci_htable gen;
+    bool enabled;
+    int err = why_begin(rt, &b, &gen, &enabled);
+    if (!err)
+        err = why_one(rt, &b, &gen, o, held, max_depth, out, NULL);
+    return why_end(rt, &b, &gen, enabled, err, out, "rc_objgraph_why_alive");
+}
+
+typedef struct why_group {
+    char *path;
+    size_t count;
+    rc_obj *example;
+} why_group;
+
+static int by_path(const void *a, const void *b) {
+    return strcmp(((const why_group *)a)->path, ((const why_group *)b)->path);
+}
+
+static int by_group_count(const void *a, const void *b) {
+    const why_group *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+RCI_ALLOC_FRAME int rc_objgraph_why_alive_type(rc_runtime *rt, const char *type_name,
+                                               size_t limit, size_t max_depth, FILE *out) {
+    if (!rt)
+        return RC_EINVAL;
+    if (!type_name || !out)
+        return rco_err(rt, RC_EINVAL, "rc_objgraph_why_alive_type: NULL %s",
+                       type_name ? "file" : "type name");
+    backrefs b;
+    rci_htable gen;
+    bool enabled;
+    of_type c = {.name = type_name};
+    why_group *g = NULL;
+    size_t examined = 0, ngroups = 0;
+    int err = why_begin(rt, &b, &gen, &enabled);
+    if (!err && each_tracked(rt, collect_of_type, &c) != 0)
+        err = RC_ENOMEM;
+    examined = c.n < RC_OBJGRAPH_WHY_SAMPLE ? c.n : RC_OBJGRAPH_WHY_SAMPLE;
+    if (!err && !(g = rc_calloc(examined ? examined : 1, sizeof *g)))
+        err = RC_ENOMEM;
+    for (size_t i = 0; !err && i < examined; i++) {
+        err = why_one(rt, &b, &gen, c.v[i], 0, max_depth, NULL, &g[i].path);
+        g[i].count = 1;
+        g[i].example = c.v[i];
+    }
+    if (!err) {
+        /* equal chains of types made one group, its first object the example */
+        qsort(g, examined, sizeof *g, by_path);
+        for (size_t i = 0; i < examined; i++) {
+            if (ngroups && strcmp(g[ngroups - 1].path, g[i].path) == 0) {
+                g[ngroups - 1].count++;
+                rc_free(g[i].path);
+            } else {
+                g[ngroups++] = g[i];
+            }
+        }
+        qsort(g, ngroups, sizeof *g, by_group_count);
+        fprintf(out, "%zu %s object%s", c.n, type_name, c.n == 1 ? "" : "s");
+        if (examined < c.n)
+            fprintf(out, " (the first %zu examined)", examined);
+        fputs(c.n ? ", by the chain of types from the nearest root:\n" : "\n", out);
+        for (size_t i = 0; i < ngroups; i++)
+            fprintf(out, "  %8zu  %5.1f%%  %s\n", g[i].count,
+                    100.0 * (double)g[i].count / (double)examined, g[i].path);
+        size_t shown = limit && limit < ngroups ? limit : ngroups;
+        for (size_t i = 0; !err && i < shown; i++) {
+            fputc('\n', out);
+            err = why_one(rt, &b, &gen, g[i].example, 0, max_depth, out, NULL);
+        }
+    }
+    for (size_t i = 0; g && i < (err ? examined : ngroups); i++)
+        rc_free(g[i].path);
+    rc_free(g);
+    rc_free(c.v);
+    return why_end(rt, &b, &gen, enabled, err, out, "rc_objgraph_why_alive_type");
+}

@@ -429,6 +429,115 @@ static void test_write_svg(void **state) {
     rc_runtime_free(rt);
 }
 
+/* ---- why is it alive? ------------------------------------------------------------------- */
+
+static char *why(rc_runtime *rt, rc_obj *o, size_t held, size_t depth) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    assert_int_equal(rc_objgraph_why_alive(rt, o, held, depth, f), 0);
+    fclose(f);
+    return text;
+}
+
+static int count_lines_starting(const char *text, const char *prefix) {
+    int n = 0;
+    for (const char *p = text; p; p = strchr(p, '\n')) {
+        if (*p == '\n')
+            p++;
+        n += strncmp(p, prefix, strlen(prefix)) == 0;
+    }
+    return n;
+}
+
+static void test_why_alive(void **state) {
+    (void)state;
+    int traced = rc_trace_start(8) == 0;
+    rc_runtime *rt = new_rt();
+    /* holder (held here) -> n <-> m */
+    rc_obj *holder = rc_list(rt);
+    gnode *n = mk(rt, &node_type), *m = mk(rt, &node_type);
+    link_(n, 0, m);
+    link_(m, 0, n);
+    assert_int_equal(rc_list_append(rt, holder, &n->ob), 0);
+    rc_decref(&m->ob);
+    rc_decref(&n->ob);   /* borrowed from here on: the holder and m keep it */
+    char *t = why(rt, &m->ob, 0, 10);
+    /* holder -> n -> m: three rows, the root the list with 1 outside */
+    assert_non_null(strstr(t, "why is og_node <og_node #"));
+    assert_int_equal(count_lines_starting(t, "   0 "), 1);
+    assert_int_equal(count_lines_starting(t, "   2 "), 1);
+    assert_int_equal(count_lines_starting(t, "   3 "), 0);
+    assert_non_null(strstr(t, "list len 1"));
+    assert_non_null(strstr(t, "is held from outside the objects the collector tracks"));
+    assert_non_null(strstr(t, "1 of its 1 references"));
+    if (traced) {
+        assert_non_null(strstr(t, "allocated at:"));
+        assert_non_null(strstr(t, "test_objgraph.c:"));
+    }
+    free(t);
+    /* n is held by us too (held 1 says so): the list is still the root */
+    rc_incref(&n->ob);
+    t = why(rt, &n->ob, 1, 10);
+    assert_int_equal(count_lines_starting(t, "   1 "), 1);
+    assert_int_equal(count_lines_starting(t, "   2 "), 0);
+    free(t);
+    /* without held, our reference makes n its own root */
+    t = why(rt, &n->ob, 0, 10);
+    assert_int_equal(count_lines_starting(t, "   0 "), 1);
+    assert_int_equal(count_lines_starting(t, "   1 "), 0);
+    free(t);
+    rc_decref(&n->ob);
+    /* not within one step back */
+    t = why(rt, &m->ob, 0, 1);
+    assert_non_null(strstr(t, "no object held from outside within 1 steps back"));
+    free(t);
+    /* cyclic garbage: a pair nothing else holds */
+    gnode *p = mk(rt, &leaf_type), *q = mk(rt, &leaf_type);
+    link_(p, 0, q);
+    link_(q, 0, p);
+    rc_decref(&q->ob);
+    rc_decref(&p->ob);
+    t = why(rt, &p->ob, 0, 10);
+    assert_non_null(strstr(t, "it is cyclic garbage"));
+    free(t);
+    assert_true(rc_gc_collect(rt, 2) >= 2);
+
+    /* by type: three nodes in the holder, one in a dict held here */
+    for (int i = 0; i < 2; i++) {
+        gnode *x = mk(rt, &node_type);
+        assert_int_equal(rc_list_append(rt, holder, &x->ob), 0);
+        rc_decref(&x->ob);
+    }
+    rc_obj *registry = rc_dict(rt), *k = rc_str(rt, "k");
+    gnode *y = mk(rt, &node_type);
+    assert_int_equal(rc_dict_set(rt, registry, k, &y->ob), 0);
+    rc_decref(k);
+    rc_decref(&y->ob);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_int_equal(rc_objgraph_why_alive_type(rt, "og_node", 1, 10, f), 0);
+    fclose(f);
+    /* n, the two new ones: list -> og_node; m: list -> og_node -> og_node;
+     * y: dict -> og_node; the commonest first, one full answer */
+    assert_non_null(strstr(text, "5 og_node objects, by the chain of types"));
+    assert_non_null(strstr(text, "       3   60.0%  list -> og_node\n"));
+    assert_non_null(strstr(text, "       1   20.0%  dict -> og_node\n"));
+    assert_non_null(strstr(text, "       1   20.0%  list -> og_node -> og_node\n"));
+    assert_int_equal(count_lines_starting(text, "why is og_node"), 1);
+    free(text);
+    assert_int_equal(rc_objgraph_why_alive(rt, NULL, 0, 3, stdout), RC_EINVAL);
+    assert_int_equal(rc_objgraph_why_alive_type(rt, NULL, 0, 3, stdout), RC_EINVAL);
+    assert_true(rc_gc_isenabled(rt));
+    rc_decref(registry);
+    rc_decref(holder);
+    rc_runtime_free(rt);
+    if (traced)
+        rc_trace_stop();
+}
+
 /* ---- with the other features ------------------------------------------------------------ */
 
 static void test_during_incremental_and_traced(void **state) {
@@ -472,6 +581,7 @@ int main(void) {
         cmocka_unit_test(test_backref_chain),
         cmocka_unit_test(test_write_dot),
         cmocka_unit_test(test_write_svg),
+        cmocka_unit_test(test_why_alive),
         cmocka_unit_test(test_during_incremental_and_traced),
     };
     return rct_run_tests(tests, NULL, NULL);
