@@ -15,7 +15,9 @@
 //     so nothing leaves the machine even when a page is wrong);
 //   - no console message of level error or warning, no uncaught error;
 //   - a screenshot NAME.png goes to the artifacts folder (and one after
-//     each step that changes what is shown: NAME-zoom.png, ...).
+//     each step that changes what is shown: NAME-zoom.png, ...; on an
+//     html page NAME-allocated-zoom.png, ..., NAME-peak.png,
+//     NAME-sorted.png).
 // Then the check of its type runs (CHECKS below: a table, one function a
 // type).
 //
@@ -195,21 +197,54 @@ async function shot(page, spec, suffix) {
     await page.screenshot({path: file, fullPage: true});
 }
 
+// Until the page has drawn its next frame (and handled what came before:
+// a resize, a change).
+async function settle(page) {
+    await page.evaluate(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
+// A page taller than the viewport: make room for all of it, so that the
+// mouse reaches every row without scrolling (the page redraws on the
+// resize).
+async function fitViewport(page) {
+    const tall = await page.evaluate(() => document.documentElement.scrollHeight);
+    const now = page.viewportSize();
+    if (tall > now.height) {
+        await page.setViewportSize({width: WIDTH, height: Math.min(tall + 20, 8000)});
+        await settle(page);
+    }
+}
+
+// The data block with this id, parsed.
+async function dataBlock(page, id) {
+    return page.evaluate((id) => JSON.parse(document.getElementById(id).textContent), id);
+}
+
 // ---- flame: `recycle flamegraph`'s page --------------------------------------------------
 // expect: total, count (the root's bytes and allocations, the report's for
 // the kind), command_line (the title), click (a function: its first box in
 // the tree is clicked to zoom), search ([[regex, boxes], ...]: how many
 // boxes the search highlights).
 async function checkFlame(page, spec) {
-    const e = spec.expect;
-    const data = await page.evaluate(() =>
-        JSON.parse(document.getElementById('flame-data').textContent));
+    await flameChecks(page, spec, {block: 'flame-data', e: spec.expect, prefix: '', shots: '',
+                                   docTitle: /flame graph/});
+}
+
+// The checks of a flame graph drawn on the page's #canvas from the data
+// block o.block (flame.js's graph, on `recycle flamegraph`'s page or
+// `recycle html`'s): o.e what the flame page's expect says, o.prefix put
+// before each check's name, o.shots before each screenshot's suffix (null:
+// none), o.docTitle what the document's title matches.
+async function flameChecks(page, spec, o) {
+    const e = o.e;
+    const checkKind = (sp, what, fn) => check(sp, o.prefix + what, fn);
+    const shotKind = async (p, sp, suffix) => {
+        if (o.shots !== null)
+            await shot(p, sp, o.shots + suffix);
+    };
+    const data = await dataBlock(page, o.block);
     const L = layout(data);
-    // A page taller than the viewport: make room for all of it, so that
-    // the mouse reaches every row (the page redraws on the resize).
-    const tall = await page.evaluate(() => document.documentElement.scrollHeight);
-    if (tall > HEIGHT)
-        await page.setViewportSize({width: WIDTH, height: Math.min(tall + 20, 8000)});
+    await fitViewport(page);
     let s = await state(page);
     const W = s.width, H = (L.maxDepth + 1) * ROW;
     const rowY = (d, icicle) => (icicle ? d * ROW : H - (d + 1) * ROW);
@@ -219,7 +254,7 @@ async function checkFlame(page, spec) {
     const click = async (x, y) => page.mouse.click(s.left + x, s.top + y);
     const initial = await drawn(page);
 
-    await check(spec, 'the graph is drawn, the root across the bottom', async () => {
+    await checkKind(spec, 'the graph is drawn, the root across the bottom', async () => {
         const bad = [];
         if (!(W > 0 && s.height > 0))
             bad.push('the canvas is ' + W + ' x ' + s.height);
@@ -244,7 +279,7 @@ async function checkFlame(page, spec) {
         return bad;
     });
 
-    await check(spec, 'the title and the totals', async () => {
+    await checkKind(spec, 'the title and the totals', async () => {
         const bad = [];
         const t = await page.evaluate(() => ({
             h1: document.getElementById('title').textContent,
@@ -256,7 +291,7 @@ async function checkFlame(page, spec) {
         const allocs = ' in ' + fmtCount(e.count) + (e.count === 1 ? ' allocation' : ' allocations');
         if (!t.sub.includes(allocs))
             bad.push('subtitle ' + JSON.stringify(t.sub) + ' lacks ' + JSON.stringify(allocs));
-        if (!/flame graph/.test(t.doc))
+        if (!o.docTitle.test(t.doc))
             bad.push('document title ' + JSON.stringify(t.doc));
         if (L.value[0] !== e.total || L.count[0] !== e.count)
             bad.push('the data\'s root: ' + L.value[0] + ' B in ' + L.count[0] +
@@ -264,7 +299,7 @@ async function checkFlame(page, spec) {
         return bad;
     });
 
-    await check(spec, 'hovering the root shows its bytes, allocations and share', async () => {
+    await checkKind(spec, 'hovering the root shows its bytes, allocations and share', async () => {
         await mouse(W / 2, H - ROW / 2);
         s = await state(page);
         const bad = [];
@@ -288,7 +323,7 @@ async function checkFlame(page, spec) {
 
     const target = L.names.indexOf(e.click);
     if (e.click !== undefined) {
-        await check(spec, 'a click on ' + e.click + ' zooms into it; the root, reset and Escape zoom out',
+        await checkKind(spec, 'a click on ' + e.click + ' zooms into it; the root, reset and Escape zoom out',
                     async () => {
             const bad = [];
             if (target < 1)
@@ -337,7 +372,7 @@ async function checkFlame(page, spec) {
                     bad.push('the tip over a child of ' + e.click + ': ' + JSON.stringify(s.tip));
             }
             await page.mouse.move(1, 1);
-            await shot(page, spec, '-zoom');
+            await shotKind(page, spec, '-zoom');
             const unzoomed = async (how) => {
                 const why = sameRects((await drawn(page)).rects, initial.rects);
                 if (why)
@@ -358,7 +393,7 @@ async function checkFlame(page, spec) {
 
     let searchShot = false;
     for (const [re, boxes] of e.search || []) {
-        await check(spec, 'searching ' + JSON.stringify(re) + ' highlights ' + boxes +
+        await checkKind(spec, 'searching ' + JSON.stringify(re) + ' highlights ' + boxes +
                     (boxes === 1 ? ' box' : ' boxes'), async () => {
             const bad = [];
             await page.mouse.move(1, 1);
@@ -383,7 +418,7 @@ async function checkFlame(page, spec) {
                     bad.push('a highlighted box is ' + px + ' on the screen');
             }
             if (boxes > 0 && !searchShot) {
-                await shot(page, spec, '-search');
+                await shotKind(page, spec, '-search');
                 searchShot = true;
             }
             await page.fill('#search', '');
@@ -397,7 +432,7 @@ async function checkFlame(page, spec) {
         });
     }
 
-    await check(spec, 'the icicle view: the same boxes upside down', async () => {
+    await checkKind(spec, 'the icicle view: the same boxes upside down', async () => {
         const bad = [];
         await page.check('#icicle');
         const z = await drawn(page);
@@ -417,17 +452,20 @@ async function checkFlame(page, spec) {
             await page.keyboard.press('Escape');
         }
         await page.mouse.move(1, 1);
-        await shot(page, spec, '-icicle');
+        await shotKind(page, spec, '-icicle');
         await page.uncheck('#icicle');
         const back = sameRects((await drawn(page)).rects, initial.rects);
         if (back)
             bad.push('back to the flame view: ' + back);
         return bad;
     });
+    return {initial, L};
 }
 
 // ---- svg: `recycle plot`'s image ----------------------------------------------------------
-// expect: peak (the report's peak bytes), command_line (the title's start).
+// expect: peak (the report's peak bytes), command_line (the title's start),
+// collections (when given: how many collections the program counted, the
+// marks of <g id="collections"> must add up to).
 async function checkSvg(page, spec) {
     const e = spec.expect;
     const f = await page.evaluate(() => {
@@ -486,6 +524,40 @@ async function checkSvg(page, spec) {
             bad.push('the title ' + JSON.stringify(f.title));
         return bad;
     });
+    if (e.collections !== undefined) {
+        await check(spec, 'the collections marked: ' + e.collections + ', as the program counted', async () => {
+            const g = await page.evaluate(() => {
+                const group = document.getElementById('collections');
+                const marks = Array.from(document.querySelectorAll('line.gc'), (l) => {
+                    const b = l.getBBox(), st = getComputedStyle(l);
+                    return {n: Number(l.getAttribute('data-count')), h: b.height, inGroup: group !== null && group.contains(l),
+                            shown: st.display !== 'none' && st.visibility !== 'hidden' && st.stroke !== 'none' &&
+                                Number(st.strokeWidth.replace('px', '')) > 0 && Number(st.opacity) > 0};
+                });
+                const legend = document.getElementById('gc-legend');
+                return {count: group ? Number(group.getAttribute('data-count')) : null, marks,
+                        legend: legend ? legend.textContent : null};
+            });
+            const bad = [];
+            if (g.count === null)
+                return ['no <g id="collections">'];
+            if (g.marks.length === 0)
+                bad.push('no line.gc mark');
+            const sum = g.marks.reduce((a, m) => a + m.n, 0);
+            if (sum !== g.count)
+                bad.push('the marks\' data-count sum to ' + sum + ', the group says ' + g.count);
+            if (g.count !== e.collections)
+                bad.push('the group counts ' + g.count + ' collections, the program ' + e.collections);
+            const hidden = g.marks.filter(m => !(m.h > 0 && m.shown && m.inGroup && m.n > 0));
+            if (hidden.length)
+                bad.push(hidden.length + ' marks not drawn, outside the group or of no collection: ' +
+                         JSON.stringify(hidden.slice(0, 3)));
+            const says = e.collections + ' cycle-collector collections';
+            if (!g.legend || !g.legend.startsWith(says))
+                bad.push('the legend ' + JSON.stringify(g.legend) + ' does not start ' + JSON.stringify(says));
+            return bad;
+        });
+    }
     // a screenshot of the whole image (a full-page one waits forever on a
     // document that is not HTML)
     if (f.width > 0 && f.height > 0)
@@ -495,13 +567,298 @@ async function checkSvg(page, spec) {
 }
 
 // ---- html: `recycle html`'s page ----------------------------------------------------------
-// The common checks only (nothing requested, no error, the screenshot),
-// and that the page shows something; what it shows is for its own check.
+// expect: command_line; kinds ({allocated|peak|leaked: {total, count,
+// click, search}}: the flame page's expect for each kind to check, the
+// first the one shown first); kind_options (the selector's options, in
+// order; default: the kinds); sites, bytes (the report's number of sites and bytes allocated:
+// the sites table's rows and their sum); leak_tables (the ids of the leaks
+// tables the page must have, e.g. ["lost-table", "reachable-table"]);
+// callers ({table id: [function, ...]}: the callers of each leaks table's
+// first site, the heaviest, innermost first);
+// nav (the ids the links of <nav> go to).
 async function checkHtml(page, spec) {
+    const e = spec.expect;
     await check(spec, 'the page shows text', async () => {
         const text = await page.evaluate(() => document.body ? document.body.innerText : '');
         return /\S/.test(text) ? [] : ['the page\'s body has no text'];
     });
+    await checkHtmlFlame(page, spec);
+    await checkHtmlTables(page, spec);
+
+    await check(spec, 'the plot is shown from its data: URL', async () => {
+        const p = await page.evaluate(async () => {
+            const img = document.getElementById('plot');
+            if (!img || img.localName !== 'img')
+                return null;
+            await img.decode().catch(() => {});
+            const src = img.getAttribute('src') || '';
+            let width = null;
+            const head = 'data:image/svg+xml;base64,';
+            if (src.startsWith(head)) {
+                try {
+                    const svg = new DOMParser().parseFromString(atob(src.slice(head.length)), 'image/svg+xml');
+                    width = Number(svg.documentElement.getAttribute('width'));
+                } catch (err) {
+                    width = String(err);
+                }
+            }
+            const r = img.getBoundingClientRect();
+            return {src: src.slice(0, 40), complete: img.complete, nw: img.naturalWidth, nh: img.naturalHeight,
+                    width, shownW: r.width, shownH: r.height};
+        });
+        if (!p)
+            return ['no <img id="plot">'];
+        const bad = [];
+        if (!p.src.startsWith('data:image/svg+xml;base64,'))
+            bad.push('its src starts ' + JSON.stringify(p.src));
+        if (!p.complete || !(p.nw > 0 && p.nh > 0))
+            bad.push('not loaded: complete ' + p.complete + ', natural size ' + p.nw + ' x ' + p.nh);
+        else if (p.nw !== p.width)
+            bad.push('natural width ' + p.nw + ', the SVG says ' + p.width);
+        if (!(p.shownW > 0 && p.shownH > 0))
+            bad.push('shown ' + p.shownW + ' x ' + p.shownH);
+        return bad;
+    });
+
+    await check(spec, 'the links of <nav> go to ' + (e.nav || []).join(', '), async () => {
+        const links = await page.evaluate(() => Array.from(document.querySelectorAll('nav a'), (a) => {
+            const href = a.getAttribute('href') || '';
+            return {href, to: href.startsWith('#') && document.getElementById(href.slice(1)) !== null};
+        }));
+        const bad = links.filter(l => !l.to).map(l => 'href ' + JSON.stringify(l.href) + ' goes to no id of the page');
+        const ids = links.map(l => l.href.slice(1)).join(' ');
+        if (ids !== (e.nav || []).join(' '))
+            bad.push('the links go to ' + JSON.stringify(ids) + ', expected ' + JSON.stringify((e.nav || []).join(' ')));
+        return bad;
+    });
+}
+
+// The flame graph section: the checks of the flame page for the kind
+// shown first (allocated), then for each other kind after choosing it in
+// #flame-kind, then back to the first.
+async function checkHtmlFlame(page, spec) {
+    const e = spec.expect;
+    const kinds = Object.keys(e.kinds || {});
+    const subtitle = () => page.evaluate(() => document.getElementById('subtitle').textContent);
+    const opts = (kind) => ({block: 'flame-data-' + kind, prefix: kind + ': ', docTitle: /: memory report$/,
+                             e: {...e.kinds[kind], command_line: e.command_line}});
+    const options = e.kind_options || kinds;
+    await check(spec, 'the kind selector offers ' + options.join(', ') + ', ' + kinds[0] + ' chosen', async () => {
+        const k = await page.evaluate(() => {
+            const sel = document.getElementById('flame-kind');
+            return sel ? {value: sel.value, options: Array.from(sel.options, o => o.value)} : null;
+        });
+        if (!k)
+            return ['no #flame-kind'];
+        return k.value === kinds[0] && k.options.join(' ') === options.join(' ') ? []
+            : ['it offers ' + k.options.join(', ') + ', ' + k.value + ' chosen'];
+    });
+    const first = await flameChecks(page, spec, {...opts(kinds[0]), shots: '-' + kinds[0]});
+    const firstSubtitle = await subtitle();
+    for (const kind of kinds.slice(1)) {
+        const k = e.kinds[kind];
+        await check(spec, 'choosing ' + kind + ' redraws: the root\'s tip shows ' + k.total +
+                    ' B, the subtitle changes', async () => {
+            const bad = [];
+            const before = {sub: await subtitle(), frames: (await drawn(page)).frames};
+            await page.mouse.move(1, 1);
+            await page.selectOption('#flame-kind', kind);
+            await fitViewport(page);
+            await settle(page);
+            const data = await dataBlock(page, 'flame-data-' + kind);
+            const L = layout(data);
+            const z = await drawn(page);
+            const s = await state(page);
+            if (z.frames === before.frames)
+                bad.push('not redrawn');
+            const wide = L.share.filter(v => v * s.width >= 0.5).length;
+            if (z.rects.length !== wide)
+                bad.push(z.rects.length + ' boxes drawn, ' + wide + ' in ' + kind + '\'s graph');
+            const H = (L.maxDepth + 1) * ROW;
+            if (Math.abs(s.height - H) > 0.5)
+                bad.push('the canvas is ' + s.height + ' high, ' + H + ' for ' + kind + '\'s graph');
+            const sub = await subtitle();
+            if (sub === before.sub)
+                bad.push('the subtitle stays ' + JSON.stringify(sub));
+            if (!sub.includes(' ' + data.kind_label + ' in ' + fmtCount(k.count)))
+                bad.push('the subtitle ' + JSON.stringify(sub) + ' lacks ' +
+                         JSON.stringify(data.kind_label + ' in ' + fmtCount(k.count)));
+            await page.mouse.move(s.left + s.width / 2, s.top + H - ROW / 2);
+            const t = await state(page);
+            const want = k.total >= 1024 ? '(' + exactBytes(k.total) + ')' : exactBytes(k.total);
+            const tip = (t.tip || []).join(' | ');
+            if (!t.tip || t.tip[0] !== 'all' || !tip.includes(want))
+                bad.push('the root\'s tip ' + JSON.stringify(tip) + ' lacks ' + JSON.stringify(want));
+            await page.mouse.move(1, 1);
+            if (kind === 'peak')
+                await shot(page, spec, '-peak');
+            return bad;
+        });
+        await flameChecks(page, spec, {...opts(kind), shots: null});
+    }
+    if (kinds.length > 1) {
+        await check(spec, 'choosing ' + kinds[0] + ' again draws what it drew first', async () => {
+            await page.selectOption('#flame-kind', kinds[0]);
+            await settle(page);
+            const bad = [];
+            const why = sameRects((await drawn(page)).rects, first.initial.rects);
+            if (why)
+                bad.push(why);
+            const sub = await subtitle();
+            if (sub !== firstSubtitle)
+                bad.push('the subtitle ' + JSON.stringify(sub) + ', first ' + JSON.stringify(firstSubtitle));
+            return bad;
+        });
+    }
+}
+
+// A sortable table as the page shows it: its heads (label, type,
+// aria-sort) and rows (an id given on the first look, in the page's order,
+// and per cell data-v and the text a site sorts by).
+async function table(page, id) {
+    return page.evaluate((id) => {
+        const t = document.getElementById(id);
+        if (!t)
+            return null;
+        const heads = Array.from(t.tHead.rows[0].cells, th => ({
+            label: th.textContent.trim(), type: th.getAttribute('data-type'), aria: th.getAttribute('aria-sort'),
+        }));
+        const rows = Array.from(t.tBodies[0].rows, (tr, i) => {
+            if (!tr.hasAttribute('data-rc-row'))
+                tr.setAttribute('data-rc-row', String(i));
+            return {id: tr.getAttribute('data-rc-row'), cells: Array.from(tr.cells, td => ({
+                v: td.getAttribute('data-v'),
+                text: (td.querySelector('summary') || td).textContent.trim(),
+            }))};
+        });
+        return {heads, rows};
+    }, id);
+}
+
+// Clicks column LABEL of table ID and checks the rows come in ORDER
+// ('descending' or 'ascending': data-v as numbers for a numeric column,
+// the text A to Z for the others), equal keys in the order they had, and
+// that aria-sort says so on that column and no other. Returns problems.
+async function sortAndCheck(page, id, label, order, what = 'order') {
+    const before = await table(page, id);
+    if (!before)
+        return ['no #' + id];
+    const col = before.heads.findIndex(h => h.label === label);
+    if (col < 0)
+        return ['#' + id + ' has no column ' + JSON.stringify(label)];
+    const numeric = before.heads[col].type === 'num';
+    await page.click('#' + id + ' thead th:nth-child(' + (col + 1) + ') button');
+    const after = await table(page, id);
+    const bad = [];
+    const key = (r) => (numeric ? Number(r.cells[col].v) : r.cells[col].text.toLowerCase());
+    const sign = order === 'descending' ? -1 : 1;
+    const want = before.rows.map((r, i) => ({r, i})).sort((a, b) => {
+        const x = key(a.r), y = key(b.r);
+        return sign * (x < y ? -1 : x > y ? 1 : 0) || a.i - b.i;
+    }).map(e => e.r.id);
+    const shown = after.rows.map(key);
+    if (what === 'order' || what === 'both') {
+        if (numeric && after.rows.some(r => r.cells[col].v === null || !/^\d+$/.test(r.cells[col].v)))
+            bad.push('#' + id + ' "' + label + '": a cell without a data-v number');
+        if (after.rows.map(r => r.id).join(' ') !== want.join(' '))
+            bad.push('#' + id + ' "' + label + '" ' + order + ': the rows come ' +
+                     JSON.stringify(shown) + ' (' + after.rows.map(r => r.id).join(' ') + '), expected ' +
+                     JSON.stringify(want.map(w => key(before.rows.find(r => r.id === w)))) +
+                     ' (' + want.join(' ') + ')');
+    }
+    if (what === 'aria' || what === 'both') {
+        const aria = after.heads.map(h => h.aria);
+        const wantAria = after.heads.map((h, k) => (k === col ? order : null));
+        if (JSON.stringify(aria) !== JSON.stringify(wantAria))
+            bad.push('#' + id + ' after a click on "' + label + '": aria-sort ' + JSON.stringify(aria) +
+                     ', expected ' + JSON.stringify(wantAria));
+    }
+    return bad;
+}
+
+// The sortable tables and the leaks' callers.
+async function checkHtmlTables(page, spec) {
+    const e = spec.expect;
+    await check(spec, 'the sites table, a row per site, and the leaks tables ' + (e.leak_tables || []).join(', '),
+                async () => {
+        const bad = [];
+        const t = await table(page, 'sites-table');
+        if (!t)
+            return ['no #sites-table'];
+        const col = t.heads.findIndex(h => h.label === 'bytes allocated');
+        const sum = t.rows.reduce((a, r) => a + Number(col >= 0 ? r.cells[col].v : NaN), 0);
+        if (t.rows.length !== e.sites || sum !== e.bytes)
+            bad.push(t.rows.length + ' rows of ' + sum + ' B, the report: ' + e.sites + ' sites of ' + e.bytes + ' B');
+        const ids = await page.evaluate(() => Array.from(document.querySelectorAll('#leaks table.sortable'), x => x.id));
+        if (ids.join(' ') !== (e.leak_tables || []).join(' '))
+            bad.push('the leaks tables: ' + JSON.stringify(ids));
+        return bad;
+    });
+    await check(spec, '#sites-table: "site" sorts the rows A to Z', async () =>
+        sortAndCheck(page, 'sites-table', 'site', 'ascending'));
+    await check(spec, '#sites-table: "bytes allocated" sorts by data-v, largest first, again smallest first',
+                async () => {
+        const bad = await sortAndCheck(page, 'sites-table', 'bytes allocated', 'descending');
+        bad.push(...await sortAndCheck(page, 'sites-table', 'bytes allocated', 'ascending'));
+        await page.mouse.move(1, 1);
+        await shot(page, spec, '-sorted');
+        return bad;
+    });
+    await check(spec, '#sites-table: aria-sort on the clicked column, on no other', async () => {
+        const bad = [];
+        for (const [label, order] of [['peak', 'descending'], ['site', 'ascending'], ['site', 'descending'],
+                                      ['bytes allocated', 'descending']])
+            bad.push(...await sortAndCheck(page, 'sites-table', label, order, 'aria'));
+        return bad;
+    });
+    for (const id of e.leak_tables || []) {
+        const callers = (e.callers || {})[id] || [];
+        await check(spec, '#' + id + ': its first site opens on a click to its callers, ' + callers[0] + ' first',
+                    async () => {
+            const sel = '#' + id + ' tbody tr:first-child details';
+            const closed = await page.evaluate((sel) => {
+                const d = document.querySelector(sel);
+                return d ? {open: d.open, shown: Array.from(d.querySelectorAll('li')).filter(l => l.checkVisibility()).length}
+                    : null;
+            }, sel);
+            if (!closed)
+                return ['no <details> in the first row'];
+            const bad = [];
+            if (closed.open || closed.shown)
+                bad.push('open before the click: ' + JSON.stringify(closed));
+            await page.click(sel + ' > summary');
+            const open = await page.evaluate((sel) => {
+                const d = document.querySelector(sel);
+                const lis = Array.from(d.querySelectorAll('ol > li'));
+                return {open: d.open, callers: lis.map(l => l.textContent),
+                        shown: lis.filter(l => l.checkVisibility() && l.offsetHeight > 0).map(l => l.textContent)};
+            }, sel);
+            if (!open.open)
+                bad.push('still closed after a click on its summary');
+            if (!open.callers.length || open.shown.length !== open.callers.length)
+                bad.push(open.shown.length + ' of ' + open.callers.length + ' callers shown');
+            // html.c: up to 24 callers, then an ellipsis
+            const want = callers.slice(0, 24).map(f => f + ' (');
+            if (callers.length > 24)
+                want.push('\u2026');
+            if (open.shown.length !== want.length || want.some((w, k) => !open.shown[k].startsWith(w)))
+                bad.push('the callers shown: ' + JSON.stringify(open.shown) + ', the report\'s: ' +
+                         JSON.stringify(want));
+            return bad;
+        });
+        await check(spec, '#' + id + ': each column sorts, aria-sort on it alone', async () => {
+            const bad = [];
+            const t = await table(page, id);
+            if (!t)
+                return ['no #' + id];
+            for (const h of t.heads) {
+                const num = h.type === 'num';
+                bad.push(...await sortAndCheck(page, id, h.label, num ? 'descending' : 'ascending', 'both'));
+                bad.push(...await sortAndCheck(page, id, h.label, num ? 'ascending' : 'descending', 'both'));
+            }
+            return bad;
+        });
+    }
 }
 
 const CHECKS = {
