@@ -4,6 +4,22 @@
 #include <recycle.h>
 #include <stdio.h>
 
+/* Getting the name each way, for rc_timeit (the time is printed, never
+ * checked: it depends on the machine). */
+typedef struct name { rc_runtime *rt; int failed; } name;
+
+static void new_str(void *arg) {
+    name *n = arg;
+    rc_obj *s = rc_str(n->rt, "customer_id");
+    n->failed |= s == NULL;
+    rc_xdecref(s);
+}
+
+static void interned_str(void *arg) {
+    name *n = arg;
+    n->failed |= rc_str_intern(n->rt, "customer_id") == NULL;
+}
+
 int main(void) {
     rc_runtime *rt = rc_runtime_new(NULL);
     if (!rt)
@@ -29,6 +45,14 @@ int main(void) {
     size_t objects = rc_runtime_object_count(rt) - before;
     printf("10000 records: %zu objects (no str among them)\n", objects);
     ok = ok && objects <= 1 + 10000 + 10000;
+    name nm = { rt, 0 };
+    rc_timeit_result r;
+    ok = ok && rc_timeit(new_str, &nm, NULL, &r) == 0;
+    printf("rc_str each time:        ");
+    ok = ok && rc_timeit_print(&r, stdout) == 0;
+    ok = ok && rc_timeit(interned_str, &nm, NULL, &r) == 0;
+    printf("rc_str_intern each time: ");
+    ok = ok && rc_timeit_print(&r, stdout) == 0 && !nm.failed;
     rc_decref(records);
     rc_decref(a);
     rc_decref(b);

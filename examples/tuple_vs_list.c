@@ -1,8 +1,36 @@
 /* tuple_vs_list.c - an immutable tuple is a single block sized exactly for
  * its items; a list keeps a separate, over-allocated item array so that it
- * can grow. Prefer tuples for fixed records. */
+ * can grow. Prefer tuples for fixed records. The time to build each is
+ * printed as python -m timeit prints it (never checked: it depends on the
+ * machine). */
 #include <recycle.h>
 #include <stdio.h>
+
+typedef struct build { rc_runtime *rt; rc_obj *items[3]; int failed; } build;
+
+static void build_tuple(void *arg) {
+    build *b = arg;
+    rc_obj *t = rc_tuple(b->rt, 3, b->items[0], b->items[1], b->items[2]);
+    b->failed |= t == NULL;
+    rc_xdecref(t);
+}
+
+static void build_list(void *arg) {
+    build *b = arg;
+    rc_obj *l = rc_list(b->rt);
+    b->failed |= l == NULL;
+    for (int i = 0; l && i < 3; i++)
+        b->failed |= rc_list_append(b->rt, l, b->items[i]) != 0;
+    rc_xdecref(l);
+}
+
+static int time_it(const char *label, rc_timeit_fn fn, build *b) {
+    rc_timeit_result r;
+    if (rc_timeit(fn, b, NULL, &r) != 0)
+        return 0;
+    printf("%-26s", label);
+    return rc_timeit_print(&r, stdout) == 0;
+}
 
 int main(void) {
     rc_runtime *rt = rc_runtime_new(NULL);
@@ -26,6 +54,9 @@ int main(void) {
     printf("tuple hashable: %s, list hashable: %s\n", tuple_hashable ? "yes" : "no",
            list_hashable ? "yes" : "no");
     int ok = tuple_hashable && !list_hashable && rc_sizeof(t) <= rc_sizeof(l);
+    build bt = { rt, { a, b, c }, 0 };
+    ok = ok && time_it("build a tuple of 3:", build_tuple, &bt);
+    ok = ok && time_it("build a list of 3:", build_list, &bt) && !bt.failed;
     rc_decref(a);
     rc_decref(b);
     rc_decref(c);

@@ -12,5 +12,6 @@
 #include "recycle/types.h"
 #include "recycle/gc.h"
 #include "recycle/trace.h"
+#include "recycle/timeit.h"
 
 #endif /* RECYCLE_H */

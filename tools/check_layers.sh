@@ -9,8 +9,9 @@
 #     src/) stays within the layer or reaches only the layers it may use.
 #     A public header counts as the layers it belongs to, followed through
 #     the public headers it includes: <recycle/heap.h> is heap, <recycle.h> is
-#     every layer it pulls in. export.h, error.h and annotate.h belong to no
-#     layer.
+#     every layer it pulls in; a header not named after its layer is mapped
+#     in PUBLIC_LAYER (<recycle/timeit.h> is trace). export.h, error.h and
+#     annotate.h belong to no layer.
 #     Outside src/heap/, the heap is reached through its doors only
 #     (HEAP_DOORS below); its other headers (the per-concern internals such
 #     as heap/pool.h or heap/tlheap.h) are the heap's own.
@@ -45,6 +46,11 @@ declare -A ALLOWED=(
 GENERATED=" report/profile.pb-c.h "
 # Public headers that belong to no layer: usable by everyone.
 NEUTRAL_PUBLIC=" recycle/export.h recycle/error.h recycle/annotate.h "
+# Public headers not named after their layer, and the layer they declare.
+declare -A PUBLIC_LAYER=(
+    [recycle/profile.h]=trace
+    [recycle/timeit.h]=trace
+)
 # The headers of src/heap/ that other layers may include: private heaps (the
 # object layer's door), the OS primitives, the raw hash table, the options.
 HEAP_DOORS=" src/heap/private.h src/heap/os/os.h src/heap/htable.h src/heap/options.h "
@@ -95,7 +101,9 @@ public_layers() {
     if [[ $NEUTRAL_PUBLIC != *" $rel "* && $rel == recycle/*.h ]]; then
         name=${rel#recycle/}
         name=${name%.h}
-        if [[ -n ${ALLOWED[$name]+set} ]]; then
+        if [[ -n ${PUBLIC_LAYER[$rel]+set} ]]; then
+            out="${PUBLIC_LAYER[$rel]}"
+        elif [[ -n ${ALLOWED[$name]+set} ]]; then
             out="$name"
         fi
     fi
