@@ -9,8 +9,12 @@
  *   threads       every thread number that allocated, freed or was named
  *   frames        distinct frames: (module, function, file, line), or
  *                 (module, offset) where there is no symbol
+ *   stack_nodes   the call tree as far as the stacks that allocated reach:
+ *                 a node per return address, with its caller
+ *   node_frames   the frames of each node's pc (several where functions
+ *                 were inlined)
  *   stacks        each stack id that allocated: its site and figures
- *   stack_frames  each such stack's frames: depth 0 the site, 1 its
+ *   stack_frames  a view: each stack's frames, depth 0 the site, 1 its
  *                 caller and so on outward; -1, -2, ... the frames inside
  *                 the allocator and the C/C++ run-time below the site
  *   sites         the sites of `recycle report --json` (by line), in its
