@@ -14,6 +14,8 @@
 #   REPEATS=3  BT_DEPTH=16  CHURN_THREADS=4  CHURN_STEPS=200000
 #   BENCH_QUICK=1   REPEATS=1, depth 12, 20 000 steps; report in the build dir
 #   BENCH_NO_INSTALL=1   BENCH_BUILD_DIR=build-bench-profile   BENCH_OUT=...
+#   BENCH_PICTURES=0   leave out bench/profile/pictures.sh (the pictures and
+#                      exports of 10M-event captures; runnable alone)
 set -euo pipefail
 export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -200,6 +202,19 @@ if [[ $HAVE_RECYCLE == 1 ]]; then
     rm -f "$cap"
 fi
 
+# ---- pictures and exports of large captures ------------------------------------
+# bench/profile/pictures.sh (runnable alone): flamegraph, plot, html and each
+# export timed against the report on 10M-event captures; its section goes
+# before the commands. BENCH_PICTURES=0 leaves it out.
+PICTURES_MD=""
+if [[ $HAVE_RECYCLE == 1 && ${BENCH_PICTURES:-1} == 1 ]]; then
+    PICTURES_MD=$BIN/pictures.md; rm -f "$PICTURES_MD"
+    RECYCLE=$RECYCLE PIC_BUILD_HOW="CMake Release build in $(rel "$BUILD"), run.sh's" \
+        PIC_BIN=$BIN PIC_FRAGMENT=$PICTURES_MD BENCH_QUICK=$QUICK REPEATS=$REPEATS \
+        BENCH_BUILD_DIR=$BUILD BENCH_NO_INSTALL=1 bash "$HERE/pictures.sh" ||
+        { warn "bench/profile/pictures.sh failed: its section is left out"; PICTURES_MD=""; }
+fi
+
 med() { awk -v p="$1" -v t="$2" -v c="$3" '$2 == p && $3 == t { print $c }' "$RES" | sort -g |
         awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 {
@@ -247,6 +262,7 @@ med() { awk -v p="$1" -v t="$2" -v c="$3" '$2 == p && $3 == t { print $c }' "$RE
         echo "|---|---|---|---|---|---|---|"
         printf '%s\n' "${REPORT_LINES[@]}"
     fi
+    if [[ -n $PICTURES_MD && -f $PICTURES_MD ]]; then echo; cat "$PICTURES_MD"; fi
     echo
     echo "## Commands"
     echo
