@@ -13,5 +13,6 @@
 #include "recycle/gc.h"
 #include "recycle/trace.h"
 #include "recycle/timeit.h"
+#include "recycle/profile.h"
 
 #endif /* RECYCLE_H */

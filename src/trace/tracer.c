@@ -143,6 +143,15 @@ static _Thread_local size_t calib_len;
 
 static rctr_traceback empty_tb;    /* the traceback of a walk that found nothing */
 
+/* The change listener (rctr_set_change_listener), and the change this
+ * thread made under the lock, told to it once the lock is released. */
+static _Atomic(rctr_change_fn) change_fn;
+static _Thread_local struct change {
+    bool due;
+    size_t added, removed, current;
+} change;
+static void tell_change(void);
+
 /* The tables' lock. Held for a table update (tens of nanoseconds) on every
  * traced allocation and free, so it is a spin lock: one atomic exchange to
  * take it uncontended, where a mutex costs several times that. A waiter
@@ -167,6 +176,8 @@ static void lock_tables(void) {
 
 static void unlock_tables(void) {
     atomic_store_explicit(&T.lock, 0, memory_order_release);
+    if (UNLIKELY(change.due))
+        tell_change();
 }
 
 /* fork: the child has one thread, the one that forked; a lock another
@@ -495,6 +506,28 @@ static void count_add(size_t size) {
         T.peak = T.current;
 }
 
+/* Note a change for the listener, if there is one (lock held). */
+static void note_change(size_t added, size_t removed) {
+    if (!atomic_load_explicit(&change_fn, memory_order_relaxed))
+        return;
+    change.due = true;
+    change.added += added;
+    change.removed += removed;
+    change.current = T.current;
+}
+
+static void tell_change(void) {
+    struct change c = change;
+    change = (struct change){0};
+    rctr_change_fn fn = atomic_load_explicit(&change_fn, memory_order_acquire);
+    if (fn)
+        fn(c.added, c.removed, c.current);
+}
+
+void rctr_set_change_listener(rctr_change_fn fn) {
+    atomic_store_explicit(&change_fn, fn, memory_order_release);
+}
+
 /* Record ptr (lock held). 0 or ENOMEM; unchanged on failure. */
 static int put_trace(unsigned domain, uintptr_t ptr, size_t size, const rctr_traceback *tb) {
     ttable *t = domain_table(domain, true);
@@ -504,6 +537,7 @@ static int put_trace(unsigned domain, uintptr_t ptr, size_t size, const rctr_tra
     rctr_trace *rec = tt_insert(t, ptr, &added);
     if (!rec)
         return ENOMEM;
+    size_t old = added ? 0 : rec->size;
     if (added)
         T.ntraces++;
     else
@@ -511,6 +545,7 @@ static int put_trace(unsigned domain, uintptr_t ptr, size_t size, const rctr_tra
     rec->size = size;
     rec->tb = tb;
     count_add(size);
+    note_change(size, old);
     return 0;
 }
 
@@ -529,6 +564,7 @@ static bool remove_trace(unsigned domain, uintptr_t ptr) {
         return false;
     T.current -= old.size;
     T.ntraces--;
+    note_change(0, old.size);
     return true;
 }
 
@@ -672,6 +708,7 @@ static void *hook_realloc(void *ctx, void *p, size_t size) {
             rec->size = size;
             rec->tb = tb ? tb : old.tb;
             count_add(size);
+            note_change(size, old.size);
         } else if (tb) {
             put_trace(0, (uintptr_t)q, size, tb);
         }

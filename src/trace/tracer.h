@@ -74,6 +74,19 @@ int rctr_visit_traces(rctr_trace_visitor fn, void *arg);
  * and never wait for the lock). */
 void rctr_lock(void);
 void rctr_unlock(void);
+/* Told of each change of the traced memory that adding, replacing or
+ * removing a trace made (any domain; not clear or stop): the bytes added and
+ * removed (a realloc's new and old sizes in one call) and the traced memory
+ * after the change. Called on the thread that made the change, once the
+ * tables' lock is released but still inside the tracer's hook (the thread's
+ * re-entrancy flag is set: what the listener allocates from the recycle
+ * heap is not traced). It may capture the stack and take the tracer's
+ * lock; it must not start or stop tracing. profile.c is the listener. */
+typedef void (*rctr_change_fn)(size_t added, size_t removed, size_t current);
+/* Install fn (NULL: none). A hook that read the old listener just before
+ * may still call it once. */
+void rctr_set_change_listener(rctr_change_fn fn);
+
 /* Number of traces of every domain (lock held). */
 size_t rctr_trace_count(void);
 /* The traceback limit in force (lock held), 0 when not tracing. */
