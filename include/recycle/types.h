@@ -1,5 +1,6 @@
 /* recycle/types.h - the built-in types: int, float, str (+ interning), bytes,
- * tuple, list, dict, set, array, the weak-value dict, and iterators.
+ * tuple, list, dict, set, array, the weak-value dict, the lru cache, and
+ * iterators.
  *
  * Getters borrow; constructors, *_pop and *_take return new references;
  * nothing steals. Indexes are size_t and out of range is RC_EINDEX. Every
@@ -29,6 +30,7 @@ RC_API extern const rc_type rc_dict_type;
 RC_API extern const rc_type rc_set_type;
 RC_API extern const rc_type rc_array_type;
 RC_API extern const rc_type rc_weakvaluedict_type;
+RC_API extern const rc_type rc_lru_type;
 
 /* ---- int: 64-bit; -5..256 are cached and immortal ---- */
 RC_API rc_obj *rc_int(rc_runtime *rt, int64_t v);
@@ -203,6 +205,87 @@ RC_API int     rc_weakvaluedict_set(rc_runtime *rt, rc_obj *d, rc_obj *key, rc_o
 RC_API rc_obj *rc_weakvaluedict_get(rc_runtime *rt, rc_obj *d, rc_obj *key); /* borrowed; NULL + RC_EKEY */
 RC_API int     rc_weakvaluedict_del(rc_runtime *rt, rc_obj *d, rc_obj *key);
 RC_API size_t  rc_weakvaluedict_len(rc_obj *d);   /* live entries; O(n) once after values died */
+
+/* ---- lru cache (functools.lru_cache): a GC container ----
+ * Keys are any hashable objects (rc_hash / rc_equal: 1 and 1.0 are one key
+ * unless the cache is typed), typically argument tuples; values any
+ * objects. At most maxsize entries (0: unbounded); a put into a full cache
+ * evicts the least recently used entry first. A get hit and a put of a
+ * present key make the entry the most recent. get and put are O(1).
+ *
+ * typed: keys of different types are different keys (1 and 1.0), and so
+ * are tuples whose items at the same position differ in type, as
+ * functools' _make_key adds type(arg) per argument (nested tuples are not
+ * looked into).
+ *
+ * Every call taking rt refuses (RC_EINVAL, cache unchanged) a cache of
+ * another runtime; put also a key or value of another runtime. A NULL key is
+ * RC_EINVAL, an unhashable one RC_ETYPE; a failing user hash or equal
+ * returns its code. In every failure the cache is unchanged (counters
+ * included). User code run by a comparison or by the release of an evicted
+ * entry may use the cache: it sees it consistent. docs/design/lru.md. */
+typedef struct { size_t hits, misses, maxsize, currsize; } rc_lru_info;
+/* More of the cache's state (rc_lru_cache_info_ex). */
+typedef struct rc_lru_info_ex {
+    size_t hits, misses, maxsize, currsize;
+    size_t max_bytes;     /* the byte bound (rc_lru_set_max_bytes); 0: none */
+    size_t bytes;         /* the entries' measured sizes summed; 0 without a byte bound */
+    size_t evictions;     /* entries evicted by either bound */
+    size_t rejected;      /* puts not cached: the entry alone was above max_bytes */
+    int typed;
+} rc_lru_info_ex;
+RC_API rc_obj *rc_lru(rc_runtime *rt, size_t maxsize, int typed);  /* new; maxsize 0: unbounded */
+/* The value cached under key: borrowed, valid until the cache is next
+ * changed; NULL + RC_EKEY on a miss (recorded lazily: a miss costs about
+ * what a hit does). Counts a hit or a miss (nothing when it fails). */
+RC_API rc_obj *rc_lru_get(rc_runtime *rt, rc_obj *cache, rc_obj *key);
+/* As rc_lru_get without making a miss an error: 1 with *value (borrowed),
+ * 0 on a miss (*value = NULL, nothing recorded), or a negative RC_E*.
+ * Counts a hit or a miss. value may be NULL. */
+RC_API int     rc_lru_find(rc_runtime *rt, rc_obj *cache, rc_obj *key, rc_obj **value);
+/* Cache value under key (both referenced by the cache). A present key keeps
+ * its key object, gets the value and becomes the most recent; a new key
+ * evicts the least recent entry first when the cache is full. Counts
+ * neither a hit nor a miss. 0, or RC_EINVAL / RC_ETYPE / RC_ENOMEM /
+ * RC_EOVERFLOW (more than 2**31 entries) with the cache unchanged. With a
+ * byte bound, an entry whose size alone is above it is not cached (0 is
+ * returned, rejected counts it, and a present key loses its entry). */
+RC_API int     rc_lru_put(rc_runtime *rt, rc_obj *cache, rc_obj *key, rc_obj *value);
+/* Remove key's entry: 0, or RC_EKEY when absent (or another code). */
+RC_API int     rc_lru_del(rc_runtime *rt, rc_obj *cache, rc_obj *key);
+/* The memoize helper (the decorator's analogue): the value for args, a NEW
+ * reference. A hit returns the cached value; a miss calls fn(rt, args,
+ * arg), caches its result under args and returns it. fn returns a new
+ * reference, or NULL with an error recorded on rt (rc_error_set): the
+ * NULL is returned and nothing is cached. Re-entrant: fn may call
+ * rc_lru_call (or anything else) on the same cache, so a memoized
+ * recursive function works; if the key was cached meanwhile (by the
+ * recursion), that entry is left as it is and fn's result is returned, as
+ * functools does. As in functools, a failure to cache the result (out of
+ * memory, a failing comparison, a result of another runtime: RC_EINVAL)
+ * fails the call: NULL, the result dropped, the cache unchanged. */
+typedef rc_obj *(*rc_lru_fn)(rc_runtime *rt, rc_obj *args, void *arg);
+RC_API rc_obj *rc_lru_call(rc_runtime *rt, rc_obj *cache, rc_lru_fn fn, rc_obj *args, void *arg);
+/* Zeroes for an object that is not an lru cache. */
+RC_API void    rc_lru_cache_info(const rc_obj *cache, rc_lru_info *info);
+RC_API void    rc_lru_cache_info_ex(const rc_obj *cache, rc_lru_info_ex *info);
+/* 0 with the creation parameters (either pointer may be NULL), or RC_ETYPE
+ * (nothing recorded) if cache is not an lru cache. */
+RC_API int     rc_lru_cache_parameters(const rc_obj *cache, size_t *maxsize, int *typed);
+/* Empty the cache and reset hits, misses, evictions and rejected. */
+RC_API void    rc_lru_cache_clear(rc_obj *cache);
+/* Also bound the sum of the entries' sizes: rc_deep_sizeof(key) +
+ * rc_deep_sizeof(value) of each entry, measured when it is stored (each
+ * separately: what they share is counted in both). Least recent entries are
+ * evicted until both bounds hold; an entry above max_bytes by itself is not
+ * cached. max_bytes 0 removes the byte bound. Setting a bound on a cache
+ * with entries measures them and evicts at once. 0, or RC_EINVAL /
+ * RC_ETYPE / RC_ENOMEM (cache unchanged). */
+RC_API int     rc_lru_set_max_bytes(rc_runtime *rt, rc_obj *cache, size_t max_bytes);
+/* A new list of the keys, least recently used first. */
+RC_API rc_obj *rc_lru_keys(rc_runtime *rt, rc_obj *cache);
+RC_API size_t  rc_lru_len(const rc_obj *cache);       /* entries; 0 if not an lru cache */
+RC_API int     rc_is_lru(const rc_obj *o);
 
 /* ---- iterators: on the stack, materialize nothing ---- */
 typedef struct rc_iter {
