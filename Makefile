@@ -75,7 +75,7 @@ TSAN_ARGS   := $(SAN_BUILD) -DCMAKE_C_COMPILER=$(CC_CLANG) -DRC_SANITIZE=thread 
 CLANG_ARGS  := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=$(CC_CLANG) -DRC_WERROR=ON
 FUZZ_ARGS   := $(SAN_BUILD) -DCMAKE_C_COMPILER=$(CC_CLANG) -DRC_SANITIZE=address,undefined \
                -DRC_FUZZ=ON -DRC_BUILD_EXAMPLES=OFF -DRC_BUILD_SHARED=OFF
-FUZZ_TARGETS := utf8 dict_set gc_graph heap snapshot_load trace_table capture_read
+FUZZ_TARGETS := utf8 dict_set gc_graph heap snapshot_load trace_table capture_read lru
 FUZZ_TIME    ?= 30
 FUZZ_RSS_MB  ?= 2048
 

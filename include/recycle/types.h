@@ -266,6 +266,12 @@ RC_API int     rc_lru_del(rc_runtime *rt, rc_obj *cache, rc_obj *key);
  * fails the call: NULL, the result dropped, the cache unchanged. */
 typedef rc_obj *(*rc_lru_fn)(rc_runtime *rt, rc_obj *args, void *arg);
 RC_API rc_obj *rc_lru_call(rc_runtime *rt, rc_obj *cache, rc_lru_fn fn, rc_obj *args, void *arg);
+/* rc_lru_call with the key (args[0], ..., args[n-1]), a tuple, as a
+ * memoized function of n arguments is keyed: a hit is found from the items
+ * without making the tuple; a miss makes it, passes it to fn and caches
+ * it. Same results and counts as rc_lru_call with that tuple. */
+RC_API rc_obj *rc_lru_call_args(rc_runtime *rt, rc_obj *cache, rc_lru_fn fn, size_t n,
+                                rc_obj *const *args, void *arg);
 /* Zeroes for an object that is not an lru cache. */
 RC_API void    rc_lru_cache_info(const rc_obj *cache, rc_lru_info *info);
 RC_API void    rc_lru_cache_info_ex(const rc_obj *cache, rc_lru_info_ex *info);

@@ -132,18 +132,18 @@ static inline uint64_t hash_int(int64_t v) {
     return v >= 0 && (uint64_t)v < HASH_MODULUS ? (uint64_t)v : rco_hash_int(v);
 }
 
-/* tuple.c's tuple_hash, item hashes of ints and strs inline: the same value
- * as rc_hash of the tuple, so a key of a user type that equals a tuple and
- * hashes like it is found (test_lru.c checks both directions). */
-static int hash_tuple(rc_runtime *rt, rc_obj *t, uint64_t *out) {
-    size_t n;
-    rc_obj *const *items = rct_tuple_items(t, &n);
+/* tuple.c's tuple_hash over items[0..n), item hashes of ints and strs
+ * inline: the same value as rc_hash of a tuple of these items, so a key of
+ * a user type that equals a tuple and hashes like it is found (test_lru.c
+ * checks both directions), and rc_lru_call_args finds the tuple keys. A
+ * NULL item (a tuple cleared by the collector) is RC_ESTATE. */
+static int hash_items(rc_runtime *rt, rc_obj *const *items, size_t n, uint64_t *out) {
     uint64_t acc = XXPRIME_5;
     for (size_t i = 0; i < n; i++) {
         rc_obj *x = items[i];
         uint64_t lane;
         if (!x)
-            return rc_hash(rt, t, out);    /* cleared by the collector: its error */
+            return rco_err(rt, RC_ESTATE, "hash: the tuple was cleared by the collector");
         if (x->rc_type_ == &rc_int_type) {
             lane = hash_int(rc_int_value(x));
         } else if (x->rc_type_ == &rc_str_type) {
@@ -162,6 +162,12 @@ static int hash_tuple(rc_runtime *rt, rc_obj *t, uint64_t *out) {
         acc = UINT64_C(1546275796);
     *out = acc;
     return 0;
+}
+
+static int hash_tuple(rc_runtime *rt, rc_obj *t, uint64_t *out) {
+    size_t n;
+    rc_obj *const *items = rct_tuple_items(t, &n);
+    return hash_items(rt, items, n, out);
 }
 
 /* rc_hash(key), the built-in atoms inline. Debug mode takes rc_hash for
@@ -730,7 +736,9 @@ RCI_ALLOC_FRAME int rc_lru_put(rc_runtime *rt, rc_obj *cache, rc_obj *key, rc_ob
     if (found < 0)
         return found;
     size_t nbytes = 0;
-    if (c->max_bytes && (r = measure_entry(rt, key, value, &nbytes)) != 0)
+    /* a present key keeps its key object: measure that one */
+    if (c->max_bytes &&
+        (r = measure_entry(rt, found ? c->entries[ix].key : key, value, &nbytes)) != 0)
         return r;
     return lru_store(rt, c, key, hash, value, nbytes, found ? ix : LRU_NIL);
 }
@@ -815,6 +823,74 @@ RCI_ALLOC_FRAME rc_obj *rc_lru_call(rc_runtime *rt, rc_obj *cache, rc_lru_fn fn,
     }
     rco_decref(args);
     rco_decref(cache);
+    return res;
+}
+
+/* The stored key a (hash equal) against the items of an argument tuple
+ * not built yet: 1, 0, or MATCH_MAYBE (build the tuple: rc_equal decides). */
+static inline int items_match(bool typed, const rc_obj *a, rc_obj *const *args, size_t n) {
+    if (a->rc_type_ != &rc_tuple_type)
+        return MATCH_MAYBE;                  /* a user type equal to tuples */
+    size_t m;
+    rc_obj *const *x = rct_tuple_items(a, &m);
+    if (m != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (x[i] == args[i])
+            continue;
+        if (!x[i])
+            return MATCH_MAYBE;
+        if (typed && x[i]->rc_type_ != args[i]->rc_type_)
+            return 0;
+        int r = atom_match(x[i], args[i]);
+        if (r != 1)
+            return r;
+    }
+    return 1;
+}
+
+RCI_ALLOC_FRAME rc_obj *rc_lru_call_args(rc_runtime *rt, rc_obj *cache, rc_lru_fn fn, size_t n,
+                                         rc_obj *const *args, void *arg) {
+    static const char name[] = "rc_lru_call_args";
+    if (!rt)
+        return NULL;
+    if (!fn)
+        return rco_err_null(rt, RC_EINVAL, "%s: NULL function", name);
+    if (n > 0 && !args)
+        return rco_err_null(rt, RC_EINVAL, "%s: NULL args", name);
+    if (rct_check_arg(rt, cache, &rc_lru_type, name))
+        return NULL;
+    if (rci_unlikely(rco_runtime(cache) != rt))
+        return rct_refuse_runtime(rt, name, cache), NULL;
+    for (size_t i = 0; i < n; i++)
+        if (rct_check_arg(rt, args[i], NULL, name))
+            return NULL;
+    lru_obj *c = as_lru(cache);
+    uint64_t hash;
+    /* (a user hash may run any code: read c->mem after it) */
+    if (!rt->debug && hash_items(rt, args, n, &hash) == 0 && c->mem) {
+        /* a hit on the items alone; anything else takes the tuple */
+        size_t i = home_slot(c, hash);
+        for (uint32_t s; (s = c->index[i]) != 0; i = (i + 1) & c->mask) {
+            lru_entry *e = &c->entries[s - 1];
+            if (e->hash != hash)
+                continue;
+            int eq = items_match(c->typed, e->key, args, n);
+            if (eq == MATCH_MAYBE)
+                break;
+            if (eq) {
+                c->hits++;
+                touch(c, s - 1);
+                rco_incref(e->value);
+                return e->value;
+            }
+        }
+    }
+    rc_obj *t = rc_tuple_from(rt, n, args);
+    if (!t)
+        return NULL;
+    rc_obj *res = rc_lru_call(rt, cache, fn, t, arg);
+    rco_decref(t);
     return res;
 }
 

@@ -340,12 +340,50 @@ def trace_table():
     return p
 
 
+# ---- fuzz_lru: flags, maxsize index, then (op, key[, arg]) ------------------
+# ops: 0 get, 1 put (value byte: int, or 0x80|len for a str), 2 find, 3 del,
+# 4 call, 5 call_args, 6 clear, 7 set_max_bytes (byte * 16), 8 collect,
+# 9 unhashable; keys index the pool of fuzz_lru.c (10, 11, 12: tuples).
+def lru():
+    def put(k, v=1):
+        return [1, k, v]
+
+    def op(o, k=0):
+        return [o, k]
+
+    mixed = []
+    for k in range(16):
+        mixed += put(k, k)
+    for k in range(16):
+        mixed += op(0, k) + op(2, 15 - k)
+    mixed += op(3, 2) + op(3, 2) + op(4, 10) + op(5, 11) + op(5, 12) + op(4, 13)
+    mixed += op(8, 2) + op(9, 0) + op(9, 1) + op(6) + op(0, 4)
+    seeds = {
+        "mixed-maxsize3": [0, 3] + mixed,
+        "mixed-typed-maxsize7": [2, 4] + mixed,
+        "mixed-unbounded": [0, 0] + mixed,
+        "mixed-debug-typed": [3, 5] + mixed,
+        "maxsize1": [0, 1] + put(0) + put(1) + op(0, 0) + op(0, 1) + put(2) + op(4, 3) + op(5, 10),
+        "int-float-keys": [0, 5] + put(0, 1) + put(1, 2) + op(0, 0) + put(4) + put(5) + op(3, 5) + op(0, 4),
+        "typed-int-float-keys": [2, 5] + put(0, 1) + put(1, 2) + op(0, 0) + op(0, 1) + put(10) + put(11) + op(0, 10),
+        "bytes": [0, 5] + put(0, 0x80 | 100) + put(2, 0x80 | 100) + put(4, 0x80 | 100)
+                 + [7, 0, 20] + put(7, 0x80 | 127) + put(8, 0x80 | 10) + [7, 0, 4]
+                 + put(9, 0x80 | 127) + op(4, 10) + op(5, 11) + [7, 0, 0] + put(9, 3) + [7, 0, 40]
+                 + op(6) + put(1, 0x80 | 50),
+        "calls-recency": [0, 4] + op(4, 0) + op(4, 2) + op(5, 10) + op(5, 12) + op(0, 0) + op(4, 4)
+                         + op(4, 7) + op(4, 8) + op(4, 9) + op(5, 11) + op(4, 13),
+        "collect-clear": [0, 3] + put(10) + put(12) + op(8, 0) + op(8, 1) + op(8, 2) + op(6) + op(8, 2) + put(13),
+    }
+    return seeds
+
+
 def main():
     write("trace_table", trace_table())
     write("utf8", utf8())
     write("heap", heap())
     write("dict_set", dict_set())
     write("gc_graph", gc_graph())
+    write("lru", lru())
 
 
 if __name__ == "__main__":

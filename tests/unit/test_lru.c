@@ -408,8 +408,10 @@ static void run_model(rc_runtime *rt, rct_rng *rng, size_t maxsize, int typed, s
         /* a fresh but equal key object half of the time */
         rc_obj *key = pool[pk];
         bool fresh = rct_rng_next(rng) & 1;
+        rc_obj *drop[2];                     /* our references, dropped at the end */
+        int ndrop = 0;
         if (fresh)
-            key = pool_make(rt, pk);
+            drop[ndrop++] = key = pool_make(rt, pk);
         long at = m_find(&m, pk);
         switch (rct_rng_range(rng, 0, 9)) {
         case 0: case 1: case 2: {            /* get */
@@ -450,7 +452,24 @@ static void run_model(rc_runtime *rt, rct_rng *rng, size_t maxsize, int typed, s
         }
         case 7: {                            /* call */
             int64_t want = next++;
-            rc_obj *v = rc_lru_call(rt, c, memo_fn, key, &want);
+            rc_obj *v;
+            if (rc_is_tuple(key) && (rct_rng_next(rng) & 1)) {
+                rc_obj *items[4];
+                size_t n = rc_tuple_len(key);
+                for (size_t j = 0; j < n; j++)
+                    items[j] = rc_tuple_get(rt, key, j);
+                v = rc_lru_call_args(rt, c, memo_fn, n, items, &want);
+                if (at < 0) {
+                    /* the cache keeps a new tuple of these items */
+                    rc_obj *l = rc_lru_keys(rt, c);
+                    key = rc_list_get(rt, l, rc_list_len(l) - 1);
+                    rc_incref(key);
+                    drop[ndrop++] = key;
+                    rc_decref(l);
+                }
+            } else {
+                v = rc_lru_call(rt, c, memo_fn, key, &want);
+            }
             assert_non_null(v);
             if (at >= 0) {
                 assert_int_equal(rc_int_value(v), m.e[at].val);
@@ -485,8 +504,8 @@ static void run_model(rc_runtime *rt, rct_rng *rng, size_t maxsize, int typed, s
         }
         /* the model's key pointers stay valid while the cache holds them */
         check_model(rt, c, &m);
-        if (fresh)
-            rc_decref(key);
+        while (ndrop > 0)
+            rc_decref(drop[--ndrop]);
     }
     assert_int_equal(rc_error(rt), 0);
     rc_decref(c);
@@ -635,6 +654,11 @@ static void test_user_keys(void **state) {
     rc_lru_cache_clear(c);
     assert_int_equal(rc_lru_put(rt, c, &u->ob, s), 0);
     assert_ptr_equal(rc_lru_get(rt, c, t), s);
+    rc_obj *items[3] = { a, s, f };
+    rc_obj *got = rc_lru_call_args(rt, c, memo_fn, 3, items, NULL);
+    assert_ptr_equal(got, s);
+    rc_decref(got);
+    info_is(c, 2, 0, 8, 1);
     rc_lru_cache_clear(c);
 
     /* a failing equal: the error comes back, nothing changes or counts */
@@ -867,9 +891,38 @@ static void test_memoize(void **state) {
         assert_int_equal(ctx.calls, 81);
         rc_decref(ctx.cache);
     }
+    /* the same through rc_lru_call_args: hits without making the tuple */
+    fibctx va = { rc_lru(rt, 0, 0), 0, -1 };
+    rc_obj *r80 = fib(rt, &va, 80);
+    rc_decref(r80);
+    for (int64_t i = 0; i <= 80; i++) {
+        rc_obj *k = rc_int(rt, i);
+        size_t before = rc_runtime_object_count(rt);
+        rc_obj *r = rc_lru_call_args(rt, va.cache, fib_fn, 1, &k, &va);
+        assert_non_null(r);
+        assert_int_equal(rc_runtime_object_count(rt), before + (i > 256 ? 1 : 0));
+        rc_decref(r);
+        rc_decref(k);
+    }
+    info_is(va.cache, 78 + 81, 81, 0, 81);
+    assert_int_equal(va.calls, 81);
+    rc_obj *k100 = rc_int(rt, 81);
+    rc_obj *r = rc_lru_call_args(rt, va.cache, fib_fn, 1, &k100, &va);   /* a miss */
+    assert_true(rc_int_value(r) == INT64_C(37889062373143906));
+    rc_decref(r);
+    rc_decref(k100);
+    info_is(va.cache, 78 + 81 + 2, 82, 0, 82);    /* fib(81) hits 80 and 79 */
+    assert_null(rc_lru_call_args(rt, va.cache, fib_fn, 1, NULL, &va));
+    assert_int_equal(rc_error(rt), RC_EINVAL);
+    rc_error_clear(rt);
+    rc_obj *none[1] = { NULL };
+    assert_null(rc_lru_call_args(rt, va.cache, fib_fn, 1, none, &va));
+    rc_error_clear(rt);
+    rc_decref(va.cache);
+
     /* a small cache still computes the right value */
     fibctx small = { rc_lru(rt, 3, 0), 0, -1 };
-    rc_obj *r = fib(rt, &small, 30);
+    r = fib(rt, &small, 30);
     assert_int_equal(rc_int_value(r), 832040);
     rc_decref(r);
     assert_int_equal(rc_lru_len(small.cache), 3);
