@@ -60,7 +60,7 @@ else OUT=${BENCH_OUT:-$ROOT/docs/BENCHMARKS-profile.md}; fi
 CC=${CC:-gcc}
 BIN=${PIC_BIN:-$BUILD/bench-profile}; mkdir -p "$BIN"
 WORK=$BIN/pictures; rm -rf "$WORK"; mkdir -p "$WORK"
-PRES=$WORK/results.txt; : >"$PRES"   # capture output rep time_s maxrss_kb bytes exit
+PRES=$WORK/results.txt; : >"$PRES"   # capture output rep time_s maxrss_kb bytes exit cpu_s
 
 # shellcheck source=../lib.sh
 source "$HERE/../lib.sh"
@@ -80,15 +80,21 @@ else
 fi
 GIT_REV=${RECYCLE_REV:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit")}
 
-# The programs: run.sh's, compiled by it when it calls this script.
-[[ -x $BIN/binarytrees_malloc ]] ||
-    run_logged "$CC" -O2 -g -o "$BIN/binarytrees_malloc" "$HERE/binarytrees_malloc.c" >&2 || die "compiling failed"
-[[ -x $BIN/churn_mt ]] ||
-    run_logged "$CC" -O2 -g -pthread -o "$BIN/churn_mt" "$HERE/churn_mt.c" >&2 || die "compiling failed"
-if [[ ! -x $BIN/many_sites || $BIN/many_sites -ot $HERE/many_sites.c ]]; then
-    log "compiling many_sites.c (4096 functions: about half a minute)"
-    run_logged "$CC" -O2 -g -o "$BIN/many_sites" "$HERE/many_sites.c" >&2 || die "compiling failed"
-fi
+# The programs: run.sh's, compiled by it when it calls this script (a
+# program already compiled and newer than its source is kept; its command
+# is listed all the same).
+compile() {
+    local name=$1 exe=$BIN/$1 src=$HERE/$1.c; shift
+    if [[ -x $exe && ! $exe -ot $src ]]; then
+        CMDLOG+=("$CC -O2 -g${*:+ $*} -o $(rel "$exe") $(rel "$src")   # already compiled")
+        return 0
+    fi
+    [[ $name == many_sites ]] && log "compiling many_sites.c (4096 functions: about half a minute)"
+    run_logged "$CC" -O2 -g "$@" -o "$exe" "$src" >&2 || die "compiling $(rel "$src") failed"
+}
+compile binarytrees_malloc
+compile churn_mt -pthread
+compile many_sites
 
 OUTPUTS=(report flamegraph plot html collapsed speedscope massif pprof sqlite)
 # out_cmd OUTPUT CAPTURE DEST: sets CMD (stdout goes to DEST for report).
@@ -123,7 +129,7 @@ record() {
 # measure NAME REPS: each output of NAME's capture REPS times, the outputs'
 # order rotated each time (as run.sh interleaves its tools).
 measure() {
-    local name=$1 reps=$2 cap=$WORK/$1.rcap n=${#OUTPUTS[@]} r k o dst t0 t1 status bytes
+    local name=$1 reps=$2 cap=$WORK/$1.rcap n=${#OUTPUTS[@]} r k o dst t0 t1 status bytes rss usr sys
     for ((r = 1; r <= reps; r++)); do
         for ((k = 0; k < n; k++)); do
             o=${OUTPUTS[$(((k + r - 1) % n))]}
@@ -132,15 +138,16 @@ measure() {
             out_cmd "$o" "$cap" "$dst"
             t0=$(date +%s.%N)
             set +e
-            /usr/bin/time -f '%M' -o "$WORK/time.txt" "${CMD[@]}" >"$WORK/stdout.txt" 2>"$WORK/stderr.txt"
+            /usr/bin/time -f '%M %U %S' -o "$WORK/time.txt" "${CMD[@]}" >"$WORK/stdout.txt" 2>"$WORK/stderr.txt"
             status=$?
             set -e
             t1=$(date +%s.%N)
             [[ $o == report ]] && mv "$WORK/stdout.txt" "$dst"
             ((status == 0)) || warn "$o of $name exited $status: $(head -c 300 "$WORK/stderr.txt")"
             bytes=$(stat -c %s "$dst" 2>/dev/null || echo 0)
-            echo "$name $o $r $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}') $(tail -n1 "$WORK/time.txt") $bytes $status" >>"$PRES"
-            log "$name $o rep $r/$reps: $(tail -n1 "$PRES" | cut -d' ' -f4)s $(tail -n1 "$PRES" | cut -d' ' -f5) KiB"
+            read -r rss usr sys < <(tail -n1 "$WORK/time.txt")
+            echo "$name $o $r $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}') $rss $bytes $status $(awk -v u="$usr" -v s="$sys" 'BEGIN{printf "%.2f", u + s}')" >>"$PRES"
+            log "$name $o rep $r/$reps: $(tail -n1 "$PRES" | cut -d' ' -f4)s (cpu $(tail -n1 "$PRES" | cut -d' ' -f8)s) $(tail -n1 "$PRES" | cut -d' ' -f5) KiB"
             [[ $o == sqlite ]] && rm -f "$dst"   # hundreds of MB: its size is recorded
         done
     done
@@ -184,7 +191,7 @@ MISSES=()
     echo "Written by \`bash bench/profile/pictures.sh\` ($(date -u '+%Y-%m-%d %H:%M UTC'), tree $GIT_REV, recycle: $BUILD_HOW; REPEATS=$REPEATS)."
     echo "Machine: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME") (shared and noisy: single runs vary by a third)."
     echo
-    echo "Each output of a full capture, written to a file (\`-o\`; the report to stdout redirected to one). Time is the wall-clock median of $REPEATS runs (the outputs' order rotated from run to run; min and max beside it), memory the median of GNU time's maximum resident set. **Target: under $TARGET_S s for a capture of 10 million events** (allocations + frees), judged on the median, scaled to 10M events for a longer capture (\"s per 10M\"; a shorter one must take under $TARGET_S s itself); the report is the reference the memory is compared with."
+    echo "Each output of a full capture, written to a file (\`-o\`; the report to stdout redirected to one). Time is the wall-clock median of $REPEATS runs (the outputs' order rotated from run to run; min and max beside it), CPU the median of the process's user + system time (what the wall time would be on an idle core: the command is one thread), memory the median of GNU time's maximum resident set. **Target: under $TARGET_S s for a capture of 10 million events** (allocations + frees), judged on the median, scaled to 10M events for a longer capture (\"s per 10M\"; a shorter one must take under $TARGET_S s itself); the report is the reference the memory is compared with."
     echo
     echo "| capture | events | capture bytes |"
     echo "|---|---|---|"
@@ -195,8 +202,8 @@ MISSES=()
         echo
         echo "**${LABEL[$c]}** (${EVENTS[$c]} events):"
         echo
-        echo "| output | median s | min - max s | s per 10M | peak RSS KiB | RSS / report's | output bytes | < $TARGET_S s per 10M events |"
-        echo "|---|---|---|---|---|---|---|---|"
+        echo "| output | median s | min - max s | CPU s | s per 10M | CPU s per 10M | peak RSS KiB | RSS / report's | output bytes | < $TARGET_S s per 10M events |"
+        echo "|---|---|---|---|---|---|---|---|---|---|"
         rrss=$(pmed "$c" report 5)
         for o in "${OUTPUTS[@]}"; do
             t=$(pmed "$c" "$o" 4)
@@ -206,7 +213,7 @@ MISSES=()
             [[ $(pfail "$c" "$o") == 1 ]] && ok=0
             [[ $ok == 1 ]] || MISSES+=("$o on ${LABEL[$c]}: $t s")
             v=$(verdict "$ok"); [[ $(pfail "$c" "$o") == 1 ]] && v="**MISS** (failed)"
-            echo "| $o | $t | $(pmin "$c" "$o" 4) - $(pmax "$c" "$o" 4) | $s | $(pmed "$c" "$o" 5) | $(awk -v a="$(pmed "$c" "$o" 5)" -v b="$rrss" 'BEGIN{printf "%.2f", a / b}') | $(pmed "$c" "$o" 6) | $v |"
+            echo "| $o | $t | $(pmin "$c" "$o" 4) - $(pmax "$c" "$o" 4) | $(pmed "$c" "$o" 8) | $s | $(per10m "$(pmed "$c" "$o" 8)" "${EVENTS[$c]}") | $(pmed "$c" "$o" 5) | $(awk -v a="$(pmed "$c" "$o" 5)" -v b="$rrss" 'BEGIN{printf "%.2f", a / b}') | $(pmed "$c" "$o" 6) | $v |"
         done
     done
     if [[ " ${CAPTURES[*]} " == *" growth "* ]]; then
@@ -239,10 +246,10 @@ MISSES=()
     echo
     echo "The other outputs of many_sites (not bounded by design: one line or sample per distinct stack), median of $REPEATS:"
     echo
-    echo "| output | median s | peak RSS KiB | output bytes |"
-    echo "|---|---|---|---|"
+    echo "| output | median s | CPU s | peak RSS KiB | output bytes |"
+    echo "|---|---|---|---|---|"
     for o in "${OUTPUTS[@]}"; do
-        echo "| $o | $(pmed sites "$o" 4) | $(pmed sites "$o" 5) | $(pmed sites "$o" 6) |"
+        echo "| $o | $(pmed sites "$o" 4) | $(pmed sites "$o" 8) | $(pmed sites "$o" 5) | $(pmed sites "$o" 6) |"
     done
     echo
     echo "Commands:"
