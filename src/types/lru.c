@@ -417,7 +417,7 @@ static inline void dropped_release(lru_dropped *d) {
 
 /* Take entry ix out of the cache (index, recency list, counts) onto the
  * free list; its references move to *out. Runs no user code. */
-static void entry_remove(lru_obj *c, uint32_t ix, lru_dropped *out) {
+RCI_INLINE void entry_remove(lru_obj *c, uint32_t ix, lru_dropped *out) {
     lru_entry *e = &c->entries[ix];
     out->key = e->key;
     out->value = e->value;
@@ -550,7 +550,8 @@ static RCI_ALLOC_FRAME int lru_store(rc_runtime *rt, lru_obj *c, rc_obj *key, ui
         c->bytes += nbytes;
         c->stamp++;
     }
-    fit_bytes(c);
+    if (c->max_bytes)
+        fit_bytes(c);
     dropped_release(&pending);
     return 0;
 }
