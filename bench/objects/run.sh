@@ -17,6 +17,7 @@
 #   list          containers list time N      / containers.py list time N
 #   array         containers array time N     / containers.py array time N
 #   memory        containers {dict,list,array} mem N (both languages, once)
+#   lru           bench/objects/lru.sh: lru N / lru.py N, its own section
 #
 # Environment (all optional):
 #   REPEATS=5           repetitions of every (benchmark, implementation)
@@ -514,5 +515,8 @@ mkdir -p "$(dirname "$OUT")"
 mv "$TMP_OUT" "$OUT"
 chmod 644 "$OUT"
 log "report written to $(rel "$OUT") (${ELAPSED}s)"
+# The lru cache against functools.lru_cache: its own section of the page.
+LRU_N=${LRU_N:-$([[ $QUICK == 1 ]] && echo 200000 || echo 1000000)} RC_LIB=$LIB REPEATS=$REPEATS \
+    BENCH_BUILD_DIR=$BUILD BENCH_OUT=$OUT bash "$HERE/lru.sh" || warn "bench/objects/lru.sh failed"
 ((CHECK_FAIL == 0)) || die "outputs disagree between implementations (see the report)"
 ((FAILED_RUNS == 0)) || die "$FAILED_RUNS run(s) failed"
