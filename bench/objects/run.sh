@@ -18,6 +18,8 @@
 #   array         containers array time N     / containers.py array time N
 #   memory        containers {dict,list,array} mem N (both languages, once)
 #   lru           bench/objects/lru.sh: lru N / lru.py N, its own section
+#   census        bench/objects/census.sh: objgraph's census, census N /
+#                 census.py N (python3-objgraph), its own section
 #
 # Environment (all optional):
 #   REPEATS=5           repetitions of every (benchmark, implementation)
@@ -518,5 +520,8 @@ log "report written to $(rel "$OUT") (${ELAPSED}s)"
 # The lru cache against functools.lru_cache: its own section of the page.
 LRU_N=${LRU_N:-$([[ $QUICK == 1 ]] && echo 200000 || echo 1000000)} RC_LIB=$LIB REPEATS=$REPEATS \
     BENCH_BUILD_DIR=$BUILD BENCH_OUT=$OUT bash "$HERE/lru.sh" || warn "bench/objects/lru.sh failed"
+# objgraph's census against Python's objgraph: its own section too.
+CENSUS_N=${CENSUS_N:-$([[ $QUICK == 1 ]] && echo 200000 || echo 1000000)} RC_LIB=$LIB REPEATS=$REPEATS \
+    BENCH_BUILD_DIR=$BUILD BENCH_OUT=$OUT bash "$HERE/census.sh" || warn "bench/objects/census.sh failed"
 ((CHECK_FAIL == 0)) || die "outputs disagree between implementations (see the report)"
 ((FAILED_RUNS == 0)) || die "$FAILED_RUNS run(s) failed"
