@@ -163,6 +163,23 @@ RC_API const rc_traceback *rc_stats_traceback(const rc_stats *st, size_t i);
 RC_API void    rc_stats_print(const rc_stats *st, FILE *out, size_t limit);
 RC_API void    rc_stats_free(rc_stats *st);                      /* NULL allowed */
 
+/* "Which lines make which types": while on (off by default), the tracer
+ * remembers the type of every recycle object it traces, made from then on
+ * (a table entry per traced object: about 20 bytes). Snapshots then carry
+ * it, and rc_snapshot_statistics_by_type groups by key and type, so that
+ * one line making lists and dicts shows as two entries. Snapshots loaded
+ * from a file carry no types. Always 0. */
+RC_API int     rc_trace_set_object_types(int on);
+RC_API int     rc_trace_get_object_types(void);
+/* As rc_snapshot_statistics, grouped by key and the objects' type (blocks
+ * that are no object, or whose type is not known, are one group of type
+ * NULL). */
+RC_API rc_stats *rc_snapshot_statistics_by_type(const rc_snapshot *s, int key, int cumulative);
+/* The type of entry i of statistics by type (borrowed from st), NULL when
+ * not an object, for other statistics, or out of range. rc_stats_print
+ * writes it after the line: "file.c:12: list: size=..., count=...". */
+RC_API const char *rc_stats_type(const rc_stats *st, size_t i);
+
 /* ---------------------------------------------------------------------------
  * Dump and load (the snapshot file: docs/trace.md, "Snapshot file format")
  *

@@ -173,6 +173,12 @@ size_t rci_pheap_origin(const void *p, const char *indent, FILE *out) {
     return k && k->origin ? k->origin(p, indent, out) : 0;
 }
 
+void rci_pheap_typed_slow(const void *block, const char *name) {
+    const rci_pheap_hooks *k = hooks_now();
+    if (k && k->typed)
+        k->typed(block, name);
+}
+
 /* The marked functions below call the hooks with work left after the call,
  * so that their frame is on the stack when the listener walks it (a tail
  * call would put the client's frame where theirs should be). */

@@ -53,6 +53,10 @@ typedef struct rci_pheap_hooks {
      * the reports of layers above the listener's (the collector's "why is
      * it alive?"); never called on an allocation path. */
     size_t (*origin)(const void *p, const char *indent, FILE *out);
+    /* Optional: the block now holds an object of the type named name (the
+     * object layer says so once the object is made; the name outlives the
+     * object). */
+    void (*typed)(const void *block, const char *name);
 } rci_pheap_hooks;
 /* The pair in force, NULL for none. Read relaxed by the fast paths (only
  * NULL or not matters there) and with acquire by the slow paths that call. */
@@ -63,8 +67,16 @@ extern const rci_pheap_hooks *_Atomic rci_pheap_hooks_on RCI_HIDDEN;
 void rci_pheap_set_hooks(const rci_pheap_hooks *hooks);
 /* The hooks' origin of p (see above), 0 without hooks or without one. */
 size_t rci_pheap_origin(const void *p, const char *indent, FILE *out);
+/* Tell the hooks' typed (if any) that block holds an object of type name. */
+void rci_pheap_typed_slow(const void *block, const char *name);
 RCI_INLINE bool rci_pheap_traced(void) {
     return atomic_load_explicit(&rci_pheap_hooks_on, memory_order_relaxed) != NULL;
+}
+/* A made object's block and type name, for a listener that keeps types;
+ * one relaxed load when none listens. */
+RCI_INLINE void rci_pheap_typed(const void *block, const char *name) {
+    if (__builtin_expect(rci_pheap_traced(), 0))
+        rci_pheap_typed_slow(block, name);
 }
 
 /* Frames of the functions that allocate on a client's behalf (the slow

@@ -168,6 +168,9 @@ static RCI_ALLOC_FRAME rc_obj *new_object(rc_runtime *rt, const rc_type *type, s
     o->rc_type_ = type;
     if (var)
         rco_var_of(o)->nitems = nitems;
+    /* a tracer that keeps types learns this block's (the fast paths above
+     * are off while one listens, so every traced object comes here) */
+    rci_pheap_typed(block, type->name);
     rt->live_objects++;
     if (gc) {
         rco_track(rt, o);

@@ -452,7 +452,7 @@ rc_snapshot *rctr_snapshot_load_mem(const void *data, size_t len, unsigned flags
         if (tb >= ntbs || size > (uint64_t)PTRDIFF_MAX - total)
             goto fail;
         total += size;
-        s->traces[s->ntraces] = (snap_trace){domain, (size_t)size, (size_t)tb};
+        s->traces[s->ntraces] = (snap_trace){domain, (size_t)size, (size_t)tb, 0};
     }
     free(strs);
     *error = 0;

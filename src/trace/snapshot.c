@@ -16,6 +16,7 @@
  * (dumpload.c) is never symbolized here: its frames' files and lines are
  * those stored in the file (frame_get), whose addresses belong to another
  * process. */
+#define _GNU_SOURCE
 #include "trace/snapshot.h"
 #include "symbolize/symbolize.h"
 
@@ -30,6 +31,7 @@ struct rc_stats {
     const rc_traceback **tb;       /* per entry for RC_BY_TRACEBACK, else NULL */
     rc_snapshot *keep;             /* the tracebacks tb points into (a copy) */
     rctr_symbols *syms[2];         /* held: the strings of loaded snapshots' entries */
+    char **type;                   /* by type: per entry, a copy or NULL; else NULL */
     bool diff;                     /* made by compare_to: print the differences */
 };
 
@@ -51,6 +53,9 @@ void rc_snapshot_free(rc_snapshot *s) {
         free(s->tbs[i]);
     free(s->tbs);
     free(s->traces);
+    for (size_t i = 0; i < s->ntypes; i++)
+        free(s->types[i]);
+    free(s->types);
     rctr_symbols_release(s->syms);
     free(s);
 }
@@ -74,10 +79,40 @@ typedef struct copier {
     rc_snapshot *s;
     rci_htable seen;               /* interned traceback -> index + 1 */
     size_t cap_tbs;
+    rci_htable type_seen;          /* type name (the tracer's pointer) -> index + 1 */
+    size_t cap_types;
 } copier;
 
+/* The snapshot's index + 1 of the type name at ptr (copied once); 0 on
+ * ENOMEM (the trace is then untyped: *failed is set). */
+static uint32_t type_index(copier *c, const char *name, int *failed) {
+    uintptr_t idx;
+    if (rci_htable_get(&c->type_seen, (uintptr_t)name, &idx))
+        return (uint32_t)idx;
+    rc_snapshot *s = c->s;
+    if (s->ntypes == c->cap_types) {
+        size_t cap = c->cap_types ? 2 * c->cap_types : 16;
+        char **v = realloc(s->types, cap * sizeof *v);
+        if (!v)
+            goto nomem;
+        s->types = v;
+        c->cap_types = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        goto nomem;
+    if (rci_htable_put(&c->type_seen, (uintptr_t)name, s->ntypes + 1) != 0) {
+        free(copy);
+        goto nomem;
+    }
+    s->types[s->ntypes++] = copy;
+    return (uint32_t)s->ntypes;
+nomem:
+    *failed = 1;
+    return 0;
+}
+
 static int copy_one(unsigned domain, uintptr_t ptr, const rctr_trace *t, void *arg) {
-    (void)ptr;
     copier *c = arg;
     rc_snapshot *s = c->s;
     uintptr_t idx;
@@ -101,7 +136,12 @@ static int copy_one(unsigned domain, uintptr_t ptr, const rctr_trace *t, void *a
         s->tbs[s->ntbs++] = copy;
         idx = s->ntbs;
     }
-    s->traces[s->ntraces++] = (snap_trace){domain, t->size, (size_t)idx - 1};
+    int failed = 0;
+    const char *type = rctr_type_of(domain, ptr);
+    uint32_t ti = type ? type_index(c, type, &failed) : 0;
+    if (failed)
+        return 1;
+    s->traces[s->ntraces++] = (snap_trace){domain, t->size, (size_t)idx - 1, ti};
     return 0;
 }
 
@@ -109,8 +149,9 @@ rc_snapshot *rc_trace_take_snapshot(void) {
     rc_snapshot *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    copier c = {s, {0}, 0};
+    copier c = {s, {0}, 0, {0}, 0};
     rci_htable_init(&c.seen);
+    rci_htable_init(&c.type_seen);
     int failed = 1;
     rctr_lock();
     if (rc_trace_is_tracing()) {
@@ -122,6 +163,7 @@ rc_snapshot *rc_trace_take_snapshot(void) {
     }
     rctr_unlock();
     rci_htable_free(&c.seen);
+    rci_htable_free(&c.type_seen);
     if (failed) {
         rc_snapshot_free(s);
         return NULL;
@@ -209,6 +251,10 @@ static bool frame_get(symtab *t, const rc_snapshot *s, size_t tb, size_t f, cons
 void rc_stats_free(rc_stats *st) {
     if (!st)
         return;
+    if (st->type)
+        for (size_t i = 0; i < st->n; i++)
+            free(st->type[i]);
+    free(st->type);
     free(st->v);
     free(st->tb);
     rc_snapshot_free(st->keep);
@@ -229,6 +275,10 @@ const rc_traceback *rc_stats_traceback(const rc_stats *st, size_t i) {
     return st && st->tb && i < st->n ? st->tb[i] : NULL;
 }
 
+const char *rc_stats_type(const rc_stats *st, size_t i) {
+    return st && st->type && i < st->n ? st->type[i] : NULL;
+}
+
 /* One entry before grouping: a key and what it adds. For RC_BY_TRACEBACK,
  * tbi is tb's index in the snapshot's tbs (after grouping: the index of
  * one traceback with the group's frames), so that the tracebacks a result
@@ -239,6 +289,7 @@ typedef struct entry {
     const rc_traceback *tb;
     size_t tbi;
     size_t size, count;
+    const char *type;              /* by type: the snapshot's copy, or NULL */
 } entry;
 
 static int cmp_tb(const rc_traceback *a, const rc_traceback *b) {
@@ -260,7 +311,12 @@ static int cmp_key(const entry *a, const entry *b) {
     c = strcmp(a->file, b->file);
     if (c)
         return c;
-    return (a->line > b->line) - (a->line < b->line);
+    c = (a->line > b->line) - (a->line < b->line);
+    if (c || a->type == b->type)
+        return c;
+    if (!a->type || !b->type)
+        return a->type ? 1 : -1;
+    return strcmp(a->type, b->type);
 }
 
 static int cmp_key_q(const void *a, const void *b) {
@@ -284,30 +340,73 @@ static int cmp_stat(const rc_stat *a, const rc_stat *b) {
  * address), so the traces are first summed per traceback, in one pass: what
  * is sorted afterwards is as long as the number of distinct tracebacks, not
  * the number of traces. NULL on ENOMEM. */
-static entry *collect(const rc_snapshot *s, int key, int cumulative, symtab *syms, size_t *out_n) {
+static entry *collect(const rc_snapshot *s, int key, int cumulative, bool by_type, symtab *syms,
+                      size_t *out_n) {
     bool each_frame = cumulative && key != RC_BY_TRACEBACK;
-    struct tb_sum { size_t size, count; } *sum = calloc(s->ntbs ? s->ntbs : 1, sizeof *sum);
-    if (!sum)
-        return NULL;
-    for (size_t i = 0; i < s->ntraces; i++) {
-        sum[s->traces[i].tb].size += s->traces[i].size;
-        sum[s->traces[i].tb].count++;
+    /* the traces summed per traceback (and type, by type) */
+    typedef struct tb_sum { size_t tb; uint32_t type; size_t size, count; } tb_sum;
+    size_t nsums = 0;
+    tb_sum *sum = NULL;
+    entry *v = NULL;
+    if (!by_type) {
+        sum = calloc(s->ntbs ? s->ntbs : 1, sizeof *sum);
+        if (!sum)
+            return NULL;
+        for (size_t i = 0; i < s->ntraces; i++) {
+            sum[s->traces[i].tb].size += s->traces[i].size;
+            sum[s->traces[i].tb].count++;
+        }
+        for (size_t b = 0; b < s->ntbs; b++)
+            if (sum[b].count)
+                sum[nsums++] = (tb_sum){b, 0, sum[b].size, sum[b].count};
+    } else {
+        rci_htable at;             /* (tb, type) -> index + 1 */
+        rci_htable_init(&at);
+        size_t cap = 0;
+        bool oom = false;
+        for (size_t i = 0; i < s->ntraces && !oom; i++) {
+            const snap_trace *t = &s->traces[i];
+            uintptr_t k = (uintptr_t)t->tb * (s->ntypes + 1) + t->type + 1, idx;
+            if (!rci_htable_get(&at, k, &idx)) {
+                if (nsums == cap) {
+                    size_t c = cap ? 2 * cap : 64;
+                    tb_sum *w = realloc(sum, c * sizeof *w);
+                    if (!w) {
+                        oom = true;
+                        break;
+                    }
+                    sum = w;
+                    cap = c;
+                }
+                if (rci_htable_put(&at, k, nsums + 1) != 0) {
+                    oom = true;
+                    break;
+                }
+                sum[nsums] = (tb_sum){t->tb, t->type, 0, 0};
+                idx = ++nsums;
+            }
+            sum[idx - 1].size += t->size;
+            sum[idx - 1].count++;
+        }
+        rci_htable_free(&at);
+        if (oom)
+            goto nomem;
     }
-    size_t cap = s->ntbs ? s->ntbs : 1, n = 0;
-    entry *v = malloc(cap * sizeof *v);
+    size_t cap = nsums ? nsums : 1, n = 0;
+    v = malloc(cap * sizeof *v);
     if (!v)
         goto nomem;
-    for (size_t b = 0; b < s->ntbs; b++) {
-        if (sum[b].count == 0)
-            continue;
+    for (size_t g = 0; g < nsums; g++) {
+        size_t b = sum[g].tb;
         const rc_traceback *tb = s->tbs[b];
+        const char *type = sum[g].type ? s->types[sum[g].type - 1] : NULL;
         size_t frames = each_frame ? tb->nframes : (tb->nframes ? 1 : 0);
         size_t first = n;
         if (frames == 0) {
             frames = 1;          /* traces without frames still count */
         }
         for (size_t f = 0; f < frames; f++) {
-            entry e = {unknown_file, 0, NULL, b, sum[b].size, sum[b].count};
+            entry e = {unknown_file, 0, NULL, b, sum[g].size, sum[g].count, type};
             if (tb->nframes && !frame_get(syms, s, b, f, &e.file, &e.line))
                 goto nomem;
             if (key == RC_BY_FILENAME)
@@ -375,12 +474,24 @@ static rc_snapshot *snapshot_copy(const rc_snapshot *s) {
     }
     c->limit = s->limit;
     c->syms = rctr_symbols_hold(s->syms);
+    if (s->ntypes) {
+        c->types = malloc(s->ntypes * sizeof *c->types);
+        if (!c->types) {
+            rc_snapshot_free(c);
+            return NULL;
+        }
+        for (; c->ntypes < s->ntypes; c->ntypes++)
+            if (!(c->types[c->ntypes] = strdup(s->types[c->ntypes]))) {
+                rc_snapshot_free(c);
+                return NULL;
+            }
+    }
     return c;
 }
 
 /* Grouped entries of s (sorted by key), and the stats that will own them. */
 static entry *grouped(const rc_snapshot *s, int key, int cumulative, symtab *syms, size_t *n) {
-    entry *v = collect(s, key, cumulative, syms, n);
+    entry *v = collect(s, key, cumulative, false, syms, n);
     if (v)
         *n = group(v, *n);
     return v;
@@ -408,49 +519,69 @@ static rc_stats *stats_new(size_t n, int key, const rc_snapshot *src) {
     return st;
 }
 
-static int cmp_stat_q(const void *a, const void *b) {
-    return cmp_stat(a, b);
+static int cmp_index_stat(const void *a, const void *b, void *arg) {
+    const rc_stat *v = arg;
+    return cmp_stat(&v[*(const size_t *)a], &v[*(const size_t *)b]);
 }
 
-rc_stats *rc_snapshot_statistics(const rc_snapshot *s, int key, int cumulative) {
+/* rc_snapshot_statistics, by type or not. */
+static rc_stats *statistics(const rc_snapshot *s, int key, int cumulative, bool by_type) {
     if (!s || !valid_key(key))
         return NULL;
     symtab syms = {0};
     size_t n = 0;
-    entry *v = grouped(s, key, cumulative, &syms, &n);
+    entry *v = collect(s, key, cumulative, by_type, &syms, &n);
+    if (v)
+        n = group(v, n);
     rc_stats *st = v ? stats_new(n, key, s) : NULL;
+    size_t *order = st ? malloc((n ? n : 1) * sizeof *order) : NULL;
+    if (st && by_type && !(st->type = calloc(n ? n : 1, sizeof *st->type)))
+        order = (free(order), NULL);
+    if (st && !order) {
+        rc_stats_free(st);
+        st = NULL;
+    }
     if (st) {
         st->syms[0] = rctr_symbols_hold(s->syms);
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++)
             st->v[i] = (rc_stat){v[i].file, v[i].line, v[i].size, v[i].count, 0, 0};
+        /* the entries sorted, with their tracebacks and types: through an
+         * order of indexes, then each array put in it */
+        for (size_t i = 0; i < n; i++)
+            order[i] = i;
+        qsort_r(order, n, sizeof *order, cmp_index_stat, st->v);
+        rc_stat *sorted = malloc((n ? n : 1) * sizeof *sorted);
+        bool ok = sorted != NULL;
+        for (size_t i = 0; ok && i < n; i++) {
+            const entry *e = &v[order[i]];
+            sorted[i] = st->v[order[i]];
             if (key == RC_BY_TRACEBACK)
-                st->tb[i] = st->keep->tbs[v[i].tbi];   /* keep is a copy of s: same index */
+                st->tb[i] = st->keep->tbs[e->tbi];   /* keep is a copy of s: same index */
+            if (by_type && e->type && !(st->type[i] = strdup(e->type)))
+                ok = false;
         }
         st->n = n;
-        /* sort entries and their tracebacks together */
-        if (key == RC_BY_TRACEBACK) {
-            typedef struct { rc_stat s; const rc_traceback *tb; } pair;
-            pair *p = malloc((n ? n : 1) * sizeof *p);
-            if (!p) {
-                rc_stats_free(st);
-                st = NULL;
-            } else {
-                for (size_t i = 0; i < n; i++)
-                    p[i] = (pair){st->v[i], st->tb[i]};
-                qsort(p, n, sizeof *p, cmp_stat_q);   /* rc_stat is the first member */
-                for (size_t i = 0; i < n; i++) {
-                    st->v[i] = p[i].s;
-                    st->tb[i] = p[i].tb;
-                }
-                free(p);
-            }
+        if (ok) {
+            free(st->v);
+            st->v = sorted;
         } else {
-            qsort(st->v, n, sizeof *st->v, cmp_stat_q);
+            free(sorted);
+            rc_stats_free(st);
+            st = NULL;
         }
     }
+    free(order);
     free(v);
     symtab_free(&syms);
     return st;
+}
+
+rc_stats *rc_snapshot_statistics(const rc_snapshot *s, int key, int cumulative) {
+    return statistics(s, key, cumulative, false);
+}
+
+rc_stats *rc_snapshot_statistics_by_type(const rc_snapshot *s, int key, int cumulative) {
+    return statistics(s, key, cumulative, true);
 }
 
 /* compare_to: largest size change first, then size, count change, count.
@@ -572,7 +703,10 @@ void rc_stats_print(const rc_stats *st, FILE *out, size_t limit) {
         const rc_stat *s = &st->v[i];
         char size[32], dsize[32], avg[32];
         format_size(size, sizeof size, (double)s->size, false);
-        fprintf(out, "%s:%d: size=%s", s->filename, s->lineno, size);
+        fprintf(out, "%s:%d: ", s->filename, s->lineno);
+        if (st->type)
+            fprintf(out, "%s: ", st->type[i] ? st->type[i] : "(not an object)");
+        fprintf(out, "size=%s", size);
         if (diff) {
             format_size(dsize, sizeof dsize, (double)s->size_diff, true);
             fprintf(out, " (%s), count=%zu (%+ld)", dsize, s->count, s->count_diff);

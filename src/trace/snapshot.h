@@ -33,6 +33,7 @@ typedef struct snap_trace {
     unsigned domain;
     size_t size;
     size_t tb;                     /* index into tbs */
+    uint32_t type;                 /* index into types + 1; 0: none known */
 } snap_trace;
 
 /* The stored symbols of one frame; file is never NULL (the same names as
@@ -58,6 +59,8 @@ struct rc_snapshot {
     size_t ntbs;
     rc_traceback **tbs;
     rctr_symbols *syms;            /* NULL: symbolize the addresses here */
+    char **types;                  /* the objects' type names, copies */
+    size_t ntypes;
 };
 
 /* The file, line and function of the return address pc in this process,

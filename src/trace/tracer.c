@@ -124,6 +124,11 @@ static struct tracer {
     } nodes;
     arena mem;
     size_t current, peak, ntraces;
+    /* While rc_trace_set_object_types is on: the block of each traced
+     * object -> its type's name (a type outlives its objects). An entry
+     * goes with its trace. */
+    rci_htable types;
+    bool types_on;
     size_t gen;                    /* bumped whenever the arena is released; never 0 */
     /* Raw frames between the walk and the allocator's caller, per entry
      * point; measured once per process by calibrate(). */
@@ -576,6 +581,7 @@ static void release_all(void) {
         tt_free((ttable *)v);
     rci_htable_free(&T.domains);
     tt_free(&T.traces);
+    rci_htable_free(&T.types);
     nodes_free();
     arena_release(&T.mem);
     T.current = T.peak = T.ntraces = 0;
@@ -799,8 +805,49 @@ static void obj_free(void *block) {
     reentrant++;
     lock_tables();
     remove_trace(RC_TRACE_DOMAIN_HEAP, (uintptr_t)block);
+    if (T.types.count)
+        rci_htable_remove(&T.types, (uintptr_t)block, NULL);
     unlock_tables();
     reentrant--;
+}
+
+/* A traced block now holds an object of type name: kept while types are
+ * on (no entry without a trace; out of memory just leaves it untyped). */
+static void obj_typed(const void *block, const char *name) {
+    if (reentrant || !atomic_load_explicit(&T.tracing, memory_order_acquire))
+        return;
+    reentrant++;
+    lock_tables();
+    if (T.types_on && tt_find(&T.traces, (uintptr_t)block))
+        (void)rci_htable_put(&T.types, (uintptr_t)block, (uintptr_t)name);
+    unlock_tables();
+    reentrant--;
+}
+
+const char *rctr_type_of(unsigned domain, uintptr_t ptr) {
+    uintptr_t name;
+    if (domain != RC_TRACE_DOMAIN_HEAP || !T.types.count ||
+        !rci_htable_get(&T.types, ptr, &name))
+        return NULL;
+    return (const char *)name;
+}
+
+int rc_trace_set_object_types(int on) {
+    pthread_mutex_lock(&T.control);
+    rctr_lock();
+    T.types_on = on != 0;
+    if (!on)
+        rci_htable_free(&T.types);
+    rctr_unlock();
+    pthread_mutex_unlock(&T.control);
+    return 0;
+}
+
+int rc_trace_get_object_types(void) {
+    rctr_lock();
+    int on = T.types_on ? 1 : 0;
+    rctr_unlock();
+    return on;
 }
 
 /* Where the block holding p was allocated, symbolized (the heap's origin
@@ -828,7 +875,7 @@ static size_t obj_origin(const void *p, const char *indent, FILE *out) {
 }
 
 static const rci_pheap_hooks obj_hooks = { .alloc = obj_alloc, .free = obj_free,
-                                           .origin = obj_origin };
+                                           .origin = obj_origin, .typed = obj_typed };
 
 /* ---- calibration: how many raw frames to drop per entry point ---- */
 

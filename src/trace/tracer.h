@@ -65,6 +65,11 @@ struct rc_traceback {
     uintptr_t frames[];
 };
 
+/* The type name of the object whose block is the trace at ptr of domain,
+ * while rc_trace_set_object_types is on; NULL otherwise (the caller holds
+ * the lock). */
+const char *rctr_type_of(unsigned domain, uintptr_t ptr);
+
 /* Visit every trace of every domain; the caller holds the lock (through
  * rctr_lock). fn returns nonzero to stop; that value is returned. */
 typedef int (*rctr_trace_visitor)(unsigned domain, uintptr_t ptr, const rctr_trace *t, void *arg);

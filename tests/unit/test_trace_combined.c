@@ -974,7 +974,7 @@ static rc_snapshot *syn_snapshot(size_t nkeys, syn (*what)(size_t)) {
         sy->v[i * SYN_FRAMES + 1] = (rctr_sym){NULL, names[NFILES], 1};
         sy->v[i * SYN_FRAMES + 2] = (rctr_sym){NULL, names[NFILES], 2};
         for (size_t c = 0; c < x.count; c++)
-            s->traces[t++] = (snap_trace){0, x.size, i};
+            s->traces[t++] = (snap_trace){0, x.size, i, 0};
     }
     s->ntraces = t;
     /* scramble: a stride prime to t visits every trace once */
