@@ -42,7 +42,9 @@
  * indexes built after the rows. Neither pragma is stored in the file: the
  * database is an ordinary one afterwards. The allocations go in by batches
  * of BATCH rows through a virtual table (see "the allocations in
- * batches"), which takes a quarter off the export's time. The stacks are
+ * batches"), which takes a quarter off the export's time, inserted by a
+ * second thread while the capture is read on (two buffers in turn: the
+ * replay and SQLite's work overlap on two cores). The stacks are
  * stored as the call tree, not one row per level of each stack
  * (stack_frames is a view): binary-trees at depth 14 has 131,070 stacks
  * but 2.4 million levels, whose rows took 2 s.
@@ -64,6 +66,7 @@
 
 #include <inttypes.h>
 #include <sqlite3.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -233,6 +236,12 @@ typedef struct thread_row {
     char *name;                /* NULL: none given */
 } thread_row;
 
+/* A row of heap or of memory, waiting with the batch: (a, b, c, d) as the
+ * table's columns (memory has three). */
+typedef struct small_row {
+    uint64_t v[4];
+} small_row;
+
 /* One row of allocations. */
 typedef struct allocation_row {
     uint64_t id, address, size;
@@ -254,8 +263,29 @@ typedef struct exporter {
     rcr_replay *replay;
     bool rows;                 /* a row per allocation: the capture is not sampled */
     sqlite3_stmt *insert_batch, *insert_memory, *insert_heap;
-    allocation_row *batch;     /* rows waiting for insert_batch (BATCH) */
+    allocation_row *batch;     /* rows filling up (BATCH) */
     size_t nbatch;
+    small_row *heap_rows, *memory_rows;   /* filling up beside it (BATCH each) */
+    size_t nheap, nmemory;
+    /* The inserter thread: it inserts one full batch (rows, nrows: what
+     * recycle_batch shows) while the replay fills the other buffer, so that
+     * the two halves of the work share the machine's cores. The connection
+     * is used by one thread at a time: while the capture is read only the
+     * inserter runs SQL (the heap and memory rows wait in their buffers
+     * beside the batch and go with it). busy, quit, rc and error are under
+     * lock. */
+    struct {
+        pthread_t thread;
+        bool started, busy, quit;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        allocation_row *rows, *spare;
+        size_t nrows;
+        small_row *heap, *heap_spare, *memory, *memory_spare;
+        size_t nheap, nmemory;
+        int rc;                /* the first failed step's code; 0: none */
+        char error[256];
+    } ins;
 
     live_row *live;            /* indexed like replay->blocks */
     size_t cap_live;
@@ -466,7 +496,7 @@ static int batch_next(sqlite3_vtab_cursor *cur) {
 
 static int batch_eof(sqlite3_vtab_cursor *cur) {
     const batch_cursor *c = (const batch_cursor *)cur;
-    return c->at >= ((const batch_table *)cur->pVtab)->ex->nbatch;
+    return c->at >= ((const batch_table *)cur->pVtab)->ex->ins.nrows;
 }
 
 static void result_u64(sqlite3_context *ctx, uint64_t v) {
@@ -475,7 +505,7 @@ static void result_u64(sqlite3_context *ctx, uint64_t v) {
 
 static int batch_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int column) {
     const batch_cursor *c = (const batch_cursor *)cur;
-    const allocation_row *a = &((const batch_table *)cur->pVtab)->ex->batch[c->at];
+    const allocation_row *a = &((const batch_table *)cur->pVtab)->ex->ins.rows[c->at];
     switch (column) {
     case 0: result_u64(ctx, a->id); break;
     case 1: result_u64(ctx, a->address); break;
@@ -527,11 +557,114 @@ static const sqlite3_module batch_module = {
     .xRowid = batch_rowid,
 };
 
-/* Insert the rows waiting in the batch. */
+/* Insert ins.rows (set by the caller): on the inserter thread, or on the
+ * caller's when there is none. The step's code, and its message saved. */
+static bool insert_step(exporter *ex, sqlite3_stmt *st) {
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && !ex->ins.rc) {
+        const char *m = sqlite3_errmsg(ex->db);
+        pthread_mutex_lock(&ex->ins.lock);
+        ex->ins.rc = rc;
+        snprintf(ex->ins.error, sizeof ex->ins.error, "%s", m ? m : sqlite3_errstr(rc));
+        pthread_mutex_unlock(&ex->ins.lock);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE;
+}
+
+/* The rows of one handed-in batch: allocations, then the heap and memory
+ * rows that waited beside them. */
+static void insert_rows(exporter *ex) {
+    if (ex->ins.nrows && !insert_step(ex, ex->insert_batch))
+        return;
+    for (size_t i = 0; i < ex->ins.nheap; i++) {
+        for (int k = 0; k < 4; k++)
+            bind_u64(ex->insert_heap, k + 1, ex->ins.heap[i].v[k]);
+        if (!insert_step(ex, ex->insert_heap))
+            return;
+    }
+    for (size_t i = 0; i < ex->ins.nmemory; i++) {
+        for (int k = 0; k < 3; k++)
+            bind_u64(ex->insert_memory, k + 1, ex->ins.memory[i].v[k]);
+        if (!insert_step(ex, ex->insert_memory))
+            return;
+    }
+}
+
+static void *inserter_main(void *arg) {
+    exporter *ex = arg;
+    pthread_mutex_lock(&ex->ins.lock);
+    for (;;) {
+        while (!ex->ins.busy && !ex->ins.quit)
+            pthread_cond_wait(&ex->ins.cond, &ex->ins.lock);
+        if (!ex->ins.busy)
+            break;
+        pthread_mutex_unlock(&ex->ins.lock);
+        insert_rows(ex);
+        pthread_mutex_lock(&ex->ins.lock);
+        ex->ins.busy = false;
+        pthread_cond_broadcast(&ex->ins.cond);
+    }
+    pthread_mutex_unlock(&ex->ins.lock);
+    return NULL;
+}
+
+/* Wait until no insert is in progress; a failed one becomes the export's
+ * failure (here, on the replay's thread). */
+static void inserter_wait(exporter *ex) {
+    pthread_mutex_lock(&ex->ins.lock);
+    while (ex->ins.busy)
+        pthread_cond_wait(&ex->ins.cond, &ex->ins.lock);
+    int rc = ex->ins.rc;
+    pthread_mutex_unlock(&ex->ins.lock);
+    if (rc && !ex->failed) {
+        ex->failed = true;
+        ex->oom = (rc & 0xff) == SQLITE_NOMEM;
+        snprintf(ex->error, sizeof ex->error, "%s", ex->ins.error);
+    }
+}
+
+static void inserter_stop(exporter *ex) {
+    if (!ex->ins.started)
+        return;
+    pthread_mutex_lock(&ex->ins.lock);
+    ex->ins.quit = true;
+    pthread_cond_broadcast(&ex->ins.cond);
+    pthread_mutex_unlock(&ex->ins.lock);
+    pthread_join(ex->ins.thread, NULL);
+    ex->ins.started = false;
+}
+
+/* Hand the rows waiting in the batch (and beside it) to the inserter
+ * (after the previous batch is in), and go on filling the other buffers.
+ * Nothing but the inserter runs SQL while the capture is read. */
 static void batch_flush(exporter *ex) {
-    if (ex->nbatch && !ex->failed)
-        sql_step(ex, ex->insert_batch);
-    ex->nbatch = 0;
+    if (ex->ins.started)
+        inserter_wait(ex);
+    if ((ex->nbatch || ex->nheap || ex->nmemory) && !ex->failed) {
+        allocation_row *full = ex->batch;
+        ex->batch = ex->ins.spare;
+        ex->ins.spare = full;
+        ex->ins.rows = full;
+        ex->ins.nrows = ex->nbatch;
+        small_row *h = ex->heap_rows, *m = ex->memory_rows;
+        ex->heap_rows = ex->ins.heap_spare;
+        ex->memory_rows = ex->ins.memory_spare;
+        ex->ins.heap_spare = ex->ins.heap = h;
+        ex->ins.memory_spare = ex->ins.memory = m;
+        ex->ins.nheap = ex->nheap;
+        ex->ins.nmemory = ex->nmemory;
+        if (ex->ins.started) {
+            pthread_mutex_lock(&ex->ins.lock);
+            ex->ins.busy = true;
+            pthread_cond_broadcast(&ex->ins.cond);
+            pthread_mutex_unlock(&ex->ins.lock);
+        } else {
+            insert_rows(ex);
+            inserter_wait(ex);
+        }
+    }
+    ex->nbatch = ex->nheap = ex->nmemory = 0;
 }
 
 static void insert_allocation(exporter *ex, const allocation_row *a) {
@@ -546,12 +679,10 @@ static void insert_allocation(exporter *ex, const allocation_row *a) {
 static void heap_flush(exporter *ex) {
     if (!ex->heap_any || ex->failed)
         return;
-    sqlite3_stmt *st = ex->insert_heap;
-    bind_u64(st, 1, ex->heap_time);
-    bind_u64(st, 2, ex->heap_bytes);
-    bind_u64(st, 3, ex->heap_allocations);
-    bind_u64(st, 4, ex->heap_max);
-    sql_step(ex, st);
+    ex->heap_rows[ex->nheap++] =
+        (small_row){{ex->heap_time, ex->heap_bytes, ex->heap_allocations, ex->heap_max}};
+    if (ex->nheap == BATCH)
+        batch_flush(ex);
 }
 
 /* The heap after a change at time: a row per millisecond (the preload's
@@ -743,11 +874,10 @@ static bool on_event(void *arg, const rccap_event *ev) {
         return thread_named(ex, ev);
     case RCCAP_MEMORY:
         if (!ex->failed) {
-            sqlite3_stmt *st = ex->insert_memory;
-            bind_u64(st, 1, ev->time_ns);
-            bind_u64(st, 2, ev->u.memory.rss);
-            bind_u64(st, 3, ev->u.memory.heap);
-            sql_step(ex, st);
+            ex->memory_rows[ex->nmemory++] =
+                (small_row){{ev->time_ns, ev->u.memory.rss, ev->u.memory.heap, 0}};
+            if (ex->nmemory == BATCH)
+                batch_flush(ex);
         }
         return true;
     case RCCAP_LEAK: {
@@ -1203,7 +1333,9 @@ static bool write_stacks(exporter *ex) {
 /* ---- the whole -------------------------------------------------------------------- */
 
 static bool open_database(exporter *ex) {
-    /* One thread uses the connection: no mutex around each call. */
+    /* Two threads use the connection in turn, never at once (the inserter
+     * while the capture is read, this one before and after; batch_flush and
+     * inserter_stop hand it over under ins.lock): no mutex around each call. */
     int rc = sqlite3_open_v2(ex->path, &ex->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
@@ -1229,8 +1361,16 @@ static bool open_database(exporter *ex) {
 }
 
 static void exporter_free(exporter *ex) {
+    inserter_stop(ex);
+    pthread_mutex_destroy(&ex->ins.lock);
+    pthread_cond_destroy(&ex->ins.cond);
     sqlite3_finalize(ex->insert_batch);
     free(ex->batch);
+    free(ex->ins.spare);
+    free(ex->heap_rows);
+    free(ex->ins.heap_spare);
+    free(ex->memory_rows);
+    free(ex->ins.memory_spare);
     sqlite3_finalize(ex->insert_memory);
     sqlite3_finalize(ex->insert_heap);
     if (ex->db)
@@ -1262,8 +1402,18 @@ int rcr_export_sqlite(const char *path, const rcr_export_options *o, FILE *err) 
     exporter ex = {.path = o->database};
     rci_htable_init(&ex.thread_of);
     rci_htable_init(&ex.verdict);
-    if (!(ex.batch = malloc(BATCH * sizeof *ex.batch))) {
+    pthread_mutex_init(&ex.ins.lock, NULL);
+    pthread_cond_init(&ex.ins.cond, NULL);
+    ex.batch = malloc(BATCH * sizeof *ex.batch);
+    ex.ins.spare = malloc(BATCH * sizeof *ex.ins.spare);
+    ex.heap_rows = malloc(BATCH * sizeof *ex.heap_rows);
+    ex.ins.heap_spare = malloc(BATCH * sizeof *ex.ins.heap_spare);
+    ex.memory_rows = malloc(BATCH * sizeof *ex.memory_rows);
+    ex.ins.memory_spare = malloc(BATCH * sizeof *ex.ins.memory_spare);
+    if (!ex.batch || !ex.ins.spare || !ex.heap_rows || !ex.ins.heap_spare || !ex.memory_rows ||
+        !ex.ins.memory_spare) {
         fprintf(err, MSG "out of memory\n");
+        exporter_free(&ex);
         return 1;
     }
     if (!open_database(&ex)) {
@@ -1271,6 +1421,8 @@ int rcr_export_sqlite(const char *path, const rcr_export_options *o, FILE *err) 
         exporter_free(&ex);
         return status;
     }
+    /* without a thread the batches are inserted in line (slower, as sure) */
+    ex.ins.started = pthread_create(&ex.ins.thread, NULL, inserter_main, &ex) == 0;
     rcr_replay replay;
     ex.replay = &replay;
     bool complete;
@@ -1282,9 +1434,12 @@ int rcr_export_sqlite(const char *path, const rcr_export_options *o, FILE *err) 
     }
     bool ok = !ex.oom && !ex.failed && write_leaked(&ex);
     if (ok) {
-        batch_flush(&ex);
         heap_flush(&ex);
+        batch_flush(&ex);
+        if (ex.ins.started)
+            inserter_wait(&ex);
     }
+    inserter_stop(&ex);
     ok = ok && !ex.failed && write_capture(&ex, complete) && write_modules(&ex) &&
          write_threads(&ex) && write_stacks(&ex) && sql_exec(&ex, INDEXES) &&
          sql_exec(&ex, "COMMIT");
