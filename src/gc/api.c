@@ -169,6 +169,8 @@ void rc_gc_get_count(const rc_runtime *rt, size_t count[3]) {
 void rc_gc_set_threshold(rc_runtime *rt, size_t t0, size_t t1, size_t t2) {
     if (!rt)
         return;
+    /* the caller's numbers, used as given */
+    rcg(rt)->adaptive = false;
     rt->threshold[0] = t0;
     rt->threshold[1] = t1;
     rt->threshold[2] = t2;
@@ -177,6 +179,31 @@ void rc_gc_set_threshold(rc_runtime *rt, size_t t0, size_t t1, size_t t2) {
 void rc_gc_get_threshold(const rc_runtime *rt, size_t t[3]) {
     for (int i = 0; i < 3; i++)
         t[i] = rt ? rt->threshold[i] : 0;
+    /* Python's meaning: the configured threshold, not where the adaptive
+     * policy has it now */
+    if (rt && rcg((rc_runtime *)rt)->adaptive)
+        t[0] = rcg((rc_runtime *)rt)->young_base;
+}
+
+void rc_gc_set_adaptive(rc_runtime *rt, int on) {
+    if (!rt)
+        return;
+    rcg_state *st = rcg(rt);
+    if (on && !st->adaptive) {
+        st->young_base = rt->threshold[0];
+        st->adaptive = true;
+    } else if (!on && st->adaptive) {
+        rt->threshold[0] = st->young_base;
+        st->adaptive = false;
+    }
+}
+
+int rc_gc_get_adaptive(const rc_runtime *rt) {
+    return rt && rcg((rc_runtime *)rt)->adaptive ? 1 : 0;
+}
+
+size_t rc_gc_get_young_threshold(const rc_runtime *rt) {
+    return rt ? rt->threshold[0] : 0;
 }
 
 void rc_gc_get_stats(const rc_runtime *rt, rc_gc_stats stats[3]) {

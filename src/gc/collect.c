@@ -425,9 +425,32 @@ void rcg_invoke_callbacks(rc_runtime *rt, int phase, const rc_gc_info *info) {
         st->callbacks[i].cb(rt, phase, info, st->callbacks[i].arg);
 }
 
+/* The adaptive young threshold after a young collection: young
+ * collections that keep finding (almost) nothing double the allocations
+ * between them, up to RCG_ADAPT_MAX times the configured threshold; one
+ * that finds a tenth or more garbage halves them, down to the configured
+ * one. A program that makes cyclic garbage steadily makes its young
+ * collections find it, so the threshold stays low for it: the young
+ * garbage waiting is at most RCG_ADAPT_MAX times the configured threshold
+ * even when the garbage is under a hundredth of the allocations. */
+static void rcg_adapt(rc_runtime *rt, rcg_state *st, const rcg_outcome *out) {
+    size_t examined = out->survivors + out->found;
+    size_t t = rt->threshold[0], base = st->young_base;
+    if (examined < 64 || base == 0)
+        return;
+    if (out->found * RCG_ADAPT_SPARSE < examined) {
+        size_t max = base * RCG_ADAPT_MAX;
+        rt->threshold[0] = t >= max / 2 ? max : t * 2;
+    } else if (out->found * RCG_ADAPT_RICH >= examined) {
+        rt->threshold[0] = t / 2 > base ? t / 2 : base;
+    }
+}
+
 void rcg_end_collection(rc_runtime *rt, const rcg_outcome *out) {
     rcg_state *st = rcg(rt);
     int generation = out->generation;
+    if (st->adaptive && generation == 0 && out->steps == 0)
+        rcg_adapt(rt, st, out);
     /* The full-collection rule (see rcg_choose_generation): survivors of a
      * generation-1 collection enter the oldest generation; a full one
      * restarts the count against what it left. */

@@ -56,6 +56,11 @@ typedef struct rcg_state {
     size_t ndeferred, capdeferred;
     uint64_t inc_t0;
     size_t inc_steps;
+    /* The adaptive young threshold (rc_gc_set_adaptive): while on,
+     * threshold[0] moves between young_base and young_base * RCG_ADAPT_MAX
+     * by what young collections find (rcg_adapt). */
+    bool adaptive;
+    size_t young_base;
     /* objgraph's growth: the highest count seen per type name, sorted by
      * name (each name a copy) */
     struct rcg_peak *peaks;
@@ -65,6 +70,14 @@ typedef struct rcg_state {
 static inline rcg_state *rcg(rc_runtime *rt) {
     return (rcg_state *)rt->gc_state;
 }
+
+/* How far the adaptive young threshold may grow, as a multiple of the
+ * configured one, and the share of garbage below which a young collection
+ * counts as having found nothing (1/RCG_ADAPT_SPARSE) and above which it
+ * brings the threshold back down (1/RCG_ADAPT_RICH). */
+#define RCG_ADAPT_MAX 64
+#define RCG_ADAPT_SPARSE 100
+#define RCG_ADAPT_RICH 10
 
 /* collect.c */
 long rcg_collect(rc_runtime *rt, int generation);
