@@ -9,7 +9,7 @@
  *   gcbench pauses N [WINDOW]      N iterations of an allocation-heavy loop at
  *                                  the default thresholds; a gc callback times
  *                                  every collection (START -> STOP) by generation
- *   gcbench bt on|off DEPTH        binary-trees whose nodes are a GC user type,
+ *   gcbench bt on|off|adaptive DEPTH   binary-trees whose nodes are a GC user type,
  *                                  with the collector enabled or disabled
  *
  * The containers are a user type with RC_TYPE_GC, traverse and clear and one
@@ -499,7 +499,8 @@ static int bench_bt(const char *mode, int n) {
     int on;
     if (!strcmp(mode, "on")) on = 1;
     else if (!strcmp(mode, "off")) on = 0;
-    else fail("mode must be on or off");
+    else if (!strcmp(mode, "adaptive")) on = 2;
+    else fail("mode must be on, off or adaptive");
     int min_depth = 4, max_depth = n > min_depth + 2 ? n : min_depth + 2;
 
     perf_on();
@@ -509,6 +510,8 @@ static int bench_bt(const char *mode, int n) {
     must_ok(rc_gc_callback_add(rt, on_gc_time, &gt), "rc_gc_callback_add");
     if (!on)
         rc_gc_disable(rt);
+    if (on == 2)
+        rc_gc_set_adaptive(rt, 1);
 
     rc_obj *t = make_tree(max_depth + 1);
     printf("stretch tree of depth %d\t check: %ld\n", max_depth + 1, check_tree(t));
@@ -660,6 +663,6 @@ int main(int argc, char **argv) {
         return bench_incr(atol(argv[2]), atol(argv[3]));
     fprintf(stderr,
             "usage: gcbench cycles pairs|ring N | live N [COLLECTS] | pauses N [WINDOW] | "
-            "bt on|off DEPTH | incr N STEP (STEP 0: stop-the-world)\n");
+            "bt on|off|adaptive DEPTH | incr N STEP (STEP 0: stop-the-world)\n");
     return 2;
 }
