@@ -48,7 +48,7 @@ RC_API void    rc_gc_get_count(const rc_runtime *rt, size_t count[3]);
 RC_API void    rc_gc_set_threshold(rc_runtime *rt, size_t t0, size_t t1, size_t t2);
 RC_API void    rc_gc_get_threshold(const rc_runtime *rt, size_t t[3]);
 RC_API void    rc_gc_get_stats(const rc_runtime *rt, rc_gc_stats stats[3]);
-/* The adaptive young-generation threshold (off by default): young
+/* The adaptive young-generation threshold (the default policy): young
  * collections that find under 1% garbage double the allocations between
  * them, up to 64 times the configured threshold[0]; one that finds 10% or
  * more halves them, down to the configured one. So a program whose young
@@ -57,8 +57,9 @@ RC_API void    rc_gc_get_stats(const rc_runtime *rt, rc_gc_stats stats[3]);
  * young garbage waiting is bounded by 64 times threshold[0]. While on,
  * rc_gc_get_threshold still reports the configured threshold[0];
  * rc_gc_get_young_threshold gives where the policy has it now.
- * rc_gc_set_threshold turns the policy off (the caller's numbers are used
- * as given, as CPython does). See docs/gc.md. */
+ * rc_gc_set_threshold, or thresholds given in rc_config, turn the policy
+ * off (the caller's numbers are used as given, as CPython does). See
+ * docs/gc.md. */
 RC_API void    rc_gc_set_adaptive(rc_runtime *rt, int on);
 RC_API int     rc_gc_get_adaptive(const rc_runtime *rt);
 RC_API size_t  rc_gc_get_young_threshold(const rc_runtime *rt);

@@ -105,6 +105,11 @@ int rcg_attach(rc_runtime *rt) {
     rt->gc_barrier = rcg_on_barrier;
     rco_gc_list_init(&st->set);
     rco_gc_list_init(&st->unreachable);
+    /* The adaptive young threshold is the default policy; thresholds given
+     * in the runtime's configuration are the caller's numbers, used as
+     * given (as after rc_gc_set_threshold). */
+    st->adaptive = rt->config.gc_threshold[0] == 0;
+    st->young_base = rt->threshold[0];
     return 0;
 }
 

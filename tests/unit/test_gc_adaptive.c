@@ -1,10 +1,12 @@
-/* test_gc_adaptive.c - the adaptive young threshold (rc_gc_set_adaptive):
+/* test_gc_adaptive.c - the adaptive young threshold (the default policy;
+ * rc_gc_set_adaptive):
  * a program whose containers all survive pays for few young collections
  * (the threshold doubles up to 64 times the configured one), one that
  * makes cyclic garbage keeps them frequent and its waiting garbage bounded,
  * a young collection that finds garbage again brings the threshold down;
  * rc_gc_get_threshold keeps Python's meaning while it is on; and
- * rc_gc_set_threshold turns it off with the caller's numbers used as given.
+ * rc_gc_set_threshold (or thresholds in the runtime's configuration) turns
+ * it off with the caller's numbers used as given.
  * Counts are observed with a gc callback, never timed. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -72,15 +74,14 @@ static void test_survivors_make_fewer_collections(void **state) {
     size_t t[3];
     rc_gc_get_threshold(rt, t);
     size_t base = t[0];
-    assert_int_equal(rc_gc_get_adaptive(rt), 0);
+    assert_int_equal(rc_gc_get_adaptive(rt), 1);   /* the default */
+    rc_gc_set_adaptive(rt, 0);
     rc_obj *keep = hold_many(rt, n);
     size_t fixed = g_all;   /* every collection, young or escalated */
     rc_decref(keep);
     rc_runtime_free(rt);
 
     rt = new_rt();
-    rc_gc_set_adaptive(rt, 1);
-    assert_int_equal(rc_gc_get_adaptive(rt), 1);
     keep = hold_many(rt, n);
     size_t adaptive = g_all;
     /* 700, 1400, ... up to 64 x 700: a handful instead of n / 700 */
@@ -175,12 +176,31 @@ static void test_set_threshold_turns_it_off(void **state) {
     rc_runtime_free(rt);
 }
 
+/* Thresholds given in the configuration are used as given. */
+static void test_configured_thresholds_are_fixed(void **state) {
+    (void)state;
+    rc_config c;
+    rc_config_init(&c);
+    c.gc_threshold[0] = 300;
+    rc_runtime *rt = rc_runtime_new(&c);
+    assert_non_null(rt);
+    assert_int_equal(rc_gc_get_adaptive(rt), 0);
+    assert_int_equal(rc_gc_callback_add(rt, count, NULL), 0);
+    g_all = 0;
+    rc_obj *keep = hold_many(rt, 30000);
+    assert_int_equal(rc_gc_get_young_threshold(rt), 300);
+    assert_true(g_all >= 30000 / 301 - 2);
+    rc_decref(keep);
+    rc_runtime_free(rt);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_survivors_make_fewer_collections),
         cmocka_unit_test(test_garbage_keeps_it_low_and_bounded),
         cmocka_unit_test(test_garbage_brings_it_down),
         cmocka_unit_test(test_set_threshold_turns_it_off),
+        cmocka_unit_test(test_configured_thresholds_are_fixed),
     };
     return rct_run_tests(tests, NULL, NULL);
 }
