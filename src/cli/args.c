@@ -86,6 +86,33 @@ int rcl_finish_stdout(int status) {
     return status;
 }
 
+int rcl_capture_arg(const rcl_command *cmd, const rcl_args *a, int id, int help_id, int output_id,
+                    const char **file, const char **output) {
+    if (id == RCL_ARGS_ERROR)
+        return RCL_EXIT_USAGE;
+    if (id == RCL_ARGS_OPERAND) {
+        if (*file) {
+            rcl_usage_error(cmd, "one capture at a time ('%s' and '%s')", *file, a->value);
+            return RCL_EXIT_USAGE;
+        }
+        *file = a->value;
+        return RCL_ARG_TAKEN;
+    }
+    if (id == help_id) {
+        rcl_print_help(cmd);
+        return RCL_EXIT_OK;
+    }
+    if (output_id && id == output_id) {
+        if (!a->value[0]) {
+            rcl_usage_error(cmd, "%s: an empty file name", a->spelling);
+            return RCL_EXIT_USAGE;
+        }
+        *output = a->value;
+        return RCL_ARG_TAKEN;
+    }
+    return RCL_ARG_OTHER;
+}
+
 char *rcl_default_output(const char *file, const char *suffix) {
     size_t n = strlen(file), m = strlen(suffix);
     static const char rcap[] = ".rcap";

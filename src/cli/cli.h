@@ -110,6 +110,16 @@ void rcl_print_usage(const rcl_command *cmd, FILE *out);
  * (status unchanged, or RCL_EXIT_ERROR). */
 int rcl_finish_stdout(int status);
 
+/* The arguments every subcommand that reads one capture handles alike:
+ * a usage error from the parser, the capture operand (one at a time, into
+ * *file), help_id (--help) and, unless output_id is 0, output_id (-o, not
+ * empty, into *output). Returns RCL_ARG_OTHER when id is none of them,
+ * RCL_ARG_TAKEN when it was taken, or the status to exit with. */
+#define RCL_ARG_OTHER (-2)
+#define RCL_ARG_TAKEN (-1)
+int rcl_capture_arg(const rcl_command *cmd, const rcl_args *a, int id, int help_id, int output_id,
+                    const char **file, const char **output);
+
 /* Where a picture of the capture FILE goes by default: FILE with its
  * ".rcap" replaced by suffix (".html", ".svg"), or suffix added. NULL on
  * out of memory; the caller frees it. */

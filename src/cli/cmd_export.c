@@ -125,19 +125,12 @@ int rcl_cmd_export(const rcl_command *cmd, int argc, char **argv) {
         int id = rcl_args_next(&a);
         if (id == RCL_ARGS_END)
             break;
+        int taken = rcl_capture_arg(cmd, &a, id, OPT_HELP, 0, &file, NULL);
+        if (taken == RCL_ARG_TAKEN)
+            continue;
+        if (taken != RCL_ARG_OTHER)
+            return taken;
         switch (id) {
-        case RCL_ARGS_ERROR:
-            return RCL_EXIT_USAGE;
-        case RCL_ARGS_OPERAND:
-            if (file) {
-                rcl_usage_error(cmd, "one capture at a time ('%s' and '%s')", file, a.value);
-                return RCL_EXIT_USAGE;
-            }
-            file = a.value;
-            break;
-        case OPT_HELP:
-            rcl_print_help(cmd);
-            return RCL_EXIT_OK;
         case OPT_FORMAT:
             format = a.value;
             if (!strcmp(a.value, "collapsed")) {

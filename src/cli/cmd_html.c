@@ -29,29 +29,10 @@ int rcl_cmd_html(const rcl_command *cmd, int argc, char **argv) {
         int id = rcl_args_next(&a);
         if (id == RCL_ARGS_END)
             break;
-        switch (id) {
-        case RCL_ARGS_ERROR:
-            return RCL_EXIT_USAGE;
-        case RCL_ARGS_OPERAND:
-            if (file) {
-                rcl_usage_error(cmd, "one capture at a time ('%s' and '%s')", file, a.value);
-                return RCL_EXIT_USAGE;
-            }
-            file = a.value;
-            break;
-        case OPT_HELP:
-            rcl_print_help(cmd);
-            return RCL_EXIT_OK;
-        case OPT_OUTPUT:
-            if (!a.value[0]) {
-                rcl_usage_error(cmd, "%s: an empty file name", a.spelling);
-                return RCL_EXIT_USAGE;
-            }
-            o.output = a.value;
-            break;
-        default:
-            return RCL_EXIT_USAGE;
-        }
+        int taken = rcl_capture_arg(cmd, &a, id, OPT_HELP, OPT_OUTPUT, &file, &o.output);
+        if (taken == RCL_ARG_TAKEN)
+            continue;
+        return taken == RCL_ARG_OTHER ? RCL_EXIT_USAGE : taken;
     }
     if (!file) {
         rcl_usage_error(cmd, "no capture file given");

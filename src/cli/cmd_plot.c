@@ -35,26 +35,12 @@ int rcl_cmd_plot(const rcl_command *cmd, int argc, char **argv) {
         int id = rcl_args_next(&a);
         if (id == RCL_ARGS_END)
             break;
+        int taken = rcl_capture_arg(cmd, &a, id, OPT_HELP, OPT_OUTPUT, &file, &output);
+        if (taken == RCL_ARG_TAKEN)
+            continue;
+        if (taken != RCL_ARG_OTHER)
+            return taken;
         switch (id) {
-        case RCL_ARGS_ERROR:
-            return RCL_EXIT_USAGE;
-        case RCL_ARGS_OPERAND:
-            if (file) {
-                rcl_usage_error(cmd, "one capture at a time ('%s' and '%s')", file, a.value);
-                return RCL_EXIT_USAGE;
-            }
-            file = a.value;
-            break;
-        case OPT_HELP:
-            rcl_print_help(cmd);
-            return RCL_EXIT_OK;
-        case OPT_OUTPUT:
-            if (!a.value[0]) {
-                rcl_usage_error(cmd, "%s: an empty file name", a.spelling);
-                return RCL_EXIT_USAGE;
-            }
-            output = a.value;
-            break;
         case OPT_TOP: {
             uint64_t n;
             if (!rcl_parse_number(&a, a.value, false, 0, MAX_TOP, &n))
