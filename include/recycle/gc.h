@@ -87,6 +87,13 @@ RC_API rc_obj *rc_gc_garbage(rc_runtime *rt);                       /* borrowed 
  * incremental collection first. See docs/gc.md. */
 RC_API void    rc_gc_set_incremental(rc_runtime *rt, size_t step_objects);
 RC_API size_t  rc_gc_get_incremental(const rc_runtime *rt);
+/* Bound every step of the bounded-pause mode by time as well: a step ends
+ * once it has run for about max_us microseconds (the clock is read every
+ * few dozen objects, and after each finalizer, weak reference callback and
+ * clear it runs), even before step_objects objects. 0 (the default): the
+ * steps are bounded by objects only. */
+RC_API void    rc_gc_set_step_time(rc_runtime *rt, unsigned max_us);
+RC_API unsigned rc_gc_get_step_time(const rc_runtime *rt);
 /* Start an incremental full collection now (if none is in progress) and run
  * one step. Returns 1 while a collection is still in progress, 0 once idle. */
 RC_API int     rc_gc_collect_incremental(rc_runtime *rt);

@@ -442,6 +442,15 @@ size_t rc_gc_get_incremental(const rc_runtime *rt) {
     return rt ? ((const rcg_state *)rt->gc_state)->inc_step : 0;
 }
 
+void rc_gc_set_step_time(rc_runtime *rt, unsigned max_us) {
+    if (rt)
+        rcg(rt)->inc_step_us = max_us;
+}
+
+unsigned rc_gc_get_step_time(const rc_runtime *rt) {
+    return rt ? ((const rcg_state *)rt->gc_state)->inc_step_us : 0;
+}
+
 int rc_gc_step(rc_runtime *rt) {
     if (!rt)
         return 0;

@@ -318,7 +318,7 @@ static void run_finalizers(rco_gc *unreachable) {
     rco_gc_list_merge(&seen, unreachable);
 }
 
-static bool garbage_append(rc_runtime *rt, rc_obj *o) {
+bool rcg_garbage_append(rc_runtime *rt, rc_obj *o) {
     rcg_state *st = rcg(rt);
     if (!st->garbage)
         return false;      /* during teardown, after the list was dropped */
@@ -337,11 +337,11 @@ static void keep_as_garbage(rc_runtime *rt, rco_gc *list, rco_gc *old) {
         rco_gc *g = pending.gc_next;
         rco_gc_list_remove(g);
         rco_gc_list_append(old, g);
-        garbage_append(rt, rco_from_gc(g));
+        rcg_garbage_append(rt, rco_from_gc(g));
     }
 }
 
-static void debug_print(rc_runtime *rt, const char *what, rc_obj *o) {
+void rcg_debug_print(rc_runtime *rt, const char *what, rc_obj *o) {
     FILE *out = rco_report_stream(rt);
     char buf[160];
     rc_repr(rt, o, buf, sizeof buf);
@@ -374,7 +374,7 @@ static size_t delete_garbage(rc_runtime *rt, rco_gc *collectable, rco_gc *old) {
         rc_obj *o = rco_from_gc(g);
         uncollectable++;
         if (st->debug & RC_GC_DEBUG_UNCOLLECTABLE)
-            debug_print(rt, "uncollectable", o);
+            rcg_debug_print(rt, "uncollectable", o);
     }
     keep_as_garbage(rt, &survivors, old);
     return uncollectable;
@@ -389,7 +389,7 @@ void rcg_process_garbage(rc_runtime *rt, rco_gc *unreachable, size_t found, bool
         return;
     if (st->debug & RC_GC_DEBUG_COLLECTABLE)
         for (rco_gc *g = unreachable->gc_next; g != unreachable; g = g->gc_next)
-            debug_print(rt, "collectable", rco_from_gc(g));
+            rcg_debug_print(rt, "collectable", rco_from_gc(g));
     rco_gc final;
     rco_gc_list_init(&final);
     size_t garbage;

@@ -102,6 +102,12 @@ void rcg_process_garbage(rc_runtime *rt, rco_gc *unreachable, size_t found, bool
 
 void rcg_invoke_callbacks(rc_runtime *rt, int phase, const rc_gc_info *info);
 
+/* Append o to rc_gc_garbage's list; false when there is none (teardown) or
+ * no memory for it. */
+bool rcg_garbage_append(rc_runtime *rt, rc_obj *o);
+/* The DEBUG_COLLECTABLE / DEBUG_UNCOLLECTABLE line about o. */
+void rcg_debug_print(rc_runtime *rt, const char *what, rc_obj *o);
+
 /* What a collection did, for its end. */
 typedef struct rcg_outcome {
     int generation;         /* the oldest generation collected */

@@ -47,6 +47,7 @@ typedef struct rcg_state {
     /* incremental mode: objects per step (0: off) and the collection in
      * progress */
     size_t inc_step;
+    unsigned inc_step_us;            /* and microseconds per step (0: no bound) */
     rcg_phase phase;
     rco_gc set;                      /* the objects being collected */
     rco_gc unreachable;              /* MOVE: tentatively unreachable */

@@ -192,6 +192,10 @@ struct rc_runtime {
      * just reached zero. Returns true when the collector keeps the object
      * (its deallocation is deferred to the end of the collection). */
     bool (*gc_barrier)(rc_runtime *rt, rc_obj *o, bool zero);
+    /* Is o, which carries RCO_F_BARRIER, garbage that an incremental
+     * collection has found and is taking apart in steps? rc_weakref_get
+     * then answers NULL, as if the reference were cleared already. */
+    bool (*gc_doomed)(rc_runtime *rt, const rc_obj *o);
     /* The collector's cursor into a list it walks in steps: rco_untrack of
      * that node moves the cursor to the next node first. */
     rco_gc *gc_cursor;

@@ -120,6 +120,11 @@ rc_obj *rc_weakref_get(const rc_obj *ref) {
     uint64_t h = t->rc_head_;
     if ((h & (RCO_F_QUEUED | RCO_F_FREED)) || (!(h & RCO_F_IMMORTAL) && (h & RCO_COUNT_MASK) == 0))
         return NULL;
+    if (h & RCO_F_BARRIER) {
+        rc_runtime *rt = rco_runtime(t);
+        if (rt->gc_doomed && rt->gc_doomed(rt, t))
+            return NULL;
+    }
     return t;
 }
 
