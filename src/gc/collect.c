@@ -210,6 +210,10 @@ RCI_INLINE rco_gc *move_unreachable_from(rco_gc *young, rco_gc *prev, rco_gc *un
     return prev;
 }
 
+void rcg_reach(rco_gc *young, rco_gc *g) {
+    visit_reachable_at(young, g);
+}
+
 rco_gc *rcg_move_unreachable(rco_gc *young, rco_gc *prev, rco_gc *unreachable, size_t budget) {
     return move_unreachable_from(young, prev, unreachable, visit_reachable, true, budget);
 }

@@ -84,6 +84,12 @@ rco_gc *rcg_subtract_refs(rco_gc *list, rco_gc *from, size_t budget);
  * normal list of the reachable objects. */
 rco_gc *rcg_move_unreachable(rco_gc *young, rco_gc *prev, rco_gc *unreachable, size_t budget);
 
+/* What step 3 does to an object a kept one references: g (of the set, not
+ * yet passed by the scan, or on the tentatively unreachable list) becomes a
+ * root the scan will reach; one on the unreachable list goes back to the
+ * end of young. Safe between steps of a bounded scan. */
+void rcg_reach(rco_gc *young, rco_gc *g);
+
 typedef struct rcg_unreachable_info {
     size_t count;           /* objects on the unreachable list */
     bool needs_user_code;   /* one has weak references or an unrun finalizer */
