@@ -440,6 +440,12 @@ void rco_weakrefs_clear(rc_runtime *rt, rc_obj *o, bool call_callbacks);
 typedef struct rco_weakref_chain { rc_obj *head, *tail; } rco_weakref_chain;
 void rco_weakrefs_detach(rc_runtime *rt, rc_obj *o, rco_weakref_chain *pending);
 void rco_weakrefs_run_callbacks(rco_weakref_chain *pending);
+/* One callback at a time (the bounded-pause mode): take the first weak
+ * reference off the chain (NULL when empty); it still holds the temporary
+ * reference detach gave it, which the caller drops after
+ * rco_weakref_call. */
+rc_obj *rco_weakrefs_pop(rco_weakref_chain *pending);
+void rco_weakref_call(rc_obj *ref);
 void rco_weakrefs_teardown(rc_runtime *rt);
 
 /* ---- hashing helpers shared by the types ---- */

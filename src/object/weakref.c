@@ -171,15 +171,27 @@ void rco_weakrefs_detach(rc_runtime *rt, rc_obj *o, rco_weakref_chain *pending) 
     }
 }
 
-void rco_weakrefs_run_callbacks(rco_weakref_chain *pending) {
+rc_obj *rco_weakrefs_pop(rco_weakref_chain *pending) {
     rco_weakref *w = (rco_weakref *)pending->head;
-    pending->head = pending->tail = NULL;
-    while (w) {
-        rco_weakref *next = w->pending;
-        w->pending = NULL;
-        w->callback(&w->ob, w->arg);
-        rco_decref(&w->ob);
-        w = next;
+    if (!w)
+        return NULL;
+    pending->head = w->pending ? &w->pending->ob : NULL;
+    if (!w->pending)
+        pending->tail = NULL;
+    w->pending = NULL;
+    return &w->ob;
+}
+
+void rco_weakref_call(rc_obj *ref) {
+    rco_weakref *w = (rco_weakref *)ref;
+    w->callback(&w->ob, w->arg);
+}
+
+void rco_weakrefs_run_callbacks(rco_weakref_chain *pending) {
+    rc_obj *w;
+    while ((w = rco_weakrefs_pop(pending)) != NULL) {
+        rco_weakref_call(w);
+        rco_decref(w);
     }
 }
 
