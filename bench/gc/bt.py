@@ -36,6 +36,17 @@ def count(node):
     return 1 + count(node.left) + count(node.right)
 
 
+def peak_rss_kb():
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+
 def main():
     if len(sys.argv) != 3 or sys.argv[1] not in ('on', 'off'):
         sys.exit('usage: bt.py on|off DEPTH')
@@ -57,7 +68,7 @@ def main():
         sys.exit('bt.py: the collector ran while disabled')
     print(f'nodes {total}')
     print(f'@ bench=bt impl=cpython-slots-{mode} depth={depth} time_s={elapsed:.6f} '
-          f'gc0={runs[0]} gc1={runs[1]} gc2={runs[2]}')
+          f'gc0={runs[0]} gc1={runs[1]} gc2={runs[2]} peak_rss_kb={peak_rss_kb()}')
 
 
 if __name__ == '__main__':

@@ -3,8 +3,10 @@ objects in cycles.
 
     python3 cycles.py pairs|ring N
 
-The objects are instances of a class with __slots__ = ('other',) (the shape
-of gcbench's cnode). They are built with the collector disabled, every
+The objects are instances of a class with __slots__ of four names (the shape
+of gcbench's qnode): next and prev are the cycle links (pairs: both point to
+the partner; ring: a doubly linked ring), value points to one int shared by
+all of them, extra stays None. They are built with the collector disabled, every
 reference from outside is dropped, then one gc.collect() is timed
 (time.perf_counter). The interpreter's own start-up objects are moved to the
 permanent generation first (gc.freeze()), so that the collection sees only
@@ -20,24 +22,33 @@ import time
 
 
 class Node:
-    __slots__ = ('other',)
+    __slots__ = ('next', 'prev', 'value', 'extra')
+
+    def __init__(self, value):
+        self.next = self.prev = self.extra = None
+        self.value = value
+
+
+SHARED = int('123456789')   # one int object shared by all the nodes
 
 
 def build_pairs(n):
     for _ in range(n // 2):
-        a = Node()
-        b = Node()
-        a.other = b
-        b.other = a
+        a = Node(SHARED)
+        b = Node(SHARED)
+        a.next = a.prev = b
+        b.next = b.prev = a
 
 
 def build_ring(n):
-    first = prev = Node()
+    first = prev = Node(SHARED)
     for _ in range(n - 1):
-        x = Node()
-        prev.other = x
+        x = Node(SHARED)
+        prev.next = x
+        x.prev = prev
         prev = x
-    prev.other = first
+    prev.next = first
+    first.prev = prev
 
 
 def main():

@@ -1,19 +1,30 @@
 /* gcbench.c - the cycle collector's benchmarks, recycle side.
  *
  *   gcbench cycles pairs|ring N    N unreachable objects in cycles (N/2
- *                                  2-cycles, or one ring of N), built with the
+ *                                  2-cycles, or one doubly linked ring of N) of
+ *                                  a four-slot user type, built with the
  *                                  collector disabled; times rc_gc_collect(rt, 2)
- *   gcbench live N [COLLECTS]      a list of N small containers each holding an
- *                                  int (no garbage); one untimed full
- *                                  collection, then COLLECTS (default 3) timed
+ *   gcbench live seq|rand N [COLLECTS]   N live nodes with two references each
+ *                                  (seq: i -> i+1, i+2; rand: random, a PRNG
+ *                                  shared with live.py and boehm_live.c) held
+ *                                  from a root; one untimed full collection,
+ *                                  then COLLECTS (default 3) timed
  *   gcbench pauses N [WINDOW]      N iterations of an allocation-heavy loop at
  *                                  the default thresholds; a gc callback times
  *                                  every collection (START -> STOP) by generation
  *   gcbench bt on|off|adaptive DEPTH   binary-trees whose nodes are a GC user type,
  *                                  with the collector enabled or disabled
+ *   gcbench incr N STEP [STEP_US]  a random heap of N nodes, 10% of them garbage
+ *                                  2-cycles; one stop-the-world collection (STEP
+ *                                  0) or an incremental one in steps of STEP
+ *                                  objects and STEP_US microseconds, the program
+ *                                  allocating between steps; every pause timed
+ *   gcbench steady adaptive|fixed SECONDS   cyclic garbage at a steady rate with
+ *                                  automatic collection; RSS and rc heap bytes
+ *                                  sampled every second
  *
- * The containers are a user type with RC_TYPE_GC, traverse and clear and one
- * object field `other` (CPython: a class with __slots__ = ('other',)).
+ * The node types are user types with RC_TYPE_GC, traverse, clear, destroy,
+ * reference slots and a payload (qnode: four slots, lnode: two, tnode: two).
  *
  * Each run checks itself (objects collected, live objects untouched, nothing
  * left behind) and exits 1 on a mismatch. The results are one line
@@ -28,11 +39,13 @@
 #include <recycle.h>
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -93,40 +106,6 @@ static void must_ok(int r, const char *what) {
         fail("%s: %s", what, rc_strerror(r));
 }
 
-/* ---- the container type: one object field (CPython: __slots__ = ('other',)) ---- */
-
-typedef struct cnode {
-    rc_obj ob;
-    rc_obj *other;
-} cnode;
-
-static int cnode_traverse(rc_obj *self, rc_visitfn visit, void *arg) {
-    cnode *n = (cnode *)self;
-    return n->other ? visit(n->other, arg) : 0;
-}
-
-static void cnode_clear(rc_obj *self) {
-    cnode *n = (cnode *)self;
-    rc_obj *o = n->other;
-    n->other = NULL;
-    rc_xdecref(o);
-}
-
-static void cnode_destroy(rc_obj *self) {
-    rc_xdecref(((cnode *)self)->other);
-}
-
-static const rc_type cnode_type = {
-    .name = "cnode",
-    .size = sizeof(cnode),
-    .flags = RC_TYPE_GC,
-    .traverse = cnode_traverse,
-    .clear = cnode_clear,
-    .destroy = cnode_destroy,
-};
-
-static rc_obj *cnode_new(void) { return must(rc_new(rt, &cnode_type)); }
-
 static rc_runtime *runtime(int gc_disabled) {
     rc_config cfg;
     rc_config_init(&cfg);
@@ -144,34 +123,137 @@ static size_t collected_total(void) {
     return st[0].collected + st[1].collected + st[2].collected;
 }
 
-/* ---- 1. cycles ---- */
+/* ---- the PRNG shared with live.py and boehm_live.c ----
+ * A 64-bit LCG (Knuth's MMIX constants); an index below n is the high 32
+ * bits scaled: ((x >> 32) * n) >> 32. The same seed and the same order of
+ * draws give the same graph in C and in Python. */
+
+#define GRAPH_SEED 20261206u
+
+static uint64_t rng_state;
+
+static void rng_seed(uint64_t s) { rng_state = s; }
+
+static size_t rng_below(size_t n) {
+    rng_state = rng_state * 6364136223846793005u + 1442695040888963407u;
+    return (size_t)(((rng_state >> 32) * (uint64_t)n) >> 32);
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(const double *v, size_t n, double p) {
+    if (!n)
+        return 0;
+    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+    return v[i];
+}
+
+static long vm_hwm_kb(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6))
+            kb = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static void link_ref(rc_obj **slot, rc_obj *o) {
+    rc_incref(o);
+    *slot = o;
+}
+
+/* ---- 1. cycles: a user type with four reference slots ----
+ * next and prev are the cycle links, value points to one int shared by all
+ * the nodes, extra stays NULL; id is a payload (CPython: a class with
+ * __slots__ = ('next', 'prev', 'value', 'extra')). */
+
+typedef struct qnode {
+    rc_obj ob;
+    rc_obj *next, *prev, *value, *extra;
+    long id;
+} qnode;
+
+static int qnode_traverse(rc_obj *self, rc_visitfn visit, void *arg) {
+    qnode *q = (qnode *)self;
+    int r;
+    if (q->next && (r = visit(q->next, arg)))
+        return r;
+    if (q->prev && (r = visit(q->prev, arg)))
+        return r;
+    if (q->value && (r = visit(q->value, arg)))
+        return r;
+    return q->extra ? visit(q->extra, arg) : 0;
+}
+
+static void qnode_clear(rc_obj *self) {
+    qnode *q = (qnode *)self;
+    rc_obj *n = q->next, *p = q->prev, *v = q->value, *e = q->extra;
+    q->next = q->prev = q->value = q->extra = NULL;
+    rc_xdecref(n);
+    rc_xdecref(p);
+    rc_xdecref(v);
+    rc_xdecref(e);
+}
+
+static void qnode_destroy(rc_obj *self) {
+    qnode *q = (qnode *)self;
+    rc_xdecref(q->next);
+    rc_xdecref(q->prev);
+    rc_xdecref(q->value);
+    rc_xdecref(q->extra);
+}
+
+static const rc_type qnode_type = {
+    .name = "qnode",
+    .size = sizeof(qnode),
+    .flags = RC_TYPE_GC,
+    .traverse = qnode_traverse,
+    .clear = qnode_clear,
+    .destroy = qnode_destroy,
+};
+
+static qnode *qnode_new(long id, rc_obj *shared) {
+    qnode *q = (qnode *)must(rc_new(rt, &qnode_type));
+    q->id = id;
+    link_ref(&q->value, shared);
+    return q;
+}
 
 static int bench_cycles(const char *shape, long n) {
     if (n < 2 || (n & 1))
         fail("N must be even and >= 2");
     rt = runtime(1);                         /* disabled while building */
+    rc_obj *shared = must(rc_int(rt, 123456789));
     size_t base = rc_runtime_object_count(rt);
     uint64_t b0 = now_ns();
     if (!strcmp(shape, "pairs")) {
         for (long i = 0; i < n; i += 2) {
-            rc_obj *a = cnode_new(), *b = cnode_new();
-            rc_incref(b);
-            ((cnode *)a)->other = b;
-            rc_incref(a);
-            ((cnode *)b)->other = a;
-            rc_decref(a);
-            rc_decref(b);
+            qnode *a = qnode_new(i, shared), *b = qnode_new(i + 1, shared);
+            link_ref(&a->next, &b->ob);
+            link_ref(&a->prev, &b->ob);
+            link_ref(&b->next, &a->ob);
+            link_ref(&b->prev, &a->ob);
+            rc_decref(&a->ob);
+            rc_decref(&b->ob);
         }
     } else if (!strcmp(shape, "ring")) {
-        rc_obj *first = cnode_new(), *prev = first;
+        /* doubly linked; next takes the reference qnode_new made */
+        qnode *first = qnode_new(0, shared), *prev = first;
         for (long i = 1; i < n; i++) {
-            rc_obj *x = cnode_new();
-            ((cnode *)prev)->other = x;      /* takes x's reference */
+            qnode *x = qnode_new(i, shared);
+            prev->next = &x->ob;
+            link_ref(&x->prev, &prev->ob);
             prev = x;
         }
-        rc_incref(first);
-        ((cnode *)prev)->other = first;
-        rc_decref(first);
+        link_ref(&prev->next, &first->ob);
+        link_ref(&first->prev, &prev->ob);
+        rc_decref(&first->ob);
     } else {
         fail("shape must be pairs or ring");
     }
@@ -193,6 +275,10 @@ static int bench_cycles(const char *shape, long n) {
     if (rc_runtime_object_count(rt) != base)
         fail("%zu objects alive after the collection, expected %zu",
              rc_runtime_object_count(rt), base);
+    if (rc_refcount(shared) != 1)
+        fail("the shared int has %zu references after the collection, expected 1",
+             rc_refcount(shared));
+    rc_decref(shared);
     rc_runtime_free(rt);
     double s = (double)(t1 - t0) / 1e9;
     printf("@ bench=cycles impl=recycle shape=%s n=%ld collected=%ld build_s=%.6f "
@@ -201,28 +287,160 @@ static int bench_cycles(const char *shape, long n) {
     return 0;
 }
 
+/* ---- a user type with two reference slots (live heap, incremental, steady) ----
+ * CPython: a class with __slots__ = ('a', 'b'). */
+
+typedef struct lnode {
+    rc_obj ob;
+    rc_obj *a, *b;
+    long id;
+} lnode;
+
+static int lnode_traverse(rc_obj *self, rc_visitfn visit, void *arg) {
+    lnode *x = (lnode *)self;
+    int r;
+    if (x->a && (r = visit(x->a, arg)))
+        return r;
+    return x->b ? visit(x->b, arg) : 0;
+}
+
+static void lnode_clear(rc_obj *self) {
+    lnode *x = (lnode *)self;
+    rc_obj *a = x->a, *b = x->b;
+    x->a = x->b = NULL;
+    rc_xdecref(a);
+    rc_xdecref(b);
+}
+
+static void lnode_destroy(rc_obj *self) {
+    lnode *x = (lnode *)self;
+    rc_xdecref(x->a);
+    rc_xdecref(x->b);
+}
+
+static const rc_type lnode_type = {
+    .name = "lnode",
+    .size = sizeof(lnode),
+    .flags = RC_TYPE_GC,
+    .traverse = lnode_traverse,
+    .clear = lnode_clear,
+    .destroy = lnode_destroy,
+};
+
+static lnode *lnode_new(long id) {
+    lnode *x = (lnode *)must(rc_new(rt, &lnode_type));
+    x->id = id;
+    return x;
+}
+
+/* The graph of the live-heap benchmarks: `live` nodes held from a root list
+ * of lists of GRAPH_FANOUT (one object's traverse is atomic, so a single
+ * list of 1e7 items would be one pause of its own in the incremental mode).
+ * With garbage_every > 0, in every block of that many allocations two, at a
+ * place drawn from the PRNG, are a garbage 2-cycle (a points to the
+ * partner, b to the last live node allocated) that nothing else references.
+ * Then each live node's a and b are set: "seq", node i -> i+1 and i+2 (mod
+ * live); "rand", two uniformly random live nodes (the PRNG, a then b, node
+ * by node). */
+#define GRAPH_FANOUT 1000
+
+typedef struct graph {
+    rc_obj *root;
+    lnode **nodes;              /* the live nodes, borrowed */
+    long live, garbage, lists;
+    int rand;
+} graph;
+
+/* check 0: set the links; 1: check ids and a; 2: ids, a and b */
+static void graph_links(graph *g, int check) {
+    rng_seed(GRAPH_SEED + 1);
+    long n = g->live;
+    for (long i = 0; i < n; i++) {
+        lnode *x = g->nodes[i], *a, *b;
+        if (g->rand) {
+            a = g->nodes[rng_below((size_t)n)];
+            b = g->nodes[rng_below((size_t)n)];
+        } else {
+            a = g->nodes[(i + 1) % n];
+            b = g->nodes[(i + 2) % n];
+        }
+        if (!check) {
+            link_ref(&x->a, &a->ob);
+            link_ref(&x->b, &b->ob);
+        } else if (x->id != i || x->a != &a->ob || (check == 2 && x->b != &b->ob)) {
+            fail("live node %ld damaged (id %ld)", i, x->id);
+        }
+    }
+}
+
+static graph graph_build(long live, const char *shape, long garbage_every) {
+    graph g = { 0 };
+    if (!strcmp(shape, "rand")) g.rand = 1;
+    else if (strcmp(shape, "seq")) fail("shape must be seq or rand");
+    if (live < 3)
+        fail("N must be >= 3");
+    if (garbage_every && garbage_every < 3)
+        fail("garbage_every must be >= 3");
+    g.live = live;
+    g.nodes = malloc((size_t)live * sizeof *g.nodes);
+    if (!g.nodes)
+        fail("out of memory");
+    g.root = must(rc_list(rt));
+    g.lists = 1;
+    rc_obj *leaf = NULL;
+    long made = 0, gid = 0, at = -1;
+    rng_seed(GRAPH_SEED);
+    for (long k = 0; made < live; k++) {
+        if (garbage_every > 0 && k % garbage_every == 0)
+            at = k + (long)rng_below((size_t)(garbage_every - 1));
+        if (k == at && made > 0) {
+            lnode *p = lnode_new(-1 - gid++), *q = lnode_new(-1 - gid++);
+            link_ref(&p->a, &q->ob);
+            link_ref(&q->a, &p->ob);
+            link_ref(&p->b, &g.nodes[made - 1]->ob);
+            link_ref(&q->b, &g.nodes[made - 1]->ob);
+            rc_decref(&p->ob);
+            rc_decref(&q->ob);
+            g.garbage += 2;
+            k++;
+            continue;
+        }
+        if (made % GRAPH_FANOUT == 0) {
+            leaf = must(rc_list_with_capacity(rt, GRAPH_FANOUT));
+            must_ok(rc_list_append(rt, g.root, leaf), "rc_list_append");
+            rc_decref(leaf);
+            g.lists++;
+        }
+        lnode *x = lnode_new(made);
+        g.nodes[made++] = x;
+        must_ok(rc_list_append(rt, leaf, &x->ob), "rc_list_append");
+        rc_decref(&x->ob);
+    }
+    graph_links(&g, 0);
+    return g;
+}
+
 /* ---- 2. live heap, no garbage ---- */
 
-static int bench_live(long n, int collects) {
+static int bench_live(const char *shape, long n, int collects) {
+    if (collects < 1)
+        fail("COLLECTS must be >= 1");
     rt = runtime(1);
     size_t base = rc_runtime_object_count(rt);
     uint64_t b0 = now_ns();
-    rc_obj *root = must(rc_list_with_capacity(rt, (size_t)n));
-    for (long i = 0; i < n; i++) {
-        rc_obj *x = cnode_new();
-        ((cnode *)x)->other = must(rc_int(rt, 1000 + i));   /* takes the reference */
-        must_ok(rc_list_append(rt, root, x), "rc_list_append");
-        rc_decref(x);
-    }
+    graph g = graph_build(n, shape, 0);
     uint64_t b1 = now_ns();
     size_t alive = rc_runtime_object_count(rt);
-    if (alive != base + 1 + 2 * (size_t)n)
-        fail("%zu objects alive after building, expected %zu", alive, base + 1 + 2 * (size_t)n);
+    if (alive != base + (size_t)g.lists + (size_t)n)
+        fail("%zu objects alive after building, expected %zu", alive,
+             base + (size_t)g.lists + (size_t)n);
 
     long r = rc_gc_collect(rt, 2);           /* untimed: every object now in gen 2 */
     if (r != 0)
         fail("warm-up collection found %ld unreachable objects, expected 0", r);
-    double best = 1e99, sum = 0;
+    double best = 1e99, sum = 0, *t = calloc((size_t)collects, sizeof(double));
+    if (!t)
+        fail("out of memory");
     perf_on();
     for (int c = 0; c < collects; c++) {
         uint64_t t0 = now_ns();
@@ -230,35 +448,36 @@ static int bench_live(long n, int collects) {
         uint64_t t1 = now_ns();
         if (r != 0)
             fail("collection %d found %ld unreachable objects, expected 0", c, r);
-        double s = (double)(t1 - t0) / 1e9;
-        sum += s;
-        if (s < best)
-            best = s;
+        t[c] = (double)(t1 - t0) / 1e9;
+        sum += t[c];
+        if (t[c] < best)
+            best = t[c];
     }
     perf_off();
-    /* live objects untouched: count, list, every value */
+    qsort(t, (size_t)collects, sizeof(double), cmp_double);
+    double med = t[collects / 2];
+    free(t);
+    /* live objects untouched: count, every node's id and links */
     if (rc_runtime_object_count(rt) != alive)
         fail("%zu objects alive after the collections, expected %zu",
              rc_runtime_object_count(rt), alive);
-    if (rc_list_len(root) != (size_t)n)
-        fail("root list has %zu items, expected %ld", rc_list_len(root), n);
-    size_t tracked = 0;
-    for (long i = 0; i < n; i++) {
-        rc_obj *x = rc_list_get(rt, root, (size_t)i);
-        if (!x || rc_typeof(x) != &cnode_type || rc_int_value(((cnode *)x)->other) != 1000 + i)
-            fail("item %ld damaged", i);
-        tracked += rc_gc_is_tracked(x) ? 1 : 0;
-    }
-    if (tracked != (size_t)n)
-        fail("%zu of %ld containers tracked", tracked, n);
-    rc_decref(root);
+    graph_links(&g, 2);
+    for (long i = 0; i < n; i += 1 + n / 1000)
+        if (!rc_gc_is_tracked(&g.nodes[i]->ob))
+            fail("node %ld not tracked", i);
+    rc_decref(g.root);
+    free(g.nodes);
+    /* the nodes that others still refer to are cycles: the collector frees them */
+    r = rc_gc_collect(rt, 2);
+    if (r < 0 || r > n)
+        fail("after dropping the root: %ld collected, expected at most %ld", r, n);
     if (rc_runtime_object_count(rt) != base)
         fail("%zu objects alive at the end, expected %zu", rc_runtime_object_count(rt), base);
     rc_runtime_free(rt);
-    printf("@ bench=live impl=recycle n=%ld tracked=%ld build_s=%.6f collects=%d "
-           "collect_s=%.6f mean_s=%.6f ns_per_obj=%.3f\n",
-           n, n + 1, (double)(b1 - b0) / 1e9, collects, best, sum / collects,
-           best * 1e9 / (double)n);
+    printf("@ bench=live impl=recycle shape=%s n=%ld tracked=%ld build_s=%.6f collects=%d "
+           "collect_s=%.6f med_s=%.6f mean_s=%.6f ns_per_obj=%.3f med_ns_per_obj=%.3f\n",
+           shape, n, n + g.lists, (double)(b1 - b0) / 1e9, collects, best, med,
+           sum / collects, best * 1e9 / (double)n, med * 1e9 / (double)n);
     return 0;
 }
 
@@ -297,18 +516,6 @@ static void on_gc(rc_runtime *r, int phase, const rc_gc_info *info, void *arg) {
     }
     pl->ns[g][pl->len[g]++] = (double)(t - pl->start);
     pl->collected += info->collected;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *v, size_t n, double p) {
-    if (!n)
-        return 0;
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return v[i];
 }
 
 /* The machine's own interruptions: a loop that only reads the clock for
@@ -431,6 +638,7 @@ static int bench_pauses(long n, long window) {
 typedef struct tnode {
     rc_obj ob;
     rc_obj *left, *right;
+    int id;                 /* payload: the node's depth */
 } tnode;
 
 static int tnode_traverse(rc_obj *self, rc_visitfn visit, void *arg) {
@@ -466,6 +674,7 @@ static const rc_type tnode_type = {
 
 static rc_obj *make_tree(int d) {
     rc_obj *o = must(rc_new(rt, &tnode_type));
+    ((tnode *)o)->id = d;
     if (d > 0) {
         tnode *t = (tnode *)o;
         t->left = make_tree(d - 1);
@@ -476,6 +685,9 @@ static rc_obj *make_tree(int d) {
 
 static long check_tree(const rc_obj *o) {
     const tnode *t = (const tnode *)o;
+    if (t->left && (((const tnode *)t->left)->id != t->id - 1 ||
+                    ((const tnode *)t->right)->id != t->id - 1))
+        fail("tree node of depth %d damaged", t->id);
     return t->left ? 1 + check_tree(t->left) + check_tree(t->right) : 1;
 }
 
@@ -544,108 +756,345 @@ static int bench_bt(const char *mode, int n) {
     if (!on && (st[0].collections + st[1].collections + st[2].collections))
         fail("collections ran with the collector disabled");
     printf("@ bench=bt impl=recycle-gc-%s depth=%d time_s=%.6f gc0=%zu gc1=%zu gc2=%zu "
-           "gc0_s=%.6f gc1_s=%.6f gc2_s=%.6f\n", mode, n, (double)(t1 - t0) / 1e9,
-           st[0].collections, st[1].collections, st[2].collections, gt.s[0], gt.s[1], gt.s[2]);
+           "gc0_s=%.6f gc1_s=%.6f gc2_s=%.6f peak_rss_kb=%ld\n", mode, n, (double)(t1 - t0) / 1e9,
+           st[0].collections, st[1].collections, st[2].collections, gt.s[0], gt.s[1], gt.s[2],
+           vm_hwm_kb());
     return 0;
 }
 
-/* ---- 5. the bounded-pause mode on a large live heap ---- */
+/* ---- 5. bounded pauses: the incremental mode on a large random heap ----
+ *
+ * A graph of N nodes (graph_build, "rand"): 90% live, held from the root;
+ * 10% garbage 2-cycles mixed among them in allocation order. Automatic
+ * collections are off, so that every pause is one the program times. With
+ * STEP 0, one stop-the-world rc_gc_collect(rt, 2). Otherwise
+ * rc_gc_set_incremental(rt, STEP) (and rc_gc_set_step_time(rt, STEP_US) if
+ * STEP_US > 0), rc_gc_collect_incremental, then rc_gc_step until it returns
+ * 0; between two steps the program runs: INCR_MUT_PAIRS garbage 2-cycles
+ * and as many new live nodes (each pointing to two random live nodes; one in
+ * 8 stored only in the b slot of a random old node, replacing what was
+ * there, the others appended to lists the root holds). Every call is timed.
+ *
+ * Checks: the collector freed exactly the garbage 2-cycles (those of the
+ * graph and those made during the collection: the incremental collection
+ * and one more full collection together), the object count is then the
+ * live count, every old node keeps its id and its a link, every new node
+ * reachable from the root is intact. */
 
-static long vm_hwm_kb(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmHWM:", 6))
-            kb = atol(line + 6);
-    if (f)
-        fclose(f);
-    return kb;
-}
+#define INCR_GARBAGE_EVERY 20       /* 2 of 20 allocations: 10% garbage */
+#define INCR_MUT_PAIRS 100          /* per step: 100 2-cycles + 100 live nodes */
 
-/* A live heap of n containers (each holding an int); then either one
- * stop-the-world full collection or an incremental one in steps of `step`
- * objects, with the program allocating garbage cycles and live objects
- * between steps. Reports the longest pause and the peak RSS. */
-/* The heap is a two-level tree: a root list of lists of 1000 containers.
- * (One object's traverse is atomic, so a single list of 1e7 items would
- * make one pause of its own: see docs/gc.md.) */
-#define INCR_FANOUT 1000
-static rc_obj *incr_item(rc_obj *root, long i) {
-    rc_obj *leaf = rc_list_get(rt, root, (size_t)(i / INCR_FANOUT));
-    return leaf ? rc_list_get(rt, leaf, (size_t)(i % INCR_FANOUT)) : NULL;
-}
+typedef struct dvec { double *v; size_t len, cap; } dvec;
 
-static int bench_incr(long n, long step) {
-    rt = runtime(1);
-    rc_obj *root = must(rc_list(rt));
-    rc_obj *leaf = NULL;
-    for (long i = 0; i < n; i++) {
-        if (i % INCR_FANOUT == 0) {
-            leaf = must(rc_list_with_capacity(rt, INCR_FANOUT));
-            must_ok(rc_list_append(rt, root, leaf), "rc_list_append");
-            rc_decref(leaf);
-        }
-        rc_obj *x = cnode_new();
-        ((cnode *)x)->other = must(rc_int(rt, 1000 + i));
-        must_ok(rc_list_append(rt, leaf, x), "rc_list_append");
-        rc_decref(x);
+static void dvec_push(dvec *d, double x) {
+    if (d->len == d->cap) {
+        d->cap = d->cap ? 2 * d->cap : 4096;
+        d->v = realloc(d->v, d->cap * sizeof(double));
+        if (!d->v)
+            fail("out of memory");
     }
-    rc_gc_collect(rt, 2);
-    long hwm0 = vm_hwm_kb();
-    double max_ms = 0, total_ms = 0;
-    long steps = 0, cycles = 0;
+    d->v[d->len++] = x;
+}
+
+static int bench_incr(long n, long step, long step_us) {
+    if (n < 100)
+        fail("N must be >= 100");
+    rt = runtime(1);
     size_t base = rc_runtime_object_count(rt);
-    if (step > 0) {
+    long live = n - n / 10;
+    uint64_t b0 = now_ns();
+    graph g = graph_build(live, "rand", INCR_GARBAGE_EVERY);
+    uint64_t b1 = now_ns();
+    size_t before = rc_runtime_object_count(rt);
+    if (before != base + (size_t)(g.lists + live + g.garbage))
+        fail("%zu objects after building, expected %zu", before,
+             base + (size_t)(g.lists + live + g.garbage));
+    long hwm0 = vm_hwm_kb();
+    dvec pauses = { 0 };
+    double mut_s = 0;
+    long pairs = 0, added = 0, slotted = 0, new_lists = 0, inc_found = 0;
+    rc_obj *leaf = NULL;
+    size_t c0 = collected_total();
+    if (step <= 0) {
+        perf_on();
+        uint64_t t0 = now_ns();
+        long r = rc_gc_collect(rt, 2);
+        dvec_push(&pauses, (double)(now_ns() - t0));
+        perf_off();
+        if (r != g.garbage)
+            fail("rc_gc_collect found %ld, expected %ld", r, g.garbage);
+        inc_found = r;
+    } else {
         rc_gc_set_incremental(rt, (size_t)step);
+        if (step_us > 0)
+            rc_gc_set_step_time(rt, (unsigned)step_us);
+        rng_seed(GRAPH_SEED + 2);
+        perf_on();
         uint64_t t0 = now_ns();
         int more = rc_gc_collect_incremental(rt);
-        uint64_t t1 = now_ns();
-        max_ms = total_ms = (double)(t1 - t0) / 1e6;
-        steps = 1;
+        dvec_push(&pauses, (double)(now_ns() - t0));
+        perf_off();
         while (more) {
-            /* the program runs: 200 garbage 2-cycles per step */
-            for (int k = 0; k < 200; k++) {
-                rc_obj *a = cnode_new(), *b = cnode_new();
-                ((cnode *)a)->other = b;            /* a owns b */
-                rc_incref(a);
-                ((cnode *)b)->other = a;
-                rc_decref(a);
-                cycles++;
+            uint64_t m0 = now_ns();
+            for (int k = 0; k < INCR_MUT_PAIRS; k++) {
+                lnode *p = lnode_new(-1), *q = lnode_new(-1);
+                link_ref(&p->a, &q->ob);
+                link_ref(&q->a, &p->ob);
+                link_ref(&p->b, &g.nodes[rng_below((size_t)live)]->ob);
+                rc_decref(&p->ob);
+                rc_decref(&q->ob);
+                pairs++;
+                lnode *x = lnode_new(live + added + slotted);
+                link_ref(&x->a, &g.nodes[rng_below((size_t)live)]->ob);
+                link_ref(&x->b, &g.nodes[rng_below((size_t)live)]->ob);
+                if ((k & 7) == 7) {
+                    lnode *old = g.nodes[rng_below((size_t)live)];
+                    rc_obj *was = old->b;
+                    old->b = &x->ob;            /* takes x's reference */
+                    rc_xdecref(was);
+                    slotted++;
+                } else {
+                    if (added % GRAPH_FANOUT == 0) {
+                        leaf = must(rc_list_with_capacity(rt, GRAPH_FANOUT));
+                        must_ok(rc_list_append(rt, g.root, leaf), "rc_list_append");
+                        rc_decref(leaf);
+                        new_lists++;
+                    }
+                    must_ok(rc_list_append(rt, leaf, &x->ob), "rc_list_append");
+                    rc_decref(&x->ob);
+                    added++;
+                }
             }
-            t0 = now_ns();
+            mut_s += (double)(now_ns() - m0) / 1e9;
+            perf_on();
+            uint64_t t1 = now_ns();
             more = rc_gc_step(rt);
-            t1 = now_ns();
-            double ms = (double)(t1 - t0) / 1e6;
-            total_ms += ms;
-            if (ms > max_ms)
-                max_ms = ms;
-            if (getenv("GCBENCH_VERBOSE") && ms > 1.0)
-                fprintf(stderr, "step %ld: %.3f ms\n", steps, ms);
-            steps++;
+            double ns = (double)(now_ns() - t1);
+            perf_off();
+            dvec_push(&pauses, ns);
+            if (getenv("GCBENCH_VERBOSE") && ns > 1e6)
+                fprintf(stderr, "step %zu: %.3f ms\n", pauses.len, ns / 1e6);
         }
-    } else {
-        uint64_t t0 = now_ns();
-        rc_gc_collect(rt, 2);
-        max_ms = total_ms = (double)(now_ns() - t0) / 1e6;
-        steps = 1;
+        inc_found = (long)(collected_total() - c0);
     }
     long hwm1 = vm_hwm_kb();
-    /* the garbage made meanwhile goes with the next collection */
+    /* the garbage made meanwhile goes with one more full collection */
     rc_gc_set_incremental(rt, 0);
+    long last = rc_gc_collect(rt, 2);
+    if (last < 0)
+        fail("final collection failed");
+    if (collected_total() - c0 != (size_t)(g.garbage + 2 * pairs))
+        fail("the collector freed %zu objects, expected %ld (the garbage 2-cycles)",
+             collected_total() - c0, g.garbage + 2 * pairs);
+    /* live: the lists, the old nodes, the new nodes in lists, the new nodes
+     * in the b slots (a replaced one died by reference counting) */
+    long in_slots = 0;
+    for (long i = 0; i < live; i++) {
+        lnode *b = (lnode *)g.nodes[i]->b;
+        if (b && b->id >= live) {
+            in_slots++;
+            if (rc_typeof(&b->ob) != &lnode_type || !b->a || !b->b ||
+                ((lnode *)b->a)->id < 0 || ((lnode *)b->a)->id >= live)
+                fail("new node %ld (in the b slot of %ld) damaged", b->id, i);
+        }
+    }
+    size_t expect = base + (size_t)(g.lists + new_lists + live + added + in_slots);
+    if (rc_runtime_object_count(rt) != expect)
+        fail("%zu objects after collecting, expected %zu (the live ones)",
+             rc_runtime_object_count(rt), expect);
+    graph_links(&g, 1);
+    size_t nl = rc_list_len(g.root);
+    if (nl != (size_t)(g.lists - 1 + new_lists))
+        fail("the root holds %zu lists, expected %ld", nl, g.lists - 1 + new_lists);
+    long seen = 0;
+    for (size_t j = (size_t)g.lists - 1; j < nl; j++) {
+        rc_obj *l = rc_list_get(rt, g.root, j);
+        for (size_t k = 0; l && k < rc_list_len(l); k++) {
+            lnode *x = (lnode *)rc_list_get(rt, l, k);
+            if (!x || rc_typeof(&x->ob) != &lnode_type || x->id < live ||
+                ((lnode *)x->a)->id < 0 || ((lnode *)x->a)->id >= live ||
+                ((lnode *)x->b)->id < 0 || ((lnode *)x->b)->id >= live)
+                fail("new node %ld damaged", seen);
+            seen++;
+        }
+    }
+    if (seen != added)
+        fail("%ld new nodes in the lists, expected %ld", seen, added);
+    rc_decref(g.root);
+    free(g.nodes);
     rc_gc_collect(rt, 2);
     if (rc_runtime_object_count(rt) != base)
-        fail("%zu objects after collecting, expected %zu", rc_runtime_object_count(rt), base);
-    for (long i = 0; i < n; i += 997) {
-        rc_obj *x = incr_item(root, i);
-        if (!x || rc_int_value(((cnode *)x)->other) != 1000 + i)
-            fail("item %ld damaged", i);
-    }
-    rc_decref(root);
+        fail("%zu objects at the end, expected %zu", rc_runtime_object_count(rt), base);
     rc_runtime_free(rt);
-    printf("@ bench=incr impl=recycle n=%ld step=%ld steps=%ld max_pause_ms=%.3f total_ms=%.3f "
-           "garbage_cycles=%ld hwm_before_kb=%ld hwm_after_kb=%ld\n",
-           n, step, steps, max_ms, total_ms, cycles, hwm0, hwm1);
+
+    size_t m = pauses.len;
+    double sum = 0;
+    long over1ms = 0;
+    for (size_t k = 0; k < m; k++) {
+        sum += pauses.v[k];
+        over1ms += pauses.v[k] >= 1e6;
+    }
+    qsort(pauses.v, m, sizeof(double), cmp_double);
+    noise nz = spin_noise(sum < 2e9 ? (uint64_t)sum : 2000000000u);
+    printf("@ bench=incr impl=recycle n=%ld live=%ld garbage=%ld step=%ld step_us=%ld "
+           "build_s=%.3f steps=%zu pause_med_us=%.3f pause_p99_us=%.3f pause_max_us=%.3f "
+           "total_ms=%.3f over1ms=%ld mutator_s=%.3f incr_found=%ld final_found=%ld "
+           "garbage_pairs_during=%ld new_live=%ld hwm_before_kb=%ld hwm_after_kb=%ld "
+           "noise_over100=%ld noise_max_us=%.1f\n",
+           n, live, g.garbage, step, step_us, (double)(b1 - b0) / 1e9, m,
+           pct(pauses.v, m, 0.5) / 1e3, pct(pauses.v, m, 0.99) / 1e3,
+           m ? pauses.v[m - 1] / 1e3 : 0.0, sum / 1e6, over1ms, mut_s, inc_found, last,
+           pairs, added + in_slots, hwm0, hwm1, nz.over100, nz.max_us);
+    free(pauses.v);
+    return 0;
+}
+
+/* ---- 6. steady cyclic garbage: does memory stay flat? ----
+ *
+ * The collector at its defaults (mode "adaptive": the adaptive young
+ * threshold, on by default) or with rc_gc_set_adaptive(rt, 0) ("fixed").
+ * Kept all along: a random graph of STEADY_LIVE nodes and a window of
+ * STEADY_WINDOW slots. Each iteration makes a garbage 2-cycle (its b slots
+ * point to random nodes of the graph) and a new node (pointing to two
+ * random nodes) that replaces the window's oldest, which dies by reference
+ * counting. Every second: RSS (VmRSS), the rc heap's bytes in use
+ * (rc_heap_stats_get) and the runtime's object count, printed as
+ * "# sample ..." lines. Checks: at the end one full collection; the
+ * collector has freed every 2-cycle made and the object count is the live
+ * data's. */
+
+#define STEADY_LIVE 100000
+#define STEADY_WINDOW 10000
+
+static long vm_rss_kb(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, res = -1;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &size, &res) != 2)
+            res = -1;
+        fclose(f);
+    }
+    return res < 0 ? -1 : res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+typedef struct sample { double t; long rss_kb, heap_kb, objects; size_t young; } sample;
+
+static void half_stats(const sample *s, int k, size_t off, const char *name) {
+    /* first, last, max; max of each half; growth over the second half */
+    long first = *(const long *)((const char *)&s[0] + off);
+    long last = *(const long *)((const char *)&s[k - 1] + off);
+    long mx = 0, m1 = 0, m2 = 0;
+    int h = k / 2;
+    for (int i = 0; i < k; i++) {
+        long v = *(const long *)((const char *)&s[i] + off);
+        if (v > mx) mx = v;
+        if (i < h && v > m1) m1 = v;
+        if (i >= h && v > m2) m2 = v;
+    }
+    long h2first = *(const long *)((const char *)&s[h] + off);
+    printf(" %s_first=%ld %s_last=%ld %s_max=%ld %s_max_h1=%ld %s_max_h2=%ld %s_h2_growth=%ld",
+           name, first, name, last, name, mx, name, m1, name, m2, name, last - h2first);
+}
+
+static int bench_steady(double seconds, const char *mode) {
+    int adaptive;
+    if (!strcmp(mode, "adaptive")) adaptive = 1;
+    else if (!strcmp(mode, "fixed")) adaptive = 0;
+    else fail("mode must be adaptive or fixed");
+    if (seconds < 2)
+        fail("SECONDS must be >= 2");
+    rt = runtime(0);
+    if (!rc_gc_get_adaptive(rt))
+        fail("the adaptive young threshold is not on by default");
+    if (!adaptive)
+        rc_gc_set_adaptive(rt, 0);
+    size_t base = rc_runtime_object_count(rt);
+    graph g = graph_build(STEADY_LIVE, "rand", 0);
+    rc_obj *win = must(rc_list_with_capacity(rt, STEADY_WINDOW));
+    size_t c0 = collected_total();
+    int cap = (int)seconds + 2, k = 0;
+    sample *s = calloc((size_t)cap, sizeof *s);
+    if (!s)
+        fail("out of memory");
+    rng_seed(GRAPH_SEED + 3);
+    long iters = 0;
+    uint64_t t0 = now_ns(), next = t0 + 1000000000u, end = t0 + (uint64_t)(seconds * 1e9);
+    for (;;) {
+        lnode *p = lnode_new(-1), *q = lnode_new(-1);
+        link_ref(&p->a, &q->ob);
+        link_ref(&q->a, &p->ob);
+        link_ref(&p->b, &g.nodes[rng_below(STEADY_LIVE)]->ob);
+        link_ref(&q->b, &g.nodes[rng_below(STEADY_LIVE)]->ob);
+        rc_decref(&p->ob);
+        rc_decref(&q->ob);
+        lnode *x = lnode_new(STEADY_LIVE + iters);
+        link_ref(&x->a, &g.nodes[rng_below(STEADY_LIVE)]->ob);
+        link_ref(&x->b, &g.nodes[rng_below(STEADY_LIVE)]->ob);
+        if (iters < STEADY_WINDOW)
+            must_ok(rc_list_append(rt, win, &x->ob), "rc_list_append");
+        else
+            must_ok(rc_list_set(rt, win, (size_t)(iters % STEADY_WINDOW), &x->ob), "rc_list_set");
+        rc_decref(&x->ob);
+        iters++;
+        if ((iters & 255) == 0) {
+            uint64_t t = now_ns();
+            if (t >= next && k < cap) {
+                rc_heap_stats hs;
+                memset(&hs, 0, sizeof hs);
+                hs.version = RC_HEAP_STATS_VERSION;
+                hs.struct_size = sizeof hs;
+                must_ok(rc_heap_stats_get(&hs), "rc_heap_stats_get");
+                s[k] = (sample){ (double)(t - t0) / 1e9, vm_rss_kb(),
+                                 (long)(hs.bytes_in_use / 1024),
+                                 (long)rc_runtime_object_count(rt),
+                                 rc_gc_get_young_threshold(rt) };
+                printf("# sample t=%.2f rss_kb=%ld heap_kb=%ld objects=%ld young_threshold=%zu\n",
+                       s[k].t, s[k].rss_kb, s[k].heap_kb, s[k].objects, s[k].young);
+                k++;
+                next += 1000000000u;
+            }
+            if (t >= end)
+                break;
+        }
+    }
+    double run_s = (double)(now_ns() - t0) / 1e9;
+    rc_gc_stats st[3];
+    rc_gc_get_stats(rt, st);
+    long last = rc_gc_collect(rt, 2);
+    if (last < 0)
+        fail("final collection failed");
+    if (collected_total() - c0 != 2 * (size_t)iters)
+        fail("the collector freed %zu objects, expected %ld (the 2-cycles)",
+             collected_total() - c0, 2 * iters);
+    size_t w = iters < STEADY_WINDOW ? (size_t)iters : STEADY_WINDOW;
+    size_t expect = base + (size_t)(g.lists + STEADY_LIVE) + 1 + w;
+    if (rc_runtime_object_count(rt) != expect)
+        fail("%zu objects at the end, expected %zu (the live data)",
+             rc_runtime_object_count(rt), expect);
+    graph_links(&g, 2);
+    for (size_t i = 0; i < w; i++) {
+        lnode *x = (lnode *)rc_list_get(rt, win, i);
+        if (!x || x->id < STEADY_LIVE || ((lnode *)x->a)->id >= STEADY_LIVE)
+            fail("window slot %zu damaged", i);
+    }
+    rc_decref(win);
+    rc_decref(g.root);
+    free(g.nodes);
+    rc_gc_collect(rt, 2);
+    if (rc_runtime_object_count(rt) != base)
+        fail("%zu objects left at the end, expected %zu", rc_runtime_object_count(rt), base);
+    rc_runtime_free(rt);
+    if (k < 2)
+        fail("only %d samples", k);
+    printf("@ bench=steady impl=recycle mode=%s seconds=%.1f iters=%ld cycles=%ld "
+           "ns_per_iter=%.1f samples=%d gc0=%zu gc1=%zu gc2=%zu young_threshold_last=%zu "
+           "final_found=%ld", mode, run_s, iters, iters, run_s * 1e9 / (double)iters, k,
+           st[0].collections, st[1].collections, st[2].collections, s[k - 1].young, last);
+    half_stats(s, k, offsetof(sample, rss_kb), "rss_kb");
+    half_stats(s, k, offsetof(sample, heap_kb), "heap_kb");
+    half_stats(s, k, offsetof(sample, objects), "objects");
+    printf("\n");
+    free(s);
     return 0;
 }
 
@@ -653,16 +1102,19 @@ int main(int argc, char **argv) {
     perf_init();
     if (argc >= 4 && !strcmp(argv[1], "cycles"))
         return bench_cycles(argv[2], atol(argv[3]));
-    if (argc >= 3 && !strcmp(argv[1], "live"))
-        return bench_live(atol(argv[2]), argc >= 4 ? atoi(argv[3]) : 3);
+    if (argc >= 4 && !strcmp(argv[1], "live"))
+        return bench_live(argv[2], atol(argv[3]), argc >= 5 ? atoi(argv[4]) : 3);
     if (argc >= 3 && !strcmp(argv[1], "pauses"))
         return bench_pauses(atol(argv[2]), argc >= 4 ? atol(argv[3]) : 20000);
     if (argc >= 4 && !strcmp(argv[1], "bt"))
         return bench_bt(argv[2], atoi(argv[3]));
     if (argc >= 4 && !strcmp(argv[1], "incr"))
-        return bench_incr(atol(argv[2]), atol(argv[3]));
+        return bench_incr(atol(argv[2]), atol(argv[3]), argc >= 5 ? atol(argv[4]) : 0);
+    if (argc >= 4 && !strcmp(argv[1], "steady"))
+        return bench_steady(atof(argv[3]), argv[2]);
     fprintf(stderr,
-            "usage: gcbench cycles pairs|ring N | live N [COLLECTS] | pauses N [WINDOW] | "
-            "bt on|off|adaptive DEPTH | incr N STEP (STEP 0: stop-the-world)\n");
+            "usage: gcbench cycles pairs|ring N | live seq|rand N [COLLECTS] | pauses N [WINDOW] |\n"
+            "       bt on|off|adaptive DEPTH | incr N STEP [STEP_US] (STEP 0: stop-the-world) |\n"
+            "       steady adaptive|fixed SECONDS\n");
     return 2;
 }

@@ -16,6 +16,8 @@ TARGET_LIVE_CPY = 3.0    # at least 3x faster than CPython
 TARGET_LIVE_BOEHM = 1.0  # faster than Boehm
 TARGET_PAUSE_US = 100.0  # max generation-0 pause
 TARGET_BT = 1.10         # collector enabled within 1.1x of disabled
+TARGET_INCR_US = 1000.0  # every incremental pause under 1 ms
+TARGET_FLAT = 1.10       # steady: max of the 2nd half <= 1.1 x max of the 1st half
 
 
 def load(bin_dir):
@@ -88,6 +90,19 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
+def kb_mb(x):
+    return None if x is None else x / 1024
+
+
+def incr_label(mode, meta):
+    if mode == 'stw':
+        return 'stop-the-world rc_gc_collect(rt, 2)'
+    if mode == 'time':
+        return (f"steps of {meta.get('incr_step_us', '?')} us "
+                f"(and at most {nfmt(meta.get('incr_time_step', '0'))} objects)")
+    return f"steps of {nfmt(mode[3:])} objects, no time bound"
+
+
 def verdict(ok):
     return 'n/a' if ok is None else ('**PASS**' if ok else '**MISS**')
 
@@ -128,13 +143,16 @@ def eval_cycles(runs, meta):
 
 def eval_live(runs, meta):
     rows = []
-    for n in meta.get('live_ns', '').split():
-        m = dict(bench='live', case=n)
+    cases = [(sh, n) for sh in meta.get('live_shapes', 'seq').split()
+             for n in meta.get('live_ns', '').split()]
+    for shape, n in cases:
+        c = f'{shape}:{n}'
+        m = dict(bench='live', case=c)
         rc = values(runs, 'ns_per_obj', impl='recycle', **m)
         py = values(runs, 'ns_per_obj', impl='cpython', **m)
         bo = values(runs, 'ns_per_obj', impl='boehm', markers='1', **m)
         bo2 = values(runs, 'ns_per_obj', impl='boehm', markers='2', **m)
-        row = dict(n=n, rc=rc, py=py, bo=bo, bo2=bo2)
+        row = dict(n=n, shape=shape, case=c, rc=rc, py=py, bo=bo, bo2=bo2)
         row['py_med'], row['py_min'] = ratio(py.med, rc.med), ratio(py.min, rc.min)
         row['bo_med'], row['bo_min'] = ratio(bo.med, rc.med), ratio(bo.min, rc.min)
         row['bo2_med'], row['bo2_min'] = ratio(bo2.med, rc.med), ratio(bo2.min, rc.min)
@@ -172,7 +190,59 @@ def eval_bt(runs):
     counts['py_off'] = values(runs, 'time_s', bench='bt', impl='cpython-slots-off')
     for g in range(3):
         counts[f'{g}_s'] = values(runs, f'gc{g}_s', bench='bt', impl='recycle-gc-on')
+    counts['rss_on'] = values(runs, 'peak_rss_kb', bench='bt', impl='recycle-gc-on')
+    counts['rss_off'] = values(runs, 'peak_rss_kb', bench='bt', impl='recycle-gc-off')
+    counts['py_rss_on'] = values(runs, 'peak_rss_kb', bench='bt', impl='cpython-slots-on')
+    counts['py_rss_off'] = values(runs, 'peak_rss_kb', bench='bt', impl='cpython-slots-off')
     return on, off, r_med, r_min, ok, counts
+
+
+INCR_KEYS = ('steps', 'pause_med_us', 'pause_p99_us', 'pause_max_us', 'total_ms', 'over1ms',
+             'mutator_s', 'build_s', 'hwm_before_kb', 'hwm_after_kb', 'garbage_pairs_during',
+             'noise_over100', 'noise_max_us', 'incr_found', 'final_found')
+
+
+def incr_modes(meta):
+    return ['stw', 'time'] + [f'obj{k}' for k in meta.get('incr_obj_steps', '').split()]
+
+
+def eval_incr(runs, meta):
+    rows = []
+    for mode in incr_modes(meta):
+        r = {k: values(runs, k, bench='incr', case=mode) for k in INCR_KEYS}
+        r['mode'] = mode
+        mx = r['pause_max_us']
+        r['ok'] = None if not mx or mode == 'stw' else mx.med < TARGET_INCR_US
+        r['ok_all'] = None if not mx or mode == 'stw' else mx.max < TARGET_INCR_US
+        rows.append(r)
+    return rows
+
+
+STEADY_KEYS = ('iters', 'ns_per_iter', 'samples', 'gc0', 'gc1', 'gc2', 'young_threshold_last')
+STEADY_SERIES = ('rss_kb', 'heap_kb', 'objects')
+
+
+def eval_steady(runs):
+    rows = []
+    for mode in ('adaptive', 'fixed'):
+        m = dict(bench='steady', case=mode)
+        r = {k: values(runs, k, **m) for k in STEADY_KEYS}
+        for ser in STEADY_SERIES:
+            for k in ('first', 'last', 'max', 'max_h1', 'max_h2', 'h2_growth'):
+                r[f'{ser}_{k}'] = values(runs, f'{ser}_{k}', **m)
+        # flat: in every run, max of the second half <= TARGET_FLAT x max of the first
+        flat = {}
+        for ser in ('rss_kb', 'heap_kb'):
+            per = [float(d[f'{ser}_max_h2']) / float(d[f'{ser}_max_h1'])
+                   for d in runs if d.get('bench') == 'steady' and d.get('case') == mode
+                   and float(d.get(f'{ser}_max_h1', 0)) > 0]
+            flat[ser] = Stat(per)
+        r['flat'] = flat
+        ok = [flat[k].max <= TARGET_FLAT for k in flat if flat[k]]
+        r['ok'] = None if not ok else all(ok)
+        r['mode'] = mode
+        rows.append(r)
+    return rows
 
 
 def profile_list(mode, bin_dir):
@@ -190,9 +260,11 @@ def profile_list(mode, bin_dir):
     if 'live' in benches:
         rows = eval_live(runs, meta)
         cand = [r for r in rows if allp or r['ok_py'] is False or r['ok_bo'] is False]
-        if cand:
-            r = max(cand, key=lambda r: int(r['n']))
-            out.append(f"live-{r['n']} live {r['n']} recycle")
+        for shape in meta.get('live_shapes', 'seq').split():
+            c2 = [r for r in cand if r['shape'] == shape]
+            if c2:
+                r = max(c2, key=lambda r: int(r['n']))
+                out.append(f"live-{shape}-{r['n']} live {r['case']} recycle")
     if 'pauses' in benches:
         _, ok, ok_all = eval_pauses(runs)
         if allp or ok is False or ok_all is False:
@@ -202,6 +274,10 @@ def profile_list(mode, bin_dir):
         if allp or ok is False:
             out.append('bt-on bt - on')
             out.append('bt-off bt - off')
+    if 'incr' in benches:
+        for r in eval_incr(runs, meta):
+            if r['mode'] == 'time' and (allp or r['ok'] is False or r['ok_all'] is False):
+                out.append('incr-time incr time recycle')
     print('\n'.join(out))
 
 
@@ -239,6 +315,8 @@ def write(bin_dir, out_path):
     live = eval_live(runs, meta) if 'live' in benches else []
     pz = eval_pauses(runs) if 'pauses' in benches else None
     bt = eval_bt(runs) if 'bt' in benches else None
+    incr = eval_incr(runs, meta) if 'incr' in benches else []
+    steady = eval_steady(runs) if 'steady' in benches else []
 
     # ---- summary ----
     w('## Targets')
@@ -254,10 +332,10 @@ def write(bin_dir, out_path):
           f"| {fmt(r['rc'].med)} vs {fmt(r['py'].med)} ns/object "
           f"| {fmt(r['r_med'])}x [{fmt(r['r_min'])}x] | {verdict(r['ok'])} |")
     for r in live:
-        w(f"| 2 | live heap N={nsci(r['n'])}: >= {TARGET_LIVE_CPY:g}x faster per object than CPython "
+        w(f"| 2 | live heap, {r['shape']}, N={nsci(r['n'])}: >= {TARGET_LIVE_CPY:g}x faster per object than CPython "
           f"| {fmt(r['rc'].med)} vs {fmt(r['py'].med)} ns/object "
           f"| {fmt(r['py_med'])}x [{fmt(r['py_min'])}x] | {verdict(r['ok_py'])} |")
-        w(f"| 2 | live heap N={nsci(r['n'])}: faster than Boehm GC_gcollect (1 marker thread, the default here) "
+        w(f"| 2 | live heap, {r['shape']}, N={nsci(r['n'])}: faster than Boehm GC_gcollect (1 marker thread, the default here) "
           f"| {fmt(r['rc'].med)} vs {fmt(r['bo'].med)} ns/object "
           f"| {fmt(r['bo_med'])}x [{fmt(r['bo_min'])}x] | {verdict(r['ok_bo'])} |")
         w(f"| 2 | (same, Boehm with 2 parallel marker threads) "
@@ -271,13 +349,27 @@ def write(bin_dir, out_path):
           f"median pause {fmt(res['recycle']['g0_med_us'].med)} us "
           f"| {fmt(ratio(g0.med, TARGET_PAUSE_US))}x the limit | {verdict(ok)} "
           f"(all runs: {verdict(ok_all)}) |")
-    w('| 3 | bounded pauses for full (generation-2) collections | the default full collection '
-      'is one stop-the-world pass (figures in section 3); the bounded-pause mode is measured '
-      'in section 5 | - | see section 5 |')
     if bt:
-        on, off, r_med, r_min, ok, _ = bt
+        on, off, r_med, r_min, ok, cnt = bt
         w(f"| 4 | binary-trees (GC nodes), collector on within {TARGET_BT:g}x of off "
-          f"| {fmt(on.med)} s vs {fmt(off.med)} s | enabled/disabled {fmt(r_med)}x [{fmt(r_min)}x] | {verdict(ok)} |")
+          f"| {fmt(on.med)} s vs {fmt(off.med)} s; peak RSS {fmt(kb_mb(cnt['rss_on'].med))} vs "
+          f"{fmt(kb_mb(cnt['rss_off'].med))} MiB | enabled/disabled {fmt(r_med)}x [{fmt(r_min)}x] | {verdict(ok)} |")
+    for r in incr:
+        if r['mode'] == 'stw':
+            continue
+        mx = r['pause_max_us']
+        w(f"| 5 | bounded pauses, {incr_label(r['mode'], meta)}, N={nsci(meta.get('incr_n', '0'))}: "
+          f"every pause < {TARGET_INCR_US / 1000:g} ms | longest pause {fmt(mx.med)} us (worst run "
+          f"{fmt(mx.max)} us), {fmt(r['steps'].med, 0)} steps | {fmt(ratio(mx.med, TARGET_INCR_US))}x the limit "
+          f"| {verdict(r['ok'])} (all runs: {verdict(r['ok_all'])}) |")
+    for r in steady:
+        fl = r['flat']
+        w(f"| 6 | steady cyclic garbage, young threshold {r['mode']}: memory flat (max of the 2nd half "
+          f"<= {TARGET_FLAT:g}x max of the 1st, RSS and rc heap, every run) "
+          f"| RSS {fmt(kb_mb(r['rss_kb_max_h1'].med))} -> {fmt(kb_mb(r['rss_kb_max_h2'].med))} MiB, rc heap "
+          f"{fmt(kb_mb(r['heap_kb_max_h1'].med))} -> {fmt(kb_mb(r['heap_kb_max_h2'].med))} MiB "
+          f"| 2nd/1st half max: RSS {fmt(fl['rss_kb'].max, 3)}, heap {fmt(fl['heap_kb'].max, 3)} (worst run) "
+          f"| {verdict(r['ok'])} |")
     w('')
 
     # ---- setup ----
@@ -291,11 +383,17 @@ def write(bin_dir, out_path):
       'collected equals N (return value of the collection and the collector\'s stats), the '
       'runtime\'s object count goes back to its start-up value, live objects keep their values '
       'after the collections, nothing is left at the end.')
-    w('- Containers: a recycle user type with `RC_TYPE_GC`, `traverse` and `clear` and one '
-      'object field `other` (16-byte object header + 8 bytes, after the collector\'s 16-byte '
-      'link prefix); CPython: a class with `__slots__ = (\'other\',)`. CPython runs '
-      '`gc.collect(); gc.freeze()` first so that its collections see only the benchmark\'s '
-      'objects, as recycle\'s runtime does (this can only make CPython faster).')
+    w('- Objects: user types written as a program would, with `RC_TYPE_GC`, `traverse`, `clear`, '
+      '`destroy`, reference slots and a payload: `qnode` (cycles: four reference slots, `next` and '
+      '`prev` for the cycle, `value` pointing to one shared int, `extra` NULL, and a `long id`), '
+      '`lnode` (live heap, incremental, steady: two reference slots `a`, `b` and a `long id`), '
+      '`tnode` (binary-trees: `left`, `right` and an `int` depth). CPython: classes with '
+      '`__slots__` of the same reference names. CPython runs `gc.collect(); gc.freeze()` first '
+      'so that its collections see only the benchmark\'s objects, as recycle\'s runtime does '
+      '(this can only make CPython faster).')
+    w(f'- Fewer repetitions where a run is long: live heaps of N >= {nsci(meta.get("live_big", "10000000"))} '
+      f'{meta.get("live_big_repeats", "?")}, the incremental benchmark {meta.get("incr_repeats", "?")}, '
+      f'the steady-garbage runs ({meta.get("steady_seconds", "?")} s each) {meta.get("steady_repeats", "?")}.')
     w(f'- recycle library: {meta.get("lib", "?")}; commit {meta.get("commit", "?")}. '
       f'Benchmarks: `{meta.get("cflags", "")}`.')
     w('')
@@ -322,7 +420,7 @@ def write(bin_dir, out_path):
         for k, who in (('rc', 'recycle'), ('py', 'CPython'), ('bo', 'Boehm-1'), ('bo2', 'Boehm-2')):
             s = d[k]
             if s and s.min:
-                noisy.append((s.max / s.min, f"live {nfmt(d['n'])} {who}"))
+                noisy.append((s.max / s.min, f"live {d['shape']} {nfmt(d['n'])} {who}"))
     if bt:
         for s, who in ((bt[0], 'enabled'), (bt[1], 'disabled')):
             if s and s.min:
@@ -380,36 +478,42 @@ def write(bin_dir, out_path):
     if live:
         w('## 2. Full collection of a live heap (no garbage)')
         w('')
-        w(f'A list of N containers, each holding a distinct int (recycle: an `rc_list` of N `cnode` '
-          f'whose `other` is an `rc_int`; CPython: a list of N `__slots__` instances; Boehm: a '
-          f'`GC_MALLOC`\'d root array of N `GC_MALLOC`\'d 1-pointer nodes each pointing to a '
-          f'`GC_MALLOC_ATOMIC` boxed int). One untimed full collection, then '
-          f'{meta.get("live_collects", "3")} timed ones in the same process; the best one of a process '
-          f'is its figure, divided by N. recycle: `rc_gc_collect(rt, 2)`; CPython: `gc.collect()`; '
+        w(f'N nodes with two references each, held from a root list of lists of 1000 (so all are '
+          f'live): `seq`, node i points to i+1 and i+2 (mod N), in allocation order; `rand`, each '
+          f'node\'s two references point to uniformly random nodes, drawn from the same PRNG with '
+          f'the same seed on every side (a 64-bit LCG with Knuth\'s MMIX constants, index = '
+          f'((x >> 32) * N) >> 32; gcbench.c, live.py, boehm_live.c). recycle: `lnode` (two slots '
+          f'and an id); CPython: a class with `__slots__ = (\'a\', \'b\')`; Boehm: `GC_MALLOC`\'d '
+          f'nodes with two pointers and an id under `GC_MALLOC`\'d root arrays. One untimed full '
+          f'collection, then {meta.get("live_collects", "3")} timed ones in the same process; the '
+          f'best one of a process is its figure, divided by N (the median of the process\'s '
+          f'collections is recorded too). recycle: `rc_gc_collect(rt, 2)`; CPython: `gc.collect()`; '
           f'Boehm: `GC_gcollect()` with 1 marker thread (what a single-threaded program gets by '
           f'default) and with 2 parallel marker threads (`GC_set_markers_count(2)`, '
-          f'`GC_start_mark_threads()`: both cores).')
+          f'`GC_start_mark_threads()`: both cores). Checks: every collection finds nothing, every '
+          f'node keeps its id and both links.')
         w('')
-        w('| N | recycle ns/object | CPython | Boehm, 1 marker | Boehm, 2 markers | CPython / recycle [min] | Boehm-1 / recycle [min] | Boehm-2 / recycle [min] |')
-        w('|---|---|---|---|---|---|---|---|')
+        w('| shape | N | recycle ns/object | CPython | Boehm, 1 marker | Boehm, 2 markers | CPython / recycle [min] | Boehm-1 / recycle [min] | Boehm-2 / recycle [min] |')
+        w('|---|---|---|---|---|---|---|---|---|')
         for r in live:
-            w(f"| {nfmt(r['n'])} | {cell(r['rc'])} | {cell(r['py'])} | {cell(r['bo'])} | {cell(r['bo2'])} "
+            w(f"| {r['shape']} | {nfmt(r['n'])} | {cell(r['rc'])} | {cell(r['py'])} | {cell(r['bo'])} | {cell(r['bo2'])} "
               f"| {fmt(r['py_med'])}x [{fmt(r['py_min'])}x] | {fmt(r['bo_med'])}x [{fmt(r['bo_min'])}x] "
               f"| {fmt(r['bo2_med'])}x [{fmt(r['bo2_min'])}x] |")
         w('')
         w('Whole collection (median s): ' + '; '.join(
-            f"N={nfmt(r['n'])}: recycle {fmt(values(runs, 'collect_s', bench='live', impl='recycle', case=r['n']).med, 4)}, "
-            f"CPython {fmt(values(runs, 'collect_s', bench='live', impl='cpython', case=r['n']).med, 4)}, "
-            f"Boehm-1 {fmt(values(runs, 'collect_s', bench='live', impl='boehm', markers='1', case=r['n']).med, 4)}, "
-            f"Boehm-2 {fmt(values(runs, 'collect_s', bench='live', impl='boehm', markers='2', case=r['n']).med, 4)}"
+            f"{r['shape']} N={nfmt(r['n'])}: recycle {fmt(values(runs, 'collect_s', bench='live', impl='recycle', case=r['case']).med, 4)}, "
+            f"CPython {fmt(values(runs, 'collect_s', bench='live', impl='cpython', case=r['case']).med, 4)}, "
+            f"Boehm-1 {fmt(values(runs, 'collect_s', bench='live', impl='boehm', markers='1', case=r['case']).med, 4)}, "
+            f"Boehm-2 {fmt(values(runs, 'collect_s', bench='live', impl='boehm', markers='2', case=r['case']).med, 4)}"
             for r in live) + '.')
         w('')
         for r in live:
-            w(f"- {verdict(r['ok_py'])} live/N={nsci(r['n'])} vs CPython: {fmt(r['py_med'])}x "
+            tag = f"live/{r['shape']}/N={nsci(r['n'])}"
+            w(f"- {verdict(r['ok_py'])} {tag} vs CPython: {fmt(r['py_med'])}x "
               f"(min times {fmt(r['py_min'])}x), target {TARGET_LIVE_CPY:g}x")
-            w(f"- {verdict(r['ok_bo'])} live/N={nsci(r['n'])} vs Boehm (1 marker): {fmt(r['bo_med'])}x "
+            w(f"- {verdict(r['ok_bo'])} {tag} vs Boehm (1 marker): {fmt(r['bo_med'])}x "
               f"(min times {fmt(r['bo_min'])}x), target > 1x")
-            w(f"- {verdict(r['ok_bo2'])} live/N={nsci(r['n'])} vs Boehm (2 markers): {fmt(r['bo2_med'])}x "
+            w(f"- {verdict(r['ok_bo2'])} {tag} vs Boehm (2 markers): {fmt(r['bo2_med'])}x "
               f"(min times {fmt(r['bo2_min'])}x), target > 1x")
         w('')
 
@@ -473,68 +577,115 @@ def write(bin_dir, out_path):
           f'counts; no object may be left, and the collector must free nothing (the program has no '
           f'cycles).')
         w('')
-        w('| collector | time s | collections gen 0 / 1 / 2 | time in collections s, gen 0 / 1 / 2 (sum) |')
-        w('|---|---|---|---|')
+        w('| collector | time s | peak RSS MiB (VmHWM) | collections gen 0 / 1 / 2 | time in collections s, gen 0 / 1 / 2 (sum) |')
+        w('|---|---|---|---|---|')
         gs = [counts[f'{g}_s'].med for g in range(3)]
         tot = sum(gs) if all(x is not None for x in gs) else None
-        w(f"| enabled | {cell(on, 3)} | {fmt(counts[0].med, 0)} / {fmt(counts[1].med, 0)} / {fmt(counts[2].med, 0)} "
+        mib = lambda st: Stat([v / 1024 for v in st.v])
+        w(f"| enabled | {cell(on, 3)} | {cell(mib(counts['rss_on']))} | {fmt(counts[0].med, 0)} / {fmt(counts[1].med, 0)} / {fmt(counts[2].med, 0)} "
           f"| {' / '.join(fmt(x, 3) for x in gs)} ({fmt(tot, 3)}) |")
-        w(f"| disabled (`rc_gc_disable`) | {cell(off, 3)} | 0 / 0 / 0 | - |")
+        w(f"| disabled (`rc_gc_disable`) | {cell(off, 3)} | {cell(mib(counts['rss_off']))} | 0 / 0 / 0 | - |")
         w('')
         w('The time in collections is measured in the same runs by a gc callback (START -> STOP, '
           'two clock reads per collection); medians over the runs.')
         w('')
         w(f"- {verdict(ok)} binary-trees: enabled / disabled = {fmt(r_med)}x (min times {fmt(r_min)}x), "
           f"target <= {TARGET_BT:g}x")
+        w(f"- peak RSS enabled / disabled: {fmt(ratio(counts['rss_on'].med, counts['rss_off'].med))}x (medians)")
         py_on, py_off = counts['py_on'], counts['py_off']
         if py_on and py_off:
             w(f"- for scale, CPython on the same workload with nodes that its collector tracks "
               f"(`bt.py`: a class with `__slots__`, depth {meta.get('bt_py_depth', '?')}, shallower to keep "
               f"the run short): enabled {cell(py_on, 3)} s, disabled (`gc.disable()`) {cell(py_off, 3)} s, "
               f"enabled / disabled = {fmt(ratio(py_on.med, py_off.med))}x "
-              f"(min times {fmt(ratio(py_on.min, py_off.min))}x)")
+              f"(min times {fmt(ratio(py_on.min, py_off.min))}x); peak RSS "
+              f"{fmt(kb_mb(counts['py_rss_on'].med))} / {fmt(kb_mb(counts['py_rss_off'].med))} MiB")
         w('')
 
-    # ---- 5: the bounded-pause mode (gcbench incr, results in incr.txt) ----
-    incr = os.path.join(bin_dir, 'incr.txt')
-    if os.path.exists(incr):
-        rows = []
-        with open(incr) as f:
-            for line in f:
-                d = dict(tok.split('=', 1) for tok in line.split() if '=' in tok)
-                if d:
-                    rows.append(d)
-
-        def med(key, stw):
-            return Stat([float(d[key]) for d in rows
-                         if key in d and (d.get('step_arg') == '0') == stw]).med
-
-        n, step, reps = meta.get('incr_n', '?'), meta.get('incr_step', '?'), meta.get('incr_repeats', '?')
-        inc_pause = med('max_pause_ms', False)
-        w('## 5. Bounded-pause mode (rc_gc_set_incremental)')
+    # ---- 5: bounded pauses ----
+    if incr:
+        n = meta.get('incr_n', '0')
+        w('## 5. Bounded pauses: incremental full collections (rc_gc_set_incremental)')
         w('')
-        w(f'A live heap of {n} containers (a root list of lists of 1000, each container holding an '
-          f'int), collected once stop-the-world and once incrementally in steps of {step} objects '
-          f'while the program creates 200 garbage 2-cycles between steps. Medians of {reps} runs: '
-          f'`gcbench incr {n} 0` and `gcbench incr {n} {step}`.')
+        w(f'A randomly linked heap of {nfmt(n)} `lnode`s (`gcbench incr`): 90% live, held from a root '
+          f'list of lists of 1000, each pointing to two random live nodes; 10% garbage 2-cycles '
+          f'(each also pointing to a live node) mixed among them in allocation order (2 of every 20 '
+          f'allocations, at a random place). Automatic collections are off, so every pause is one '
+          f'the program times. `stw`: one stop-the-world `rc_gc_collect(rt, 2)`. The others: '
+          f'`rc_gc_set_incremental(rt, STEP)` (and for `time` `rc_gc_set_step_time(rt, '
+          f'{meta.get("incr_step_us", "?")})`), `rc_gc_collect_incremental`, then `rc_gc_step` until '
+          f'it returns 0; between two steps the program makes 100 garbage 2-cycles and 100 new live '
+          f'nodes (one in 8 stored only in a slot of a random old node, replacing what was there; the '
+          f'others in lists the root holds). A pause is one call, timed with CLOCK_MONOTONIC. '
+          f'Checks: the incremental collection and one more full collection together free exactly '
+          f'the garbage 2-cycles (old and new), the object count is then the live count, every old '
+          f'node keeps its id and first link, every new node is intact. '
+          f'Medians over {meta.get("incr_repeats", "?")} runs, (min-max) across runs.')
         w('')
-        w('| mode | longest pause | steps | total collector time | peak RSS before -> after |')
-        w('|---|---:|---:|---:|---|')
-        w(f"| stop-the-world | {fmt(med('max_pause_ms', True), 3)} ms | 1 | {fmt(med('total_ms', True), 3)} ms | |")
-        w(f"| incremental, {step} objects per step | {fmt(inc_pause, 3)} ms | {fmt(med('steps', False), 0)} | "
-          f"{fmt(med('total_ms', False), 3)} ms | {fmt(med('hwm_before_kb', False), 0)} kB -> "
-          f"{fmt(med('hwm_after_kb', False), 0)} kB |")
+        w('| mode | pauses (steps) | median pause us | p99 us | longest pause us | pauses >= 1 ms | total collector time ms | program between steps s | peak RSS MiB before -> after |')
+        w('|---|---|---|---|---|---|---|---|---|')
+        for r in incr:
+            w(f"| {incr_label(r['mode'], meta)} | {cell(r['steps'], 0)} | {cell(r['pause_med_us'])} "
+              f"| {cell(r['pause_p99_us'])} | {cell(r['pause_max_us'])} | {cell(r['over1ms'], 0)} "
+              f"| {cell(r['total_ms'])} | {fmt(r['mutator_s'].med, 3)} "
+              f"| {fmt(kb_mb(r['hwm_before_kb'].med))} -> {fmt(kb_mb(r['hwm_after_kb'].med))} |")
         w('')
-        w(f"- {verdict(None if inc_pause is None else inc_pause < 1.0)}: every pause under 1 ms on a "
-          f"{n}-object heap (target).")
-        w(f"- Memory: the collector itself keeps nothing per object (counts live in the objects' own "
-          f"links, as in a stop-the-world collection). The RSS growth is the program's own garbage made "
-          f"during the collection ({fmt(med('garbage_cycles', False), 0)} 2-cycles of two 48-byte "
-          f"blocks), which waits for the next collection because young collections pause while an "
-          f"incremental one runs; it is bounded by what the program allocates during one collection "
-          f"and does not build up across collections.")
+        stw = next((r for r in incr if r['mode'] == 'stw'), None)
+        for r in incr:
+            if r['mode'] == 'stw':
+                continue
+            extra = ''
+            if stw and stw['total_ms'] and r['total_ms']:
+                extra = (f"; total collector time {fmt(ratio(r['total_ms'].med, stw['total_ms'].med))}x "
+                         f"the stop-the-world collection's ({fmt(stw['total_ms'].med)} ms)")
+            w(f"- {verdict(r['ok'])} {incr_label(r['mode'], meta)}: longest pause {fmt(r['pause_max_us'].med)} us "
+              f"(median over runs; worst run {fmt(r['pause_max_us'].max)} us), target every pause < "
+              f"{TARGET_INCR_US / 1000:g} ms; all runs: {verdict(r['ok_all'])}{extra}")
+        nzm = [r['noise_max_us'].med for r in incr if r['noise_max_us']]
+        if nzm:
+            w(f"- the machine's own interruptions, measured after each run by a loop that only reads "
+              f"the clock for as long as the collector ran (up to 2 s): longest gap {fmt(max(nzm))} us "
+              f"(median over runs, worst mode). A pause that overlaps one contains it.")
         w('- Limit: one object\'s traverse is atomic, so a pause is at least the time to traverse the '
-          'largest container (a single list of 1e7 items is one 35 ms step).')
+          'largest container (here a root list of 1e4 lists); the time bound is checked every few '
+          'dozen objects.')
+        w('')
+
+    # ---- 6: steady cyclic garbage ----
+    if steady:
+        w('## 6. Steady cyclic garbage: does memory stay flat?')
+        w('')
+        w(f'`gcbench steady MODE {meta.get("steady_seconds", "?")}`: for {meta.get("steady_seconds", "?")} s '
+          f'a loop makes, per iteration, a garbage 2-cycle of `lnode`s (pointing into the live data) '
+          f'and a new node that replaces the oldest of a window of 10,000 (which dies by reference '
+          f'counting); live all along: a random graph of 100,000 nodes and the window. The collector '
+          f'runs automatically: `adaptive` is the default policy (adaptive young threshold on), '
+          f'`fixed` is `rc_gc_set_adaptive(rt, 0)` (threshold 700). Every second: RSS (VmRSS), the '
+          f'rc heap\'s bytes in use (`rc_heap_stats_get`) and the object count '
+          f'(`rc_runtime_object_count`). Checks: at the end one full collection; the collector freed '
+          f'exactly the 2-cycles made, the object count is the live data\'s. '
+          f'**Criterion "memory stays flat"**: in every run, the largest sample of the second half '
+          f'of the run is at most {TARGET_FLAT:g}x the largest sample of the first half, for RSS '
+          f'and for the rc heap. Medians over {meta.get("steady_repeats", "?")} runs.')
+        w('')
+        w('| young threshold | iterations (ns each) | collections gen 0 / 1 / 2 | series | first | last | max | max 1st half | max 2nd half | growth over the 2nd half | 2nd/1st half max (worst run) |')
+        w('|---|---|---|---|---|---|---|---|---|---|---|')
+        for r in steady:
+            head = (f"| {r['mode']} | {fmt(r['iters'].med, 0)} ({fmt(r['ns_per_iter'].med)}) "
+                    f"| {fmt(r['gc0'].med, 0)} / {fmt(r['gc1'].med, 0)} / {fmt(r['gc2'].med, 0)} ")
+            for ser, name, div in (('rss_kb', 'RSS MiB', 1024), ('heap_kb', 'rc heap MiB', 1024),
+                                   ('objects', 'objects', 1)):
+                g = lambda k: None if r[f'{ser}_{k}'].med is None else r[f'{ser}_{k}'].med / div
+                fl = r['flat'].get(ser)
+                w(f"{head}| {name} | {fmt(g('first'))} | {fmt(g('last'))} | {fmt(g('max'))} "
+                  f"| {fmt(g('max_h1'))} | {fmt(g('max_h2'))} | {fmt(g('h2_growth'))} "
+                  f"| {fmt(fl.max, 3) if fl else '-'} |")
+                head = '| | | '
+        w('')
+        for r in steady:
+            fl = r['flat']
+            w(f"- {verdict(r['ok'])} steady, {r['mode']}: 2nd/1st half max RSS {fmt(fl['rss_kb'].max, 3)}, "
+              f"rc heap {fmt(fl['heap_kb'].max, 3)} (worst run), target <= {TARGET_FLAT:g}")
         w('')
 
     # ---- profiles ----

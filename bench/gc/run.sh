@@ -11,14 +11,25 @@
 # medians, min/max, ratios and PASS/MISS per target; bench/gc/analysis.md (the
 # hand-written reading of the profiles) is appended to it.
 #
-#   1 cycles  N unreachable objects in cycles (2-cycles, one ring of N):
+#   1 cycles  N unreachable objects in cycles (2-cycles, one ring of N) of a
+#             user type with four reference slots, a payload and a destroy:
 #             gcbench cycles SHAPE N  vs  cycles.py SHAPE N   (ns per object)
-#   2 live    full collection of N live containers, no garbage:
-#             gcbench live N  vs  live.py N  vs  boehm_live N (1 and 2 markers)
+#   2 live    full collection of N live nodes with two references each, no
+#             garbage; seq (i -> i+1, i+2) and rand (a PRNG shared by all):
+#             gcbench live SHAPE N  vs  live.py SHAPE N  vs
+#             boehm_live SHAPE N (1 and 2 markers)
 #   3 pauses  collection pauses at the default thresholds in an allocation loop:
 #             gcbench pauses N WINDOW  (pauses.py N WINDOW for context)
-#   4 bt      binary-trees with GC nodes: gcbench bt on|off DEPTH
-#             (bt.py on|off BT_PY_DEPTH: CPython's own ratio, for scale)
+#   4 bt      binary-trees with GC nodes: gcbench bt on|off DEPTH, time and
+#             peak RSS (bt.py on|off BT_PY_DEPTH: CPython's own ratio, for scale)
+#   5 incr    bounded pauses: a random heap of INCR_N nodes, 10% garbage
+#             2-cycles, collected incrementally while the program allocates:
+#             gcbench incr N STEP [STEP_US]; one stop-the-world collection
+#             (STEP 0), steps bounded by time (INCR_TIME_STEP objects and
+#             INCR_STEP_US us) and by objects only (INCR_OBJ_STEPS)
+#   6 steady  steady cyclic garbage for STEADY_SECONDS with automatic
+#             collection, adaptive young threshold on (default) and off:
+#             gcbench steady adaptive|fixed SECONDS (RSS, rc heap sampled 1/s)
 #
 # Every program checks its own results and exits nonzero on a mismatch; a
 # failed run makes this script fail (after writing the report).
@@ -26,12 +37,18 @@
 # Environment (all optional):
 #   REPEATS=5                  repetitions of every case
 #   CYCLE_NS="100000 1000000 3000000"   CYCLE_SHAPES="pairs ring"
-#   LIVE_NS="1000000 10000000" LIVE_BIG=10000000 LIVE_BIG_REPEATS=3
+#   LIVE_NS="1000000 10000000" LIVE_SHAPES="seq rand"
+#   LIVE_BIG=10000000 LIVE_BIG_REPEATS=3
 #                              (cases with N >= LIVE_BIG run LIVE_BIG_REPEATS times)
-#   LIVE_COLLECTS=3            timed full collections per live run (best one kept)
+#   LIVE_COLLECTS=3            timed full collections per live run (best and
+#                              median of them reported; the best is the figure)
 #   PAUSE_N=5000000 PAUSE_WINDOW=20000   BT_DEPTH=17   BT_PY_DEPTH=15
-#   BENCH_BENCHES="cycles live pauses bt"
-#   BENCH_QUICK=1              smoke run: 1 repetition, small sizes, report in
+#   INCR_N=10000000 INCR_STEP_US=500 INCR_TIME_STEP=1000000
+#   INCR_OBJ_STEPS="5000 20000" INCR_REPEATS=3
+#   STEADY_SECONDS=30 STEADY_REPEATS=3
+#   BENCH_BENCHES="cycles live pauses bt incr steady"
+#   BENCH_QUICK=1              smoke run: 1 repetition, small sizes (INCR_N
+#                              2e5, STEADY_SECONDS 3), report in
 #                              build-bench-gc/ unless BENCH_OUT is set
 #   BENCH_PERF=auto            auto: profile the recycle side of every missed
 #                              target once (perf record -e cpu-clock, only the
@@ -61,6 +78,10 @@ if [[ $QUICK == 1 ]]; then
     PAUSE_N=${PAUSE_N:-500000}
     BT_DEPTH=${BT_DEPTH:-12}
     BT_PY_DEPTH=${BT_PY_DEPTH:-10}
+    INCR_N=${INCR_N:-200000}
+    INCR_REPEATS=${INCR_REPEATS:-1}
+    STEADY_SECONDS=${STEADY_SECONDS:-3}
+    STEADY_REPEATS=${STEADY_REPEATS:-1}
 else
     REPEATS=${REPEATS:-5}
     CYCLE_NS=${CYCLE_NS:-"100000 1000000 3000000"}
@@ -68,13 +89,21 @@ else
     PAUSE_N=${PAUSE_N:-5000000}
     BT_DEPTH=${BT_DEPTH:-17}
     BT_PY_DEPTH=${BT_PY_DEPTH:-15}
+    INCR_N=${INCR_N:-10000000}
+    INCR_REPEATS=${INCR_REPEATS:-3}
+    STEADY_SECONDS=${STEADY_SECONDS:-30}
+    STEADY_REPEATS=${STEADY_REPEATS:-3}
 fi
 CYCLE_SHAPES=${CYCLE_SHAPES:-"pairs ring"}
+LIVE_SHAPES=${LIVE_SHAPES:-"seq rand"}
 LIVE_BIG=${LIVE_BIG:-10000000}
 LIVE_BIG_REPEATS=${LIVE_BIG_REPEATS:-3}
 LIVE_COLLECTS=${LIVE_COLLECTS:-3}
 PAUSE_WINDOW=${PAUSE_WINDOW:-20000}
-BENCHES=${BENCH_BENCHES:-"cycles live pauses bt"}
+INCR_STEP_US=${INCR_STEP_US:-500}
+INCR_TIME_STEP=${INCR_TIME_STEP:-1000000}
+INCR_OBJ_STEPS=${INCR_OBJ_STEPS:-"5000 20000"}
+BENCHES=${BENCH_BENCHES:-"cycles live pauses bt incr steady"}
 PERF_MODE=${BENCH_PERF:-auto}
 BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench-gc}
 [[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
@@ -154,6 +183,7 @@ meta repeats "$REPEATS"
 meta cycle_ns "$CYCLE_NS"
 meta cycle_shapes "$CYCLE_SHAPES"
 meta live_ns "$LIVE_NS"
+meta live_shapes "$LIVE_SHAPES"
 meta live_big "$LIVE_BIG"
 meta live_big_repeats "$LIVE_BIG_REPEATS"
 meta live_collects "$LIVE_COLLECTS"
@@ -161,6 +191,13 @@ meta pause_n "$PAUSE_N"
 meta pause_window "$PAUSE_WINDOW"
 meta bt_depth "$BT_DEPTH"
 meta bt_py_depth "$BT_PY_DEPTH"
+meta incr_n "$INCR_N"
+meta incr_step_us "$INCR_STEP_US"
+meta incr_time_step "$INCR_TIME_STEP"
+meta incr_obj_steps "$INCR_OBJ_STEPS"
+meta incr_repeats "$INCR_REPEATS"
+meta steady_seconds "$STEADY_SECONDS"
+meta steady_repeats "$STEADY_REPEATS"
 meta benches "$BENCHES"
 
 # ---------------------------------------------------------------------------
@@ -172,16 +209,23 @@ cmd_for() {   # bench case impl -> command words
     case $b:$i in
     cycles:recycle) echo "$G cycles ${c%:*} ${c#*:}" ;;
     cycles:cpython) echo "$PY $HERE/cycles.py ${c%:*} ${c#*:}" ;;
-    live:recycle)   echo "$G live $c $LIVE_COLLECTS" ;;
-    live:cpython)   echo "$PY $HERE/live.py $c $LIVE_COLLECTS" ;;
-    live:boehm)     echo "$BIN/boehm_live $c $LIVE_COLLECTS 1" ;;
-    live:boehm2)    echo "$BIN/boehm_live $c $LIVE_COLLECTS 2" ;;
+    live:recycle)   echo "$G live ${c%:*} ${c#*:} $LIVE_COLLECTS" ;;
+    live:cpython)   echo "$PY $HERE/live.py ${c%:*} ${c#*:} $LIVE_COLLECTS" ;;
+    live:boehm)     echo "$BIN/boehm_live ${c%:*} ${c#*:} $LIVE_COLLECTS 1" ;;
+    live:boehm2)    echo "$BIN/boehm_live ${c%:*} ${c#*:} $LIVE_COLLECTS 2" ;;
     pauses:recycle) echo "$G pauses $PAUSE_N $PAUSE_WINDOW" ;;
     pauses:cpython) echo "$PY $HERE/pauses.py $PAUSE_N $PAUSE_WINDOW" ;;
     bt:on)          echo "$G bt on $BT_DEPTH" ;;
     bt:off)         echo "$G bt off $BT_DEPTH" ;;
     bt:py-on)       echo "$PY $HERE/bt.py on $BT_PY_DEPTH" ;;
     bt:py-off)      echo "$PY $HERE/bt.py off $BT_PY_DEPTH" ;;
+    incr:recycle)
+        case $c in
+        stw)  echo "$G incr $INCR_N 0" ;;
+        time) echo "$G incr $INCR_N $INCR_TIME_STEP $INCR_STEP_US" ;;
+        obj*) echo "$G incr $INCR_N ${c#obj}" ;;
+        esac ;;
+    steady:recycle) echo "$G steady $c $STEADY_SECONDS" ;;
     *) die "no command for $b/$i" ;;
     esac
 }
@@ -189,7 +233,9 @@ cases_for() {
     local b=$1 s n
     case $b in
     cycles) for s in $CYCLE_SHAPES; do for n in $CYCLE_NS; do echo "$s:$n"; done; done ;;
-    live) for n in $LIVE_NS; do echo "$n"; done ;;
+    live) for s in $LIVE_SHAPES; do for n in $LIVE_NS; do echo "$s:$n"; done; done ;;
+    incr) echo stw; echo time; for n in $INCR_OBJ_STEPS; do echo "obj$n"; done ;;
+    steady) echo adaptive; echo fixed ;;
     *) echo "-" ;;
     esac
 }
@@ -199,6 +245,7 @@ impls_for() {
     live) echo "recycle cpython boehm boehm2" ;;
     pauses) echo "recycle cpython" ;;
     bt) echo "on off py-on py-off" ;;
+    incr|steady) echo "recycle" ;;
     esac
 }
 
@@ -223,7 +270,7 @@ run_one() {  # rep bench case impl
     line=$(grep '^@ ' "$out" | tail -n1 || true)
     [[ -n $line ]] || { warn "no result line: $b $c $i (rep $r)"; FAILED=$((FAILED + 1)); return 0; }
     echo "rep=$r case=$c $line" >>"$RESULTS"
-    log "rep $r/$REPEATS $b $c $i: $(tr ' ' '\n' <<<"$line" | grep -E '^(ns_per_obj|g0_max_us|g0_med_us|time_s)=' | paste -sd' ' - || true)"
+    log "rep $r/$REPEATS $b $c $i: $(tr ' ' '\n' <<<"$line" | grep -E '^(ns_per_obj|g0_max_us|g0_med_us|time_s|peak_rss_kb|pause_max_us|pause_med_us|steps|rss_kb_max_h[12]|heap_kb_max_h[12])=' | paste -sd' ' - || true)"
 }
 
 rm -f "$BIN/failed.txt"
@@ -231,7 +278,9 @@ log "python $PY; $REPEATS repetitions; benches: $BENCHES"
 for ((r = 1; r <= REPEATS; r++)); do
     for b in $BENCHES; do
         for c in $(cases_for "$b"); do
-            if [[ $b == live && $c -ge $LIVE_BIG && $r -gt $LIVE_BIG_REPEATS ]]; then continue; fi
+            if [[ $b == live && ${c#*:} -ge $LIVE_BIG && $r -gt $LIVE_BIG_REPEATS ]]; then continue; fi
+            if [[ $b == incr && $r -gt $INCR_REPEATS ]]; then continue; fi
+            if [[ $b == steady && $r -gt $STEADY_REPEATS ]]; then continue; fi
             read -r -a impls <<<"$(impls_for "$b")"
             n=${#impls[@]}
             for ((k = 0; k < n; k++)); do
@@ -273,28 +322,13 @@ if [[ $PERF_MODE != 0 ]] && command -v perf >/dev/null; then
         read -r -a cmd <<<"$(cmd_for "$b" "$c" "$i")"
         # The pause profile toggles perf at every generation-0 collection:
         # user space only, or the toggling itself (fifo I/O) shows up.
-        ev=cpu-clock; [[ $b == pauses ]] && ev=cpu-clock:u
+        ev=cpu-clock; [[ $b == pauses || $b == incr ]] && ev=cpu-clock:u
         perf_one "$id" "$ev" "${cmd[@]}"
     done < <("$PY" "$HERE/report.py" --profile-list "$PERF_MODE" "$BIN")
 fi
 
 # ---------------------------------------------------------------------------
-# 6. The bounded-pause mode (section 5 of the report)
-# ---------------------------------------------------------------------------
-INCR_N=${INCR_N:-10000000}; INCR_STEP=${INCR_STEP:-20000}; INCR_REPEATS=${INCR_REPEATS:-3}
-if [[ $QUICK == 1 ]]; then INCR_N=200000; INCR_STEP=2000; INCR_REPEATS=1; fi
-: > "$BIN/incr.txt"
-for ((r = 1; r <= INCR_REPEATS; r++)); do
-    for st in 0 "$INCR_STEP"; do
-        "$BIN/gcbench" incr "$INCR_N" "$st" | grep '^@' | sed "s/^@/@ step_arg=$st/" >> "$BIN/incr.txt" \
-            || { warn "gcbench incr $INCR_N $st failed"; FAILED=$((FAILED + 1)); }
-    done
-done
-meta incr_n "$INCR_N"
-meta incr_step "$INCR_STEP"
-meta incr_repeats "$INCR_REPEATS"
-# ---------------------------------------------------------------------------
-# 7. Report
+# 6. Report
 # ---------------------------------------------------------------------------
 meta elapsed_s "$(($(date +%s) - START_TS))"
 "$PY" "$HERE/report.py" --write "$BIN" "$OUT" || die "report.py failed"
