@@ -446,8 +446,13 @@ def write(bin_dir, out_path):
         w('')
         w('N objects in cycles that nothing else references, built with the collector disabled; '
           'the time of one `rc_gc_collect(rt, 2)` / `gc.collect()` (which finds, clears and frees '
-          'them all) divided by N. `pairs`: N/2 2-cycles (a.other = b, b.other = a); `ring`: one '
-          'cycle through all N objects.')
+          'them all) divided by N. The objects: recycle `qnode`, a user type with four reference slots '
+          '(`next`, `prev`, `value`, `extra`), a `long id` payload, `traverse`, `clear` and '
+          '`destroy`; `next` and `prev` make the cycle, `value` points to one int shared by all, '
+          '`extra` is NULL. CPython: a class with `__slots__ = (\'next\', \'prev\', \'value\', '
+          '\'extra\')`, the same links. `pairs`: N/2 2-cycles (a.next = a.prev = b, b.next = b.prev '
+          '= a); `ring`: one doubly linked ring through all N objects. Checks: the collection finds '
+          'N, the shared int is back to one reference, nothing is left.')
         w('')
         w('| shape | N | recycle ns/object | CPython ns/object | CPython / recycle (median) | (min times) | target | result |')
         w('|---|---|---|---|---|---|---|---|')
@@ -570,11 +575,13 @@ def write(bin_dir, out_path):
         w('## 4. binary-trees with GC nodes: collector on vs off')
         w('')
         w(f'The Benchmarks Game\'s binary-trees (depth {meta.get("bt_depth", "?")}) with nodes of a '
-          f'user type with `RC_TYPE_GC`, `traverse` and `clear` (so every node is tracked and the '
+          f'user type (`tnode`: two child slots, an `int` payload, `RC_TYPE_GC`, `traverse`, `clear` '
+          f'and `destroy`) (so every node is tracked and the '
           f'automatic collections see them), in one program run with the collector enabled and '
           f'with `rc_gc_disable` right after the runtime is created. Wall time of the whole workload, '
-          f'runtime creation and teardown included. The checks are the Benchmarks Game\'s node '
-          f'counts; no object may be left, and the collector must free nothing (the program has no '
+          f'runtime creation and teardown included; peak RSS is the process\'s VmHWM '
+          f'(/proc/self/status) at the end. The checks are the Benchmarks Game\'s node '
+          f'counts and every node\'s payload (its depth); no object may be left, and the collector must free nothing (the program has no '
           f'cycles).')
         w('')
         w('| collector | time s | peak RSS MiB (VmHWM) | collections gen 0 / 1 / 2 | time in collections s, gen 0 / 1 / 2 (sum) |')
@@ -662,7 +669,8 @@ def write(bin_dir, out_path):
           f'runs automatically: `adaptive` is the default policy (adaptive young threshold on), '
           f'`fixed` is `rc_gc_set_adaptive(rt, 0)` (threshold 700). Every second: RSS (VmRSS), the '
           f'rc heap\'s bytes in use (`rc_heap_stats_get`) and the object count '
-          f'(`rc_runtime_object_count`). Checks: at the end one full collection; the collector freed '
+          f'(`rc_runtime_object_count`); the loop runs as fast as it can, so the rate of garbage '
+          f'is steady. Growth over the 2nd half: its last sample minus its first. Checks: at the end one full collection; the collector freed '
           f'exactly the 2-cycles made, the object count is the live data\'s. '
           f'**Criterion "memory stays flat"**: in every run, the largest sample of the second half '
           f'of the run is at most {TARGET_FLAT:g}x the largest sample of the first half, for RSS '
@@ -673,12 +681,12 @@ def write(bin_dir, out_path):
         for r in steady:
             head = (f"| {r['mode']} | {fmt(r['iters'].med, 0)} ({fmt(r['ns_per_iter'].med)}) "
                     f"| {fmt(r['gc0'].med, 0)} / {fmt(r['gc1'].med, 0)} / {fmt(r['gc2'].med, 0)} ")
-            for ser, name, div in (('rss_kb', 'RSS MiB', 1024), ('heap_kb', 'rc heap MiB', 1024),
-                                   ('objects', 'objects', 1)):
+            for ser, name, div, dg in (('rss_kb', 'RSS MiB', 1024, 2), ('heap_kb', 'rc heap MiB', 1024, 2),
+                                       ('objects', 'objects', 1, 0)):
                 g = lambda k: None if r[f'{ser}_{k}'].med is None else r[f'{ser}_{k}'].med / div
                 fl = r['flat'].get(ser)
-                w(f"{head}| {name} | {fmt(g('first'))} | {fmt(g('last'))} | {fmt(g('max'))} "
-                  f"| {fmt(g('max_h1'))} | {fmt(g('max_h2'))} | {fmt(g('h2_growth'))} "
+                w(f"{head}| {name} | {fmt(g('first'), dg)} | {fmt(g('last'), dg)} | {fmt(g('max'), dg)} "
+                  f"| {fmt(g('max_h1'), dg)} | {fmt(g('max_h2'), dg)} | {fmt(g('h2_growth'), dg)} "
                   f"| {fmt(fl.max, 3) if fl else '-'} |")
                 head = '| | | '
         w('')
@@ -699,7 +707,7 @@ def write(bin_dir, out_path):
         w('Each profile is one extra, untimed run of the recycle program under `perf record -e '
           'cpu-clock -F 10000`, with the events enabled only around what the benchmark measures '
           '(gcbench toggles them through perf\'s control fifo: the timed collections; in the '
-          'pause benchmark the generation-0 collections, user space only (`cpu-clock:u`, else the '
+          'pause benchmark the generation-0 collections and in the incremental one every step, user space only (`cpu-clock:u`, else the '
           'toggling itself shows up); for binary-trees the whole workload). '
           'Self time per symbol (`perf report --no-children --sort sym`), symbols above 0.5%. '
           'Static helpers of src/gc/collect.c inlined into their callers are shown under the '
