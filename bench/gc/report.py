@@ -691,6 +691,20 @@ def write(bin_dir, out_path):
                 head = '| | | '
         w('')
         for r in steady:
+            path = os.path.join(bin_dir, 'outputs', f"steady.{r['mode']}.recycle.1.txt")
+            if not os.path.exists(path):
+                continue
+            ser = {'rss_kb': [], 'heap_kb': []}
+            with open(path) as f:
+                for line in f:
+                    if line.startswith('# sample'):
+                        d = dict(t.split('=', 1) for t in line.split() if '=' in t)
+                        for k in ser:
+                            ser[k].append(fmt(int(d[k]) / 1024, 2))
+            w(f"- the samples of the first {r['mode']} run, one a second, MiB: RSS "
+              f"{' '.join(ser['rss_kb'])}; rc heap {' '.join(ser['heap_kb'])}")
+        w('')
+        for r in steady:
             fl = r['flat']
             w(f"- {verdict(r['ok'])} steady, {r['mode']}: 2nd/1st half max RSS {fmt(fl['rss_kb'].max, 3)}, "
               f"rc heap {fmt(fl['heap_kb'].max, 3)} (worst run), target <= {TARGET_FLAT:g}")
