@@ -88,6 +88,7 @@ static void on_teardown(rc_runtime *rt) {
         return;
     rc_free(st->callbacks);
     rc_free(st->deferred);
+    rci_htable_free(&st->touched);
     rcg_objgraph_free(st);
     rc_free(st);
     rt->gc_state = NULL;
@@ -103,8 +104,11 @@ int rcg_attach(rc_runtime *rt) {
     rt->gc_final = on_final;
     rt->gc_teardown = on_teardown;
     rt->gc_barrier = rcg_on_barrier;
+    rt->gc_doomed = rcg_is_doomed;
     rco_gc_list_init(&st->set);
     rco_gc_list_init(&st->unreachable);
+    rco_gc_list_init(&st->rescued);
+    rci_htable_init(&st->touched);
     /* The adaptive young threshold is the default policy; thresholds given
      * in the runtime's configuration are the caller's numbers, used as
      * given (as after rc_gc_set_threshold). */

@@ -20,6 +20,7 @@
 #error "internal header: define RC_BUILD_CORE only inside recycle and its white-box tests"
 #endif
 
+#include "heap/htable.h"
 #include "object/object.h"
 #include "recycle/gc.h"
 
@@ -31,7 +32,9 @@ typedef struct rcg_callback {
 /* Phases of an incremental (bounded-pause) full collection; see
  * incremental.c. */
 typedef enum rcg_phase {
-    RCG_IDLE = 0, RCG_UPDATE, RCG_SUBTRACT, RCG_MOVE, RCG_SWEEP
+    RCG_IDLE = 0, RCG_UPDATE, RCG_SUBTRACT, RCG_MOVE,
+    RCG_DEFERRED, RCG_WEAKREFS, RCG_CALLBACKS, RCG_FINALIZE, RCG_RECOUNT, RCG_CLEAR, RCG_LEFTOVER,
+    RCG_SWEEP
 } rcg_phase;
 
 typedef struct rcg_state {
@@ -50,11 +53,18 @@ typedef struct rcg_state {
     unsigned inc_step_us;            /* and microseconds per step (0: no bound) */
     rcg_phase phase;
     rco_gc set;                      /* the objects being collected */
-    rco_gc unreachable;              /* MOVE: tentatively unreachable */
+    rco_gc unreachable;              /* MOVE: tentatively unreachable; then G, the garbage */
     rco_gc *move_prev;               /* MOVE: last object kept in set */
     size_t set_count;
     rc_obj **deferred;               /* objects whose count reached zero meanwhile */
-    size_t ndeferred, capdeferred;
+    size_t ndeferred, capdeferred, deferred_done;
+    rco_gc rescued;                  /* left G, not yet traversed */
+    rco_gc *gcur;                    /* the garbage phases' cursor in G */
+    rco_weakref_chain pending;       /* weak reference callbacks to run */
+    size_t g_found, g_rescued, g_uncollectable;
+    bool has_finalizers;             /* G has an object whose finalizer has not run */
+    bool internal;                   /* the collector's own count changes on G */
+    rci_htable touched;              /* G objects user code changed: object -> count left */
     uint64_t inc_t0;
     size_t inc_steps;
     /* The adaptive young threshold (rc_gc_set_adaptive): while on,
@@ -91,6 +101,7 @@ void rcg_inc_start(rc_runtime *rt);               /* START callbacks, fix the se
 void rcg_inc_step(rc_runtime *rt);                /* one bounded step */
 void rcg_inc_complete(rc_runtime *rt);            /* run the steps to the end */
 bool rcg_on_barrier(rc_runtime *rt, rc_obj *o, bool zero);   /* rt->gc_barrier */
+bool rcg_is_doomed(rc_runtime *rt, const rc_obj *o);          /* rt->gc_doomed */
 
 /* api.c */
 int rcg_attach(rc_runtime *rt);                   /* install state and hooks */
