@@ -80,8 +80,9 @@ RC_API rc_obj *rc_gc_garbage(rc_runtime *rt);                       /* borrowed 
 /* Bounded-pause mode. With step_objects > 0, a full collection that the
  * allocation trigger starts runs incrementally: one step, handling at most
  * step_objects objects, at each later trigger (instead of a young
- * collection), so that no single pause grows with the heap. The last step
- * does work in proportion to the garbage found, not to the heap. 0 (the
+ * collection), so that no single pause grows with the heap nor with the
+ * garbage: weak references, callbacks, finalizers and clear run in steps
+ * too. 0 (the
  * default) turns the mode off and finishes a collection in progress.
  * rc_gc_collect and the introspection functions finish a pending
  * incremental collection first. See docs/gc.md. */
