@@ -250,6 +250,87 @@ static void move_unreachable(rco_gc *young, rco_gc *unreachable, rcg_unreachable
     rcg_close_unreachable(unreachable, info);
 }
 
+/* ---- step 3 of a stop-the-world collection ----
+ *
+ * The same scan with another marking of the tentatively unreachable: instead
+ * of flags in their links, such an object carries RCO_F_BARRIER in its
+ * header, which no other object has while no incremental collection is in
+ * progress (a stop-the-world collection runs only then). Both lists then
+ * keep plain links throughout, and the unreachable one is a normal list as
+ * soon as the scan ends: no pass over it to clear flags, and the scan counts
+ * it and notes what needs user code as it goes. The mark stays on until the
+ * object's first refcount change, which clears it in the slow path while
+ * rt->gc_barrier is NULL (see stw_delete), or until stw_unmark. */
+typedef struct stw_scan {
+    rco_gc *young;
+    size_t count;           /* objects on the unreachable list */
+    size_t needy;           /* of which need user code (weak references, a finalizer to run) */
+} stw_scan;
+
+static inline bool needs_user_code(const rc_obj *o) {
+    return (o->rc_head_ & RCO_F_WEAKREFS) || (o->rc_type_->finalize && !(o->rc_head_ & RCO_F_FINALIZED));
+}
+
+/* visit_reachable_at for this marking: a marked object goes back from the
+ * unreachable list to the end of young, as a root the scan will reach. The
+ * mark is tested first because the links of a marked object are plain. */
+static inline int stw_reach(stw_scan *s, rco_gc *g) {
+    if (!g)
+        return 0;
+    rc_obj *o = rco_from_gc(g);
+    if (o->rc_head_ & RCO_F_BARRIER) {
+        rco_gc *prev = g->gc_prev, *next = g->gc_next;
+        prev->gc_next = next;
+        next->gc_prev = prev;
+        o->rc_head_ &= ~RCO_F_BARRIER;
+        s->count--;
+        s->needy -= needs_user_code(o);
+        rco_gc *young = s->young, *last = young->gc_prev;
+        last->gc_next = g;
+        g->gc_next = young;
+        young->gc_prev = g;
+        rcg_set_refs(g, 1);
+    } else if (rcg_is_collecting(g) && rcg_get_refs(g) == 0) {
+        rcg_set_refs(g, 1);
+    }
+    return 0;
+}
+
+static int visit_stw(rc_obj *child, void *arg) {
+    return stw_reach(arg, as_tracked(child));
+}
+
+static int visit_stw_whole(rc_obj *child, void *arg) {
+    return stw_reach(arg, as_tracked_cold(child));
+}
+
+static void stw_move_unreachable(stw_scan *s, rco_gc *unreachable, rc_visitfn visit) {
+    rco_gc *young = s->young, *prev = young;
+    for (rco_gc *g = young->gc_next; g != young; g = prev->gc_next) {
+        __builtin_prefetch(g->gc_next);
+        rc_obj *o = rco_from_gc(g);
+        if (rcg_has_outside_refs(g)) {
+            if (o->rc_type_->traverse)
+                o->rc_type_->traverse(o, visit, s);
+            g->gc_prev = prev;                 /* a pointer again; flags cleared */
+            prev = g;
+        } else {
+            prev->gc_next = g->gc_next;
+            rco_gc_list_append(unreachable, g);
+            o->rc_head_ |= RCO_F_BARRIER;
+            s->count++;
+            s->needy += needs_user_code(o);
+        }
+    }
+    young->gc_prev = prev;
+}
+
+/* Take the mark off every object of list (before user code can see them). */
+static void stw_unmark(rco_gc *list) {
+    for (rco_gc *g = list->gc_next; g != list; g = g->gc_next)
+        rco_from_gc(g)->rc_head_ &= ~RCO_F_BARRIER;
+}
+
 /* A tuple can only be part of a cycle through an item that is a tracked
  * container; tuples are immutable, so one whose items are all atoms (or
  * untracked) never can, and stops costing collection time (CPython does the
@@ -269,6 +350,25 @@ static void untrack_atomic_tuples(rco_gc *list) {
         if (atomic)
             rco_untrack(o);
     }
+}
+
+/* Steps 1-3 of a stop-the-world collection with the marking above: returns
+ * the number of objects young had; *info describes unreachable, whose
+ * objects carry the mark. whole: as for deduce_unreachable. */
+static size_t stw_deduce_unreachable(rco_gc *young, rco_gc *unreachable, rcg_unreachable_info *info,
+                                     bool whole) {
+    size_t n;
+    if (whole) {
+        n = update_subtract_whole(young);
+    } else {
+        n = update_refs(young);
+        subtract_refs(young);
+    }
+    stw_scan s = { young, 0, 0 };
+    stw_move_unreachable(&s, unreachable, whole ? visit_stw_whole : visit_stw);
+    info->count = s.count;
+    info->needs_user_code = s.needy != 0;
+    return n;
 }
 
 /* Returns the number of objects young had; *info describes unreachable.
@@ -352,8 +452,10 @@ void rcg_debug_print(rc_runtime *rt, const char *what, rc_obj *o) {
     fprintf(out, "gc: %s <%s %p> %s\n", what, rc_type_name(o), (void *)o, buf);
 }
 
-/* Break the cycles; returns how many objects were uncollectable. */
-static size_t delete_garbage(rc_runtime *rt, rco_gc *collectable, rco_gc *old) {
+/* Break the cycles; returns how many objects were uncollectable. unmark:
+ * the objects may still carry the mark of stw_move_unreachable, which a
+ * survivor loses before it goes to old. */
+static size_t delete_garbage(rc_runtime *rt, rco_gc *collectable, rco_gc *old, bool unmark) {
     rcg_state *st = rcg(rt);
     rco_gc survivors;
     rco_gc_list_init(&survivors);
@@ -369,6 +471,8 @@ static size_t delete_garbage(rc_runtime *rt, rco_gc *collectable, rco_gc *old) {
         }
         if (collectable->gc_next == g) {
             /* still alive: it may die when another member is cleared */
+            if (unmark)
+                o->rc_head_ &= ~RCO_F_BARRIER;
             rco_gc_list_remove(g);
             rco_gc_list_append(&survivors, g);
         }
@@ -416,9 +520,41 @@ void rcg_process_garbage(rc_runtime *rt, rco_gc *unreachable, size_t found, bool
         keep_as_garbage(rt, &final, old);
         *collected = garbage;
     } else {
-        *uncollectable = delete_garbage(rt, &final, old);
+        *uncollectable = delete_garbage(rt, &final, old, false);
         *collected = garbage - *uncollectable;
     }
+}
+
+/* Steps 4-8 of a stop-the-world collection, after stw_deduce_unreachable:
+ * rcg_process_garbage, except in the common case (no user code to run
+ * before clear, no SAVEALL, no COLLECTABLE report), where the objects keep
+ * their mark into delete_garbage. rt->gc_barrier is NULL meanwhile, so the
+ * first refcount change of a marked object takes the mark off (object.c's
+ * slow paths) and the marked objects need no pass of their own; a survivor
+ * loses it in delete_garbage. Nothing else carries BARRIER then: no
+ * incremental collection is in progress, and user code that runs inside
+ * (finalizers of other objects freed by a clear) cannot start one while
+ * rt->gc_collecting is set. */
+static void stw_process_garbage(rc_runtime *rt, rco_gc *unreachable, const rcg_unreachable_info *ui,
+                                rco_gc *old, size_t *collected, size_t *uncollectable) {
+    rcg_state *st = rcg(rt);
+    *collected = *uncollectable = 0;
+    if (ui->count == 0)
+        return;
+    if (ui->needs_user_code || (st->debug & (RC_GC_DEBUG_SAVEALL | RC_GC_DEBUG_COLLECTABLE))) {
+        stw_unmark(unreachable);
+        rcg_process_garbage(rt, unreachable, ui->count, ui->needs_user_code, old, collected,
+                            uncollectable);
+        return;
+    }
+    bool (*barrier)(rc_runtime *, rc_obj *, bool) = rt->gc_barrier;
+    rt->gc_barrier = NULL;
+    rco_gc final;
+    rco_gc_list_init(&final);
+    rco_gc_list_merge(unreachable, &final);
+    *uncollectable = delete_garbage(rt, &final, old, true);
+    *collected = ui->count - *uncollectable;
+    rt->gc_barrier = barrier;
 }
 
 /* ---- the start and the end of a collection ---- */
@@ -518,7 +654,12 @@ long rcg_collect(rc_runtime *rt, int generation) {
     /* generation 2 holds every tracked object once the younger ones are
      * merged in, unless some are frozen (on the permanent list) */
     bool whole = generation == 2 && rco_gc_list_empty(&rt->permanent);
-    size_t examined = deduce_unreachable(young, &unreachable, &ui, whole);
+    /* The header marking needs BARRIER free for it: always so, since every
+     * caller lets a pending incremental collection finish first; the flagged
+     * links remain the way should one be in progress. */
+    bool marked = rcg(rt)->phase == RCG_IDLE;
+    size_t examined = marked ? stw_deduce_unreachable(young, &unreachable, &ui, whole)
+                             : deduce_unreachable(young, &unreachable, &ui, whole);
 
     /* Tuples of atoms can never be in a cycle: stop tracking them the first
      * time they are seen (in generation 0) rather than on every collection. */
@@ -529,8 +670,11 @@ long rcg_collect(rc_runtime *rt, int generation) {
 
     rcg_outcome out = { .generation = generation, .survivors = examined - ui.count,
                         .found = ui.count, .t0 = t0 };
-    rcg_process_garbage(rt, &unreachable, ui.count, ui.needs_user_code, old, &out.collected,
-                        &out.uncollectable);
+    if (marked)
+        stw_process_garbage(rt, &unreachable, &ui, old, &out.collected, &out.uncollectable);
+    else
+        rcg_process_garbage(rt, &unreachable, ui.count, ui.needs_user_code, old, &out.collected,
+                            &out.uncollectable);
     rcg_end_collection(rt, &out);
     rco_error_restore(rt, &saved_err);
     rt->gc_collecting = false;
