@@ -404,7 +404,10 @@ static void inc_callbacks(rc_runtime *rt, step_budget *b) {
         if (!drain_rescued(rt, st, b) || budget_chunk(b) == 0)
             return;
         rc_obj *w = rco_weakrefs_pop(&st->pending);
-        rco_weakref_call(w);
+        /* Dropped by the program since it was detached, the weak reference
+         * is dead: no callback (as for one dead when detached). */
+        if (rco_refcount(w) > 1)
+            rco_weakref_call(w);
         st->internal = true;         /* the reference detach took */
         rco_decref(w);
         st->internal = false;

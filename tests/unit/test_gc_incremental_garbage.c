@@ -255,6 +255,44 @@ static void test_weak_references_in_steps(void **state) {
     rc_runtime_free(rt);
 }
 
+/* A weak reference the program drops once its target is found to be
+ * garbage, before the callbacks run, is dead: its callback never runs. */
+static void test_dropped_weak_reference_gets_no_callback(void **state) {
+    (void)state;
+    /* first[0] leads the garbage list: some budgets detach its weak
+     * reference in the step that ends the scan, the callback waiting for
+     * the next one */
+    int dropped_first = 0;
+    for (size_t step = 1; step <= 70; step++) {
+        reset();
+        g_cb_bad = g_cb_calls = 0;
+        rc_runtime *rt = new_rt(step);
+        pnode *first[8];
+        make_pairs(rt, &pnode_type, 0, 8, first);
+        rc_obj *ref = rc_weakref_new(rt, &first[0]->ob, weak_cb, NULL);
+        assert_non_null(ref);
+        int calls_at_drop = -1;
+        for (int more = rc_gc_collect_incremental(rt); more; more = rc_gc_step(rt)) {
+            if (ref && rc_weakref_get(ref) == NULL) {
+                calls_at_drop = g_cb_calls;     /* 1 when it ran within the same step */
+                rc_decref(ref);
+                ref = NULL;
+            }
+        }
+        if (ref) {                              /* all of it in the first step */
+            assert_int_equal(g_cb_calls, 1);
+            rc_decref(ref);
+            calls_at_drop = 1;
+        }
+        assert_int_equal(g_cb_calls, calls_at_drop);
+        dropped_first += calls_at_drop == 0;
+        for (int i = 0; i < 16; i++)
+            assert_int_equal(g_destroyed[i], 1);
+        rc_runtime_free(rt);
+    }
+    assert_true(dropped_first > 0);
+}
+
 /* The program takes a strong reference through a weak one while the scan
  * runs: that pair survives this collection and the next one frees it. */
 static void test_weak_reference_taken_during_the_scan(void **state) {
@@ -418,6 +456,7 @@ int main(void) {
         cmocka_unit_test(test_one_large_step_does_it_all),
         cmocka_unit_test(test_step_time_bounds_steps),
         cmocka_unit_test(test_weak_references_in_steps),
+        cmocka_unit_test(test_dropped_weak_reference_gets_no_callback),
         cmocka_unit_test(test_weak_reference_taken_during_the_scan),
         cmocka_unit_test(test_finalizers_in_steps),
         cmocka_unit_test(test_finalizers_touching_their_peer),
