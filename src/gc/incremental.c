@@ -27,8 +27,8 @@
  * exactly objects no path from the program reaches.
  *
  * Taking the garbage apart, in steps too. From then on the program cannot
- * reach G: rc_weakref_get answers NULL for its objects (rt->gc_doomed),
- * and nothing else leads into it. Only the user code the collector itself
+ * reach G: rc_weakref_get answers NULL for its objects (rt->gc_doomed)
+ * until their weak references are cleared, and nothing else leads into it. Only the user code the collector itself
  * runs (weak reference callbacks, finalizers) can reach G's objects, and
  * to make one reachable it changes its count. Such an object is TOUCHED:
  * it goes into st->touched, and once every finalizer has run, the RECOUNT
@@ -277,9 +277,15 @@ bool rcg_on_barrier(rc_runtime *rt, rc_obj *o, bool zero) {
     return true;
 }
 
+/* Only until G's weak references are all cleared: no user code has run
+ * yet, so nothing outside G reaches it. Later a finalizer may make part of
+ * G reachable again (decided by RECOUNT), and a weak reference the program
+ * makes to such an object must give it; the ones made before are cleared by
+ * then. */
 bool rcg_is_doomed(rc_runtime *rt, const rc_obj *o) {
     rcg_state *st = rcg(rt);
-    return garbage_phase(st->phase) && (o->rc_head_ & RCO_F_TRACKED) && in_garbage(rco_gc_of(o));
+    return (st->phase == RCG_DEFERRED || st->phase == RCG_WEAKREFS) &&
+           (o->rc_head_ & RCO_F_TRACKED) && in_garbage(rco_gc_of(o));
 }
 
 /* ---- finding the garbage ---- */
