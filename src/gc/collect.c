@@ -117,21 +117,61 @@ rco_gc *rcg_subtract_refs(rco_gc *list, rco_gc *from, size_t budget) {
  * its count on the spot, which needs no test of whether it belongs to the
  * collection. In a heap larger than the caches this saves a whole pass over
  * memory. Before it, no object has COLLECTING set (every collection ends
- * with plain links). */
-static int visit_decref_whole(rc_obj *child, void *arg) {
-    (void)arg;
-    rco_gc *g = as_tracked_cold(child);
-    if (!g)
-        return 0;
+ * with plain links).
+ *
+ * In such a heap a child is mostly a cache miss, and a visit that waits for
+ * it stalls the pass. Each child that is a container therefore goes into a
+ * ring of RCG_RING entries: it is prefetched on entry and worked on when the
+ * ring is full, RCG_RING visits later, so that several misses are in flight
+ * at once. The subtraction is indifferent to the order of its visits: the
+ * first of the scan and the visits to reach an object gives it its count,
+ * every visit then takes one off. */
+#define RCG_RING 16
+typedef struct rcg_ring {
+    rco_gc *slot[RCG_RING];
+    unsigned n;             /* entries (RCG_RING once full) */
+    unsigned next;          /* where the next entry goes; once full, the oldest entry */
+} rcg_ring;
+
+/* The child's handle from its pool's kind alone: a container, tracked or
+ * not (the header, which says which, is read when the ring gets to it). */
+static inline rco_gc *as_container(rc_obj *child) {
+    if (!child)
+        return NULL;
+    unsigned kind = (unsigned)rci_pheap_kind_at(child);
+    if (kind != RCO_KIND_GC && kind != RCO_KIND_GC_VAR)
+        return NULL;
+    return rco_gc_of(child);
+}
+
+static inline void decref_whole(rco_gc *g) {
+    if (!(rco_from_gc(g)->rc_head_ & RCO_F_TRACKED))
+        return;
     if (!rcg_is_collecting(g))
-        rcg_set_refs(g, rco_refcount(child));
+        rcg_set_refs(g, rco_refcount(rco_from_gc(g)));
     if (rcg_get_refs(g) > 0)
         rcg_dec_refs(g);
+}
+
+static int visit_decref_ring(rc_obj *child, void *arg) {
+    rco_gc *g = as_container(child);
+    if (!g)
+        return 0;
+    rcg_ring *r = arg;
+    __builtin_prefetch(g, 1);
+    __builtin_prefetch(child, 1);
+    if (r->n == RCG_RING)
+        decref_whole(r->slot[r->next]);
+    else
+        r->n++;
+    r->slot[r->next] = g;
+    r->next = (r->next + 1) % RCG_RING;
     return 0;
 }
 
 static size_t update_subtract_whole(rco_gc *list) {
     size_t n = 0;
+    rcg_ring ring = { .n = 0, .next = 0 };
     /* gc_next stays a pointer throughout; only gc_prev words change */
     for (rco_gc *g = list->gc_next; g != list; g = g->gc_next) {
         rc_obj *o = rco_from_gc(g);
@@ -139,9 +179,11 @@ static size_t update_subtract_whole(rco_gc *list) {
         if (!rcg_is_collecting(g))
             rcg_set_refs(g, rco_refcount(o));
         if (o->rc_type_->traverse)
-            o->rc_type_->traverse(o, visit_decref_whole, NULL);
+            o->rc_type_->traverse(o, visit_decref_ring, &ring);
         n++;
     }
+    for (unsigned i = 0; i < ring.n; i++)
+        decref_whole(ring.slot[i]);
     return n;
 }
 
