@@ -194,6 +194,8 @@ def eval_bt(runs):
     counts['rss_off'] = values(runs, 'peak_rss_kb', bench='bt', impl='recycle-gc-off')
     counts['py_rss_on'] = values(runs, 'peak_rss_kb', bench='bt', impl='cpython-slots-on')
     counts['py_rss_off'] = values(runs, 'peak_rss_kb', bench='bt', impl='cpython-slots-off')
+    counts['untracked'] = values(runs, 'time_s', bench='bt', impl='recycle-gc-untracked')
+    counts['rss_untracked'] = values(runs, 'peak_rss_kb', bench='bt', impl='recycle-gc-untracked')
     return on, off, r_med, r_min, ok, counts
 
 
@@ -592,6 +594,9 @@ def write(bin_dir, out_path):
         w(f"| enabled | {cell(on, 3)} | {cell(mib(counts['rss_on']))} | {fmt(counts[0].med, 0)} / {fmt(counts[1].med, 0)} / {fmt(counts[2].med, 0)} "
           f"| {' / '.join(fmt(x, 3) for x in gs)} ({fmt(tot, 3)}) |")
         w(f"| disabled (`rc_gc_disable`) | {cell(off, 3)} | {cell(mib(counts['rss_off']))} | 0 / 0 / 0 | - |")
+        if counts['untracked']:
+            w(f"| not a container (the node type without `RC_TYPE_GC`) | {cell(counts['untracked'], 3)} | "
+              f"{cell(mib(counts['rss_untracked']))} | - | - |")
         w('')
         w('The time in collections is measured in the same runs by a gc callback (START -> STOP, '
           'two clock reads per collection); medians over the runs.')
@@ -599,6 +604,11 @@ def write(bin_dir, out_path):
         w(f"- {verdict(ok)} binary-trees: enabled / disabled = {fmt(r_med)}x (min times {fmt(r_min)}x), "
           f"target <= {TARGET_BT:g}x")
         w(f"- peak RSS enabled / disabled: {fmt(ratio(counts['rss_on'].med, counts['rss_off'].med))}x (medians)")
+        if counts['untracked']:
+            w(f"- what tracking costs (a container linked into generation 0 at allocation and "
+              f"unlinked at death, 16 bytes of links): disabled / not a container = "
+              f"{fmt(ratio(off.med, counts['untracked'].med))}x in time, "
+              f"{fmt(ratio(counts['rss_off'].med, counts['rss_untracked'].med))}x in peak RSS (medians)")
         py_on, py_off = counts['py_on'], counts['py_off']
         if py_on and py_off:
             w(f"- for scale, CPython on the same workload with nodes that its collector tracks "

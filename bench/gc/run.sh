@@ -217,6 +217,7 @@ cmd_for() {   # bench case impl -> command words
     pauses:cpython) echo "$PY $HERE/pauses.py $PAUSE_N $PAUSE_WINDOW" ;;
     bt:on)          echo "$G bt on $BT_DEPTH" ;;
     bt:off)         echo "$G bt off $BT_DEPTH" ;;
+    bt:untracked)   echo "$G bt untracked $BT_DEPTH" ;;
     bt:py-on)       echo "$PY $HERE/bt.py on $BT_PY_DEPTH" ;;
     bt:py-off)      echo "$PY $HERE/bt.py off $BT_PY_DEPTH" ;;
     incr:recycle)
@@ -244,7 +245,7 @@ impls_for() {
     cycles) echo "recycle cpython" ;;
     live) echo "recycle cpython boehm boehm2" ;;
     pauses) echo "recycle cpython" ;;
-    bt) echo "on off py-on py-off" ;;
+    bt) echo "on off untracked py-on py-off" ;;
     incr|steady) echo "recycle" ;;
     esac
 }
