@@ -126,7 +126,7 @@ rco_gc *rcg_subtract_refs(rco_gc *list, rco_gc *from, size_t budget) {
  * at once. The subtraction is indifferent to the order of its visits: the
  * first of the scan and the visits to reach an object gives it its count,
  * every visit then takes one off. */
-#define RCG_RING 16
+#define RCG_RING 32
 typedef struct rcg_ring {
     rco_gc *slot[RCG_RING];
     unsigned n;             /* entries (RCG_RING once full) */
@@ -307,6 +307,7 @@ typedef struct stw_scan {
     rco_gc *young;
     size_t count;           /* objects on the unreachable list */
     size_t needy;           /* of which need user code (weak references, a finalizer to run) */
+    rcg_ring ring;          /* full collections: children not reached yet (see visit_stw_whole) */
 } stw_scan;
 
 static inline bool needs_user_code(const rc_obj *o) {
@@ -342,13 +343,52 @@ static int visit_stw(rc_obj *child, void *arg) {
     return stw_reach(arg, as_tracked(child));
 }
 
+static inline void stw_reach_container(stw_scan *s, rco_gc *g) {
+    if (rco_from_gc(g)->rc_head_ & RCO_F_TRACKED)
+        stw_reach(s, g);
+}
+
+/* A full collection reaches children through the ring, as its subtraction
+ * does (update_subtract_whole). The scan may then pass an object whose
+ * reach is still in the ring, and find it unreachable; the reach brings it
+ * back as any later one does. young->gc_prev is kept right meanwhile, and
+ * the scan ends only once the ring is empty. */
 static int visit_stw_whole(rc_obj *child, void *arg) {
-    return stw_reach(arg, as_tracked_cold(child));
+    rco_gc *g = as_container(child);
+    if (!g)
+        return 0;
+    stw_scan *s = arg;
+    rcg_ring *r = &s->ring;
+    __builtin_prefetch(g, 1);
+    __builtin_prefetch(child, 1);
+    if (r->n == RCG_RING)
+        stw_reach_container(s, r->slot[r->next]);
+    else
+        r->n++;
+    r->slot[r->next] = g;
+    r->next = (r->next + 1) % RCG_RING;
+    return 0;
+}
+
+/* Work on what the ring holds, oldest first (a reach adds nothing to it). */
+static void stw_drain(stw_scan *s) {
+    rcg_ring *r = &s->ring;
+    unsigned n = r->n, start = n == RCG_RING ? r->next : 0;
+    r->n = r->next = 0;
+    for (unsigned i = 0; i < n; i++)
+        stw_reach_container(s, r->slot[(start + i) % RCG_RING]);
 }
 
 static void stw_move_unreachable(stw_scan *s, rco_gc *unreachable, rc_visitfn visit) {
     rco_gc *young = s->young, *prev = young;
-    for (rco_gc *g = young->gc_next; g != young; g = prev->gc_next) {
+    for (;;) {
+        rco_gc *g = prev->gc_next;
+        if (g == young) {
+            if (s->ring.n == 0)
+                break;
+            stw_drain(s);               /* may append to young */
+            continue;
+        }
         __builtin_prefetch(g->gc_next);
         rc_obj *o = rco_from_gc(g);
         if (rcg_has_outside_refs(g)) {
@@ -358,6 +398,8 @@ static void stw_move_unreachable(stw_scan *s, rco_gc *unreachable, rc_visitfn vi
             prev = g;
         } else {
             prev->gc_next = g->gc_next;
+            if (prev->gc_next == young)
+                young->gc_prev = prev;         /* a reach still in the ring appends after it */
             rco_gc_list_append(unreachable, g);
             o->rc_head_ |= RCO_F_BARRIER;
             s->count++;
@@ -406,7 +448,7 @@ static size_t stw_deduce_unreachable(rco_gc *young, rco_gc *unreachable, rcg_unr
         n = update_refs(young);
         subtract_refs(young);
     }
-    stw_scan s = { young, 0, 0 };
+    stw_scan s = { .young = young };
     stw_move_unreachable(&s, unreachable, whole ? visit_stw_whole : visit_stw);
     info->count = s.count;
     info->needs_user_code = s.needy != 0;

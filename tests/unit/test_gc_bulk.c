@@ -132,6 +132,46 @@ static void test_found_then_reached(void **state) {
     }
 }
 
+/* A chain in allocation order held only at its head: in a full collection
+ * the scan reaches each node before the reach from its predecessor is
+ * applied (the prefetch ring delays it), so every node is found unreachable
+ * and brought back. A garbage cycle in the same collection goes. */
+static void test_chain_reached_late(void **state) {
+    (void)state;
+    enum { CHAIN = 50 };
+    rc_runtime *rt = new_rt();
+    size_t base = rc_runtime_object_count(rt);
+    gnode *node[CHAIN];
+    for (int i = 0; i < CHAIN; i++) {
+        node[i] = mk(rt, &node_type);
+        if (i > 0) {
+            node[i - 1]->slot[0] = &node[i]->ob;     /* takes the reference */
+            node[i - 1]->slot[1] = &node[i]->ob;     /* twice: two visits each */
+            rc_incref(&node[i]->ob);
+        }
+    }
+    gnode *a = mk(rt, &node_type), *b = mk(rt, &node_type);
+    link_(a, 0, b);
+    link_(b, 0, a);
+    rc_decref(&a->ob);
+    rc_decref(&b->ob);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(rc_gc_collect(rt, 2), round == 0 ? 2 : 0);
+        for (int i = 0; i < CHAIN; i++) {
+            assert_unmarked(node[i]);
+            assert_true(rc_gc_is_tracked(&node[i]->ob));
+            assert_int_equal(rc_refcount(&node[i]->ob), i == 0 ? 1 : 2);
+            assert_int_equal(g_destroyed[i], 0);
+        }
+    }
+    assert_int_equal(g_destroyed[CHAIN] + g_destroyed[CHAIN + 1], 2);
+    rc_decref(&node[0]->ob);
+    for (int i = 0; i < CHAIN; i++)
+        assert_int_equal(g_destroyed[i], 1);
+    assert_int_equal(rc_runtime_object_count(rt), base);
+    free_rt(rt);
+}
+
 /* A cycle without clear is uncollectable: it goes to rc_gc_garbage
  * unmarked, and the incremental mode can collect it later. */
 static void test_uncollectable(void **state) {
@@ -290,6 +330,7 @@ static void test_user_code_inside_then_incremental(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_found_then_reached),
+        cmocka_unit_test(test_chain_reached_late),
         cmocka_unit_test(test_uncollectable),
         cmocka_unit_test(test_uncollectable_unrecorded),
         cmocka_unit_test(test_saveall),
