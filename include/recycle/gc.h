@@ -50,11 +50,11 @@ RC_API void    rc_gc_get_threshold(const rc_runtime *rt, size_t t[3]);
 RC_API void    rc_gc_get_stats(const rc_runtime *rt, rc_gc_stats stats[3]);
 /* The adaptive young-generation threshold (the default policy): young
  * collections that find under 1% garbage double the allocations between
- * them, up to 64 times the configured threshold[0]; one that finds 10% or
+ * them, up to 256 times the configured threshold[0]; one that finds 10% or
  * more halves them, down to the configured one. So a program whose young
  * objects all survive (a tree built and held) pays for far fewer young
  * collections, and one that makes cyclic garbage keeps them frequent; the
- * young garbage waiting is bounded by 64 times threshold[0]. While on,
+ * young garbage waiting is bounded by 256 times threshold[0]. While on,
  * rc_gc_get_threshold still reports the configured threshold[0];
  * rc_gc_get_young_threshold gives where the policy has it now.
  * rc_gc_set_threshold, or thresholds given in rc_config, turn the policy

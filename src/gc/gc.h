@@ -86,7 +86,7 @@ static inline rcg_state *rcg(rc_runtime *rt) {
  * configured one, and the share of garbage below which a young collection
  * counts as having found nothing (1/RCG_ADAPT_SPARSE) and above which it
  * brings the threshold back down (1/RCG_ADAPT_RICH). */
-#define RCG_ADAPT_MAX 64
+#define RCG_ADAPT_MAX 256
 #define RCG_ADAPT_SPARSE 100
 #define RCG_ADAPT_RICH 10
 

@@ -222,7 +222,7 @@ static RCI_ALLOC_FRAME rc_obj *new_small(rc_runtime *rt, const rc_type *type) {
                 o->rc_type_ = type;
                 rt->live_objects++;
                 rco_track_new(rt, o);
-                if (rt->gen_count[0] > rt->threshold[0] && rt->gc_on_alloc)
+                if (rt->gen_count[0] > rt->threshold[0] && rt->gc_enabled && rt->gc_on_alloc)
                     rt->gc_on_alloc(rt);
                 return o;
             }
@@ -232,21 +232,38 @@ static RCI_ALLOC_FRAME rc_obj *new_small(rc_runtime *rt, const rc_type *type) {
 }
 
 RCI_ALLOC_FRAME rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
-    /* The fastest path, for the commonest objects: no RC_TYPE_GC, at most 64
-     * bytes, a free block in the size class's pool, no fault injection. */
+    /* The fastest paths, for the commonest objects: at most 64 bytes, a free
+     * block in the size class's pool, no fault injection; a container is
+     * linked into generation 0 here too. */
     size_t size;
-    if (rci_likely(rt && type && !(type->flags & RC_TYPE_GC) &&
-                   (size = type->size) - sizeof(rc_obj) <= 64 - sizeof(rc_obj) && type->name &&
-                   rt->fail_countdown < 0)) {
+    if (rci_likely(rt && type && (size = type->size) - sizeof(rc_obj) <= 64 - sizeof(rc_obj) &&
+                   type->name && rt->fail_countdown < 0)) {
         rci_heap *h = rt->heap;
         long unflushed;
-        rc_obj *o = rci_pheap_alloc_fast(h, size, RCO_KIND_PLAIN, &unflushed);
-        if (rci_likely(o != NULL)) {
-            zero_body(o, size);
-            o->rc_head_ = 1;
-            o->rc_type_ = type;
-            rt->live_objects++;
-            return rci_pheap_settle(h, o, unflushed);
+        if (!(type->flags & RC_TYPE_GC)) {
+            rc_obj *o = rci_pheap_alloc_fast(h, size, RCO_KIND_PLAIN, &unflushed);
+            if (rci_likely(o != NULL)) {
+                zero_body(o, size);
+                o->rc_head_ = 1;
+                o->rc_type_ = type;
+                rt->live_objects++;
+                return rci_pheap_settle(h, o, unflushed);
+            }
+        } else {
+            char *block = rci_pheap_alloc_fast(h, size + sizeof(rco_gc), RCO_KIND_GC, &unflushed);
+            if (rci_likely(block != NULL)) {
+                rci_pheap_settle(h, block, unflushed);
+                rc_obj *o = (rc_obj *)(void *)(block + sizeof(rco_gc));
+                zero_body(o, size);
+                o->rc_head_ = 1 | RCO_F_GC;
+                o->rc_type_ = type;
+                rt->live_objects++;
+                rco_track_new(rt, o);
+                if (rci_unlikely(rt->gen_count[0] > rt->threshold[0]) && rt->gc_enabled &&
+                    rt->gc_on_alloc)
+                    rt->gc_on_alloc(rt);
+                return o;
+            }
         }
     }
     return new_small(rt, type);
@@ -283,7 +300,7 @@ RCI_ALLOC_FRAME rc_obj *rc_new_var(rc_runtime *rt, const rc_type *type, size_t n
                 rt->live_objects++;
                 if (gc) {
                     rco_track_new(rt, o);
-                    if (rt->gen_count[0] > rt->threshold[0] && rt->gc_on_alloc)
+                    if (rt->gen_count[0] > rt->threshold[0] && rt->gc_enabled && rt->gc_on_alloc)
                         rt->gc_on_alloc(rt);
                 }
                 return o;
