@@ -14,7 +14,8 @@
  * baseline; valgrind and ASan watch the rest), and leave the runtime fully
  * usable: a second collection finds exactly what the first could not
  * record, and the same workload then succeeds. Run with and without
- * RC_GC_DEBUG_SAVEALL. */
+ * RC_GC_DEBUG_SAVEALL, stop-the-world and in the bounded-pause mode's
+ * smallest steps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,6 +41,7 @@ typedef struct gnode {
 
 static int g_destroyed[MAXID], g_finalized[MAXID], g_isfin[MAXID];
 static int g_next_id, g_wcb, g_fin_cycles, g_violations;
+static size_t g_inc_step;          /* 0: the workload collects stop-the-world */
 
 /* the workload's objects (borrowed pointers, plus the references noted) */
 static struct {
@@ -235,7 +237,20 @@ static int workload(rc_runtime *rt, int saveall) {
     /* the collection */
     rc_gc_get_stats(rt, W.before);
     rc_gc_set_debug(rt, saveall ? RC_GC_DEBUG_SAVEALL : 0);
-    W.found = rc_gc_collect(rt, 2);
+    if (g_inc_step) {
+        /* the bounded-pause mode: every phase, the garbage's included, in
+         * steps of g_inc_step objects */
+        rc_gc_set_incremental(rt, g_inc_step);
+        for (int more = rc_gc_collect_incremental(rt); more; more = rc_gc_step(rt)) {
+        }
+        rc_gc_set_incremental(rt, 0);
+        rc_gc_stats after[3];
+        rc_gc_get_stats(rt, after);
+        W.found = (long)(after[2].collected - W.before[2].collected +
+                         after[2].uncollectable - W.before[2].uncollectable);
+    } else {
+        W.found = rc_gc_collect(rt, 2);
+    }
     rc_gc_set_debug(rt, 0);
 
     /* introspection: may fail, cleanly */
@@ -456,6 +471,20 @@ static void test_sweep_saveall(void **state) {
     sweep(1);
 }
 
+static void test_sweep_incremental(void **state) {
+    (void)state;
+    g_inc_step = 1;
+    sweep(0);
+    g_inc_step = 0;
+}
+
+static void test_sweep_incremental_saveall(void **state) {
+    (void)state;
+    g_inc_step = 2;
+    sweep(1);
+    g_inc_step = 0;
+}
+
 /* The garbage list cannot grow: the uncollectable objects stay alive (in
  * the oldest generation) and are recorded by a later collection. */
 static void test_garbage_list_growth_fails(void **state) {
@@ -534,6 +563,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_sweep_saveall),
+        cmocka_unit_test(test_sweep_incremental),
+        cmocka_unit_test(test_sweep_incremental_saveall),
         cmocka_unit_test(test_garbage_list_growth_fails),
         cmocka_unit_test(test_automatic_collection_keeps_error_state),
     };
