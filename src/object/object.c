@@ -433,16 +433,19 @@ static void quarantine_put(rc_runtime *rt, rc_obj *o) {
 /* Give o's memory back. The quarantine has slots only in debug mode.
  * maybe_gc false: o is not a container, so its only possible prefix is
  * rco_var. */
-RCI_INLINE void release_memory(rc_runtime *rt, rc_obj *o, bool maybe_gc) {
+RCI_INLINE void release_block(rc_runtime *rt, rc_obj *o, void *block) {
     rt->live_objects--;
     if (rci_unlikely(rt->quarantine.cap != 0)) {
         quarantine_put(rt, o);
         return;
     }
-    void *block = maybe_gc ? rco_block_of(o)
-                           : (char *)o - ((o->rc_head_ & RCO_F_VAR) ? sizeof(rco_var) : 0);
     o->rc_head_ = RCO_F_FREED;    /* see the FREED bit in object.h */
     rci_pheap_free(rt->heap, block);
+}
+
+RCI_INLINE void release_memory(rc_runtime *rt, rc_obj *o, bool maybe_gc) {
+    release_block(rt, o, maybe_gc ? rco_block_of(o)
+                                  : (char *)o - ((o->rc_head_ & RCO_F_VAR) ? sizeof(rco_var) : 0));
 }
 
 /* An object brought back to life during its deallocation: a container
@@ -582,6 +585,22 @@ void rc_dealloc_(rc_obj *o) {
                 rt->dealloc_depth--;
             }
             release_memory(rt, o, false);
+            return;
+        }
+        if (rci_likely(!t->finalize && (o->rc_head_ & (RCO_F_WEAKREFS | RCO_F_VAR | RCO_F_GC)) == RCO_F_GC)) {
+            /* a container of a fixed-size type, nothing to run before
+             * destroy: destroy_and_release with its tests folded */
+            if (o->rc_head_ & RCO_F_TRACKED)
+                rco_untrack_in(rt, o);
+            if (rt->gen_count[0] > 0)
+                rt->gen_count[0]--;
+            void (*fn)(rc_obj *) = t->destroy ? t->destroy : t->clear;
+            if (fn) {
+                rt->dealloc_depth = depth + 1;
+                fn(o);
+                rt->dealloc_depth--;
+            }
+            release_block(rt, o, rco_gc_of(o));
             return;
         }
         rt->dealloc_depth = depth + 1;
