@@ -552,6 +552,7 @@ static size_t delete_garbage(rc_runtime *rt, rco_gc *collectable, rco_gc *old, b
             rco_incref(o);
             clear(o);
             rco_decref(o);      /* may free o, which unlinks it from the list */
+            rco_dealloc_drain(rt);   /* in a batch, what the clear set off */
         }
         if (collectable->gc_next == g) {
             /* still alive: it may die when another member is cleared */
@@ -636,7 +637,9 @@ static void stw_process_garbage(rc_runtime *rt, rco_gc *unreachable, const rcg_u
     rco_gc final;
     rco_gc_list_init(&final);
     rco_gc_list_merge(unreachable, &final);
+    int depth = rco_dealloc_batch_begin(rt);
     *uncollectable = delete_garbage(rt, &final, old, true);
+    rco_dealloc_batch_end(rt, depth);
     *collected = ui->count - *uncollectable;
     rt->gc_barrier = barrier;
 }

@@ -570,6 +570,26 @@ static RCI_NOINLINE void dealloc_outer(rc_runtime *rt, rc_obj *o, int depth) {
     rt->dealloc_depth = 0;
 }
 
+int rco_dealloc_batch_begin(rc_runtime *rt) {
+    int depth = rt->dealloc_depth;
+    if (depth == 0)
+        rt->dealloc_depth = 1;
+    return depth;
+}
+
+void rco_dealloc_drain(rc_runtime *rt) {
+    rc_obj *o;
+    while ((o = dequeue(rt)) != NULL)
+        dealloc_one(rt, o);
+}
+
+void rco_dealloc_batch_end(rc_runtime *rt, int depth) {
+    if (depth != 0)
+        return;
+    rco_dealloc_drain(rt);
+    rt->dealloc_depth = 0;
+}
+
 void rc_dealloc_(rc_obj *o) {
     rc_runtime *rt = rco_runtime(o);
     int depth = rt->dealloc_depth;

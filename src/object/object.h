@@ -336,6 +336,15 @@ void  rco_free(rc_runtime *rt, void *p);                  /* NULL allowed */
 /* The count reached zero (rc_dealloc_ is its exported name, for the public
  * inline rc_decref). */
 static inline void rco_dealloc(rc_obj *o) { rc_dealloc_(o); }
+/* Deallocations between these run as if nested in one (the direct path up
+ * to RCO_DEALLOC_DIRECT_DEPTH, then the queue, drained by _end): for a
+ * caller that frees many objects in a row from outside any deallocation
+ * (the collector's deletion of garbage). _begin returns what _end takes.
+ * Inside a batch, rco_dealloc_drain finishes what one operation set off
+ * (a queued object still holds its references until it runs). */
+int rco_dealloc_batch_begin(rc_runtime *rt);
+void rco_dealloc_batch_end(rc_runtime *rt, int depth);
+void rco_dealloc_drain(rc_runtime *rt);
 _Static_assert(RC_HEAD_COUNT_MASK_ == RCO_COUNT_MASK, "public count mask");
 _Static_assert((RCI_FREE_WORD_BITS & RCO_F_FREED) != 0, "a free heap block's first word reads as a freed header");
 _Static_assert(RC_HEAD_SLOW_BITS_ == (RCO_F_IMMORTAL | RCO_F_FREED | RCO_F_BARRIER | RCO_COUNT_GUARD),
