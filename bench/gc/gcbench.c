@@ -1128,7 +1128,7 @@ int main(int argc, char **argv) {
         return bench_steady(atof(argv[3]), argv[2]);
     fprintf(stderr,
             "usage: gcbench cycles pairs|ring N | live seq|rand N [COLLECTS] | pauses N [WINDOW] |\n"
-            "       bt on|off|adaptive DEPTH | incr N STEP [STEP_US] (STEP 0: stop-the-world) |\n"
+            "       bt on|off|adaptive|untracked DEPTH | incr N STEP [STEP_US] (STEP 0: stop-the-world) |\n"
             "       steady adaptive|fixed SECONDS\n");
     return 2;
 }

@@ -133,6 +133,22 @@ typedef struct rcg_ring {
     unsigned next;          /* where the next entry goes; once full, the oldest entry */
 } rcg_ring;
 
+/* Put g in the ring (prefetching it); returns the entry it pushes out,
+ * RCG_RING pushes old, which is due for its work now (NULL while the ring
+ * fills). */
+static inline rco_gc *ring_push(rcg_ring *r, rco_gc *g, rc_obj *child) {
+    __builtin_prefetch(g, 1);
+    __builtin_prefetch(child, 1);
+    rco_gc *out = NULL;
+    if (r->n == RCG_RING)
+        out = r->slot[r->next];
+    else
+        r->n++;
+    r->slot[r->next] = g;
+    r->next = (r->next + 1) % RCG_RING;
+    return out;
+}
+
 /* The child's handle from its pool's kind alone: a container, tracked or
  * not (the header, which says which, is read when the ring gets to it). */
 static inline rco_gc *as_container(rc_obj *child) {
@@ -157,15 +173,9 @@ static int visit_decref_ring(rc_obj *child, void *arg) {
     rco_gc *g = as_container(child);
     if (!g)
         return 0;
-    rcg_ring *r = arg;
-    __builtin_prefetch(g, 1);
-    __builtin_prefetch(child, 1);
-    if (r->n == RCG_RING)
-        decref_whole(r->slot[r->next]);
-    else
-        r->n++;
-    r->slot[r->next] = g;
-    r->next = (r->next + 1) % RCG_RING;
+    rco_gc *due = ring_push(arg, g, child);
+    if (due)
+        decref_whole(due);
     return 0;
 }
 
@@ -358,15 +368,9 @@ static int visit_stw_whole(rc_obj *child, void *arg) {
     if (!g)
         return 0;
     stw_scan *s = arg;
-    rcg_ring *r = &s->ring;
-    __builtin_prefetch(g, 1);
-    __builtin_prefetch(child, 1);
-    if (r->n == RCG_RING)
-        stw_reach_container(s, r->slot[r->next]);
-    else
-        r->n++;
-    r->slot[r->next] = g;
-    r->next = (r->next + 1) % RCG_RING;
+    rco_gc *due = ring_push(&s->ring, g, child);
+    if (due)
+        stw_reach_container(s, due);
     return 0;
 }
 

@@ -229,6 +229,18 @@ static bool drain_rescued(rc_runtime *rt, rcg_state *st, step_budget *b) {
     return true;
 }
 
+/* The walks of G's phases: the object at the cursor, the cursor moved past
+ * it first (whatever then happens to the object leaves the walk valid);
+ * NULL once the walk is over (st->gcur back at the head) or the step's
+ * budget is spent. */
+static rc_obj *garbage_next(rcg_state *st, step_budget *b) {
+    if (st->gcur == &st->unreachable || budget_chunk(b) == 0)
+        return NULL;
+    rco_gc *g = st->gcur;
+    st->gcur = rcg_next_ptr(g);
+    return rco_from_gc(g);
+}
+
 /* ---- the barrier ---- */
 
 bool rcg_on_barrier(rc_runtime *rt, rc_obj *o, bool zero) {
@@ -383,12 +395,8 @@ static void inc_free_deferred(rc_runtime *rt, step_budget *b) {
 
 static void inc_weakrefs(rc_runtime *rt, step_budget *b) {
     rcg_state *st = rcg(rt);
-    while (st->gcur != &st->unreachable) {
-        if (budget_chunk(b) == 0)
-            return;
-        rco_gc *g = st->gcur;
-        rc_obj *o = rco_from_gc(g);
-        st->gcur = rcg_next_ptr(g);
+    for (rc_obj *o; (o = garbage_next(st, b)) != NULL;) {
+        rco_gc *g = rco_gc_of(o);
         rcg_set_prev_word(g, rcg_prev_word(g) | RCG_DIRTY);    /* counted */
         st->g_found++;
         st->internal = true;
@@ -401,6 +409,8 @@ static void inc_weakrefs(rc_runtime *rt, step_budget *b) {
             st->has_finalizers = true;
         budget_spend(b, 1);
     }
+    if (st->gcur != &st->unreachable)
+        return;
     st->phase = RCG_CALLBACKS;
 }
 
@@ -425,12 +435,7 @@ static void inc_callbacks(rc_runtime *rt, step_budget *b) {
 
 static void inc_finalize(rc_runtime *rt, step_budget *b) {
     rcg_state *st = rcg(rt);
-    while (st->gcur != &st->unreachable) {
-        if (!drain_rescued(rt, st, b) || budget_chunk(b) == 0)
-            return;
-        rco_gc *g = st->gcur;
-        rc_obj *o = rco_from_gc(g);
-        st->gcur = rcg_next_ptr(g);
+    for (rc_obj *o; drain_rescued(rt, st, b) && (o = garbage_next(st, b)) != NULL;) {
         const rc_type *t = o->rc_type_;
         if (t->finalize && !(o->rc_head_ & RCO_F_FINALIZED)) {
             o->rc_head_ |= RCO_F_FINALIZED;
@@ -444,6 +449,8 @@ static void inc_finalize(rc_runtime *rt, step_budget *b) {
             budget_spend(b, 1);
         }
     }
+    if (st->gcur != &st->unreachable)
+        return;
     st->gcur = garbage_first(st);
     if (st->touched.count == 0) {
         st->phase = RCG_CLEAR;
@@ -473,16 +480,11 @@ static int visit_recount(rc_obj *child, void *arg) {
 
 static void inc_recount(rc_runtime *rt, step_budget *b) {
     rcg_state *st = rcg(rt);
-    while (st->gcur != &st->unreachable) {
-        if (budget_chunk(b) == 0)
-            return;
-        rco_gc *g = st->gcur;
-        rc_obj *o = rco_from_gc(g);
-        st->gcur = rcg_next_ptr(g);
+    for (rc_obj *o; (o = garbage_next(st, b)) != NULL; budget_spend(b, 1))
         if (o->rc_type_->traverse)
             o->rc_type_->traverse(o, visit_recount, &st->touched);
-        budget_spend(b, 1);
-    }
+    if (st->gcur != &st->unreachable)
+        return;
     /* References left come from outside G: rescue those objects (their
      * TOUCHED flag cleared first, so that leaving G does not change the
      * table being read). */
@@ -505,12 +507,7 @@ static void inc_clear(rc_runtime *rt, step_budget *b) {
         return;
     if (st->debug & RC_GC_DEBUG_SAVEALL)
         st->gcur = &st->unreachable;          /* nothing is cleared: LEFTOVER keeps it all */
-    while (st->gcur != &st->unreachable) {
-        if (budget_chunk(b) == 0)
-            return;
-        rco_gc *g = st->gcur;
-        rc_obj *o = rco_from_gc(g);
-        st->gcur = rcg_next_ptr(g);
+    for (rc_obj *o; (o = garbage_next(st, b)) != NULL;) {
         void (*clear)(rc_obj *) = o->rc_type_->clear;
         if (clear) {
             o->rc_head_ += 1;
@@ -523,6 +520,8 @@ static void inc_clear(rc_runtime *rt, step_budget *b) {
             budget_spend(b, 1);
         }
     }
+    if (st->gcur != &st->unreachable)
+        return;
     st->phase = RCG_LEFTOVER;
 }
 
