@@ -440,18 +440,23 @@ static void untrack_atomic_tuples(rco_gc *list) {
     }
 }
 
+/* Steps 1 and 2 over young; returns its number of objects. whole: young
+ * holds every tracked object of the runtime (one pass, see
+ * update_subtract_whole). */
+static size_t update_subtract(rco_gc *young, bool whole) {
+    if (whole)
+        return update_subtract_whole(young);
+    size_t n = update_refs(young);
+    subtract_refs(young);
+    return n;
+}
+
 /* Steps 1-3 of a stop-the-world collection with the marking above: returns
  * the number of objects young had; *info describes unreachable, whose
  * objects carry the mark. whole: as for deduce_unreachable. */
 static size_t stw_deduce_unreachable(rco_gc *young, rco_gc *unreachable, rcg_unreachable_info *info,
                                      bool whole) {
-    size_t n;
-    if (whole) {
-        n = update_subtract_whole(young);
-    } else {
-        n = update_refs(young);
-        subtract_refs(young);
-    }
+    size_t n = update_subtract(young, whole);
     stw_scan s = { .young = young };
     stw_move_unreachable(&s, unreachable, whole ? visit_stw_whole : visit_stw);
     info->count = s.count;
@@ -464,13 +469,7 @@ static size_t stw_deduce_unreachable(rco_gc *young, rco_gc *unreachable, rcg_unr
  * with nothing frozen). */
 static size_t deduce_unreachable(rco_gc *young, rco_gc *unreachable, rcg_unreachable_info *info,
                                  bool whole) {
-    size_t n;
-    if (whole) {
-        n = update_subtract_whole(young);
-    } else {
-        n = update_refs(young);
-        subtract_refs(young);
-    }
+    size_t n = update_subtract(young, whole);
     move_unreachable(young, unreachable, info, whole ? visit_reachable_whole : visit_reachable);
     return n;
 }
