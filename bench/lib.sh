@@ -55,3 +55,25 @@ bench_build_lib() {
         read -r -a EXTRA_LIBS <<<"$(sed -n 's/^Libs.private: *//p' "$build/recycle.pc")"
     fi
 }
+
+# bench_write_section OUT NAME SECTION_FILE: put the lines of SECTION_FILE
+# (which begin with "<!-- NAME:begin" and end with "<!-- NAME:end -->") in
+# place of OUT's section NAME, or at the end of OUT when it has none; the
+# rest of OUT is kept as it is. SECTION_FILE is removed.
+bench_write_section() {
+    local out=$1 name=$2 section=$3 tmp
+    mkdir -p "$(dirname "$out")"
+    touch "$out"
+    tmp=$(mktemp)
+    if grep -q "^<!-- $name:begin" "$out"; then
+        awk -v sec="$section" -v b="^<!-- $name:begin" -v e="^<!-- $name:end" '
+            $0 ~ b { while ((getline l < sec) > 0) print l; skip = 1; next }
+            $0 ~ e { skip = 0; next }
+            !skip' "$out" >"$tmp"
+    else
+        { cat "$out"; echo; cat "$section"; } >"$tmp"
+    fi
+    mv "$tmp" "$out"
+    chmod 644 "$out"
+    rm -f "$section"
+}

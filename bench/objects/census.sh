@@ -103,17 +103,5 @@ SECTION=$(mktemp)
     echo '```'
     echo "<!-- census:end -->"
 } >"$SECTION"
-touch "$OUT"
-TMP_OUT=$(mktemp)
-if grep -q '^<!-- census:begin' "$OUT"; then
-    awk -v sec="$SECTION" '
-        /^<!-- census:begin/ { while ((getline l < sec) > 0) print l; skip = 1; next }
-        /^<!-- census:end/ { skip = 0; next }
-        !skip' "$OUT" >"$TMP_OUT"
-else
-    { cat "$OUT"; echo; cat "$SECTION"; } >"$TMP_OUT"
-fi
-mv "$TMP_OUT" "$OUT"
-chmod 644 "$OUT"
-rm -f "$SECTION"
+bench_write_section "$OUT" census "$SECTION"
 log "section written to ${OUT#"$ROOT"/}"

@@ -160,18 +160,5 @@ SECTION=$(mktemp)
     echo "<!-- lru:end -->"
 } >"$SECTION"
 
-mkdir -p "$(dirname "$OUT")"
-touch "$OUT"
-TMP_OUT=$(mktemp)
-if grep -q '^<!-- lru:begin' "$OUT"; then
-    awk -v sec="$SECTION" '
-        /^<!-- lru:begin/ { while ((getline l < sec) > 0) print l; skip = 1; next }
-        /^<!-- lru:end/ { skip = 0; next }
-        !skip' "$OUT" >"$TMP_OUT"
-else
-    { cat "$OUT"; echo; cat "$SECTION"; } >"$TMP_OUT"
-fi
-mv "$TMP_OUT" "$OUT"
-chmod 644 "$OUT"
-rm -f "$SECTION"
+bench_write_section "$OUT" lru "$SECTION"
 log "section written to $(rel "$OUT")"

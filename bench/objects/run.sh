@@ -20,6 +20,8 @@
 #   lru           bench/objects/lru.sh: lru N / lru.py N, its own section
 #   census        bench/objects/census.sh: objgraph's census, census N /
 #                 census.py N (python3-objgraph), its own section
+#   sizes         bench/objects/sizes.sh: rc_sizeof of every built-in against
+#                 sys.getsizeof (sizes / sizes.py), its own section
 #
 # Environment (all optional):
 #   REPEATS=5           repetitions of every (benchmark, implementation)
@@ -523,5 +525,7 @@ LRU_N=${LRU_N:-$([[ $QUICK == 1 ]] && echo 200000 || echo 1000000)} RC_LIB=$LIB 
 # objgraph's census against Python's objgraph: its own section too.
 CENSUS_N=${CENSUS_N:-$([[ $QUICK == 1 ]] && echo 200000 || echo 1000000)} RC_LIB=$LIB REPEATS=$REPEATS \
     BENCH_BUILD_DIR=$BUILD BENCH_OUT=$OUT bash "$HERE/census.sh" || warn "bench/objects/census.sh failed"
+# Every built-in's footprint against CPython's: its own section too.
+RC_LIB=$LIB BENCH_BUILD_DIR=$BUILD BENCH_OUT=$OUT bash "$HERE/sizes.sh" || warn "bench/objects/sizes.sh failed"
 ((CHECK_FAIL == 0)) || die "outputs disagree between implementations (see the report)"
 ((FAILED_RUNS == 0)) || die "$FAILED_RUNS run(s) failed"
