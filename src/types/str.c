@@ -3,10 +3,16 @@
  *
  * Layout: one block per str (rc_new_var, itemsize 1):
  *
- *   [ rco_var ][ rc_obj | len | nchars | hash | flags | data[len] '\0' ]
+ *   [ rco_var ][ rc_obj | hash | nchars | flags | data[len] '\0' ]
  *
- * len counts bytes (NUL excluded), nchars code points (counted once, at
- * creation, by the validating decoder). data is always NUL-terminated, so
+ * len counts bytes (NUL excluded) and is the block's item count less one
+ * (rco_var, which rc_sizeof reads too: the length is not kept twice);
+ * nchars counts code points, counted once, at creation, by the validating
+ * decoder, in 32 bits: a str of 2**32 - 1 code points or more keeps
+ * STR_NCHARS_BIG and counts them again when asked (a 4 GiB str, where one
+ * pass over it is the least of the costs). With the flags beside it this
+ * makes the header 16 bytes after the object's, and a str the size of
+ * CPython's compact ASCII str ("hello": 54 bytes). data is always NUL-terminated, so
  * rc_str_data can be handed to C; a str may still contain embedded NULs
  * (rc_str_n), as a Python str may.
  *
@@ -30,12 +36,13 @@
 
 typedef struct str_obj {
     rc_obj ob;
-    size_t len;
-    size_t nchars;
     uint64_t hash;
+    uint32_t nchars;          /* STR_NCHARS_BIG: counted on demand */
     uint32_t flags;
     char data[];
 } str_obj;
+
+#define STR_NCHARS_BIG UINT32_MAX
 
 #define STR_HASHED   1u
 #define STR_INTERNED 2u
@@ -55,6 +62,24 @@ const rc_type rc_str_type = {
 
 static inline str_obj *as_str(const rc_obj *o) {
     return (str_obj *)(void *)(uintptr_t)o;
+}
+
+static inline size_t str_len(const str_obj *s) {
+    return rco_var_of(&s->ob)->nitems - 1;
+}
+
+static inline void str_set_nchars(str_obj *s, size_t nchars) {
+    s->nchars = nchars < STR_NCHARS_BIG ? (uint32_t)nchars : STR_NCHARS_BIG;
+}
+
+/* Code points of valid UTF-8: every byte but the continuation bytes. */
+static size_t str_nchars(const str_obj *s) {
+    if (s->nchars != STR_NCHARS_BIG)
+        return s->nchars;
+    size_t n = 0, len = str_len(s);
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s->data[i] & 0xC0) != 0x80;
+    return n;
 }
 
 /* ---- shared helpers (types.h) ---------------------------------------------- */
@@ -217,9 +242,7 @@ RCI_INLINE str_obj *str_alloc(rc_runtime *rt, size_t len) {
     rc_obj *o = rc_new_var(rt, &rc_str_type, len + 1);
     if (!o)
         return NULL;
-    str_obj *s = as_str(o);
-    s->len = len;
-    return s;
+    return as_str(o);
 }
 
 RCI_INLINE rc_obj *str_from_valid(rc_runtime *rt, const char *data, size_t len, size_t nchars) {
@@ -228,7 +251,7 @@ RCI_INLINE rc_obj *str_from_valid(rc_runtime *rt, const char *data, size_t len, 
         return NULL;
     if (len)
         memcpy(s->data, data, len);
-    s->nchars = nchars;
+    str_set_nchars(s, nchars);
     return &s->ob;
 }
 
@@ -293,7 +316,9 @@ RCI_ALLOC_FRAME rc_obj *rc_str_printf(rc_runtime *rt, const char *fmt, ...) {
     vsnprintf(s->data, (size_t)n + 1, fmt, again);
     va_end(again);
     const char *why = NULL;
-    size_t bad = rct_utf8_check((const unsigned char *)s->data, s->len, &s->nchars, &why);
+    size_t nchars = 0;
+    size_t bad = rct_utf8_check((const unsigned char *)s->data, str_len(s), &nchars, &why);
+    str_set_nchars(s, nchars);
     if (bad) {
         utf8_error(rt, "rc_str_printf", s->data, bad, why);
         rco_decref(&s->ob);
@@ -309,19 +334,20 @@ RCI_ALLOC_FRAME rc_obj *rc_str_concat(rc_runtime *rt, const rc_obj *a, const rc_
         rct_check_arg(rt, b, &rc_str_type, "rc_str_concat"))
         return NULL;
     const str_obj *x = as_str(a), *y = as_str(b);
-    if (y->len == 0 || x->len == 0) {
-        rc_obj *keep = (rc_obj *)(uintptr_t)(y->len == 0 ? a : b);
+    size_t xlen = str_len(x), ylen = str_len(y);
+    if (ylen == 0 || xlen == 0) {
+        rc_obj *keep = (rc_obj *)(uintptr_t)(ylen == 0 ? a : b);
         rco_incref(keep);
         return keep;
     }
-    if (x->len > SIZE_MAX / 2 - y->len)
+    if (xlen > SIZE_MAX / 2 - ylen)
         return rco_err_null(rt, RC_EOVERFLOW, "rc_str_concat: result too long");
-    str_obj *s = str_alloc(rt, x->len + y->len);
+    str_obj *s = str_alloc(rt, xlen + ylen);
     if (!s)
         return NULL;
-    memcpy(s->data, x->data, x->len);
-    memcpy(s->data + x->len, y->data, y->len);
-    s->nchars = x->nchars + y->nchars;
+    memcpy(s->data, x->data, xlen);
+    memcpy(s->data + xlen, y->data, ylen);
+    str_set_nchars(s, str_nchars(x) + str_nchars(y));
     return &s->ob;
 }
 
@@ -332,11 +358,11 @@ const char *rc_str_data(const rc_obj *o) {
 }
 
 size_t rc_str_len(const rc_obj *o) {
-    return rco_is(o, &rc_str_type) ? as_str(o)->len : 0;
+    return rco_is(o, &rc_str_type) ? str_len(as_str(o)) : 0;
 }
 
 size_t rc_str_length(const rc_obj *o) {
-    return rco_is(o, &rc_str_type) ? as_str(o)->nchars : 0;
+    return rco_is(o, &rc_str_type) ? str_nchars(as_str(o)) : 0;
 }
 
 int rc_is_str(const rc_obj *o) {
@@ -357,23 +383,24 @@ int rc_str_equal_cstr(const rc_obj *o, const char *utf8) {
     const str_obj *s = as_str(o);
     /* strnlen never reads past utf8's NUL; a str with an embedded NUL
      * differs from every C string (the C string has no NUL there). */
-    size_t n = strnlen(utf8, s->len + 1);
-    return n == s->len && memcmp(s->data, utf8, n) == 0;
+    size_t len = str_len(s), n = strnlen(utf8, len + 1);
+    return n == len && memcmp(s->data, utf8, n) == 0;
 }
 
 int rct_str_compare(const rc_obj *a, const rc_obj *b) {
     const str_obj *x = as_str(a), *y = as_str(b);
-    size_t n = x->len < y->len ? x->len : y->len;
+    size_t xlen = str_len(x), ylen = str_len(y);
+    size_t n = xlen < ylen ? xlen : ylen;
     int c = n ? memcmp(x->data, y->data, n) : 0;
     if (c)
         return c;
-    return (x->len > y->len) - (x->len < y->len);
+    return (xlen > ylen) - (xlen < ylen);
 }
 
 uint64_t rct_str_hash(rc_obj *o) {
     str_obj *s = as_str(o);
     if (!(s->flags & STR_HASHED)) {
-        s->hash = rco_hash_bytes(s->data, s->len);
+        s->hash = rco_hash_bytes(s->data, str_len(s));
         s->flags |= STR_HASHED;
     }
     return s->hash;
@@ -392,11 +419,12 @@ static int str_equal(rc_obj *a, rc_obj *b) {
     if (!rco_is(b, &rc_str_type))
         return 0;
     const str_obj *x = as_str(a), *y = as_str(b);
-    if (x->len != y->len)
+    size_t len = str_len(x);
+    if (len != str_len(y))
         return 0;
     if ((x->flags & y->flags & STR_HASHED) && x->hash != y->hash)
         return 0;
-    return memcmp(x->data, y->data, x->len) == 0;
+    return memcmp(x->data, y->data, len) == 0;
 }
 
 /* Python's str.isprintable() is false for the categories Cc, Cf, Co, Cs, Cn,
@@ -425,14 +453,15 @@ static bool nonprintable(uint32_t cp) {
 static int str_repr(rc_obj *self, char *buf, size_t len) {
     const str_obj *s = as_str(self);
     const unsigned char *p = (const unsigned char *)s->data;
+    size_t slen = str_len(s);
     char quote = '\'';
-    if (memchr(p, '\'', s->len) && !memchr(p, '"', s->len))
+    if (memchr(p, '\'', slen) && !memchr(p, '"', slen))
         quote = '"';
     rct_writer w;
     rct_writer_init(&w, buf, len);
     rct_writer_put(&w, &quote, 1);
     size_t i = 0;
-    while (i < s->len) {
+    while (i < slen) {
         size_t n;
         uint32_t cp = utf8_decode(p + i, &n);
         char esc[12];
