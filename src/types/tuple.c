@@ -2,7 +2,10 @@
  *
  * Layout: one GC block per tuple (rc_new_var, itemsize sizeof(rc_obj *)):
  *
- *   [ rco_var ][ rco_gc ][ rc_obj | n | items[n] ]
+ *   [ rco_var ][ rco_gc ][ rc_obj | items[n] ]
+ *
+ * n is the block's item count (rco_var, which rc_sizeof reads too): the
+ * length is not kept twice.
  *
  * Invariants: a tuple owns one reference to each of its items. Items are
  * never NULL except after the collector has run clear on the tuple (to break
@@ -38,7 +41,6 @@
 
 typedef struct tuple_obj {
     rc_obj ob;
-    size_t n;
     rc_obj *items[];
 } tuple_obj;
 
@@ -68,20 +70,23 @@ static struct {
     rco_var var;
     rco_gc gc;
     rc_obj ob;
-    size_t n;
 } empty_tuple = {
     { 0, 0 },
     { NULL, NULL },
     { RCO_F_IMMORTAL | RCO_F_GC | RCO_F_VAR | 1u, &rc_tuple_type },
-    0,
 };
 
-_Static_assert(offsetof(tuple_obj, ob) == 0 && offsetof(tuple_obj, n) == sizeof(rc_obj),
+_Static_assert(offsetof(tuple_obj, ob) == 0 && offsetof(tuple_obj, items) == sizeof(rc_obj),
                "empty_tuple must mirror tuple_obj");
 _Static_assert(sizeof(rco_var) + sizeof(rco_gc) == 32, "prefix layout of object.h");
 
 static inline tuple_obj *as_tuple(const rc_obj *o) {
     return (tuple_obj *)(void *)(uintptr_t)o;
+}
+
+/* Every tuple, the static empty one included, has both prefixes. */
+static inline size_t tuple_len(const tuple_obj *t) {
+    return ((const rco_var *)(const void *)((const char *)t - sizeof(rco_gc) - sizeof(rco_var)))->nitems;
 }
 
 static rc_obj *empty(void) {
@@ -95,9 +100,7 @@ RCI_INLINE tuple_obj *tuple_alloc(rc_runtime *rt, size_t n, const char *fn) {
     rc_obj *o = rc_new_var(rt, &rc_tuple_type, n);
     if (!o)
         return NULL;
-    tuple_obj *t = as_tuple(o);
-    t->n = n;   /* items are zeroed: a collection may already see them */
-    return t;
+    return as_tuple(o);   /* items are zeroed: a collection may already see them */
 }
 
 RCI_ALLOC_FRAME rc_obj *rc_tuple_from(rc_runtime *rt, size_t n, rc_obj *const *items) {
@@ -163,7 +166,7 @@ rc_obj *const *rct_tuple_items(const rc_obj *o, size_t *n) {
         return NULL;
     }
     const tuple_obj *t = (const tuple_obj *)o;
-    *n = t->n;
+    *n = tuple_len(t);
     return t->items;
 }
 
@@ -173,15 +176,16 @@ rc_obj *rc_tuple_get(rc_runtime *rt, const rc_obj *o, size_t i) {
     if (rct_check_arg(rt, o, &rc_tuple_type, "rc_tuple_get"))
         return NULL;
     const tuple_obj *t = as_tuple(o);
-    if (i >= t->n)
-        return rco_err_null(rt, RC_EINDEX, "tuple index %zu out of range (length %zu)", i, t->n);
+    if (i >= tuple_len(t))
+        return rco_err_null(rt, RC_EINDEX, "tuple index %zu out of range (length %zu)", i,
+                            tuple_len(t));
     if (!t->items[i])
         return rco_err_null(rt, RC_ESTATE, "rc_tuple_get: the tuple was cleared by the collector");
     return t->items[i];
 }
 
 size_t rc_tuple_len(const rc_obj *o) {
-    return rco_is(o, &rc_tuple_type) ? as_tuple(o)->n : 0;
+    return rco_is(o, &rc_tuple_type) ? tuple_len(as_tuple(o)) : 0;
 }
 
 int rc_is_tuple(const rc_obj *o) {
@@ -192,7 +196,7 @@ int rc_is_tuple(const rc_obj *o) {
 
 static int tuple_traverse(rc_obj *self, rc_visitfn visit, void *arg) {
     tuple_obj *t = as_tuple(self);
-    for (size_t i = 0; i < t->n; i++) {
+    for (size_t i = 0, n = tuple_len(t); i < n; i++) {
         if (t->items[i]) {
             int r = visit(t->items[i], arg);
             if (r)
@@ -204,7 +208,7 @@ static int tuple_traverse(rc_obj *self, rc_visitfn visit, void *arg) {
 
 static void tuple_clear(rc_obj *self) {
     tuple_obj *t = as_tuple(self);
-    for (size_t i = 0; i < t->n; i++) {
+    for (size_t i = 0, n = tuple_len(t); i < n; i++) {
         rc_obj *x = t->items[i];
         t->items[i] = NULL;   /* before the decref: it may reach this tuple again */
         rco_xdecref(x);
@@ -219,9 +223,9 @@ static int tuple_hash(rc_obj *self, uint64_t *out) {
     tuple_obj *t = as_tuple(self);
     /* The static empty tuple has no heap, hence no runtime; it has no items
      * either, so rt is only used when it exists. */
-    rc_runtime *rt = t->n > 0 ? rco_runtime(self) : NULL;
+    rc_runtime *rt = tuple_len(t) > 0 ? rco_runtime(self) : NULL;
     uint64_t acc = XXPRIME_5;
-    for (size_t i = 0; i < t->n; i++) {
+    for (size_t i = 0, n = tuple_len(t); i < n; i++) {
         if (!t->items[i])
             return rco_err(rt, RC_ESTATE, "hash: the tuple was cleared by the collector");
         uint64_t lane;
@@ -233,7 +237,7 @@ static int tuple_hash(rc_obj *self, uint64_t *out) {
         acc *= XXPRIME_1;
     }
     /* The length is mixed in so that () and (x,) chains differ. */
-    acc += (uint64_t)t->n ^ (XXPRIME_5 ^ UINT64_C(3527539));
+    acc += (uint64_t)tuple_len(t) ^ (XXPRIME_5 ^ UINT64_C(3527539));
     if (acc == UINT64_MAX)
         acc = UINT64_C(1546275796);   /* -1 is reserved, as in CPython */
     *out = acc;
@@ -246,10 +250,10 @@ static int tuple_equal(rc_obj *a, rc_obj *b) {
     if (!rco_is(b, &rc_tuple_type))
         return 0;
     const tuple_obj *x = as_tuple(a), *y = as_tuple(b);
-    if (x->n != y->n)
+    if (tuple_len(x) != tuple_len(y))
         return 0;
-    rc_runtime *rt = x->n > 0 ? rco_runtime(a) : NULL;   /* see tuple_hash */
-    for (size_t i = 0; i < x->n; i++) {
+    rc_runtime *rt = tuple_len(x) > 0 ? rco_runtime(a) : NULL;   /* see tuple_hash */
+    for (size_t i = 0, n = tuple_len(x); i < n; i++) {
         rc_obj *p = x->items[i], *q = y->items[i];
         if (p == q)
             continue;   /* identity implies equality for containers, as in Python */
@@ -266,7 +270,7 @@ static int tuple_repr(rc_obj *self, char *buf, size_t len) {
     const tuple_obj *t = as_tuple(self);
     rct_writer w;
     rct_writer_init(&w, buf, len);
-    if (t->n == 0) {              /* the static empty tuple: no runtime */
+    if (tuple_len(t) == 0) {              /* the static empty tuple: no runtime */
         rct_writer_put(&w, "()", 2);
         return rct_writer_finish(&w);
     }
@@ -277,7 +281,7 @@ static int tuple_repr(rc_obj *self, char *buf, size_t len) {
         return rct_writer_finish(&w);
     }
     rct_writer_put(&w, "(", 1);
-    for (size_t i = 0; i < t->n; i++) {
+    for (size_t i = 0, n = tuple_len(t); i < n; i++) {
         if (i > 0)
             rct_writer_put(&w, ", ", 2);
         if (!t->items[i]) {
@@ -291,7 +295,7 @@ static int tuple_repr(rc_obj *self, char *buf, size_t len) {
         }
     }
     rco_repr_leave(rt, &frame);
-    if (t->n == 1)
+    if (tuple_len(t) == 1)
         rct_writer_put(&w, ",", 1);
     rct_writer_put(&w, ")", 1);
     return rct_writer_finish(&w);
