@@ -4,8 +4,10 @@
  * and the end of a collection. Internal to src/gc/.
  *
  * Link encoding while steps 1-3 run (no extra memory per object, CPython's
- * trick). Object blocks are 16-byte aligned, so the low bits of a real link
- * are 0 and can carry flags:
+ * trick). Links are at least 8-byte aligned (a container's rco_gc is 8
+ * bytes into a var object's block, at its start otherwise; list heads are
+ * structs of pointers), so the three low bits of a real link are 0 and can
+ * carry flags:
  *
  *   gc_prev  | gc_refs (bits 2..63) | DIRTY (bit 1) | COLLECTING (bit 0) |
  *   gc_next  | pointer                              | UNREACHABLE (bit 0) |

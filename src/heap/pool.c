@@ -21,19 +21,22 @@ rci_pool rci_pool_empty = { .flags_hot = RCI_PF_FULL, .state = RCI_POOL_FREE };
 
 /* ---- the free key (see rci_block in pool.h) ---- */
 
-uintptr_t rci_free_key = (uintptr_t)0x9E3779B97F4A7C15u;
+uintptr_t rci_free_key = (uintptr_t)0x9E3779B97F4A7C15u | RCI_FREE_WORD_BITS;
 static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 
 static void free_key_once(void) {
-    /* splitmix64 finaliser over whatever entropy the OS gives; any nonzero
-     * value works, randomness only makes an accidental match in user data
-     * (which costs a walk of the free lists, never a false report) rarer. */
+    /* splitmix64 finaliser over whatever entropy the OS gives; any value
+     * with the top byte all ones works (never 0, and the second word of a
+     * free block reads as freed to a client header there, as the first
+     * does), randomness in the other 56 bits only makes an accidental match
+     * in user data (which costs a walk of the free lists, never a false
+     * report) rarer. */
     uint64_t x = rci_os_random();
     x += 0x9E3779B97F4A7C15u;
     x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u;
     x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
     x ^= x >> 31;
-    rci_free_key = (uintptr_t)(x ? x : 0x9E3779B97F4A7C15u);
+    rci_free_key = (uintptr_t)x | RCI_FREE_WORD_BITS;   /* both words of a free block read so */
 }
 
 void rci_free_key_init(void) {

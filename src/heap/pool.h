@@ -28,7 +28,8 @@
 #include "heap/stats.h"
 
 /* A free block: the free-list link, then the free mark. The mark word holds
- * rci_free_key while the block is free (on any free list of its pool or
+ * rci_free_key (whose top byte is all ones, as the link word's: see below)
+ * while the block is free (on any free list of its pool or
  * heap) and is cleared when the block is handed out, so a block that is
  * freed while its mark equals the key is either already free or live with
  * user data that happens to equal the key; a scan of the free lists tells
@@ -39,9 +40,11 @@
  * rci_block_next / rci_block_set_next; one instruction each way). Heap
  * addresses are below 2^56, so the top byte of every free block's first
  * word, NULL link included, is all ones: RCI_FREE_WORD_BITS. A client
- * whose live blocks start with a header of its own can give one of those
+ * whose live blocks start with a header of its own (in the first or the
+ * second word: the mark's top byte is all ones too) can give one of those
  * bits the meaning "freed" and so recognise a late use of a freed block
- * without debug mode (the object layer does: its RCO_F_FREED). */
+ * without debug mode (the object layer does: its RCO_F_FREED; a var
+ * object's header is the second word). */
 typedef struct rci_block {
     uintptr_t link;
     uintptr_t mark;

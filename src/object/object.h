@@ -3,7 +3,7 @@
  *
  * Memory of an object (in its runtime's private heap, see heap/private.h):
  *
- *   [ rco_var (16 B) if RCO_F_VAR ][ rco_gc (16 B) if RCO_F_GC ][ rc_obj ... ]
+ *   [ rco_var (8 B) if RCO_F_VAR ][ rco_gc (16 B) if RCO_F_GC ][ rc_obj ... ]
  *   ^ block start                                                ^ the object
  *
  * so the collector's links are always just before the object.
@@ -83,9 +83,12 @@ typedef struct rco_gc {
     struct rco_gc *gc_next, *gc_prev;
 } rco_gc;
 
+/* The item count of a var-sized object (CPython's ob_size, in front of the
+ * object rather than in it). 8 bytes: a var object is 8-byte aligned, not
+ * 16 (as in CPython, whose var objects start 8 bytes off too), which every
+ * field of the built-ins and the collector's three link flags need. */
 typedef struct rco_var {
     size_t nitems;
-    size_t reserved;
 } rco_var;
 
 /* Statically initialised immortal object header (for constants). */
@@ -346,7 +349,7 @@ int rco_dealloc_batch_begin(rc_runtime *rt);
 void rco_dealloc_batch_end(rc_runtime *rt, int depth);
 void rco_dealloc_drain(rc_runtime *rt);
 _Static_assert(RC_HEAD_COUNT_MASK_ == RCO_COUNT_MASK, "public count mask");
-_Static_assert((RCI_FREE_WORD_BITS & RCO_F_FREED) != 0, "a free heap block's first word reads as a freed header");
+_Static_assert((RCI_FREE_WORD_BITS & RCO_F_FREED) != 0, "a free heap block's first two words read as a freed header");
 _Static_assert(RC_HEAD_SLOW_BITS_ == (RCO_F_IMMORTAL | RCO_F_FREED | RCO_F_BARRIER | RCO_COUNT_GUARD),
                "public slow-path bits");
 _Static_assert(RCO_F_BARRIER == RCO_COUNT_MASK + 1 && RCO_COUNT_GUARD == RCO_F_BARRIER >> 1,

@@ -71,14 +71,14 @@ static struct {
     rco_gc gc;
     rc_obj ob;
 } empty_tuple = {
-    { 0, 0 },
+    { 0 },
     { NULL, NULL },
     { RCO_F_IMMORTAL | RCO_F_GC | RCO_F_VAR | 1u, &rc_tuple_type },
 };
 
 _Static_assert(offsetof(tuple_obj, ob) == 0 && offsetof(tuple_obj, items) == sizeof(rc_obj),
                "empty_tuple must mirror tuple_obj");
-_Static_assert(sizeof(rco_var) + sizeof(rco_gc) == 32, "prefix layout of object.h");
+_Static_assert(sizeof(rco_var) + sizeof(rco_gc) == 24, "prefix layout of object.h");
 
 static inline tuple_obj *as_tuple(const rc_obj *o) {
     return (tuple_obj *)(void *)(uintptr_t)o;
