@@ -103,10 +103,13 @@ struct rc_type {
 
 /* A zeroed object with refcount 1, tracked by the collector if its type has
  * RC_TYPE_GC. NULL + RC_EINVAL for a bad type (size smaller than rc_obj, no
- * name), RC_ENOMEM when out of memory. */
+ * name), RC_ENOMEM when out of memory. The object is 16-byte aligned. */
 RC_API rc_obj *rc_new(rc_runtime *rt, const rc_type *type);
 /* As rc_new with nitems trailing items of type->itemsize bytes each, starting
- * at offset type->size; rc_var_len() gives nitems back. */
+ * at offset type->size; rc_var_len() gives nitems back. The object is
+ * 8-byte aligned (its item count is kept just before it, as CPython's
+ * ob_size is inside): a type whose fields or items need 16 keeps them in a
+ * buffer of its own (rc_aligned_alloc). */
 RC_API rc_obj *rc_new_var(rc_runtime *rt, const rc_type *type, size_t nitems);
 RC_API size_t  rc_var_len(const rc_obj *o);
 RC_API void    rc_incref(rc_obj *o);

@@ -203,6 +203,40 @@ static void test_var_objects(void **state) {
     rc_runtime_free(rt);
 }
 
+/* The documented alignments: 16 for rc_new (plain and container), 8 for
+ * rc_new_var (its item count is kept just before it), with debug mode on
+ * and off, over every small size. */
+static const rc_type gcvec_type = { .name = "gcvec", .size = sizeof(vec), .itemsize = sizeof(double),
+                                    .flags = RC_TYPE_GC };
+
+static void test_alignment(void **state) {
+    (void)state;
+    for (int debug = 0; debug < 2; debug++) {
+        rc_config cfg;
+        rc_config_init(&cfg);
+        cfg.debug = debug;
+        rc_runtime *rt = rc_runtime_new(&cfg);
+        assert_non_null(rt);
+        for (size_t n = 0; n < 40; n++) {
+            rc_obj *a = rc_new(rt, &leaf_type), *b = rc_new(rt, &node_type);
+            rc_obj *c = rc_new_var(rt, &vec_type, n), *d = rc_new_var(rt, &gcvec_type, n);
+            assert_true(a && b && c && d);
+            assert_int_equal((uintptr_t)a % 16, 0);
+            assert_int_equal((uintptr_t)b % 16, 0);
+            assert_int_equal((uintptr_t)c % 8, 0);
+            assert_int_equal((uintptr_t)d % 8, 0);
+            assert_int_equal(rc_var_len(c), n);
+            assert_int_equal(rc_var_len(d), n);
+            rc_decref(a);
+            rc_decref(b);
+            rc_decref(c);
+            rc_decref(d);
+        }
+        assert_int_equal(rc_runtime_object_count(rt), 0);
+        rc_runtime_free(rt);
+    }
+}
+
 static void test_long_chain_no_stack_overflow(void **state) {
     (void)state;
     rc_runtime *rt = rc_runtime_new(NULL);
@@ -479,6 +513,7 @@ int main(void) {
         cmocka_unit_test(test_debug_underflow_and_use_after_free),
         cmocka_unit_test(test_refcount_inline_and_function_forms),
         cmocka_unit_test(test_leak_report),
+        cmocka_unit_test(test_alignment),
     };
     return rct_run_tests(tests, NULL, NULL);
 }
