@@ -77,3 +77,23 @@ bench_write_section() {
     chmod 644 "$out"
     rm -f "$section"
 }
+
+# bench_section_paths NAME: what the scripts that write one section of
+# docs/BENCHMARKS-objects.md (lru.sh, census.sh, sizes.sh) share: BUILD
+# (BENCH_BUILD_DIR, default build-bench-objects), OUT (BENCH_OUT, default
+# docs/BENCHMARKS-objects.md), CC, CFLAGS, BIN ($BUILD/bench-NAME, made),
+# and the rel and run_logged that bench_build_lib uses (a script may
+# define its own run_logged afterwards). Needs ROOT.
+bench_section_paths() {
+    BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench-objects}
+    [[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
+    OUT=${BENCH_OUT:-$ROOT/docs/BENCHMARKS-objects.md}
+    [[ $OUT = /* ]] || OUT=$ROOT/$OUT
+    CC=${CC:-gcc}
+    read -r -a CFLAGS <<<"${BENCH_CFLAGS:--O2 -g}"
+    CFLAGS+=(-std=c11 -Wall -Wextra -pthread)
+    BIN=$BUILD/bench-$1
+    mkdir -p "$BIN"
+    rel() { local p=$1; printf '%s' "${p#"$ROOT"/}"; }
+    run_logged() { "$@"; }
+}

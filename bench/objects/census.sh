@@ -27,20 +27,10 @@ die()  { printf '[bench-census] error: %s\n' "$*" >&2; exit 1; }
 
 REPEATS=${REPEATS:-5}
 N=${CENSUS_N:-1000000}
-BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench-objects}
-[[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
-OUT=${BENCH_OUT:-$ROOT/docs/BENCHMARKS-objects.md}
-[[ $OUT = /* ]] || OUT=$ROOT/$OUT
-CC=${CC:-gcc}
-read -r -a CFLAGS <<<"${BENCH_CFLAGS:--O2 -g}"
-CFLAGS+=(-std=c11 -Wall -Wextra -pthread)
-BIN=$BUILD/bench-census
-mkdir -p "$BIN"
-rel() { local p=$1; printf '%s' "${p#"$ROOT"/}"; }
-run_logged() { "$@"; }
-
 # shellcheck source=../lib.sh
 source "$HERE/../lib.sh"
+bench_section_paths census
+
 bench_install_deps gcc cmake make python3 python3-objgraph
 bench_find_python
 "$PY" -c 'import objgraph' 2>/dev/null || die "$PY cannot import objgraph (apt-get install python3-objgraph)"

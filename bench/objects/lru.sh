@@ -32,17 +32,10 @@ die()  { printf '[bench-lru] error: %s\n' "$*" >&2; exit 1; }
 REPEATS=${REPEATS:-5}
 N=${LRU_N:-1000000}
 PASSES=${LRU_PASSES:-10}
-BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench-objects}
-[[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
-OUT=${BENCH_OUT:-$ROOT/docs/BENCHMARKS-objects.md}
-[[ $OUT = /* ]] || OUT=$ROOT/$OUT
-CC=${CC:-gcc}
-read -r -a CFLAGS <<<"${BENCH_CFLAGS:--O2 -g}"
-CFLAGS+=(-std=c11 -Wall -Wextra -pthread)
-BIN=$BUILD/bench-lru
-mkdir -p "$BIN"
+# shellcheck source=../lib.sh
+source "$HERE/../lib.sh"
+bench_section_paths lru
 CMDLOG=()
-rel() { local p=$1; printf '%s' "${p#"$ROOT"/}"; }
 run_logged() {
     local shown="" a
     for a in "$@"; do shown+="$(rel "$a") "; done
@@ -50,8 +43,6 @@ run_logged() {
     "$@"
 }
 
-# shellcheck source=../lib.sh
-source "$HERE/../lib.sh"
 bench_install_deps gcc cmake make python3
 bench_find_python
 PY_VERSION=$("$PY" -c 'import sys, platform; print(platform.python_implementation(), sys.version.split()[0])')

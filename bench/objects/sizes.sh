@@ -24,20 +24,10 @@ cd "$ROOT"
 log()  { printf '[bench-sizes] %s\n' "$*" >&2; }
 die()  { printf '[bench-sizes] error: %s\n' "$*" >&2; exit 1; }
 
-BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench-objects}
-[[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
-OUT=${BENCH_OUT:-$ROOT/docs/BENCHMARKS-objects.md}
-[[ $OUT = /* ]] || OUT=$ROOT/$OUT
-CC=${CC:-gcc}
-read -r -a CFLAGS <<<"${BENCH_CFLAGS:--O2 -g}"
-CFLAGS+=(-std=c11 -Wall -Wextra -pthread)
-BIN=$BUILD/bench-sizes
-mkdir -p "$BIN"
-rel() { local p=$1; printf '%s' "${p#"$ROOT"/}"; }
-run_logged() { "$@"; }
-
 # shellcheck source=../lib.sh
 source "$HERE/../lib.sh"
+bench_section_paths sizes
+
 bench_install_deps gcc cmake make python3
 bench_find_python
 PY_VERSION=$("$PY" -c 'import sys; print(sys.version.split()[0])')
