@@ -28,15 +28,19 @@ static void on_alloc(rc_runtime *rt) {
         rt->gen_count[0] <= rt->threshold[0])
         return;
     rcg_state *st = rcg(rt);
-    if (st->inc_step == 0) {
-        rcg_collect_generations(rt);
-        return;
-    }
-    /* Bounded-pause mode: while an incremental collection is in progress,
-     * each trigger runs one of its steps instead of a young collection. */
+    /* While an incremental collection is in progress, each trigger runs one
+     * of its steps instead of a young collection (all that is left of it
+     * when the mode was turned off from inside one of its steps). */
     if (st->phase != RCG_IDLE) {
         rt->gen_count[0] = 0;
-        rcg_inc_step(rt);
+        if (st->inc_step == 0)
+            rcg_inc_complete(rt);
+        else
+            rcg_inc_step(rt);
+        return;
+    }
+    if (st->inc_step == 0) {
+        rcg_collect_generations(rt);
         return;
     }
     int g = rcg_choose_generation(rt);

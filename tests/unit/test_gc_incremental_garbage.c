@@ -450,6 +450,57 @@ static void test_program_runs_between_garbage_steps(void **state) {
     rc_runtime_free(rt);
 }
 
+/* A finalizer turns the bounded-pause mode off in the middle of a
+ * collection (the mode cannot finish it from inside its own step); the
+ * allocations that follow finish it instead of starting a young collection
+ * over a set whose state is in its links, and the live data stays intact. */
+static rc_runtime *g_off_rt;
+static void off_finalize(rc_obj *self) {
+    (void)self;
+    rc_gc_set_incremental(g_off_rt, 0);
+}
+static const rc_type offnode_type = { .name = "offnode", .size = sizeof(pnode), .flags = RC_TYPE_GC,
+                                      .traverse = pn_traverse, .clear = pn_clear, .destroy = pn_destroy,
+                                      .finalize = off_finalize };
+
+static void test_mode_turned_off_by_a_finalizer(void **state) {
+    (void)state;
+    reset();
+    rc_runtime *rt = new_rt(8);
+    g_off_rt = rt;
+    rc_obj *live = rc_list(rt);
+    enum { LIVE = 300 };
+    for (int i = 0; i < LIVE; i++) {
+        rc_obj *v = rc_new(rt, &pnode_type);
+        ((pnode *)v)->id = i;
+        assert_int_equal(rc_list_append(rt, live, v), 0);
+        rc_decref(v);
+    }
+    make_pairs(rt, &pnode_type, LIVE, 200, NULL);
+    make_pairs(rt, &offnode_type, LIVE + 400, 1, NULL);
+    assert_int_equal(rc_gc_collect_incremental(rt), 1);
+    while (rc_gc_get_incremental(rt) != 0)
+        assert_int_equal(rc_gc_step(rt), 1);   /* until the finalizer has run */
+    /* the collector on, the threshold low: the allocation trigger */
+    rc_gc_set_threshold(rt, 10, 10, 10);
+    rc_gc_enable(rt);
+    int next = LIVE + 402;
+    for (int k = 0; k < 100; k++) {
+        make_pairs(rt, &pnode_type, next, 1, NULL);
+        next += 2;
+    }
+    rc_gc_collect(rt, 2);
+    for (int i = 0; i < LIVE; i++) {
+        assert_int_equal(g_destroyed[i], 0);
+        assert_int_equal(((pnode *)rc_list_get(rt, live, (size_t)i))->id, i);
+    }
+    for (int i = LIVE; i < next; i++)
+        assert_int_equal(g_destroyed[i], 1);
+    assert_int_equal(rc_runtime_object_count(rt), LIVE + 1);   /* and the list */
+    rc_decref(live);
+    rc_runtime_free(rt);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_garbage_freed_in_bounded_steps),
@@ -462,6 +513,7 @@ int main(void) {
         cmocka_unit_test(test_finalizers_touching_their_peer),
         cmocka_unit_test(test_uncollectable_and_saveall_in_steps),
         cmocka_unit_test(test_program_runs_between_garbage_steps),
+        cmocka_unit_test(test_mode_turned_off_by_a_finalizer),
     };
     return rct_run_tests(tests, NULL, NULL);
 }
