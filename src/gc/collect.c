@@ -270,7 +270,14 @@ rco_gc *rcg_move_unreachable(rco_gc *young, rco_gc *prev, rco_gc *unreachable, s
     return move_unreachable_from(young, prev, unreachable, visit_reachable, true, budget);
 }
 
-void rcg_close_unreachable(rco_gc *unreachable, rcg_unreachable_info *info) {
+typedef struct rcg_unreachable_info {
+    size_t count;           /* objects on the unreachable list */
+    bool needs_user_code;   /* one has weak references or an unrun finalizer */
+} rcg_unreachable_info;
+
+/* Once the scan is complete: turn the unreachable list into a normal list
+ * (plain links, no flags) and describe it in *info. */
+static void close_unreachable(rco_gc *unreachable, rcg_unreachable_info *info) {
     size_t count = 0;
     bool needs_user_code = false;
     rcg_set_next_word(unreachable, rcg_next_word(unreachable) & ~RCG_UNREACHABLE);
@@ -299,7 +306,7 @@ void rcg_close_unreachable(rco_gc *unreachable, rcg_unreachable_info *info) {
 static void move_unreachable(rco_gc *young, rco_gc *unreachable, rcg_unreachable_info *info,
                              rc_visitfn visit) {
     move_unreachable_from(young, young, unreachable, visit, false, 0);
-    rcg_close_unreachable(unreachable, info);
+    close_unreachable(unreachable, info);
 }
 
 /* ---- step 3 of a stop-the-world collection ----
@@ -576,8 +583,11 @@ static size_t delete_garbage(rc_runtime *rt, rco_gc *collectable, rco_gc *old, b
     return uncollectable;
 }
 
-/* Steps 4-8 (see collect.h). */
-void rcg_process_garbage(rc_runtime *rt, rco_gc *unreachable, size_t found, bool needs_user_code,
+/* Steps 4-8 for the `found` objects on unreachable (a normal list): the
+ * COLLECTABLE debug report, weak references, finalizers and the resurrection
+ * check when user code must run, then clear (or SAVEALL). Survivors and
+ * uncollectables end up on old; *collected + *uncollectable == found. */
+static void process_garbage(rc_runtime *rt, rco_gc *unreachable, size_t found, bool needs_user_code,
                          rco_gc *old, size_t *collected, size_t *uncollectable) {
     rcg_state *st = rcg(rt);
     *collected = *uncollectable = 0;
@@ -614,7 +624,7 @@ void rcg_process_garbage(rc_runtime *rt, rco_gc *unreachable, size_t found, bool
 }
 
 /* Steps 4-8 of a stop-the-world collection, after stw_deduce_unreachable:
- * rcg_process_garbage, except in the common case (no user code to run
+ * process_garbage, except in the common case (no user code to run
  * before clear, no SAVEALL, no COLLECTABLE report), where the objects keep
  * their mark into delete_garbage. rt->gc_barrier is NULL meanwhile, so the
  * first refcount change of a marked object takes the mark off (object.c's
@@ -631,8 +641,8 @@ static void stw_process_garbage(rc_runtime *rt, rco_gc *unreachable, const rcg_u
         return;
     if (ui->needs_user_code || (st->debug & (RC_GC_DEBUG_SAVEALL | RC_GC_DEBUG_COLLECTABLE))) {
         stw_unmark(unreachable);
-        rcg_process_garbage(rt, unreachable, ui->count, ui->needs_user_code, old, collected,
-                            uncollectable);
+        process_garbage(rt, unreachable, ui->count, ui->needs_user_code, old, collected,
+                        uncollectable);
         return;
     }
     bool (*barrier)(rc_runtime *, rc_obj *, bool) = rt->gc_barrier;
@@ -719,6 +729,10 @@ void rcg_end_collection(rc_runtime *rt, const rcg_outcome *out) {
 long rcg_collect(rc_runtime *rt, int generation) {
     if (rt->gc_collecting)
         return 0;
+    /* An incremental collection in progress is finished first: its set is
+     * off the generation lists with state in its links, and the header mark
+     * of this scan needs BARRIER free. */
+    rcg_settle(rt);
     rt->gc_collecting = true;
     /* A collection is not the caller's operation: whatever fails inside it
      * (a finalizer's allocation, the garbage list) must not show up as the
@@ -744,12 +758,7 @@ long rcg_collect(rc_runtime *rt, int generation) {
     /* generation 2 holds every tracked object once the younger ones are
      * merged in, unless some are frozen (on the permanent list) */
     bool whole = generation == 2 && rco_gc_list_empty(&rt->permanent);
-    /* The header marking needs BARRIER free for it: always so, since every
-     * caller lets a pending incremental collection finish first; the flagged
-     * links remain the way should one be in progress. */
-    bool marked = rcg(rt)->phase == RCG_IDLE;
-    size_t examined = marked ? stw_deduce_unreachable(young, &unreachable, &ui, whole)
-                             : deduce_unreachable(young, &unreachable, &ui, whole);
+    size_t examined = stw_deduce_unreachable(young, &unreachable, &ui, whole);
 
     /* Tuples of atoms can never be in a cycle: stop tracking them the first
      * time they are seen (in generation 0) rather than on every collection. */
@@ -760,11 +769,7 @@ long rcg_collect(rc_runtime *rt, int generation) {
 
     rcg_outcome out = { .generation = generation, .survivors = examined - ui.count,
                         .found = ui.count, .t0 = t0 };
-    if (marked)
-        stw_process_garbage(rt, &unreachable, &ui, old, &out.collected, &out.uncollectable);
-    else
-        rcg_process_garbage(rt, &unreachable, ui.count, ui.needs_user_code, old, &out.collected,
-                            &out.uncollectable);
+    stw_process_garbage(rt, &unreachable, &ui, old, &out.collected, &out.uncollectable);
     rcg_end_collection(rt, &out);
     rco_error_restore(rt, &saved_err);
     rt->gc_collecting = false;

@@ -92,22 +92,6 @@ rco_gc *rcg_move_unreachable(rco_gc *young, rco_gc *prev, rco_gc *unreachable, s
  * end of young. Safe between steps of a bounded scan. */
 void rcg_reach(rco_gc *young, rco_gc *g);
 
-typedef struct rcg_unreachable_info {
-    size_t count;           /* objects on the unreachable list */
-    bool needs_user_code;   /* one has weak references or an unrun finalizer */
-} rcg_unreachable_info;
-
-/* Once the scan is complete: turn the unreachable list into a normal list
- * (plain links, no flags) and describe it in *info. */
-void rcg_close_unreachable(rco_gc *unreachable, rcg_unreachable_info *info);
-
-/* Steps 4-8 for the `found` objects on unreachable (a normal list): the
- * COLLECTABLE debug report, weak references, finalizers and the resurrection
- * check when user code must run, then clear (or SAVEALL). Survivors and
- * uncollectables end up on old; *collected + *uncollectable == found. */
-void rcg_process_garbage(rc_runtime *rt, rco_gc *unreachable, size_t found, bool needs_user_code,
-                         rco_gc *old, size_t *collected, size_t *uncollectable);
-
 void rcg_invoke_callbacks(rc_runtime *rt, int phase, const rc_gc_info *info);
 
 /* Append o to rc_gc_garbage's list; false when there is none (teardown) or

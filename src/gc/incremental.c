@@ -241,6 +241,15 @@ static rc_obj *garbage_next(rcg_state *st, step_budget *b) {
     return rco_from_gc(g);
 }
 
+/* Drop a reference the collector took on o itself (detach's on a weak
+ * reference, the one held across a finalizer or clear): its own count
+ * change, which touches and rescues nothing; zero frees o (off G first). */
+static void drop_own_ref(rcg_state *st, rc_obj *o) {
+    st->internal = true;
+    rco_decref(o);
+    st->internal = false;
+}
+
 /* ---- the barrier ---- */
 
 bool rcg_on_barrier(rc_runtime *rt, rc_obj *o, bool zero) {
@@ -424,9 +433,7 @@ static void inc_callbacks(rc_runtime *rt, step_budget *b) {
          * is dead: no callback (as for one dead when detached). */
         if (rco_refcount(w) > 1)
             rco_weakref_call(w);
-        st->internal = true;         /* the reference detach took */
-        rco_decref(w);
-        st->internal = false;
+        drop_own_ref(st, w);
         budget_spend_user(b);
     }
     st->phase = RCG_FINALIZE;
@@ -441,9 +448,7 @@ static void inc_finalize(rc_runtime *rt, step_budget *b) {
             o->rc_head_ |= RCO_F_FINALIZED;
             o->rc_head_ += 1;        /* the collector's reference: no barrier */
             t->finalize(o);
-            st->internal = true;
-            rco_decref(o);           /* zero frees it (off G first) */
-            st->internal = false;
+            drop_own_ref(st, o);
             budget_spend_user(b);
         } else {
             budget_spend(b, 1);
@@ -511,10 +516,9 @@ static void inc_clear(rc_runtime *rt, step_budget *b) {
         void (*clear)(rc_obj *) = o->rc_type_->clear;
         if (clear) {
             o->rc_head_ += 1;
-            st->internal = true;
+            st->internal = true;     /* the members' decrefs are the collector's */
             clear(o);
-            rco_decref(o);           /* may free o; it leaves G first */
-            st->internal = false;
+            drop_own_ref(st, o);
             budget_spend_user(b);
         } else {
             budget_spend(b, 1);

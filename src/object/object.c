@@ -196,37 +196,44 @@ static inline void zero_body(rc_obj *o, size_t size) {
     if (units >= 4) { w[6] = 0; w[7] = 0; }
 }
 
-/* rc_new's other fast paths (containers, bodies over 64 bytes) and every
- * slow one. */
+/* An object of a valid type of size bytes from a free block of its size
+ * class (a container linked into generation 0), or NULL when the pool has
+ * none at hand (or a tracer listens): the fast paths of rc_new. */
+RCI_INLINE rc_obj *new_fast(rc_runtime *rt, const rc_type *type, size_t size) {
+    rci_heap *h = rt->heap;
+    long unflushed;
+    if (!(type->flags & RC_TYPE_GC)) {
+        rc_obj *o = rci_pheap_alloc_fast(h, size, RCO_KIND_PLAIN, &unflushed);
+        if (rci_unlikely(o == NULL))
+            return NULL;
+        zero_body(o, size);
+        o->rc_head_ = 1;
+        o->rc_type_ = type;
+        rt->live_objects++;
+        return rci_pheap_settle(h, o, unflushed);
+    }
+    char *block = rci_pheap_alloc_fast(h, size + sizeof(rco_gc), RCO_KIND_GC, &unflushed);
+    if (rci_unlikely(block == NULL))
+        return NULL;
+    rci_pheap_settle(h, block, unflushed);
+    rc_obj *o = (rc_obj *)(void *)(block + sizeof(rco_gc));
+    zero_body(o, size);
+    o->rc_head_ = 1 | RCO_F_GC;
+    o->rc_type_ = type;
+    rt->live_objects++;
+    rco_track_new(rt, o);
+    if (rci_unlikely(rt->gen_count[0] > rt->threshold[0]) && rt->gc_enabled && rt->gc_on_alloc)
+        rt->gc_on_alloc(rt);
+    return o;
+}
+
+/* rc_new's paths for bodies over 64 bytes, and every slow one. */
 static RCI_ALLOC_FRAME rc_obj *new_small(rc_runtime *rt, const rc_type *type) {
     if (rt && type && type->name && type->size >= sizeof(rc_obj) &&
         type->size + sizeof(rco_gc) <= RC_DIRECT_MAX && rt->fail_countdown < 0) {
-        rci_heap *h = rt->heap;
-        long unflushed;
-        if (!(type->flags & RC_TYPE_GC)) {
-            rc_obj *o = rci_pheap_alloc_fast(h, type->size, RCO_KIND_PLAIN, &unflushed);
-            if (rci_likely(o != NULL)) {
-                zero_body(o, type->size);
-                o->rc_head_ = 1;
-                o->rc_type_ = type;
-                rt->live_objects++;
-                return rci_pheap_settle(h, o, unflushed);
-            }
-        } else {
-            char *block = rci_pheap_alloc_fast(h, type->size + sizeof(rco_gc), RCO_KIND_GC, &unflushed);
-            if (rci_likely(block != NULL)) {
-                rci_pheap_settle(h, block, unflushed);
-                rc_obj *o = (rc_obj *)(void *)(block + sizeof(rco_gc));
-                zero_body(o, type->size);
-                o->rc_head_ = 1 | RCO_F_GC;
-                o->rc_type_ = type;
-                rt->live_objects++;
-                rco_track_new(rt, o);
-                if (rt->gen_count[0] > rt->threshold[0] && rt->gc_enabled && rt->gc_on_alloc)
-                    rt->gc_on_alloc(rt);
-                return o;
-            }
-        }
+        rc_obj *o = new_fast(rt, type, type->size);
+        if (rci_likely(o != NULL))
+            return o;
     }
     return new_object(rt, type, 0, false);
 }
@@ -238,33 +245,9 @@ RCI_ALLOC_FRAME rc_obj *rc_new(rc_runtime *rt, const rc_type *type) {
     size_t size;
     if (rci_likely(rt && type && (size = type->size) - sizeof(rc_obj) <= 64 - sizeof(rc_obj) &&
                    type->name && rt->fail_countdown < 0)) {
-        rci_heap *h = rt->heap;
-        long unflushed;
-        if (!(type->flags & RC_TYPE_GC)) {
-            rc_obj *o = rci_pheap_alloc_fast(h, size, RCO_KIND_PLAIN, &unflushed);
-            if (rci_likely(o != NULL)) {
-                zero_body(o, size);
-                o->rc_head_ = 1;
-                o->rc_type_ = type;
-                rt->live_objects++;
-                return rci_pheap_settle(h, o, unflushed);
-            }
-        } else {
-            char *block = rci_pheap_alloc_fast(h, size + sizeof(rco_gc), RCO_KIND_GC, &unflushed);
-            if (rci_likely(block != NULL)) {
-                rci_pheap_settle(h, block, unflushed);
-                rc_obj *o = (rc_obj *)(void *)(block + sizeof(rco_gc));
-                zero_body(o, size);
-                o->rc_head_ = 1 | RCO_F_GC;
-                o->rc_type_ = type;
-                rt->live_objects++;
-                rco_track_new(rt, o);
-                if (rci_unlikely(rt->gen_count[0] > rt->threshold[0]) && rt->gc_enabled &&
-                    rt->gc_on_alloc)
-                    rt->gc_on_alloc(rt);
-                return o;
-            }
-        }
+        rc_obj *o = new_fast(rt, type, size);
+        if (rci_likely(o != NULL))
+            return o;
     }
     return new_small(rt, type);
 }
@@ -476,18 +459,22 @@ static bool run_user_code(rc_runtime *rt, rc_obj *o, void (*fn)(rc_obj *)) {
 /* The last steps of a deallocation, once no finalizer or weak reference
  * can bring o back: untrack, count the container's deallocation, destroy
  * (or clear), free the block. */
-RCI_INLINE void destroy_and_release(rc_runtime *rt, rc_obj *o) {
+RCI_INLINE void destroy_and_release_as(rc_runtime *rt, rc_obj *o, bool fixed_container) {
     const rc_type *t = o->rc_type_;
     uint64_t h = o->rc_head_;
     if (h & RCO_F_TRACKED)
         rco_untrack_in(rt, o);
-    if ((h & RCO_F_GC) && rt->gen_count[0] > 0)
+    if ((fixed_container || (h & RCO_F_GC)) && rt->gen_count[0] > 0)
         rt->gen_count[0]--;
     if (t->destroy)
         t->destroy(o);
     else if (t->clear)
         t->clear(o);
-    release_memory(rt, o, true);
+    release_block(rt, o, fixed_container ? (void *)rco_gc_of(o) : rco_block_of(o));
+}
+
+RCI_INLINE void destroy_and_release(rc_runtime *rt, rc_obj *o) {
+    destroy_and_release_as(rt, o, false);
 }
 
 /* The general case of dealloc_one: a finalizer to run, or weak references
@@ -607,24 +594,13 @@ void rc_dealloc_(rc_obj *o) {
             release_memory(rt, o, false);
             return;
         }
-        if (rci_likely(!t->finalize && (o->rc_head_ & (RCO_F_WEAKREFS | RCO_F_VAR | RCO_F_GC)) == RCO_F_GC)) {
-            /* a container of a fixed-size type, nothing to run before
-             * destroy: destroy_and_release with its tests folded */
-            if (o->rc_head_ & RCO_F_TRACKED)
-                rco_untrack_in(rt, o);
-            if (rt->gen_count[0] > 0)
-                rt->gen_count[0]--;
-            void (*fn)(rc_obj *) = t->destroy ? t->destroy : t->clear;
-            if (fn) {
-                rt->dealloc_depth = depth + 1;
-                fn(o);
-                rt->dealloc_depth--;
-            }
-            release_block(rt, o, rco_gc_of(o));
-            return;
-        }
         rt->dealloc_depth = depth + 1;
-        dealloc_one(rt, o);
+        /* a container of a fixed-size type with nothing to run before
+         * destroy: the block is known, two tests fold away */
+        if (rci_likely(!t->finalize && (o->rc_head_ & (RCO_F_WEAKREFS | RCO_F_VAR | RCO_F_GC)) == RCO_F_GC))
+            destroy_and_release_as(rt, o, true);
+        else
+            dealloc_one(rt, o);
         rt->dealloc_depth = depth;
         return;
     }
