@@ -527,5 +527,6 @@ CENSUS_N=${CENSUS_N:-$([[ $QUICK == 1 ]] && echo 200000 || echo 1000000)} RC_LIB
     BENCH_BUILD_DIR=$BUILD BENCH_OUT=$OUT bash "$HERE/census.sh" || warn "bench/objects/census.sh failed"
 # Every built-in's footprint against CPython's: its own section too.
 RC_LIB=$LIB BENCH_BUILD_DIR=$BUILD BENCH_OUT=$OUT bash "$HERE/sizes.sh" || warn "bench/objects/sizes.sh failed"
+RC_LIB=$LIB BENCH_BUILD_DIR=$BUILD BENCH_OUT=$OUT bash "$HERE/footprint.sh" || warn "bench/objects/footprint.sh failed"
 ((CHECK_FAIL == 0)) || die "outputs disagree between implementations (see the report)"
 ((FAILED_RUNS == 0)) || die "$FAILED_RUNS run(s) failed"
