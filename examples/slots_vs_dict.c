@@ -1,9 +1,38 @@
 /* slots_vs_dict.c - a fixed-layout type versus a dict-backed record: the
  * __slots__ habit. A point stored as a struct with three fields costs one
  * small block; the same point as a dict {"x":..,"y":..,"z":..} costs a dict
- * with its table plus the boxed values. */
+ * with its table plus the boxed values. Each size is printed beside CPython
+ * 3.11's for the same Python object, to compare (never checked: recycle's
+ * layouts change, CPython's figures here are fixed). */
 #include <recycle.h>
 #include <stdio.h>
+
+/* CPython 3.11 on a 64-bit machine, measured with python3 (the
+ * expression beside each figure gives it again), with
+ *     class P:
+ *         __slots__ = ('x', 'y', 'z')
+ *         def __init__(self, x, y, z): self.x = x; self.y = y; self.z = z
+ *     class Q:                          # the same class without __slots__
+ *         def __init__(self, x, y, z): self.x = x; self.y = y; self.z = z
+ *     p = P(1.5, 2.5, 3.5); q = Q(1.5, 2.5, 3.5)
+ *     d = {'x': 1.5, 'y': 2.5, 'z': 3.5}
+ *     from sys import getsizeof as size */
+static const size_t py_slots = 56;       /* size(p) */
+static const size_t py_slots_deep = 128; /* size(p) + size(p.x) + size(p.y) + size(p.z) */
+static const size_t py_dict = 184;       /* size(d) */
+static const size_t py_dict_deep = 406;  /* size(d) + sum(size(k) + size(v) for k, v in d.items()) */
+static const size_t py_inst = 352;       /* size(q) + size(q.__dict__) */
+static const size_t py_inst_deep = 424;  /* size(q) + size(q.__dict__) + size(q.x) + size(q.y) + size(q.z) */
+
+/* One line of the table: recycle's bytes (0: no such object in recycle),
+ * CPython's, and their ratio. */
+static void row(const char *what, size_t recycle, size_t cpython) {
+    if (recycle)
+        printf("%-46s %8zu %21zu %18.2fx\n", what, recycle, cpython,
+               (double)recycle / (double)cpython);
+    else
+        printf("%-46s %8s %21zu\n", what, "-", cpython);
+}
 
 typedef struct point { rc_obj ob; double x, y, z; } point;
 static const rc_type point_type = { .name = "point", .size = sizeof(point) };
@@ -60,8 +89,17 @@ int main(void) {
     }
     size_t fixed = rc_deep_sizeof(rt, &p->ob);
     size_t dict = rc_deep_sizeof(rt, d);
-    printf("point as a fixed-layout type: %zu bytes\n", fixed);
-    printf("point as a dict record:       %zu bytes (%.1fx)\n", dict, (double)dict / (double)fixed);
+    printf("%-46s %8s %21s %19s\n", "bytes of the point (1.5, 2.5, 3.5)", "recycle",
+           "CPython 3.11, 64-bit", "recycle / CPython");
+    row("fixed-layout type / class with __slots__", rc_sizeof(&p->ob), py_slots);
+    row("  with its three values", fixed, py_slots_deep);
+    row("dict record {\"x\": 1.5, \"y\": 2.5, \"z\": 3.5}", rc_sizeof(d), py_dict);
+    row("  with its keys and values", dict, py_dict_deep);
+    row("instance without __slots__: object + __dict__", 0, py_inst);
+    row("  with its values", 0, py_inst_deep);
+    printf("(the values: three float objects in CPython, three doubles inside recycle's point)\n");
+    printf("recycle: the dict record with its keys and values takes %.1fx the fixed-layout point\n",
+           (double)dict / (double)fixed);
     rc_obj *y = rc_dict_get_str(rt, d, "y");
     int ok = y && rc_float_value(y) == p->y && fixed < dict;
     build b = { rt, 0 };

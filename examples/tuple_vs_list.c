@@ -1,10 +1,27 @@
 /* tuple_vs_list.c - an immutable tuple is a single block sized exactly for
  * its items; a list keeps a separate, over-allocated item array so that it
- * can grow. Prefer tuples for fixed records. The time to build each is
- * printed as python -m timeit prints it (never checked: it depends on the
- * machine). */
+ * can grow. Prefer tuples for fixed records. Each size is printed beside
+ * CPython 3.11's for the same Python object, to compare (never checked:
+ * recycle's layouts change, CPython's figures here are fixed). The time to
+ * build each is printed as python -m timeit prints it (never checked: it
+ * depends on the machine). */
 #include <recycle.h>
 #include <stdio.h>
+
+/* CPython 3.11 on a 64-bit machine, measured with python3 (the
+ * expression beside each figure gives it again), with
+ *     t = (1000, 2000, 3000)
+ *     l = []; l.append(1000); l.append(2000); l.append(3000)
+ *     from sys import getsizeof as size */
+static const size_t py_tuple = 64;       /* size(t) */
+static const size_t py_list = 88;        /* size(l) */
+static const size_t py_tuple_deep = 148; /* size(t) + sum(map(size, t)) */
+static const size_t py_list_deep = 172;  /* size(l) + sum(map(size, l)) */
+
+/* One line of the table: recycle's bytes, CPython's, and their ratio. */
+static void row(const char *what, size_t recycle, size_t cpython) {
+    printf("%-34s %8zu %21zu %18.2fx\n", what, recycle, cpython, (double)recycle / (double)cpython);
+}
 
 typedef struct build { rc_runtime *rt; rc_obj *items[3]; int failed; } build;
 
@@ -45,8 +62,12 @@ int main(void) {
     for (int i = 0; i < 3; i++)
         if (rc_list_append(rt, l, items[i]) != 0)
             return 1;
-    printf("tuple of 3: %zu bytes\n", rc_sizeof(t));
-    printf("list of 3:  %zu bytes\n", rc_sizeof(l));
+    printf("%-34s %8s %21s %19s\n", "bytes of 1000, 2000, 3000 in a", "recycle",
+           "CPython 3.11, 64-bit", "recycle / CPython");
+    row("tuple", rc_sizeof(t), py_tuple);
+    row("list (three appends)", rc_sizeof(l), py_list);
+    row("tuple with its three ints", rc_deep_sizeof(rt, t), py_tuple_deep);
+    row("list with its three ints", rc_deep_sizeof(rt, l), py_list_deep);
     /* equal contents, but only the tuple can be a dict key */
     uint64_t h;
     int tuple_hashable = rc_hash(rt, t, &h) == 0;
