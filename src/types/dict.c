@@ -6,21 +6,43 @@
  * after deletions; never touch freed memory when a comparison or a decref
  * runs user code that mutates the dict.
  *
- * Layout: { rc_obj; rct_dtable t; }, a GC object. The table
- * (rct_dtable, declared in types.h) owns one buffer from the runtime's heap:
+ * Layout: { rc_obj; rct_dtable t; }, a GC object of 56 bytes with its
+ * collector links (CPython's empty dict: 64). rct_dtable (types.h) is the
+ * pointer to the table block, the number of live entries and the stamp;
+ * the block is one allocation from the runtime's heap, as CPython's
+ * PyDictKeysObject:
  *
- *   mem: [ indices: 2**log2_size slots of 1/2/4/8 bytes ][ entries: usable ]
+ *   [ rct_dkeys: usable, nentries, log2_size, ix_shift, esize (24 bytes) ]
+ *   [ indices: 2**log2_size slots of 1/2/4/8 bytes ][ entries: usable ]
  *
- *   indices[i] = EMPTY (-1) | DUMMY (-2) | position of an entry
- *   entries[k] = { hash, key, value }, k < nentries, in insertion order
+ *   indices[i] = EMPTY (-1) | DUMMY (-2) | position of an entry, with the
+ *                top tagbits bits of its hash above it (dt_tagbits)
+ *   entries[k] = { hash, key, value } (esize 24), or { key, value } (esize
+ *                16) while every key is a str, k < nentries, in insertion
+ *                order
+ *
+ * The 16-byte entries are CPython's "unicode keys" table: a str caches its
+ * hash, so the entry need not. The first key of an empty table decides its
+ * layout; a key of another type rebuilds a str-only table with hashed
+ * entries (at the same size when it has room), which it keeps until it is
+ * emptied. Lookups of a str in a str-only table compare without running
+ * user code; any other lookup takes the general path (a str-only table
+ * reads each candidate's hash from its str).
+ *
+ * A dict without entries shares rct_dkeys_empty, an immutable block of 8
+ * EMPTY slots and no usable entry, as CPython's dicts share Py_EMPTY_KEYS:
+ * lookups need no special case, and the first insert finds no room and
+ * builds the dict's own block.
  *
  * Lookups probe the index like CPython: i = hash & mask, then
  * i = (5*i + perturb + 1) & mask with perturb >>= 5 each step, so every bit
  * of the hash takes part and every slot is eventually visited.
  *
  * Invariants (checked by the tests through the public API):
- *   - mem == NULL  <=>  the table has no memory; then used = nentries =
- *     usable = 0 and log2_size = 0 (a new dict allocates nothing);
+ *   - keys == &rct_dkeys_empty  <=>  the table has no memory of its own;
+ *     then used = 0 (a new dict allocates nothing); the shared block is
+ *     never written (every writer first finds usable == 0 and rebuilds);
+ *   - esize == RCT_DK_STR  =>  every live key is a str whose hash is cached;
  *   - nentries + usable == USABLE(log2_size) = 2 * 2**log2_size / 3, so at
  *     least a third of the index slots is EMPTY and every probe terminates;
  *   - an index slot >= 0 names an entry with key != NULL; a deleted entry has
@@ -50,7 +72,7 @@
  *     resize); we do because long-lived caches and registries that drain
  *     should give their memory back. A failed shrink is benign: the dict
  *     keeps its table;
- *   - clear frees the table (back to no memory).
+ *   - clear frees the table (back to the shared empty block).
  *
  * Lookups by C string (rc_dict_find_str_n) hash the bytes as a str hashes
  * its data (rco_hash_bytes) and compare them with str keys only, so they
@@ -87,6 +109,7 @@
 #include "types/types.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -106,6 +129,24 @@ typedef struct rct_dict {
  * Table geometry
  * ------------------------------------------------------------------------- */
 
+/* The shared empty table: a lookup ends at its first probe, an insert
+ * rebuilds first. Read-only memory: a write to it faults instead of
+ * corrupting other dicts. */
+const rct_dkeys_empty_block rct_dkeys_empty = {
+    .k = { .usable = 0, .nentries = 0, .log2_size = DT_LOG2_MIN, .ix_shift = 0,
+           .esize = RCT_DK_GENERAL },
+    .index = { -1, -1, -1, -1, -1, -1, -1, -1 },
+};
+_Static_assert(offsetof(rct_dkeys_empty_block, index) == sizeof(rct_dkeys), "the index follows");
+_Static_assert(sizeof rct_dkeys_empty.index == (1u << DT_LOG2_MIN), "the minimum size");
+
+/* Whether k is no block of its own: the shared empty one, or NULL (a dict
+ * between rc_new and its constructor's rct_dtable_init, which a collection
+ * started by that very allocation may traverse). */
+static inline bool dk_is_empty(const rct_dkeys *k) {
+    return k == NULL || k == &rct_dkeys_empty.k;
+}
+
 static inline size_t dt_usable(unsigned log2) {
     return (((size_t)1 << log2) << 1) / 3;
 }
@@ -114,14 +155,14 @@ static inline unsigned dt_ix_shift(unsigned log2) {
     return log2 < 8 ? 0 : log2 < 16 ? 1 : log2 < 32 ? 2 : 3;
 }
 
-/* Bytes of the index and of the whole buffer for 2**log2 slots; false on
- * overflow. */
-static bool dt_sizes(unsigned log2, size_t *ixbytes, size_t *total) {
+/* Bytes of the index and of the whole block for 2**log2 slots and entries
+ * of esize bytes; false on overflow. */
+static bool dt_sizes(unsigned log2, unsigned esize, size_t *ixbytes, size_t *total) {
     if (log2 > DT_LOG2_MAX)
         return false;
     size_t ixb = ((size_t)1 << log2) << dt_ix_shift(log2), eb, all;
-    if (__builtin_mul_overflow(dt_usable(log2), sizeof(rct_dentry), &eb) ||
-        __builtin_add_overflow(ixb, eb, &all) || all > (size_t)PTRDIFF_MAX)
+    if (__builtin_mul_overflow(dt_usable(log2), (size_t)esize, &eb) ||
+        __builtin_add_overflow(ixb + sizeof(rct_dkeys), eb, &all) || all > (size_t)PTRDIFF_MAX)
         return false;
     *ixbytes = ixb;
     *total = all;
@@ -139,9 +180,13 @@ static bool dt_log2_for(size_t minsize, unsigned *out) {
     return true;
 }
 
-static inline int64_t ix_get(const rct_dtable *t, size_t i) {
-    const void *m = t->mem;
-    switch (t->ix_shift) {
+static inline const void *dk_index(const rct_dkeys *k) {
+    return (const char *)k + sizeof(rct_dkeys);
+}
+
+static inline int64_t ix_get(const rct_dkeys *k, size_t i) {
+    const void *m = dk_index(k);
+    switch (k->ix_shift) {
     case 0: return ((const int8_t *)m)[i];
     case 1: return ((const int16_t *)m)[i];
     case 2: return ((const int32_t *)m)[i];
@@ -149,9 +194,9 @@ static inline int64_t ix_get(const rct_dtable *t, size_t i) {
     }
 }
 
-static inline void ix_set(rct_dtable *t, size_t i, int64_t v) {
-    void *m = t->mem;
-    switch (t->ix_shift) {
+static inline void ix_set(rct_dkeys *k, size_t i, int64_t v) {
+    void *m = (char *)k + sizeof(rct_dkeys);
+    switch (k->ix_shift) {
     case 0: ((int8_t *)m)[i] = (int8_t)v; break;
     case 1: ((int16_t *)m)[i] = (int16_t)v; break;
     case 2: ((int32_t *)m)[i] = (int32_t)v; break;
@@ -159,15 +204,43 @@ static inline void ix_set(rct_dtable *t, size_t i, int64_t v) {
     }
 }
 
-static inline size_t dt_mask(const rct_dtable *t) {
-    return ((size_t)1 << t->log2_size) - 1;
+static inline size_t dk_mask(const rct_dkeys *k) {
+    return ((size_t)1 << k->log2_size) - 1;
+}
+
+/* Index slots keep the top bits of the entry's hash (its tag) above the
+ * position, as many as the slot's width leaves (positions are below
+ * 2**log2_size; the sign bit stays clear; at most 8), so a probe passes over
+ * most other keys without reading their entry, or for a str-only table
+ * their str: the misses a compact entry would otherwise cost. */
+static inline unsigned dt_tagbits(unsigned log2) {
+    unsigned spare = (8u << dt_ix_shift(log2)) - 1 - log2;
+    return spare < 8 ? spare : 8;
+}
+
+/* The tag of hash in k, shifted into place: a slot holding entry ix of
+ * this hash holds ix | dk_tag(k, hash). */
+static inline uint64_t dk_tag(const rct_dkeys *k, uint64_t hash) {
+    return k->tagbits ? (hash >> (64 - k->tagbits)) << k->log2_size : 0;
+}
+
+/* Entry ix's key slot (the value slot follows it) and hash. */
+static inline rc_obj **dk_key_slot(const rct_dkeys *k, size_t ix) {
+    return (rc_obj **)(void *)(rct_dk_entries(k) + ix * k->esize + (k->esize - 16));
+}
+
+static inline uint64_t dk_hash(const rct_dkeys *k, size_t ix) {
+    const char *e = rct_dk_entries(k) + ix * k->esize;
+    if (k->esize == RCT_DK_GENERAL)
+        return *(const uint64_t *)(const void *)e;
+    return rct_str_cached_hash(*(rc_obj *const *)(const void *)e);
 }
 
 /* First slot of hash's probe sequence that holds no entry (EMPTY or DUMMY). */
-static size_t dt_find_free_slot(const rct_dtable *t, uint64_t hash) {
-    size_t mask = dt_mask(t), i = (size_t)hash & mask;
+static size_t dk_find_free_slot(const rct_dkeys *k, uint64_t hash) {
+    size_t mask = dk_mask(k), i = (size_t)hash & mask;
     uint64_t perturb = hash;
-    while (ix_get(t, i) >= 0) {
+    while (ix_get(k, i) >= 0) {
         perturb >>= PERTURB_SHIFT;
         i = (i * 5 + (size_t)perturb + 1) & mask;
     }
@@ -175,10 +248,11 @@ static size_t dt_find_free_slot(const rct_dtable *t, uint64_t hash) {
 }
 
 /* The slot that holds entry ix (which is live). */
-static size_t dt_slot_of(const rct_dtable *t, uint64_t hash, size_t ix) {
-    size_t mask = dt_mask(t), i = (size_t)hash & mask;
+static size_t dk_slot_of(const rct_dkeys *k, uint64_t hash, size_t ix) {
+    size_t mask = dk_mask(k), i = (size_t)hash & mask;
     uint64_t perturb = hash;
-    while (ix_get(t, i) != (int64_t)ix) {
+    int64_t want = (int64_t)(ix | dk_tag(k, hash));
+    while (ix_get(k, i) != want) {
         perturb >>= PERTURB_SHIFT;
         i = (i * 5 + (size_t)perturb + 1) & mask;
     }
@@ -186,8 +260,9 @@ static size_t dt_slot_of(const rct_dtable *t, uint64_t hash, size_t ix) {
 }
 
 size_t rct_dtable_bytes(const rct_dtable *t) {
+    const rct_dkeys *k = t->keys;
     size_t ixb, total;
-    if (!t->mem || !dt_sizes(t->log2_size, &ixb, &total))
+    if (dk_is_empty(k) || !dt_sizes(k->log2_size, k->esize, &ixb, &total))
         return 0;
     return total;
 }
@@ -196,54 +271,64 @@ size_t rct_dtable_bytes(const rct_dtable *t) {
  * Rebuilding
  * ------------------------------------------------------------------------- */
 
-/* Allocate an empty table of 2**log2 slots into *nt (not installed). */
-static RCI_ALLOC_FRAME int dt_alloc(rc_runtime *rt, unsigned log2, rct_dtable *nt) {
+/* Allocate an empty table block of 2**log2 slots and esize-byte entries. */
+static RCI_ALLOC_FRAME rct_dkeys *dk_alloc(rc_runtime *rt, unsigned log2, unsigned esize) {
     size_t ixb, total;
-    if (!dt_sizes(log2, &ixb, &total))
-        return rco_err(rt, RC_EOVERFLOW, "dict: a table of 2**%u slots is too large", log2);
-    void *mem = rco_alloc(rt, total);
-    if (!mem)
-        return RC_ENOMEM;
-    memset(mem, 0xff, ixb);                  /* every slot EMPTY, whatever its width */
-    memset(nt, 0, sizeof *nt);
-    nt->mem = mem;
-    nt->entries = (rct_dentry *)(void *)((char *)mem + ixb);
-    nt->log2_size = (uint8_t)log2;
-    nt->ix_shift = (uint8_t)dt_ix_shift(log2);
-    nt->usable = dt_usable(log2);
-    return 0;
+    if (!dt_sizes(log2, esize, &ixb, &total)) {
+        rco_err(rt, RC_EOVERFLOW, "dict: a table of 2**%u slots is too large", log2);
+        return NULL;
+    }
+    rct_dkeys *k = rco_alloc(rt, total);
+    if (!k)
+        return NULL;
+    memset(k, 0, sizeof *k);
+    memset((char *)k + sizeof *k, 0xff, ixb);    /* every slot EMPTY, whatever its width */
+    k->log2_size = (uint8_t)log2;
+    k->ix_shift = (uint8_t)dt_ix_shift(log2);
+    k->esize = (uint8_t)esize;
+    k->tagbits = (uint8_t)dt_tagbits(log2);
+    k->usable = dt_usable(log2);
+    return k;
 }
 
-/* Append an entry to a table being built (no equal keys in it, room left). */
-static void dt_append(rct_dtable *t, uint64_t hash, rc_obj *key, rc_obj *value) {
-    size_t slot = dt_find_free_slot(t, hash);
-    size_t k = t->nentries++;
-    t->entries[k].hash = hash;
-    t->entries[k].key = key;
-    t->entries[k].value = value;
-    ix_set(t, slot, (int64_t)k);
-    t->usable--;
-    t->used++;
+static inline void dk_free(rc_runtime *rt, rct_dkeys *k) {
+    if (!dk_is_empty(k))
+        rco_free(rt, k);
 }
 
-/* Rebuild t with room for at least minsize slots, live entries in order.
- * 0, or an error (recorded) with t unchanged. */
-static RCI_ALLOC_FRAME int dt_resize(rc_runtime *rt, rct_dtable *t, size_t minsize) {
+/* Append an entry to a block (no equal key in it, room left; a str key
+ * when its entries have no hash). */
+static inline void dk_append(rct_dkeys *k, uint64_t hash, rc_obj *key, rc_obj *value) {
+    size_t slot = dk_find_free_slot(k, hash);
+    size_t n = k->nentries++;
+    char *e = rct_dk_entries(k) + n * k->esize;
+    if (k->esize == RCT_DK_GENERAL) {
+        *(uint64_t *)(void *)e = hash;
+        e += sizeof(uint64_t);
+    }
+    ((rc_obj **)(void *)e)[0] = key;
+    ((rc_obj **)(void *)e)[1] = value;
+    ix_set(k, slot, (int64_t)(n | dk_tag(k, hash)));
+    k->usable--;
+}
+
+/* Rebuild t with room for at least minsize slots and esize-byte entries,
+ * live entries in order. 0, or an error (recorded) with t unchanged. */
+static RCI_ALLOC_FRAME int dt_resize(rc_runtime *rt, rct_dtable *t, size_t minsize, unsigned esize) {
     unsigned log2;
     if (!dt_log2_for(minsize, &log2))
         return rco_err(rt, RC_EOVERFLOW, "dict: %zu entries is too many", t->used);
-    rct_dtable nt;
-    int r = dt_alloc(rt, log2, &nt);
-    if (r < 0)
-        return r;
-    for (size_t k = 0; k < t->nentries; k++) {
-        const rct_dentry *e = &t->entries[k];
-        if (e->key)
-            dt_append(&nt, e->hash, e->key, e->value);
+    rct_dkeys *old = t->keys, *nk = dk_alloc(rt, log2, esize);
+    if (!nk)
+        return rc_error(rt);
+    for (size_t ix = 0; ix < old->nentries; ix++) {
+        rc_obj **kv = dk_key_slot(old, ix);
+        if (kv[0])
+            dk_append(nk, dk_hash(old, ix), kv[0], kv[1]);
     }
-    rco_free(rt, t->mem);
-    nt.stamp = t->stamp + 1;
-    *t = nt;
+    dk_free(rt, old);
+    t->keys = nk;
+    t->stamp++;
     return 0;
 }
 
@@ -253,13 +338,14 @@ static RCI_ALLOC_FRAME void dt_shrink(rc_runtime *rt, rct_dtable *t) {
      * operation succeeded: keep the runtime's error as it was. */
     rco_error_state saved;
     rco_error_save(rt, &saved);
-    if (dt_resize(rt, t, t->used * 3) < 0)
+    if (dt_resize(rt, t, t->used * 3, t->keys->esize) < 0)
         rco_error_restore(rt, &saved);
 }
 
-/* rct_dtable_shrink, with its test inlined into dict.c's callers. */
+/* rct_dtable_shrink, with its test inlined into dict.c's callers. The shared
+ * empty block has the minimum size, so it never shrinks. */
 RCI_INLINE void dt_maybe_shrink(rc_runtime *rt, rct_dtable *t) {
-    if (!t->mem || t->log2_size <= DT_LOG2_MIN || t->used >= ((size_t)1 << t->log2_size) / 8)
+    if (t->keys->log2_size <= DT_LOG2_MIN || t->used >= ((size_t)1 << t->keys->log2_size) / 8)
         return;
     dt_shrink(rt, t);
 }
@@ -270,57 +356,60 @@ RCI_ALLOC_FRAME void rct_dtable_shrink(rc_runtime *rt, rct_dtable *t) {
 
 void rct_dtable_detach(rct_dtable *t, rct_dtable *out) {
     *out = *t;
-    uint64_t stamp = t->stamp + 1;
-    memset(t, 0, sizeof *t);
-    t->stamp = stamp;
+    rct_dtable_init(t);
+    t->stamp = out->stamp + 1;
 }
 
 void rct_dtable_release(rc_runtime *rt, rct_dtable *old) {
     /* old is private to the caller: user code run by a decref cannot reach
      * it, so reading it between decrefs is safe. */
-    for (size_t k = 0; k < old->nentries; k++) {
-        rct_dentry *e = &old->entries[k];
-        rc_obj *key = e->key, *value = e->value;
+    rct_dkeys *k = old->keys;
+    for (size_t ix = 0; !dk_is_empty(k) && ix < k->nentries; ix++) {
+        rc_obj **kv = dk_key_slot(k, ix);
+        rc_obj *key = kv[0], *value = kv[1];
         if (!key)
             continue;
-        e->key = e->value = NULL;
+        kv[0] = kv[1] = NULL;
         rco_decref(key);
         rco_xdecref(value);
     }
-    rco_free(rt, old->mem);
-    memset(old, 0, sizeof *old);
+    dk_free(rt, k);
+    rct_dtable_init(old);
 }
 
 RCI_ALLOC_FRAME int rct_dtable_filter(rc_runtime *rt, rct_dtable *t,
-                                      bool (*keep)(const rct_dentry *e), rct_dtable *dropped) {
-    memset(dropped, 0, sizeof *dropped);
+                                      bool (*keep)(rc_obj *key, rc_obj *value),
+                                      rct_dtable *dropped) {
+    rct_dtable_init(dropped);
+    rct_dkeys *k = t->keys;
     size_t kept = 0;
-    for (size_t k = 0; k < t->nentries; k++)
-        if (t->entries[k].key && keep(&t->entries[k]))
+    for (size_t ix = 0; ix < k->nentries; ix++) {
+        rc_obj **kv = dk_key_slot(k, ix);
+        if (kv[0] && keep(kv[0], kv[1]))
             kept++;
+    }
     if (kept == t->used)
         return 0;
-    rct_dtable nt;
-    memset(&nt, 0, sizeof nt);
+    rct_dkeys *nk = (rct_dkeys *)&rct_dkeys_empty.k;
     if (kept > 0) {
         unsigned log2;
         if (!dt_log2_for(kept * 3, &log2))
             return rco_err(rt, RC_EOVERFLOW, "dict: %zu entries is too many", kept);
-        int r = dt_alloc(rt, log2, &nt);
-        if (r < 0)
-            return r;
-        for (size_t k = 0; k < t->nentries; k++) {
-            rct_dentry *e = &t->entries[k];
-            if (e->key && keep(e)) {
-                dt_append(&nt, e->hash, e->key, e->value);
-                e->key = e->value = NULL;       /* moved: the old table keeps the rest */
+        if (!(nk = dk_alloc(rt, log2, k->esize)))
+            return rc_error(rt);
+        for (size_t ix = 0; ix < k->nentries; ix++) {
+            rc_obj **kv = dk_key_slot(k, ix);
+            if (kv[0] && keep(kv[0], kv[1])) {
+                dk_append(nk, dk_hash(k, ix), kv[0], kv[1]);
+                kv[0] = kv[1] = NULL;           /* moved: the old block keeps the rest */
             }
         }
     }
-    nt.stamp = t->stamp + 1;
     *dropped = *t;
     dropped->used -= kept;
-    *t = nt;
+    t->keys = nk;
+    t->used = kept;
+    t->stamp++;
     return 0;
 }
 
@@ -328,34 +417,59 @@ RCI_ALLOC_FRAME int rct_dtable_filter(rc_runtime *rt, rct_dtable *t,
  * Lookup, insert, remove
  * ------------------------------------------------------------------------- */
 
-int rct_dtable_lookup(rc_runtime *rt, rct_dtable *t, rc_obj *key, uint64_t hash, size_t *ixp) {
-    for (int restarts = 0; restarts <= LOOKUP_MAX_RESTARTS; restarts++) {
-        if (!t->mem)
+/* A str key in a block whose keys are all strs: no comparison runs user
+ * code, so no restart. */
+static inline int dk_lookup_str(const rct_dkeys *k, const rc_obj *key, uint64_t hash, size_t *ixp) {
+    size_t mask = dk_mask(k), i = (size_t)hash & mask;
+    uint64_t perturb = hash;
+    uint64_t tag = dk_tag(k, hash);
+    rc_obj *const *entries = (rc_obj *const *)(const void *)rct_dk_entries(k);
+    for (;;) {
+        int64_t v = ix_get(k, i);
+        if (v == DKIX_EMPTY)
             return 0;
+        if (((uint64_t)v ^ tag) <= mask) {          /* an entry, and its tag is hash's */
+            size_t ix = (size_t)v & mask;
+            const rc_obj *ek = entries[2 * ix];
+            if (ek == key || (rct_str_cached_hash(ek) == hash && rct_str_equal(ek, key))) {
+                *ixp = ix;
+                return 1;
+            }
+        }
+        perturb >>= PERTURB_SHIFT;
+        i = (i * 5 + (size_t)perturb + 1) & mask;
+    }
+}
+
+int rct_dtable_lookup(rc_runtime *rt, rct_dtable *t, rc_obj *key, uint64_t hash, size_t *ixp) {
+    if (t->keys->esize == RCT_DK_STR && key->rc_type_ == &rc_str_type)
+        return dk_lookup_str(t->keys, key, hash, ixp);
+    for (int restarts = 0; restarts <= LOOKUP_MAX_RESTARTS; restarts++) {
+        const rct_dkeys *k = t->keys;
         uint64_t stamp = t->stamp;
-        size_t mask = dt_mask(t), i = (size_t)hash & mask;
-        uint64_t perturb = hash;
+        size_t mask = dk_mask(k), i = (size_t)hash & mask;
+        uint64_t perturb = hash, tag = dk_tag(k, hash);
         for (;;) {
-            int64_t ix = ix_get(t, i);
-            if (ix == DKIX_EMPTY)
+            int64_t v = ix_get(k, i);
+            if (v == DKIX_EMPTY)
                 return 0;
-            if (ix >= 0) {
-                rct_dentry *e = &t->entries[ix];
-                if (e->key == key) {
-                    *ixp = (size_t)ix;
+            if (((uint64_t)v ^ tag) <= mask) {
+                size_t ix = (size_t)v & mask;
+                rc_obj *ek = *dk_key_slot(k, ix);
+                if (ek == key) {
+                    *ixp = ix;
                     return 1;
                 }
-                if (e->hash == hash) {
-                    rc_obj *start = e->key;
-                    rco_incref(start);
-                    int cmp = rc_equal(rt, start, key);
-                    rco_decref(start);
+                if (dk_hash(k, ix) == hash) {
+                    rco_incref(ek);
+                    int cmp = rc_equal(rt, ek, key);
+                    rco_decref(ek);
                     if (cmp < 0)
                         return cmp;
                     if (t->stamp != stamp)
                         break;                   /* mutated by user code: start over */
                     if (cmp > 0) {
-                        *ixp = (size_t)ix;
+                        *ixp = ix;
                         return 1;
                     }
                 }
@@ -367,19 +481,30 @@ int rct_dtable_lookup(rc_runtime *rt, rct_dtable *t, rc_obj *key, uint64_t hash,
     return rco_err(rt, RC_ESTATE, "dict kept changing during a key comparison");
 }
 
-/* rct_dtable_insert, inlined into dict.c's callers. */
+/* rct_dtable_insert, inlined into dict.c's callers. A block whose keys are
+ * all strs (the first key of an empty table decides) is rebuilt with
+ * hashed entries, at the same size when it has room, when a key of another
+ * type arrives. */
 RCI_INLINE int dt_insert(rc_runtime *rt, rct_dtable *t, uint64_t hash, rc_obj *key, rc_obj *value) {
-    if (t->usable == 0) {
-        size_t grow;
-        if (__builtin_mul_overflow(t->used, (size_t)3, &grow))
+    rct_dkeys *k = t->keys;
+    bool str = key->rc_type_ == &rc_str_type;
+    if (rci_unlikely(k->usable == 0 || (k->esize == RCT_DK_STR && !str))) {
+        unsigned esize = (k->esize == RCT_DK_STR || dk_is_empty(k)) && str ? RCT_DK_STR
+                                                                           : RCT_DK_GENERAL;
+        size_t minsize;
+        if (k->usable > 0)
+            minsize = (size_t)1 << k->log2_size;
+        else if (__builtin_mul_overflow(t->used, (size_t)3, &minsize))
             return rco_err(rt, RC_EOVERFLOW, "dict: %zu entries is too many", t->used);
-        int r = dt_resize(rt, t, grow);
+        int r = dt_resize(rt, t, minsize, esize);
         if (r < 0)
             return r;
+        k = t->keys;
     }
     rco_incref(key);
     rco_incref(value);
-    dt_append(t, hash, key, value);
+    dk_append(k, hash, key, value);
+    t->used++;
     t->stamp++;
     return 0;
 }
@@ -390,22 +515,24 @@ RCI_ALLOC_FRAME int rct_dtable_insert(rc_runtime *rt, rct_dtable *t, uint64_t ha
 }
 
 void rct_dtable_remove(rct_dtable *t, size_t ix) {
-    rct_dentry *e = &t->entries[ix];
-    ix_set(t, dt_slot_of(t, e->hash, ix), DKIX_DUMMY);
-    e->key = e->value = NULL;
+    rct_dkeys *k = t->keys;
+    rc_obj **kv = dk_key_slot(k, ix);
+    ix_set(k, dk_slot_of(k, dk_hash(k, ix), ix), DKIX_DUMMY);
+    kv[0] = kv[1] = NULL;
     t->used--;
     t->stamp++;
 }
 
 int rct_dtable_traverse(const rct_dtable *t, rc_visitfn visit, void *arg, bool values) {
-    for (size_t k = 0; t->mem && k < t->nentries; k++) {
-        const rct_dentry *e = &t->entries[k];
-        if (!e->key)
+    const rct_dkeys *k = t->keys;
+    for (size_t ix = 0; !dk_is_empty(k) && ix < k->nentries; ix++) {
+        rc_obj **kv = dk_key_slot(k, ix);
+        if (!kv[0])
             continue;
-        int r = visit(e->key, arg);
+        int r = visit(kv[0], arg);
         if (r)
             return r;
-        if (values && e->value && (r = visit(e->value, arg)) != 0)
+        if (values && kv[1] && (r = visit(kv[1], arg)) != 0)
             return r;
     }
     return 0;
@@ -480,18 +607,13 @@ static int dict_traverse(rc_obj *self, rc_visitfn visit, void *arg) {
 static void dict_clear_slot(rc_obj *self) {
     rct_dict *d = (rct_dict *)self;
     rc_runtime *rt = rco_runtime(self);
-    while (d->t.mem) {
-        if (d->t.used == 0) {
-            uint64_t stamp = d->t.stamp;
-            rco_free(rt, d->t.mem);
-            memset(&d->t, 0, sizeof d->t);
-            d->t.stamp = stamp;
-            break;
-        }
+    while (!dk_is_empty(d->t.keys) && d->t.used > 0) {
         rct_dtable old;
         rct_dtable_detach(&d->t, &old);
         rct_dtable_release(rt, &old);
     }
+    dk_free(rt, d->t.keys);                       /* a block without entries, if any */
+    rct_dtable_init(&d->t);
 }
 
 static int dict_equal(rc_obj *a, rc_obj *b) {
@@ -503,18 +625,18 @@ static int dict_equal(rc_obj *a, rc_obj *b) {
     rc_runtime *rt = rco_runtime(a);
     /* As CPython's dict_equal: walk a's entries, re-reading the table after
      * each comparison (user code may change either dict). */
-    for (size_t k = 0; k < da->t.nentries; k++) {
-        rct_dentry *e = &da->t.entries[k];
-        if (!e->key)
+    for (size_t ix = 0; ix < da->t.keys->nentries; ix++) {
+        rc_obj **kv = dk_key_slot(da->t.keys, ix);
+        if (!kv[0])
             continue;
-        rc_obj *key = e->key, *av = e->value;
-        uint64_t hash = e->hash;
+        rc_obj *key = kv[0], *av = kv[1];
+        uint64_t hash = dk_hash(da->t.keys, ix);
         rco_incref(key);
         rco_incref(av);
-        size_t ix;
-        int r = rct_dtable_lookup(rt, &db->t, key, hash, &ix);
+        size_t bix;
+        int r = rct_dtable_lookup(rt, &db->t, key, hash, &bix);
         if (r > 0) {
-            rc_obj *bv = db->t.entries[ix].value;
+            rc_obj *bv = *rct_dtable_value_slot(&db->t, bix);
             rco_incref(bv);
             r = rc_equal(rt, av, bv);
             rco_decref(bv);
@@ -540,11 +662,11 @@ static int dict_repr(rc_obj *self, char *buf, size_t len) {
     rct_writer_puts(&w, "{");
     int r = 0;
     bool first = true;
-    for (size_t k = 0; r == 0 && k < d->t.nentries; k++) {
-        rct_dentry *e = &d->t.entries[k];
-        if (!e->key)
+    for (size_t ix = 0; r == 0 && ix < d->t.keys->nentries; ix++) {
+        rc_obj **kv = dk_key_slot(d->t.keys, ix);
+        if (!kv[0])
             continue;
-        rc_obj *key = e->key, *value = e->value;
+        rc_obj *key = kv[0], *value = kv[1];
         rco_incref(key);
         rco_incref(value);
         if (!first)
@@ -588,7 +710,11 @@ const rc_type rc_dict_type = {
 RCI_ALLOC_FRAME rc_obj *rc_dict(rc_runtime *rt) {
     if (!rt)
         return NULL;
-    return rc_new(rt, &rc_dict_type);
+    rct_dict *d = (rct_dict *)rc_new(rt, &rc_dict_type);
+    if (!d)
+        return NULL;
+    rct_dtable_init(&d->t);
+    return &d->ob;
 }
 
 int rc_is_dict(const rc_obj *o) {
@@ -636,20 +762,21 @@ static int dict_check_value(rc_runtime *rt, rc_obj *dict, rc_obj *value, const c
     return r == 0 ? rct_check_link(rt, dict, value, fn) : r;
 }
 
-/* Replace the value of entries[ix] by value (key and position stay). */
+/* Replace the value of entry ix by value (key and position stay). */
 static void dict_replace(rct_dtable *t, size_t ix, rc_obj *value) {
-    rct_dentry *e = &t->entries[ix];
-    rc_obj *old = e->value;
+    rc_obj **slot = rct_dtable_value_slot(t, ix);
+    rc_obj *old = *slot;
     rco_incref(value);
-    e->value = value;
+    *slot = value;
     rco_decref(old);                              /* last: may run user code */
 }
 
-/* Unlink entries[ix]: *value receives the table's reference to the value;
+/* Unlink entry ix: *value receives the table's reference to the value;
  * the key's reference is dropped last. */
 RCI_INLINE void dict_unlink(rc_runtime *rt, rct_dtable *t, size_t ix, rc_obj **value) {
-    rc_obj *k = t->entries[ix].key;
-    *value = t->entries[ix].value;
+    rc_obj **kv = rct_dtable_key_slot(t, ix);
+    rc_obj *k = kv[0];
+    *value = kv[1];
     rct_dtable_remove(t, ix);
     dt_maybe_shrink(rt, t);
     rco_decref(k);                                /* last: may run user code */
@@ -704,7 +831,7 @@ static int dict_find(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj **value, 
     size_t ix;
     r = rct_dtable_lookup(rt, t, key, hash, &ix);
     if (r > 0)
-        *value = t->entries[ix].value;
+        *value = *rct_dtable_value_slot(t, ix);
     return r;
 }
 
@@ -753,7 +880,7 @@ RCI_ALLOC_FRAME int rc_dict_setdefault(rc_runtime *rt, rc_obj *dict, rc_obj *key
         return r;
     if (r > 0) {
         if (value)
-            *value = t->entries[ix].value;
+            *value = *rct_dtable_value_slot(t, ix);
         return 1;
     }
     r = dt_insert(rt, t, hash, key, dflt);
@@ -779,7 +906,7 @@ RCI_ALLOC_FRAME int rc_dict_incr(rc_runtime *rt, rc_obj *dict, rc_obj *key, int6
         r = rct_dtable_lookup(rt, t, key, hash, &ix);
         if (r < 0)
             return r;
-        rc_obj *cur = r > 0 ? t->entries[ix].value : NULL;
+        rc_obj *cur = r > 0 ? *rct_dtable_value_slot(t, ix) : NULL;
         int64_t base = start, sum;
         if (cur) {
             if (!rco_is(cur, &rc_int_type))
@@ -797,7 +924,7 @@ RCI_ALLOC_FRAME int rc_dict_incr(rc_runtime *rt, rc_obj *dict, rc_obj *key, int6
         if (cur)
             rco_incref(cur);
         rc_obj *nv = rc_int(rt, sum);
-        bool same = t->stamp == stamp && (!cur || t->entries[ix].value == cur);
+        bool same = t->stamp == stamp && (!cur || *rct_dtable_value_slot(t, ix) == cur);
         if (!nv || !same) {
             rco_xdecref(nv);
             rco_xdecref(cur);
@@ -806,7 +933,7 @@ RCI_ALLOC_FRAME int rc_dict_incr(rc_runtime *rt, rc_obj *dict, rc_obj *key, int6
             continue;
         }
         if (cur) {
-            t->entries[ix].value = nv;            /* our reference moves in */
+            *rct_dtable_value_slot(t, ix) = nv;            /* our reference moves in */
             rco_decref(cur);                      /* the entry's */
             rco_decref(cur);                      /* ours; last: may run user code */
         } else {
@@ -839,7 +966,7 @@ RCI_ALLOC_FRAME int rc_dict_modify(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc
     if (r < 0)
         return r;
     /* cur is held across the callback (user code): see rc_dict_incr */
-    rc_obj *cur = r > 0 ? t->entries[ix].value : NULL, *nv = NULL;
+    rc_obj *cur = r > 0 ? *rct_dtable_value_slot(t, ix) : NULL, *nv = NULL;
     if (cur)
         rco_incref(cur);
     uint64_t stamp = t->stamp;
@@ -852,7 +979,7 @@ RCI_ALLOC_FRAME int rc_dict_modify(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc
     }
     if (r >= 0) {
         r = 0;
-        if (t->stamp == stamp && (!cur || t->entries[ix].value == cur)) {
+        if (t->stamp == stamp && (!cur || *rct_dtable_value_slot(t, ix) == cur)) {
             if (nv && cur) {
                 dict_replace(t, ix, nv);
             } else if (nv) {
@@ -924,19 +1051,19 @@ void rc_dict_clear(rc_obj *dict) {
  * never match. Reads only: runs no user code, allocates nothing. */
 static int dict_lookup_bytes(const rct_dtable *t, const char *s, size_t len, uint64_t hash,
                              size_t *ixp) {
-    if (!t->mem)
-        return 0;
-    size_t mask = dt_mask(t), i = (size_t)hash & mask;
-    uint64_t perturb = hash;
+    const rct_dkeys *k = t->keys;
+    size_t mask = dk_mask(k), i = (size_t)hash & mask;
+    uint64_t perturb = hash, tag = dk_tag(k, hash);
     for (;;) {
-        int64_t ix = ix_get(t, i);
-        if (ix == DKIX_EMPTY)
+        int64_t v = ix_get(k, i);
+        if (v == DKIX_EMPTY)
             return 0;
-        if (ix >= 0) {
-            const rct_dentry *e = &t->entries[ix];
-            if (e->hash == hash && e->key->rc_type_ == &rc_str_type && rc_str_len(e->key) == len &&
-                memcmp(rc_str_data(e->key), s, len) == 0) {
-                *ixp = (size_t)ix;
+        if (((uint64_t)v ^ tag) <= mask) {
+            size_t ix = (size_t)v & mask;
+            const rc_obj *ek = *dk_key_slot(k, ix);
+            if (dk_hash(k, ix) == hash && ek->rc_type_ == &rc_str_type &&
+                rc_str_len(ek) == len && memcmp(rc_str_data(ek), s, len) == 0) {
+                *ixp = ix;
                 return 1;
             }
         }
@@ -956,7 +1083,7 @@ static int dict_find_bytes(rc_runtime *rt, rc_obj *dict, const char *key, size_t
     size_t ix;
     r = dict_lookup_bytes(t, key, len, rco_hash_bytes(key, len), &ix);
     if (r > 0)
-        *value = t->entries[ix].value;
+        *value = *rct_dtable_value_slot(t, ix);
     return r;
 }
 
@@ -1026,13 +1153,13 @@ int rct_dict_iter(rc_runtime *rt, rc_iter *it, rc_obj **key, rc_obj **value) {
     const rct_dtable *t = &((const rct_dict *)it->container)->t;
     if (t->stamp != it->stamp)
         return rco_err(rt, RC_ESTATE, "dict changed size during iteration");
-    while (it->pos < t->nentries) {
-        const rct_dentry *e = &t->entries[it->pos++];
-        if (e->key) {
+    while (it->pos < t->keys->nentries) {
+        rc_obj *const *kv = dk_key_slot(t->keys, it->pos++);
+        if (kv[0]) {
             if (key)
-                *key = e->key;
+                *key = kv[0];
             if (value)
-                *value = e->value;
+                *value = kv[1];
             return 1;
         }
     }

@@ -31,6 +31,7 @@
 #include "types/types.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +44,8 @@ typedef struct str_obj {
 } str_obj;
 
 #define STR_NCHARS_BIG UINT32_MAX
+
+_Static_assert(offsetof(str_obj, hash) == sizeof(rc_obj), "rct_str_cached_hash reads the hash there");
 
 #define STR_HASHED   1u
 #define STR_INTERNED 2u
@@ -413,18 +416,22 @@ static int str_hash(rc_obj *self, uint64_t *out) {
     return 0;
 }
 
+bool rct_str_equal(const rc_obj *a, const rc_obj *b) {
+    const str_obj *x = as_str(a), *y = as_str(b);
+    size_t len = str_len(x);
+    if (len != str_len(y))
+        return false;
+    if ((x->flags & y->flags & STR_HASHED) && x->hash != y->hash)
+        return false;
+    return memcmp(x->data, y->data, len) == 0;
+}
+
 static int str_equal(rc_obj *a, rc_obj *b) {
     if (a == b)
         return 1;
     if (!rco_is(b, &rc_str_type))
         return 0;
-    const str_obj *x = as_str(a), *y = as_str(b);
-    size_t len = str_len(x);
-    if (len != str_len(y))
-        return 0;
-    if ((x->flags & y->flags & STR_HASHED) && x->hash != y->hash)
-        return 0;
-    return memcmp(x->data, y->data, len) == 0;
+    return rct_str_equal(a, b);
 }
 
 /* Python's str.isprintable() is false for the categories Cc, Cf, Co, Cs, Cn,

@@ -124,6 +124,13 @@ int rct_str_compare(const rc_obj *a, const rc_obj *b);
 
 /* The cached hash of a str (computed on first use; never fails). */
 uint64_t rct_str_hash(rc_obj *s);
+/* The hash a str has cached: the word after its header (str.c asserts the
+ * offset). Valid once rct_str_hash (or rc_hash) ran on s. */
+static inline uint64_t rct_str_cached_hash(const rc_obj *s) {
+    return *(const uint64_t *)(const void *)((const char *)s + sizeof(rc_obj));
+}
+/* Two strs with the same text (both must be strs). */
+bool rct_str_equal(const rc_obj *a, const rc_obj *b);
 
 /* 0 if data[0..len) is valid UTF-8 (RFC 3629: no overlongs, no surrogates,
  * nothing above U+10FFFF, no truncated sequence; NUL is allowed), with the
@@ -220,26 +227,73 @@ uint64_t rct_set_stamp(const rc_obj *s);
 uint64_t rct_weakvaluedict_stamp(const rc_obj *d);
 
 /* The compact ordered table of dict.c (CPython 3.6+), also used by
- * weakdict.c. A sparse index table of 2**log2_size slots (int8..int64 by
- * size) holds EMPTY, DUMMY or a position in the dense, insertion-ordered
- * entry array; a deleted entry has key == NULL. A zeroed struct is an empty
- * table without memory. See dict.c for the invariants. */
-typedef struct rct_dentry {
-    uint64_t hash;
-    rc_obj *key;              /* strong; NULL: deleted */
-    rc_obj *value;            /* strong; NULL iff key is NULL */
-} rct_dentry;
+ * weakdict.c. The table block (rct_dkeys) holds its geometry, a sparse index
+ * of 2**log2_size slots (int8..int64 by size) holding EMPTY, DUMMY or a
+ * position in the dense, insertion-ordered entry array, then the entries. A
+ * table without memory points at rct_dkeys_empty, an immutable block every
+ * empty table shares (8 EMPTY slots, no usable entry). A deleted entry has
+ * key == NULL. See dict.c for the invariants. */
+typedef struct rct_dkeys {
+    size_t usable;            /* entries still free after nentries */
+    size_t nentries;          /* entries [0, nentries) were filled (live or deleted) */
+    uint8_t log2_size;        /* index slots = 1 << log2_size */
+    uint8_t ix_shift;         /* bytes per index = 1 << ix_shift */
+    uint8_t esize;            /* RCT_DK_GENERAL or RCT_DK_STR */
+    uint8_t tagbits;          /* hash bits an index slot keeps above the position */
+    uint8_t pad_[4];
+    /* the index, (1 << log2_size) << ix_shift bytes, then the entries */
+} rct_dkeys;
+
+/* Entry sizes: { hash, key, value }, or { key, value } when every key is a
+ * str (its hash is the one the str caches: every key of such a table has
+ * it cached, rc_hash having computed it on insertion). */
+#define RCT_DK_GENERAL 24
+#define RCT_DK_STR     16
 
 typedef struct rct_dtable {
-    void *mem;                /* index table, then the entries; NULL: no table */
-    rct_dentry *entries;      /* inside mem */
+    rct_dkeys *keys;          /* the table block, or &rct_dkeys_empty */
     size_t used;              /* live entries */
-    size_t nentries;          /* entries[0..nentries) were filled (live or deleted) */
-    size_t usable;            /* entries still free after nentries */
     uint64_t stamp;           /* modification stamp */
-    uint8_t log2_size;        /* index slots = 1 << log2_size (when mem) */
-    uint8_t ix_shift;         /* bytes per index = 1 << ix_shift */
 } rct_dtable;
+
+/* The block every table without memory shares: 8 EMPTY index slots and no
+ * usable entry (dict.c). */
+typedef struct rct_dkeys_empty_block {
+    rct_dkeys k;
+    int8_t index[8];
+} rct_dkeys_empty_block;
+extern const rct_dkeys_empty_block rct_dkeys_empty;
+
+/* An empty table without memory (what a new dict starts with). */
+static inline void rct_dtable_init(rct_dtable *t) {
+    t->keys = (rct_dkeys *)&rct_dkeys_empty.k;   /* never written: usable is 0 */
+    t->used = 0;
+}
+
+/* Whether t has a table block of its own (keys is NULL only between rc_new
+ * and the constructor's rct_dtable_init, which a collection started by that
+ * allocation may see: traverse, release and bytes accept it). */
+static inline bool rct_dtable_has_block(const rct_dtable *t) {
+    return t->keys != NULL && t->keys != &rct_dkeys_empty.k;
+}
+
+static inline char *rct_dk_entries(const rct_dkeys *k) {
+    return (char *)k + sizeof(rct_dkeys) + (((size_t)1 << k->log2_size) << k->ix_shift);
+}
+
+/* Entries filled so far (live or deleted), and the key and value slots of
+ * entry ix (ix < nentries; *key NULL: deleted). The pointers are valid
+ * until the table next changes. */
+static inline size_t rct_dtable_nentries(const rct_dtable *t) {
+    return t->keys->nentries;
+}
+static inline rc_obj **rct_dtable_key_slot(const rct_dtable *t, size_t ix) {
+    const rct_dkeys *k = t->keys;
+    return (rc_obj **)(void *)(rct_dk_entries(k) + ix * k->esize + (k->esize - 16));
+}
+static inline rc_obj **rct_dtable_value_slot(const rct_dtable *t, size_t ix) {
+    return rct_dtable_key_slot(t, ix) + 1;
+}
 
 /* Find key (hash = rc_hash(key)): 1 and *ix set (entries[*ix]), 0 if
  * absent, or a negative RC_E* (recorded) from rc_equal, or RC_ESTATE when
@@ -266,7 +320,7 @@ void rct_dtable_detach(rct_dtable *t, rct_dtable *out);
  * others go to *dropped (release it with rct_dtable_release once t's owner
  * is consistent). 0, or RC_ENOMEM (recorded) with t unchanged and *dropped
  * empty. keep must not run user code. */
-int  rct_dtable_filter(rc_runtime *rt, rct_dtable *t, bool (*keep)(const rct_dentry *e),
+int  rct_dtable_filter(rc_runtime *rt, rct_dtable *t, bool (*keep)(rc_obj *key, rc_obj *value),
                        rct_dtable *dropped);
 /* Drop the references of a detached table and free its memory (may run user
  * code). */

@@ -81,8 +81,9 @@ static void wvd_value_died(rc_obj *ref, void *arg) {
     d->deaths++;
 }
 
-static inline bool entry_alive(const rct_dentry *e) {
-    return rc_weakref_get(e->value) != NULL;
+static inline bool entry_alive(rc_obj *key, rc_obj *ref) {
+    (void)key;
+    return rc_weakref_get(ref) != NULL;
 }
 
 /* Release dead entries when enough have died (see the policy above). */
@@ -105,9 +106,11 @@ static RCI_ALLOC_FRAME void wvd_maybe_purge(rc_runtime *rt, rct_wvdict *d) {
 
 static size_t wvd_count_live(const rct_wvdict *d) {
     size_t n = 0;
-    for (size_t k = 0; d->t.mem && k < d->t.nentries; k++)
-        if (d->t.entries[k].key && entry_alive(&d->t.entries[k]))
+    for (size_t ix = 0; ix < rct_dtable_nentries(&d->t); ix++) {
+        rc_obj **kv = rct_dtable_key_slot(&d->t, ix);
+        if (kv[0] && entry_alive(kv[0], kv[1]))
             n++;
+    }
     return n;
 }
 
@@ -123,7 +126,7 @@ static int wvd_traverse(rc_obj *self, rc_visitfn visit, void *arg) {
 static void wvd_clear_slot(rc_obj *self) {
     rct_wvdict *d = (rct_wvdict *)self;
     rc_runtime *rt = rco_runtime(self);
-    while (d->t.mem) {
+    while (rct_dtable_has_block(&d->t)) {
         rct_dtable old;
         rct_dtable_detach(&d->t, &old);
         d->nlive = 0;
@@ -159,7 +162,11 @@ const rc_type rc_weakvaluedict_type = {
 RCI_ALLOC_FRAME rc_obj *rc_weakvaluedict(rc_runtime *rt) {
     if (!rt)
         return NULL;
-    return rc_new(rt, &rc_weakvaluedict_type);
+    rct_wvdict *d = (rct_wvdict *)rc_new(rt, &rc_weakvaluedict_type);
+    if (!d)
+        return NULL;
+    rct_dtable_init(&d->t);
+    return &d->ob;
 }
 
 /* Check the dict and the key and hash the key. write: the call may store
@@ -204,18 +211,18 @@ RCI_ALLOC_FRAME int rc_weakvaluedict_set(rc_runtime *rt, rc_obj *dict, rc_obj *k
     }
     rc_obj *old_key = NULL, *old_ref = NULL;
     if (r > 0) {
-        rct_dentry *e = &d->t.entries[ix];
-        if (entry_alive(e)) {
+        rc_obj **kv = rct_dtable_key_slot(&d->t, ix);
+        if (entry_alive(kv[0], kv[1])) {
             /* replace the value in place: same key, same position */
-            old_ref = e->value;
-            e->value = ref;                       /* our reference moves in */
+            old_ref = kv[1];
+            kv[1] = ref;                          /* our reference moves in */
             rco_decref(old_ref);                  /* a weakref: runs no user code */
             return 0;
         }
         /* A dead entry is absent: drop it and add the key anew at the end,
          * as Python (whose callback already removed it) would. */
-        old_key = e->key;
-        old_ref = e->value;
+        old_key = kv[0];
+        old_ref = kv[1];
         rct_dtable_remove(&d->t, ix);
         d->stale = true;
     }
@@ -241,7 +248,7 @@ rc_obj *rc_weakvaluedict_get(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
     int r = rct_dtable_lookup(rt, &d->t, key, hash, &ix);
     if (r < 0)
         return NULL;
-    rc_obj *value = r > 0 ? rc_weakref_get(d->t.entries[ix].value) : NULL;
+    rc_obj *value = r > 0 ? rc_weakref_get(*rct_dtable_value_slot(&d->t, ix)) : NULL;
     if (!value)
         rct_key_error(rt, key);
     return value;
@@ -262,9 +269,9 @@ RCI_ALLOC_FRAME int rc_weakvaluedict_del(rc_runtime *rt, rc_obj *dict, rc_obj *k
         return r;
     if (r == 0)
         return rct_key_error(rt, key);
-    rct_dentry *e = &d->t.entries[ix];
-    rc_obj *k = e->key, *ref = e->value;
-    bool alive = entry_alive(e);
+    rc_obj **kv = rct_dtable_key_slot(&d->t, ix);
+    rc_obj *k = kv[0], *ref = kv[1];
+    bool alive = entry_alive(k, ref);
     rct_dtable_remove(&d->t, ix);
     if (alive)
         d->nlive--;
@@ -300,11 +307,11 @@ int rct_weakvaluedict_iter(rc_runtime *rt, rc_iter *it, rc_obj **key) {
     const rct_dtable *t = &((const rct_wvdict *)it->container)->t;
     if (t->stamp != it->stamp)
         return rco_err(rt, RC_ESTATE, "WeakValueDictionary changed size during iteration");
-    while (it->pos < t->nentries) {
-        const rct_dentry *e = &t->entries[it->pos++];
-        if (e->key && entry_alive(e)) {
+    while (it->pos < rct_dtable_nentries(t)) {
+        rc_obj **kv = rct_dtable_key_slot(t, it->pos++);
+        if (kv[0] && entry_alive(kv[0], kv[1])) {
             if (key)
-                *key = e->key;
+                *key = kv[0];
             return 1;
         }
     }

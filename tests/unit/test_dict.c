@@ -424,7 +424,9 @@ static void test_shrink(void **state) {
         assert_int_equal(del_i(rt, d, i), 0);
     size_t small = rc_sizeof(d);
     assert_true(small * 50 < big);
-    assert_true(small < empty + 64 + 42 * 24 + 1);   /* at most 64 slots for 10 keys */
+    /* at most 64 slots for 10 keys: the block's 24-byte header, the index
+     * and 42 entries */
+    assert_true(small <= empty + 24 + 64 + 42 * 24);
     for (int64_t i = N - 10; i < N; i++)
         assert_int_equal(get_i(rt, d, i), i);
     /* deleting everything leaves the minimum table; clear frees it */
@@ -450,6 +452,158 @@ static void test_shrink(void **state) {
     assert_int_equal(rc_dict_len(d), 100);
     assert_true(steady <= 2 * start);
     rc_decref(d);
+    assert_int_equal(rc_runtime_object_count(rt), base);
+    rc_runtime_free(rt);
+}
+
+/* ---- the two entry layouts: str keys only, or any keys ---- */
+
+enum {
+    DICT_OBJ = 56,         /* collector links, header, the table's pointer, used, stamp */
+    DICT_BLOCK = 24,       /* the table block's header */
+    ENTRY_STR = 16,        /* key, value: the str caches its hash */
+    ENTRY_ANY = 24         /* hash, key, value */
+};
+
+/* The table's bytes for 2**log2 slots of ixbytes each, usable = 2/3. */
+static size_t table_bytes(unsigned log2, size_t ixbytes, size_t entry) {
+    size_t slots = (size_t)1 << log2;
+    return DICT_BLOCK + slots * ixbytes + (2 * slots / 3) * entry;
+}
+
+static rc_obj *str_key(rc_runtime *rt, size_t i) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "key%zu", i);
+    rc_obj *k = rc_str(rt, buf);
+    assert_non_null(k);
+    return k;
+}
+
+static void test_entry_layouts(void **state) {
+    (void)state;
+    rc_runtime *rt = new_rt();
+    size_t base = rc_runtime_object_count(rt);
+    /* the empty dict has no table of its own (CPython's {} is 64 bytes) */
+    rc_obj *d = rc_dict(rt);
+    assert_int_equal(rc_sizeof(d), DICT_OBJ);
+    put(rt, d, rc_str(rt, "a"), rc_int(rt, 1));
+    assert_int_equal(rc_sizeof(d), DICT_OBJ + table_bytes(3, 1, ENTRY_STR));
+    /* CPython's {"a": 1} is 184 bytes */
+    assert_true(rc_sizeof(d) <= 184);
+    rc_dict_clear(d);
+    assert_int_equal(rc_sizeof(d), DICT_OBJ);
+    put_ii(rt, d, 1, 1);
+    assert_int_equal(rc_sizeof(d), DICT_OBJ + table_bytes(3, 1, ENTRY_ANY));
+    rc_decref(d);
+
+    /* 10,000 str keys: 16384 slots of 2 bytes (CPython: 207,616 bytes) */
+    d = rc_dict(rt);
+    enum { N = 10000 };
+    for (size_t i = 0; i < N; i++)
+        put(rt, d, str_key(rt, i), rc_int(rt, (int64_t)i));
+    assert_int_equal(rc_sizeof(d), DICT_OBJ + table_bytes(14, 2, ENTRY_STR));
+    assert_true(rc_sizeof(d) <= 207616);
+    /* deletions keep the layout; an int key rebuilds with hashed entries
+     * at the same size, order and contents kept */
+    for (size_t i = 0; i < N; i += 3) {
+        rc_obj *k = str_key(rt, i);
+        assert_int_equal(rc_dict_del(rt, d, k), 0);
+        rc_decref(k);
+    }
+    size_t left = rc_dict_len(d);
+    put_ii(rt, d, 7, 7);
+    assert_int_equal(rc_dict_len(d), left + 1);
+    assert_int_equal(rc_sizeof(d), DICT_OBJ + table_bytes(14, 2, ENTRY_ANY));
+    rc_iter it;
+    rc_obj *k, *v;
+    rc_iter_init(&it, d);
+    for (size_t i = 0; i < N; i++) {
+        if (i % 3 == 0)
+            continue;
+        assert_int_equal(rc_dict_next(rt, &it, &k, &v), 1);
+        assert_int_equal(rc_int_value(v), (int64_t)i);
+        char buf[32];
+        snprintf(buf, sizeof buf, "key%zu", i);
+        assert_string_equal(rc_str_data(k), buf);
+        /* found by a new str, by the C string, and absent once deleted */
+        rc_obj *again = rc_str(rt, buf);
+        assert_ptr_equal(rc_dict_get(rt, d, again), v);
+        rc_decref(again);
+        assert_ptr_equal(rc_dict_get_str(rt, d, buf), v);
+    }
+    assert_int_equal(rc_dict_next(rt, &it, &k, &v), 1);
+    assert_int_equal(rc_int_value(k), 7);
+    assert_int_equal(rc_dict_next(rt, &it, &k, &v), 0);
+    assert_int_equal(get_i(rt, d, 7), 7);
+    assert_null(rc_dict_get_str(rt, d, "key0"));
+    assert_int_equal(rc_error(rt), RC_EKEY);
+    rc_error_clear(rt);
+    rc_decref(d);
+    assert_int_equal(rc_runtime_object_count(rt), base);
+    rc_runtime_free(rt);
+}
+
+/* A key type equal to the str with the same text (and hashing as it does):
+ * found among str keys whichever layout the table has. */
+typedef struct textkey {
+    rc_obj ob;
+    char text[16];
+} textkey;
+
+static int textkey_hash(rc_obj *self, uint64_t *out) {
+    rc_runtime *rt = rc_runtime_new(NULL);
+    rc_obj *s = rc_str(rt, ((textkey *)self)->text);
+    int r = rc_hash(rt, s, out);
+    rc_decref(s);
+    rc_runtime_free(rt);
+    return r;
+}
+
+static int textkey_equal(rc_obj *a, rc_obj *b) {
+    if (!rc_is_str(b))
+        return 0;
+    return strcmp(((textkey *)a)->text, rc_str_data(b)) == 0;
+}
+
+static const rc_type textkey_type = {
+    .name = "textkey", .size = sizeof(textkey), .hash = textkey_hash, .equal = textkey_equal,
+};
+
+static void test_foreign_key_among_strs(void **state) {
+    (void)state;
+    rc_runtime *rt = new_rt();
+    size_t base = rc_runtime_object_count(rt);
+    rc_obj *strs = rc_dict(rt), *mixed = rc_dict(rt);
+    put_ii(rt, mixed, -1, -1);                   /* hashed entries from the start */
+    assert_int_equal(del_i(rt, mixed, -1), 0);
+    for (size_t i = 0; i < 50; i++) {
+        put(rt, strs, str_key(rt, i), rc_int(rt, (int64_t)i));
+        put(rt, mixed, str_key(rt, i), rc_int(rt, (int64_t)i));
+    }
+    assert_true(rc_sizeof(strs) < rc_sizeof(mixed));
+    for (size_t i = 0; i < 60; i++) {
+        textkey *tk = (textkey *)rc_new(rt, &textkey_type);
+        assert_non_null(tk);
+        snprintf(tk->text, sizeof tk->text, "key%zu", i);
+        rc_obj *a = NULL, *b = NULL;
+        int ra = rc_dict_find(rt, strs, &tk->ob, &a), rb = rc_dict_find(rt, mixed, &tk->ob, &b);
+        assert_int_equal(ra, i < 50 ? 1 : 0);
+        assert_int_equal(rb, ra);
+        if (ra)
+            assert_int_equal(rc_int_value(a), rc_int_value(b));
+        /* storing it makes the str-only table hashed: the str entry's value
+         * is replaced, nothing is added */
+        if (i == 10) {
+            rc_obj *v = rc_int(rt, 1000);
+            assert_int_equal(rc_dict_set(rt, strs, &tk->ob, v), 0);
+            rc_decref(v);
+            assert_int_equal(rc_dict_len(strs), 50);
+            assert_int_equal(rc_int_value(rc_dict_get_str(rt, strs, "key10")), 1000);
+        }
+        rc_decref(&tk->ob);
+    }
+    rc_decref(strs);
+    rc_decref(mixed);
     assert_int_equal(rc_runtime_object_count(rt), base);
     rc_runtime_free(rt);
 }
@@ -900,6 +1054,8 @@ int main(void) {
         cmocka_unit_test(test_order),
         cmocka_unit_test(test_model),
         cmocka_unit_test(test_shrink),
+        cmocka_unit_test(test_entry_layouts),
+        cmocka_unit_test(test_foreign_key_among_strs),
         cmocka_unit_test(test_iteration),
         cmocka_unit_test(test_repr_equal),
         cmocka_unit_test(test_oom),
