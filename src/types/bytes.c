@@ -1,31 +1,48 @@
 /* bytes.c - the bytes type: an immutable byte string, either inline or a
  * file mapped read-only (rc_bytes_mmap).
  *
- * Layout: one block per object (rc_new_var, itemsize 1):
+ * Layout: one block per object (rc_new_var, itemsize 1), CPython's bytes
+ * layout with ob_size in the var prefix:
  *
- *   [ rco_var ][ rc_obj | data | len | hash | flags | inline[] ]
+ *   inline:  [ rco_var: len + 1 ][ rc_obj | hash | data[len] '\0' ]
+ *   mapped:  [ rco_var: 24      ][ rc_obj | BYTES_MAPPED | bytes_map ]
  *
- * An inline bytes (rc_bytes) has len + 1 trailing bytes: its contents and a
- * NUL, and data points at inline[]. A mapped bytes has one trailing byte (a
- * NUL) and data points at the mapping, or at inline[] when the file is empty
- * (mmap cannot map zero bytes, so nothing is mapped). The NUL after inline
- * contents is a convenience for C callers, not part of the value; a mapping
- * has no NUL after it.
+ * An inline bytes is 33 + len bytes, as sys.getsizeof(bytes) is: the
+ * length is the block's item count less one (the NUL is an item, as in
+ * str.c), so it is not kept twice. The NUL after the contents is a
+ * convenience for C callers, not part of the value.
+ *
+ * The hash word of an inline bytes is BYTES_UNHASHED until the first rc_hash
+ * and the hash after (rco_hash_bytes, the function a str hashes its text
+ * with, so a bytes hashes as the str of the same bytes does, as in Python).
+ * rco_hash_bytes never returns BYTES_UNHASHED. The word holds BYTES_MAPPED in
+ * a mapped bytes and in nothing else: that is how the two kinds are told
+ * apart, with the type (rc_type_of, rc_bytes_type) the same for both. An
+ * inline bytes whose real hash is BYTES_MAPPED (one value in 2**64) does not
+ * cache it and computes it on every rc_hash instead, which keeps the hash
+ * equal to the str's.
+ *
+ * A mapped bytes keeps its data pointer, length and cached hash in a
+ * bytes_map in its item bytes (24 of them: the object is 56 bytes). data
+ * points at the mapping, or at a static empty string when the file is empty
+ * (mmap cannot map zero bytes, so nothing is mapped); a mapping has no NUL
+ * after it.
  *
  * Invariants: the contents never change (a MAP_PRIVATE, PROT_READ mapping
  * cannot be written through), so the hash is cached on first use; a mapping
- * (flag BYTES_MMAP with len > 0) is unmapped exactly once, by destroy, when
- * the last reference goes (or when the runtime is freed). The file's
- * descriptor is closed as soon as the mapping exists.
+ * (len > 0) is unmapped exactly once, by destroy, when the last reference
+ * goes (or when the runtime is freed). The file's descriptor is closed as
+ * soon as the mapping exists. bytes is not a GC type: its var prefix is the
+ * 8 bytes right before the object.
  *
  * No growth: a bytes never changes size.
  *
- * Equality and hashing are by contents among bytes objects only: a bytes
- * never equals a str (Python 3), whatever the bytes.
+ * Equality is by contents among bytes objects only: a bytes never equals a
+ * str (Python 3), whatever the bytes.
  *
- * sizeof_extra is 0 for both kinds: inline contents are in the block, and a
- * mapping is page cache, not heap memory (Python's getsizeof does not count
- * an mmap's pages either). */
+ * No sizeof_extra for either kind: inline contents are in the block,
+ * the bytes_map too, and a mapping is page cache, not heap memory (Python's
+ * getsizeof does not count an mmap's pages either). */
 #include "types/types.h"
 
 #include <errno.h>
@@ -38,15 +55,23 @@
 
 typedef struct bytes_obj {
     rc_obj ob;
-    const unsigned char *data;
-    size_t len;
-    uint64_t hash;
-    uint32_t flags;
-    unsigned char inline_data[];
+    uint64_t hash;              /* BYTES_UNHASHED, the hash, or BYTES_MAPPED */
+    unsigned char data[];       /* inline: len bytes and a NUL; mapped: a bytes_map */
 } bytes_obj;
 
-#define BYTES_HASHED 1u
-#define BYTES_MMAP   2u
+typedef struct bytes_map {
+    const unsigned char *data;  /* the mapping, or bytes_empty */
+    size_t len;
+    uint64_t hash;              /* BYTES_UNHASHED until computed */
+} bytes_map;
+
+#define BYTES_UNHASHED UINT64_MAX                /* rco_hash_bytes never returns it */
+#define BYTES_MAPPED   (UINT64_MAX - 2)          /* an arbitrary value: see above */
+
+_Static_assert(sizeof(bytes_obj) == 24, "CPython's bytes: 33 bytes with the var prefix and NUL");
+_Static_assert(offsetof(bytes_obj, data) % _Alignof(bytes_map) == 0, "a bytes_map fits in the items");
+
+static const unsigned char bytes_empty[1];
 
 static void bytes_destroy(rc_obj *self);
 static int bytes_hash(rc_obj *self, uint64_t *out);
@@ -55,7 +80,7 @@ static int bytes_repr(rc_obj *self, char *buf, size_t len);
 
 const rc_type rc_bytes_type = {
     .name = "bytes",
-    .size = offsetof(bytes_obj, inline_data),
+    .size = sizeof(bytes_obj),
     .itemsize = 1,
     .destroy = bytes_destroy,
     .hash = bytes_hash,
@@ -67,6 +92,37 @@ static inline bytes_obj *as_bytes(const rc_obj *o) {
     return (bytes_obj *)(void *)(uintptr_t)o;
 }
 
+static inline bytes_map *map_of(const bytes_obj *b) {
+    return (bytes_map *)(void *)(uintptr_t)b->data;
+}
+
+static inline bool is_mapped(const bytes_obj *b) {
+    return b->hash == BYTES_MAPPED;
+}
+
+/* The item count of the block: bytes has no collector links, so the var
+ * prefix is right before the object. */
+static inline size_t nitems_of(const rc_obj *o) {
+    return ((const rco_var *)(const void *)o)[-1].nitems;
+}
+
+/* The contents of a bytes of either kind. */
+static inline const unsigned char *contents(const rc_obj *o, size_t *len) {
+    const bytes_obj *b = as_bytes(o);
+    if (rci_unlikely(is_mapped(b))) {
+        *len = map_of(b)->len;
+        return map_of(b)->data;
+    }
+    *len = nitems_of(o) - 1;
+    return b->data;
+}
+
+/* The hash if it is cached, else BYTES_UNHASHED. */
+static inline uint64_t cached_hash(const rc_obj *o) {
+    const bytes_obj *b = as_bytes(o);
+    return is_mapped(b) ? map_of(b)->hash : b->hash;
+}
+
 RCI_ALLOC_FRAME rc_obj *rc_bytes(rc_runtime *rt, const void *data, size_t len) {
     if (!rt)
         return NULL;
@@ -74,14 +130,13 @@ RCI_ALLOC_FRAME rc_obj *rc_bytes(rc_runtime *rt, const void *data, size_t len) {
         return rco_err_null(rt, RC_EINVAL, "rc_bytes: NULL data");
     if (len >= SIZE_MAX / 2)
         return rco_err_null(rt, RC_EOVERFLOW, "rc_bytes: length %zu is too large", len);
-    rc_obj *o = rc_new_var(rt, &rc_bytes_type, len + 1);
+    rc_obj *o = rc_new_var(rt, &rc_bytes_type, len + 1);   /* zeroed: the NUL is there */
     if (!o)
         return NULL;
     bytes_obj *b = as_bytes(o);
+    b->hash = BYTES_UNHASHED;
     if (len)
-        memcpy(b->inline_data, data, len);
-    b->data = b->inline_data;
-    b->len = len;
+        memcpy(b->data, data, len);
     return o;
 }
 
@@ -122,29 +177,37 @@ RCI_ALLOC_FRAME rc_obj *rc_bytes_mmap(rc_runtime *rt, const char *path) {
         }
     }
     close(fd);   /* the mapping keeps the file alive */
-    rc_obj *o = rc_new_var(rt, &rc_bytes_type, 1);
+    rc_obj *o = rc_new_var(rt, &rc_bytes_type, sizeof(bytes_map));
     if (!o) {
         if (map)
             munmap(map, len);
         return NULL;   /* rc_new_var recorded the error */
     }
     bytes_obj *b = as_bytes(o);
-    b->data = map ? map : b->inline_data;
-    b->len = len;
-    b->flags = BYTES_MMAP;
+    b->hash = BYTES_MAPPED;
+    bytes_map *m = map_of(b);
+    m->data = map ? map : bytes_empty;
+    m->len = len;
+    m->hash = BYTES_UNHASHED;
     return o;
 }
 
 const void *rc_bytes_data(const rc_obj *o) {
-    return rco_is(o, &rc_bytes_type) ? as_bytes(o)->data : NULL;
+    if (!rco_is(o, &rc_bytes_type))
+        return NULL;
+    size_t len;
+    return contents(o, &len);
 }
 
 size_t rc_bytes_len(const rc_obj *o) {
-    return rco_is(o, &rc_bytes_type) ? as_bytes(o)->len : 0;
+    size_t len = 0;
+    if (rco_is(o, &rc_bytes_type))
+        (void)contents(o, &len);
+    return len;
 }
 
 int rc_bytes_is_mmap(const rc_obj *o) {
-    return rco_is(o, &rc_bytes_type) && (as_bytes(o)->flags & BYTES_MMAP) != 0;
+    return rco_is(o, &rc_bytes_type) && is_mapped(as_bytes(o));
 }
 
 int rc_is_bytes(const rc_obj *o) {
@@ -155,20 +218,34 @@ int rc_is_bytes(const rc_obj *o) {
 
 static void bytes_destroy(rc_obj *self) {
     bytes_obj *b = as_bytes(self);
-    if ((b->flags & BYTES_MMAP) && b->data && b->data != b->inline_data) {
-        munmap((void *)(uintptr_t)b->data, b->len);
-        b->data = b->inline_data;   /* a second destroy must not unmap again */
-        b->len = 0;
+    if (!is_mapped(b))
+        return;
+    bytes_map *m = map_of(b);
+    if (m->len > 0) {
+        munmap((void *)(uintptr_t)m->data, m->len);
+        m->data = bytes_empty;   /* a second destroy must not unmap again */
+        m->len = 0;
     }
 }
 
 static int bytes_hash(rc_obj *self, uint64_t *out) {
     bytes_obj *b = as_bytes(self);
-    if (!(b->flags & BYTES_HASHED)) {
-        b->hash = rco_hash_bytes(b->data, b->len);
-        b->flags |= BYTES_HASHED;
+    uint64_t h = b->hash;
+    if (rci_likely(h != BYTES_UNHASHED && h != BYTES_MAPPED)) {
+        *out = h;
+        return 0;
     }
-    *out = b->hash;
+    if (h == BYTES_MAPPED) {
+        bytes_map *m = map_of(b);
+        if (m->hash == BYTES_UNHASHED)
+            m->hash = rco_hash_bytes(m->data, m->len);
+        *out = m->hash;
+        return 0;
+    }
+    h = rco_hash_bytes(b->data, nitems_of(self) - 1);
+    if (h != BYTES_MAPPED)   /* that value would mark the bytes mapped */
+        b->hash = h;
+    *out = h;
     return 0;
 }
 
@@ -177,29 +254,32 @@ static int bytes_equal(rc_obj *a, rc_obj *b) {
         return 1;
     if (!rco_is(b, &rc_bytes_type))
         return 0;
-    const bytes_obj *x = as_bytes(a), *y = as_bytes(b);
-    if (x->len != y->len)
+    size_t xlen, ylen;
+    const unsigned char *x = contents(a, &xlen), *y = contents(b, &ylen);
+    if (xlen != ylen)
         return 0;
-    if ((x->flags & y->flags & BYTES_HASHED) && x->hash != y->hash)
+    uint64_t hx = cached_hash(a), hy = cached_hash(b);
+    if (hx != hy && hx != BYTES_UNHASHED && hy != BYTES_UNHASHED)
         return 0;
-    return x->len == 0 || memcmp(x->data, y->data, x->len) == 0;
+    return xlen == 0 || memcmp(x, y, xlen) == 0;
 }
 
 /* Python's repr(bytes): b'...', double quotes when the contents have a '
  * and no "; \t \n \r \\ and the quote escaped, other bytes outside
  * 0x20..0x7e as \xNN. */
 static int bytes_repr(rc_obj *self, char *buf, size_t len) {
-    const bytes_obj *b = as_bytes(self);
+    size_t n;
+    const unsigned char *data = contents(self, &n);
     char quote = '\'';
-    if (b->len && memchr(b->data, '\'', b->len) && !memchr(b->data, '"', b->len))
+    if (n && memchr(data, '\'', n) && !memchr(data, '"', n))
         quote = '"';
     rct_writer w;
     rct_writer_init(&w, buf, len);
     rct_writer_put(&w, "b", 1);
     rct_writer_put(&w, &quote, 1);
     static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < b->len; i++) {
-        unsigned char c = b->data[i];
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = data[i];
         char esc[4] = { '\\', 0, 0, 0 };
         if (c == (unsigned char)quote || c == '\\') {
             esc[1] = (char)c;
@@ -216,7 +296,7 @@ static int bytes_repr(rc_obj *self, char *buf, size_t len) {
             esc[3] = hex[c & 15];
             rct_writer_put(&w, esc, 4);
         } else {
-            rct_writer_put(&w, (const char *)&b->data[i], 1);
+            rct_writer_put(&w, (const char *)&data[i], 1);
         }
     }
     rct_writer_put(&w, &quote, 1);

@@ -3,7 +3,8 @@
  * rc_bytes_mmap on real temporary files: contents, the mapping visible in
  * /proc/self/maps while the object lives and gone after the last reference
  * (or rc_runtime_free), empty files, and RC_EIO with the path and strerror
- * for a missing file or a directory. Black-box: public headers only. */
+ * for a missing file or a directory; the sizes of both kinds (CPython's
+ * for inline bytes). Black-box: public headers only. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
@@ -97,12 +98,21 @@ static void test_inline(void **state) {
     assert_non_null(rc_bytes_data(e));
     assert_int_equal(rc_equal(rt, e, e2), 1);
 
-    /* sizeof counts the inline contents */
+    /* sizeof counts the inline contents: CPython's 33 + len (header 16,
+     * length 8, hash 8, the NUL) */
     char zs[1000];
     memset(zs, 'z', sizeof zs);
     rc_obj *big = rc_bytes(rt, zs, sizeof zs);
-    assert_true(rc_sizeof(big) >= 1000);
-    assert_true(rc_sizeof(big) > rc_sizeof(e));
+    assert_int_equal(rc_sizeof(e), 33);
+    assert_int_equal(rc_sizeof(b), 33 + 5);
+    assert_int_equal(rc_sizeof(big), 33 + 1000);
+    for (size_t n = 0; n <= 100; n++) {
+        rc_obj *x = rc_bytes(rt, zs, n);
+        assert_int_equal(rc_sizeof(x), 33 + n);
+        assert_int_equal(rc_bytes_len(x), n);
+        assert_int_equal(((const char *)rc_bytes_data(x))[n], '\0');   /* NUL after the contents */
+        rc_decref(x);
+    }
 
     /* accessors on other objects */
     rc_obj *s = rc_str(rt, "a");
@@ -139,6 +149,22 @@ static void test_hash_equal_repr(void **state) {
     assert_int_equal(rc_equal(rt, a, s), 0);     /* bytes != str */
     assert_int_equal(rc_equal(rt, s, a), 0);
     assert_true(hash_of(rt, a) != (uint64_t)-1);
+    /* a bytes hashes as the str of the same text (as in Python), though the
+     * two are never equal */
+    assert_true(hash_of(rt, a) == hash_of(rt, s));
+    rc_obj *s2 = rc_str(rt, "eggs");
+    assert_true(hash_of(rt, c) == hash_of(rt, s2));
+    rc_decref(s2);
+    /* equal lengths, both hashes cached: unequal */
+    assert_true(hash_of(rt, c) != hash_of(rt, a));
+    assert_int_equal(rc_equal(rt, a, c), 0);
+    assert_int_equal(rc_equal(rt, c, a), 0);
+    /* a hash computed on one of two equal objects only */
+    rc_obj *a2 = rc_bytes(rt, "spam", 4);
+    assert_int_equal(rc_equal(rt, a2, a), 1);
+    assert_int_equal(rc_equal(rt, a, a2), 1);
+    assert_true(hash_of(rt, a2) == hash_of(rt, a));
+    rc_decref(a2);
 
     static const struct { const char *data; size_t len; const char *repr; } cases[] = {
         { "abc", 3, "b'abc'" },
@@ -192,8 +218,11 @@ static void test_mmap_file(void **state) {
             fail_msg("byte %zu differs", i);
     assert_true(is_mapped(path));
     assert_int_equal(rc_runtime_object_count(rt), base + 1);
-    /* the mapping is not heap memory: sizeof is the small object only */
-    assert_true(rc_sizeof(m) < 256);
+    /* the mapping is not heap memory: sizeof is the small object only (its
+     * header, a marker word, and the pointer, length and hash) */
+    assert_int_equal(rc_sizeof(m), 56);
+    assert_ptr_equal(rc_typeof(m), &rc_bytes_type);
+    assert_string_equal(rc_type_name(m), "bytes");
 
     /* equal to the same contents held inline, and hashed alike */
     unsigned char *copy = malloc(LEN);
@@ -202,7 +231,32 @@ static void test_mmap_file(void **state) {
     rc_obj *inl = rc_bytes(rt, copy, LEN);
     free(copy);
     assert_int_equal(rc_equal(rt, m, inl), 1);
+    assert_int_equal(rc_equal(rt, inl, m), 1);
     assert_true(hash_of(rt, m) == hash_of(rt, inl));
+    assert_true(hash_of(rt, m) == hash_of(rt, m));   /* cached */
+    assert_int_equal(rc_equal(rt, m, inl), 1);       /* with both hashes cached */
+    assert_false(rc_bytes_is_mmap(inl));
+    /* not equal to the same length of other contents, hashed or not */
+    copy = malloc(LEN);
+    assert_non_null(copy);
+    memcpy(copy, d, LEN);
+    copy[LEN / 2] ^= 1;
+    rc_obj *other = rc_bytes(rt, copy, LEN), *shorter = rc_bytes(rt, d, LEN - 1);
+    free(copy);
+    assert_int_equal(rc_equal(rt, m, other), 0);
+    assert_int_equal(rc_equal(rt, other, m), 0);
+    (void)hash_of(rt, other);
+    assert_int_equal(rc_equal(rt, m, other), 0);
+    assert_int_equal(rc_equal(rt, m, shorter), 0);
+    assert_int_equal(rc_equal(rt, shorter, m), 0);
+    rc_decref(other);
+    rc_decref(shorter);
+    /* the mapped bytes works as a dict key found by its inline twin */
+    rc_obj *dict = rc_dict(rt), *one = rc_int(rt, 1);
+    assert_int_equal(rc_dict_set(rt, dict, m, one), 0);
+    assert_ptr_equal(rc_dict_get(rt, dict, inl), one);
+    rc_decref(dict);
+    rc_decref(one);
     rc_decref(inl);
 
     /* the file may go; the mapping keeps the data */
@@ -250,11 +304,47 @@ static void test_mmap_empty_file(void **state) {
     assert_int_equal(rc_bytes_len(m), 0);
     assert_non_null(rc_bytes_data(m));
     assert_false(is_mapped(path));
+    assert_int_equal(rc_sizeof(m), 56);
     rc_obj *e = rc_bytes(rt, "", 0);
     assert_int_equal(rc_equal(rt, m, e), 1);
+    assert_int_equal(rc_equal(rt, e, m), 1);
+    assert_true(hash_of(rt, m) == hash_of(rt, e));
     check_repr(rt, m, "b''");
     rc_decref(e);
     rc_decref(m);
+    assert_int_equal(rc_runtime_object_count(rt), base);
+    rc_runtime_free(rt);
+    unlink(path);
+}
+
+/* A small file of given contents, mapped: the same repr, hash and equality
+ * as the inline bytes and the str of that text. */
+static void test_mmap_small(void **state) {
+    (void)state;
+    char path[64];
+    make_file(path, 0);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite("it's", 1, 4, f), 4);
+    fclose(f);
+    rc_runtime *rt = rc_runtime_new(NULL);
+    size_t base = rc_runtime_object_count(rt);
+    rc_obj *m = rc_bytes_mmap(rt, path);
+    if (!m)
+        fail_msg("rc_bytes_mmap: %s", rc_error_message(rt));
+    assert_int_equal(rc_bytes_len(m), 4);
+    assert_memory_equal(rc_bytes_data(m), "it's", 4);
+    check_repr(rt, m, "b\"it's\"");
+    rc_obj *b = rc_bytes(rt, "it's", 4), *s = rc_str(rt, "it's");
+    assert_int_equal(rc_equal(rt, m, b), 1);
+    assert_int_equal(rc_equal(rt, m, s), 0);
+    assert_int_equal(rc_equal(rt, s, m), 0);
+    assert_true(hash_of(rt, m) == hash_of(rt, b));
+    assert_true(hash_of(rt, m) == hash_of(rt, s));
+    rc_decref(b);
+    rc_decref(s);
+    rc_decref(m);
+    assert_false(mapped_any(path));
     assert_int_equal(rc_runtime_object_count(rt), base);
     rc_runtime_free(rt);
     unlink(path);
@@ -316,6 +406,7 @@ int main(void) {
         cmocka_unit_test(test_mmap_file),
         cmocka_unit_test(test_mmap_unmapped_by_runtime_free),
         cmocka_unit_test(test_mmap_empty_file),
+        cmocka_unit_test(test_mmap_small),
         cmocka_unit_test(test_mmap_errors),
         cmocka_unit_test(test_out_of_memory),
     };
