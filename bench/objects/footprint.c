@@ -7,6 +7,8 @@
  *                           runtime, everything in it kept alive, and print
  *       alloc NAME N BYTES  growth of the heap's bytes in use over the build
  *                           (every live block at its size-class size)
+ *       blocks NAME N BYTES the same figure (footprint.py's blocks line
+ *                           rounds CPython's requests to pymalloc's blocks)
  *       deep NAME N BYTES   rc_deep_sizeof of the container
  *       rss NAME N BYTES    growth of VmRSS over the build
  *     NAME: dict-str  d["key<i>"] = i        dict-int  d[i] = i (one object
@@ -195,6 +197,8 @@ static void run_mem(const kind *k, size_t n) {
     if (!deep)
         die("rc_deep_sizeof");
     printf("alloc %s %zu %lld\n", k->name, n, heap1 - heap0);
+    /* the heap's bytes are already whole blocks: the same figure */
+    printf("blocks %s %zu %lld\n", k->name, n, heap1 - heap0);
     printf("deep %s %zu %zu\n", k->name, n, deep);
     printf("rss %s %zu %lld\n", k->name, n, rss1 - rss0);
     rc_decref(c);

@@ -4,6 +4,8 @@ containers footprint.c builds, built the same way, and the same lines.
     python3 footprint.py mem NAME N traced   tracemalloc on over the build:
         alloc NAME N BYTES   growth of the traced memory (bytes requested from
                              Python's allocators and still live; no rounding)
+        blocks NAME N BYTES  the same traces at the sizes of the blocks that
+                             pymalloc and glibc's malloc hand out
         deep NAME N BYTES    sys.getsizeof of the container and of every
                              distinct object in it (what rc_deep_sizeof counts)
     python3 footprint.py mem NAME N rss      tracemalloc off (its own tables
@@ -98,14 +100,38 @@ def deep_size(c):
     return total
 
 
+MMAP_THRESHOLD = 128 * 1024   # glibc's default M_MMAP_THRESHOLD
+PAGE = 4096
+
+
+def block_size(size):
+    """The bytes an allocation of size takes where CPython 3.11 puts it:
+    pymalloc's 16-byte steps up to 512 bytes; above, a glibc malloc chunk
+    (8 bytes of header, 16-byte steps, 32 at least), or from the default mmap
+    threshold on, whole pages for the request and its 16-byte header."""
+    if size <= 512:
+        return (size + 15) & ~15
+    if size < MMAP_THRESHOLD:
+        return max(32, (size + 8 + 15) & ~15)
+    return (size + 16 + PAGE - 1) & ~(PAGE - 1)
+
+
+def pymalloc_blocks(snapshot):
+    """The traced blocks at the sizes CPython's allocators hand out."""
+    return sum(block_size(trace.size) for trace in snapshot.traces)
+
+
 def run_mem(name, n, how):
     if how == 'traced':
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
+        blocks_before = pymalloc_blocks(tracemalloc.take_snapshot())
         c = build(name, n)
         alloc = tracemalloc.get_traced_memory()[0] - before
+        blocks = pymalloc_blocks(tracemalloc.take_snapshot()) - blocks_before
         tracemalloc.stop()
         print('alloc %s %d %d' % (name, n, alloc))
+        print('blocks %s %d %d' % (name, n, blocks))
         print('deep %s %d %d' % (name, n, deep_size(c)))
     else:
         rss0 = rss_bytes()
