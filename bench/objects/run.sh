@@ -528,5 +528,6 @@ CENSUS_N=${CENSUS_N:-$([[ $QUICK == 1 ]] && echo 200000 || echo 1000000)} RC_LIB
 # Every built-in's footprint against CPython's: its own section too.
 RC_LIB=$LIB BENCH_BUILD_DIR=$BUILD BENCH_OUT=$OUT bash "$HERE/sizes.sh" || warn "bench/objects/sizes.sh failed"
 RC_LIB=$LIB BENCH_BUILD_DIR=$BUILD BENCH_OUT=$OUT bash "$HERE/footprint.sh" || warn "bench/objects/footprint.sh failed"
+[[ -z ${VERSUS_BASE:-} ]] || VERSUS_QUICK=${VERSUS_QUICK:-$QUICK} RC_LIB=$LIB BENCH_BUILD_DIR=$BUILD BENCH_OUT=$OUT bash "$HERE/versus.sh" "$VERSUS_BASE" || warn "bench/objects/versus.sh failed"
 ((CHECK_FAIL == 0)) || die "outputs disagree between implementations (see the report)"
 ((FAILED_RUNS == 0)) || die "$FAILED_RUNS run(s) failed"
