@@ -184,14 +184,19 @@ static inline const void *dk_index(const rct_dkeys *k) {
     return (const char *)k + sizeof(rct_dkeys);
 }
 
-static inline int64_t ix_get(const rct_dkeys *k, size_t i) {
-    const void *m = dk_index(k);
-    switch (k->ix_shift) {
+/* Slot i of an index of 1 << shift bytes a slot. With a constant shift
+ * (the lookups' specialised loops) this is one load. */
+RCI_INLINE int64_t ix_load(const void *m, unsigned shift, size_t i) {
+    switch (shift) {
     case 0: return ((const int8_t *)m)[i];
     case 1: return ((const int16_t *)m)[i];
     case 2: return ((const int32_t *)m)[i];
     default: return ((const int64_t *)m)[i];
     }
+}
+
+static inline int64_t ix_get(const rct_dkeys *k, size_t i) {
+    return ix_load(dk_index(k), k->ix_shift, i);
 }
 
 static inline void ix_set(rct_dkeys *k, size_t i, int64_t v) {
@@ -221,7 +226,7 @@ static inline unsigned dt_tagbits(unsigned log2) {
 /* The tag of hash in k, shifted into place: a slot holding entry ix of
  * this hash holds ix | dk_tag(k, hash). */
 static inline uint64_t dk_tag(const rct_dkeys *k, uint64_t hash) {
-    return k->tagbits ? (hash >> (64 - k->tagbits)) << k->log2_size : 0;
+    return ((hash >> (63 - k->tagbits)) >> 1) << k->log2_size;   /* 0 when tagbits is 0 */
 }
 
 /* Entry ix's key slot (the value slot follows it) and hash. */
@@ -418,14 +423,17 @@ RCI_ALLOC_FRAME int rct_dtable_filter(rc_runtime *rt, rct_dtable *t,
  * ------------------------------------------------------------------------- */
 
 /* A str key in a block whose keys are all strs: no comparison runs user
- * code, so no restart. */
-static inline int dk_lookup_str(const rct_dkeys *k, const rc_obj *key, uint64_t hash, size_t *ixp) {
+ * code, so no restart. One loop per index width (shift is a constant in
+ * each copy). */
+RCI_INLINE int dk_lookup_str_w(const rct_dkeys *k, const rc_obj *key, uint64_t hash, size_t *ixp,
+                               unsigned shift) {
     size_t mask = dk_mask(k), i = (size_t)hash & mask;
-    uint64_t perturb = hash;
-    uint64_t tag = dk_tag(k, hash);
-    rc_obj *const *entries = (rc_obj *const *)(const void *)rct_dk_entries(k);
+    uint64_t perturb = hash, tag = dk_tag(k, hash);
+    const void *index = dk_index(k);
+    rc_obj *const *entries =
+        (rc_obj *const *)(const void *)((const char *)index + ((mask + 1) << shift));
     for (;;) {
-        int64_t v = ix_get(k, i);
+        int64_t v = ix_load(index, shift, i);
         if (v == DKIX_EMPTY)
             return 0;
         if (((uint64_t)v ^ tag) <= mask) {          /* an entry, and its tag is hash's */
@@ -438,6 +446,15 @@ static inline int dk_lookup_str(const rct_dkeys *k, const rc_obj *key, uint64_t 
         }
         perturb >>= PERTURB_SHIFT;
         i = (i * 5 + (size_t)perturb + 1) & mask;
+    }
+}
+
+static int dk_lookup_str(const rct_dkeys *k, const rc_obj *key, uint64_t hash, size_t *ixp) {
+    switch (k->ix_shift) {
+    case 0: return dk_lookup_str_w(k, key, hash, ixp, 0);
+    case 1: return dk_lookup_str_w(k, key, hash, ixp, 1);
+    case 2: return dk_lookup_str_w(k, key, hash, ixp, 2);
+    default: return dk_lookup_str_w(k, key, hash, ixp, 3);
     }
 }
 
