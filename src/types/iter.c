@@ -8,13 +8,15 @@
  * modification stamp at rc_iter_init.
  *
  * Invariants
- *   - Every container type keeps a 64-bit stamp that grows on every
- *     mutation (a tuple is immutable: its stamp is always 0). A step first
- *     compares it with it->stamp: any difference is RC_ESTATE, and stays so
- *     (the iterator is not resynchronised), as Redis's iterator fingerprint
- *     and Python's "changed size during iteration". This is stricter than
- *     Python for lists, whose iterators tolerate mutation: here every
- *     container detects it, so no step can skip or repeat an item silently.
+ *   - Every container type keeps a stamp that grows on every mutation,
+ *     modulo its width (a list's has 24 bits, beside its capacity: list.c
+ *     says what that misses; a tuple is immutable: its stamp is always 0).
+ *     A step first compares it with it->stamp: any difference is
+ *     RC_ESTATE, and stays so (the iterator is not resynchronised), as
+ *     Redis's iterator fingerprint and Python's "changed size during
+ *     iteration". This is stricter than Python for lists, whose iterators
+ *     tolerate mutation: here every container detects it, so no step can
+ *     skip or repeat an item silently.
  *   - Each type steps its own iterators (rct_list_iter, rct_dict_iter, ...);
  *     this file only dispatches on the container's type, so no struct
  *     layout leaves its .c file. Stamps come from the types as well

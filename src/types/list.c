@@ -4,12 +4,25 @@
  * item buffer of `allocated` slots from the runtime's heap (rco_alloc, block
  * kind RCO_KIND_BUFFER), so the object never moves when the list grows.
  *
+ *   [ rco_gc (16) ][ rc_obj (16) | items | len | allocated:40 stamp:24 ]
+ *
+ * 56 bytes, CPython's list (ob_size, ob_item, allocated after its GC and
+ * object headers): the modification stamp shares a word with the capacity.
+ *
  * Invariants
- *   - 0 <= len <= allocated; items == NULL exactly when allocated == 0.
+ *   - 0 <= len <= allocated < 2**40 (LIST_MAX_ITEMS keeps every capacity
+ *     below that: 8 TiB of pointers); items == NULL exactly when
+ *     allocated == 0.
  *   - items[0..len) are non-NULL and each holds one reference; slots past
  *     len are garbage and never read.
- *   - stamp grows by at least 1 on every mutation (append, insert, set, pop,
- *     del, clear, extend, reverse, sort); iterators compare it (iter.c).
+ *   - the stamp (the word's top 24 bits) grows by 1 modulo 2**24 on every
+ *     mutation (append, insert, set, pop, del, clear, extend, reverse,
+ *     sort); iterators compare it (iter.c). An iterator therefore misses a
+ *     mutation only when a multiple of 2**24 (16,777,216) of them happen
+ *     between two of its steps; a program that does that while iterating
+ *     is not one this check exists for. The stamp is bumped by adding
+ *     LIST_STAMP_ONE to the word: the carry out of the top bit is dropped,
+ *     the capacity bits never change.
  *   - Every mutation brings the list to a consistent state *before* it drops
  *     a reference: a decref may run arbitrary code (a finalizer, a user
  *     destroy) that reads or mutates this very list.
@@ -59,17 +72,39 @@ typedef struct rct_list {
     rc_obj ob;
     rc_obj **items;       /* allocated slots; NULL when allocated == 0 */
     size_t len;
-    size_t allocated;
-    uint64_t stamp;       /* modification stamp (iterators) */
+    uint64_t cap_stamp;   /* allocated (low LIST_CAP_BITS), stamp (the rest) */
 } rct_list;
 
-/* The largest item count we ever try to hold: keeps every size computation
- * below (n + n/8 + 6 slots of 8 bytes, and the sort's 2n scratch) far from
- * overflow and within PTRDIFF_MAX. */
-#define LIST_MAX_ITEMS ((size_t)PTRDIFF_MAX / (4 * sizeof(rc_obj *)))
+#define LIST_CAP_BITS  40
+#define LIST_CAP_MASK  ((UINT64_C(1) << LIST_CAP_BITS) - 1)
+#define LIST_STAMP_ONE (UINT64_C(1) << LIST_CAP_BITS)
+
+_Static_assert(sizeof(rct_list) + sizeof(rco_gc) == 56, "CPython's list: 56 bytes");
+
+/* The largest item count we ever try to hold: its capacity by the growth
+ * policy (n + n/8 + 6) stays below 2**LIST_CAP_BITS, and every size
+ * computation below (slots of 8 bytes, the sort's 2n scratch) far from
+ * overflow. */
+#define LIST_MAX_ITEMS ((size_t)1 << (LIST_CAP_BITS - 1))
 
 static inline rct_list *as_list(const rc_obj *o) {
     return (rct_list *)(uintptr_t)o;
+}
+
+static inline size_t list_allocated(const rct_list *l) {
+    return (size_t)(l->cap_stamp & LIST_CAP_MASK);
+}
+
+static inline void set_allocated(rct_list *l, size_t cap) {
+    l->cap_stamp = (l->cap_stamp & ~LIST_CAP_MASK) | (uint64_t)cap;
+}
+
+static inline uint64_t list_stamp(const rct_list *l) {
+    return l->cap_stamp >> LIST_CAP_BITS;
+}
+
+static inline void bump_stamp(rct_list *l) {
+    l->cap_stamp += LIST_STAMP_ONE;
 }
 
 /* ---------------------------------------------------------------------------
@@ -89,7 +124,7 @@ static size_t target_capacity(size_t len, size_t newsize) {
 /* Make room for newsize items (newsize > allocated). On failure: RC_ENOMEM
  * recorded, list unchanged. */
 static RCI_ALLOC_FRAME int list_grow(rc_runtime *rt, rct_list *l, size_t newsize) {
-    if (newsize <= l->allocated)
+    if (newsize <= list_allocated(l))
         return 0;
     if (newsize > LIST_MAX_ITEMS)
         return rco_err(rt, RC_ENOMEM, "list: %zu items do not fit in memory", newsize);
@@ -99,23 +134,24 @@ static RCI_ALLOC_FRAME int list_grow(rc_runtime *rt, rct_list *l, size_t newsize
     if (!p)
         return rco_nomem(rt);
     l->items = p;
-    l->allocated = cap;
+    set_allocated(l, cap);
     return 0;
 }
 
 /* After the length dropped: give memory back when len < allocated / 2.
  * Benign on failure: the larger buffer stays and rt's error is restored. */
 static RCI_ALLOC_FRAME void list_shrink(rc_runtime *rt, rct_list *l) {
-    if (l->len >= (l->allocated >> 1))
+    size_t allocated = list_allocated(l);
+    if (l->len >= (allocated >> 1))
         return;
     if (l->len == 0) {
         rco_free(rt, l->items);
         l->items = NULL;
-        l->allocated = 0;
+        set_allocated(l, 0);
         return;
     }
     size_t cap = target_capacity(l->len, l->len);
-    if (cap >= l->allocated)
+    if (cap >= allocated)
         return;
     rco_error_state saved_err;
     rco_error_save(rt, &saved_err);
@@ -125,7 +161,7 @@ static RCI_ALLOC_FRAME void list_shrink(rc_runtime *rt, rct_list *l) {
         return;
     }
     l->items = p;
-    l->allocated = cap;
+    set_allocated(l, cap);
 }
 
 /* Detach the items and drop them (clear, destroy, the collector's clear).
@@ -137,8 +173,8 @@ static void list_drop_all(rc_obj *self) {
     size_t n = l->len;
     l->items = NULL;
     l->len = 0;
-    l->allocated = 0;
-    l->stamp++;
+    set_allocated(l, 0);
+    bump_stamp(l);
     if (!items)
         return;
     rc_runtime *rt = rco_runtime(self);
@@ -190,7 +226,7 @@ RCI_ALLOC_FRAME rc_obj *rc_list_with_capacity(rc_runtime *rt, size_t capacity) {
         rco_decref(o);
         return rco_nomem_null(rt);
     }
-    l->allocated = capacity;
+    set_allocated(l, capacity);
     return o;
 }
 
@@ -217,11 +253,11 @@ RCI_ALLOC_FRAME int rc_list_append(rc_runtime *rt, rc_obj *list, rc_obj *item) {
     if (r != 0)
         return r;
     rct_list *l = as_list(list);
-    if (l->len == l->allocated && (r = list_grow(rt, l, l->len + 1)) != 0)
+    if (l->len == list_allocated(l) && (r = list_grow(rt, l, l->len + 1)) != 0)
         return r;
     rco_incref(item);
     l->items[l->len++] = item;
-    l->stamp++;
+    bump_stamp(l);
     return 0;
 }
 
@@ -236,7 +272,7 @@ RCI_ALLOC_FRAME int rc_list_insert(rc_runtime *rt, rc_obj *list, size_t i, rc_ob
     if (r != 0)
         return r;
     rct_list *l = as_list(list);
-    if (l->len == l->allocated && (r = list_grow(rt, l, l->len + 1)) != 0)
+    if (l->len == list_allocated(l) && (r = list_grow(rt, l, l->len + 1)) != 0)
         return r;
     if (i > l->len)
         i = l->len;
@@ -244,7 +280,7 @@ RCI_ALLOC_FRAME int rc_list_insert(rc_runtime *rt, rc_obj *list, size_t i, rc_ob
     rco_incref(item);
     l->items[i] = item;
     l->len++;
-    l->stamp++;
+    bump_stamp(l);
     return 0;
 }
 
@@ -290,7 +326,7 @@ RCI_ALLOC_FRAME int rc_list_extend(rc_runtime *rt, rc_obj *list, rc_obj *items) 
         }
     }
     l->len += n;
-    l->stamp++;
+    bump_stamp(l);
     return 0;
 }
 
@@ -325,7 +361,7 @@ int rc_list_set(rc_runtime *rt, rc_obj *list, size_t i, rc_obj *item) {
     rc_obj *old = l->items[i];
     rco_incref(item);
     l->items[i] = item;
-    l->stamp++;
+    bump_stamp(l);
     rco_decref(old);          /* last: may re-enter the list */
     return 0;
 }
@@ -364,7 +400,7 @@ static RCI_ALLOC_FRAME rc_obj *list_remove(rc_runtime *rt, rct_list *l, size_t i
     rc_obj *item = l->items[i];
     memmove(l->items + i, l->items + i + 1, (l->len - i - 1) * sizeof(rc_obj *));
     l->len--;
-    l->stamp++;
+    bump_stamp(l);
     list_shrink(rt, l);
     return item;
 }
@@ -389,8 +425,12 @@ RCI_ALLOC_FRAME rc_obj *rc_list_pop(rc_runtime *rt, rc_obj *list) {
     if (l->len == 0)
         return rco_err_null(rt, RC_EINDEX, "rc_list_pop: pop from empty list");
     rc_obj *item = l->items[--l->len];
-    l->stamp++;
-    list_shrink(rt, l);
+    /* list_shrink's test first, on the word just stored rather than a load
+     * of it: most pops do not shrink, and skip the call */
+    uint64_t cs = l->cap_stamp + LIST_STAMP_ONE;
+    l->cap_stamp = cs;
+    if (rci_unlikely(l->len < ((size_t)(cs & LIST_CAP_MASK) >> 1)))
+        list_shrink(rt, l);
     return item;
 }
 
@@ -423,7 +463,7 @@ void rc_list_reverse(rc_obj *list) {
         l->items[a] = l->items[b];
         l->items[b] = t;
     }
-    l->stamp++;
+    bump_stamp(l);
 }
 
 /* ---------------------------------------------------------------------------
@@ -544,11 +584,11 @@ RCI_ALLOC_FRAME int rc_list_sort(rc_runtime *rt, rc_obj *list, rc_cmpfn cmp, voi
     /* Detach: the list looks empty to the comparator and still owns its
      * items through `saved`. */
     rc_obj **saved = l->items;
-    size_t saved_alloc = l->allocated;
-    uint64_t stamp = l->stamp;
+    size_t saved_alloc = list_allocated(l);
+    uint64_t stamp = list_stamp(l);
     l->items = NULL;
     l->len = 0;
-    l->allocated = 0;
+    set_allocated(l, 0);
 
     /* The caller's error is set aside while comparators run, so that one
      * they record is seen at once; it is put back unless the sort fails. */
@@ -565,15 +605,15 @@ RCI_ALLOC_FRAME int rc_list_sort(rc_runtime *rt, rc_obj *list, rc_cmpfn cmp, voi
     /* Whatever the comparator left in the list, and whether it touched it. */
     rc_obj **extra = l->items;
     size_t nextra = l->len;
-    bool mutated = l->stamp != stamp;
+    bool mutated = list_stamp(l) != stamp;
 
     l->items = saved;
     l->len = n;
-    l->allocated = saved_alloc;
+    set_allocated(l, saved_alloc);
     if (r == 0 && !mutated)
         memcpy(l->items, sorted, n * sizeof(rc_obj *));
     if (r == 0 || mutated)
-        l->stamp++;               /* the order, or what the list looked like, changed */
+        bump_stamp(l);            /* the order, or what the list looked like, changed */
     rco_free(rt, work);
 
     /* The list is whole again; now drop what the comparator added (may run
@@ -674,7 +714,7 @@ static int list_repr(rc_obj *self, char *buf, size_t len) {
 }
 
 static size_t list_sizeof_extra(rc_obj *self) {
-    return as_list(self)->allocated * sizeof(rc_obj *);
+    return list_allocated(as_list(self)) * sizeof(rc_obj *);
 }
 
 const rc_type rc_list_type = {
@@ -697,12 +737,12 @@ const rc_type rc_list_type = {
  * ------------------------------------------------------------------------- */
 
 uint64_t rct_list_stamp(const rc_obj *list) {
-    return rc_is_list(list) ? as_list(list)->stamp : 0;
+    return rc_is_list(list) ? list_stamp(as_list(list)) : 0;
 }
 
 int rct_list_iter(rc_runtime *rt, rc_iter *it, rc_obj **item) {
     const rct_list *l = as_list(it->container);
-    if (l->stamp != it->stamp)
+    if (list_stamp(l) != it->stamp)
         return rco_err(rt, RC_ESTATE, "list changed size or contents during iteration");
     if (it->pos >= l->len)
         return 0;

@@ -4,8 +4,10 @@
  * the caller holds a reference and die otherwise), re-entrant destroys,
  * growth to a million items and back, self-extension, stable sorting and a
  * sort that fails or is disturbed (the list unchanged), index, equality,
- * repr (nesting, self-reference, truncation), sizing, out-of-memory (the
- * list unchanged) and use after free in debug mode. Black-box. */
+ * repr (nesting, self-reference, truncation), sizing (CPython's sizes at
+ * every length), iterators stopped by every kind of mutation, the stamp
+ * wrapping without touching the capacity, out-of-memory (the list
+ * unchanged) and use after free in debug mode. Black-box. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -947,6 +949,175 @@ static void test_sizeof(void **state) {
     rc_runtime_free(rt);
 }
 
+/* ---- layout: CPython's sizes, and the stamp beside the capacity ---------- */
+
+/* CPython 3.11's list_resize: the capacity after appending one item to a
+ * list of len items with cap slots. */
+static size_t cpython_list_cap(size_t len, size_t cap) {
+    size_t n = len + 1;
+    if (n <= cap)
+        return cap;
+    size_t c = (n + (n >> 3) + 6) & ~(size_t)3;
+    if (n - len > c - n)
+        c = (n + 3) & ~(size_t)3;
+    return c;
+}
+
+static void test_sizes_match_cpython(void **state) {
+    (void)state;
+    rc_runtime *rt = new_rt();
+    rc_obj *l = rc_list(rt), *one = rc_str(rt, "x");
+    /* collector links 16, header 16, items, len, capacity and stamp: 56, as
+     * sys.getsizeof([]) */
+    assert_int_equal(rc_sizeof(l), 56);
+    size_t cap = 0;
+    for (size_t i = 0; i < 10000; i++) {
+        assert_int_equal(rc_list_append(rt, l, one), 0);
+        cap = cpython_list_cap(i, cap);
+        if (rc_sizeof(l) != 56 + cap * sizeof(void *))
+            fail_msg("after %zu appends: %zu bytes, CPython %zu", i + 1, rc_sizeof(l),
+                     56 + cap * sizeof(void *));
+        if (i == 2)
+            assert_int_equal(rc_sizeof(l), 88);
+    }
+    assert_int_equal(rc_sizeof(l), 85176);   /* sys.getsizeof after 10,000 appends */
+    rc_obj *c = rc_list_with_capacity(rt, 7);
+    assert_int_equal(rc_sizeof(c), 56 + 7 * sizeof(void *));
+    rc_decref(c);
+    rc_decref(l);
+    rc_decref(one);
+    rc_runtime_free(rt);
+}
+
+/* Iterate l and do op after the first step: the next step is RC_ESTATE. */
+typedef void (*mutation_fn)(rc_runtime *rt, rc_obj *l, rc_obj *x);
+
+static void mut_append(rc_runtime *rt, rc_obj *l, rc_obj *x) {
+    assert_int_equal(rc_list_append(rt, l, x), 0);
+}
+static void mut_set(rc_runtime *rt, rc_obj *l, rc_obj *x) {
+    assert_int_equal(rc_list_set(rt, l, 0, x), 0);
+}
+static void mut_pop_append(rc_runtime *rt, rc_obj *l, rc_obj *x) {
+    /* the length and the capacity end as they were */
+    rc_obj *o = rc_list_pop(rt, l);
+    assert_non_null(o);
+    assert_int_equal(rc_list_append(rt, l, o), 0);
+    rc_decref(o);
+    (void)x;
+}
+static void mut_insert(rc_runtime *rt, rc_obj *l, rc_obj *x) {
+    assert_int_equal(rc_list_insert(rt, l, 1, x), 0);
+}
+static void mut_del(rc_runtime *rt, rc_obj *l, rc_obj *x) {
+    (void)x;
+    assert_int_equal(rc_list_del(rt, l, 0), 0);
+}
+static void mut_reverse(rc_runtime *rt, rc_obj *l, rc_obj *x) {
+    (void)rt;
+    (void)x;
+    rc_list_reverse(l);
+}
+static void mut_sort(rc_runtime *rt, rc_obj *l, rc_obj *x) {
+    (void)x;
+    assert_int_equal(rc_list_sort(rt, l, NULL, NULL), 0);
+}
+static void mut_extend(rc_runtime *rt, rc_obj *l, rc_obj *x) {
+    (void)x;
+    assert_int_equal(rc_list_extend(rt, l, l), 0);
+}
+static void mut_clear(rc_runtime *rt, rc_obj *l, rc_obj *x) {
+    (void)rt;
+    (void)x;
+    rc_list_clear(l);
+}
+/* 70,000 replacements: past 16 bits of stamp, far from 2**24 */
+static void mut_many(rc_runtime *rt, rc_obj *l, rc_obj *x) {
+    for (int i = 0; i < 70000; i++)
+        assert_int_equal(rc_list_set(rt, l, 1, x), 0);
+}
+
+static void test_iter_detects_mutation(void **state) {
+    (void)state;
+    rc_runtime *rt = new_rt();
+    static const mutation_fn ops[] = { mut_append, mut_set, mut_pop_append, mut_insert, mut_del,
+                                       mut_reverse, mut_sort, mut_extend, mut_clear, mut_many };
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        rc_obj *l = rc_list(rt);
+        for (int64_t i = 0; i < 5; i++) {
+            rc_obj *v = rc_int(rt, 1000 + i);
+            assert_int_equal(rc_list_append(rt, l, v), 0);
+            rc_decref(v);
+        }
+        rc_obj *x = rc_int(rt, 7), *item = NULL;
+        rc_iter it;
+        rc_iter_init(&it, l);
+        assert_int_equal(rc_iter_next(rt, &it, &item), 1);
+        ops[k](rt, l, x);
+        rc_error_clear(rt);
+        if (rc_iter_next(rt, &it, &item) != RC_ESTATE)
+            fail_msg("mutation %zu not detected", k);
+        assert_int_equal(rc_error(rt), RC_ESTATE);
+        rc_error_clear(rt);
+        /* a fresh iterator sees the list as it is now */
+        size_t n = 0;
+        rc_iter_init(&it, l);
+        while (rc_iter_next(rt, &it, &item) == 1)
+            n++;
+        assert_int_equal(n, rc_list_len(l));
+        assert_int_equal(rc_error(rt), 0);
+        rc_decref(x);
+        rc_decref(l);
+    }
+    /* reads are not mutations */
+    rc_obj *l = rc_list(rt), *x = rc_int(rt, 3), *item = NULL;
+    assert_int_equal(rc_list_append(rt, l, x), 0);
+    assert_int_equal(rc_list_append(rt, l, x), 0);
+    rc_iter it;
+    rc_iter_init(&it, l);
+    assert_int_equal(rc_iter_next(rt, &it, &item), 1);
+    assert_ptr_equal(rc_list_get(rt, l, 1), x);
+    assert_int_equal(rc_list_index(rt, l, x), 0);
+    assert_int_equal(rc_list_len(l), 2);
+    (void)rc_sizeof(l);
+    assert_int_equal(rc_iter_next(rt, &it, &item), 1);
+    assert_int_equal(rc_iter_next(rt, &it, &item), 0);
+    rc_decref(x);
+    rc_decref(l);
+    rc_runtime_free(rt);
+}
+
+/* The stamp wraps in its own bits: after 2**24 + 3 mutations of a list the
+ * capacity and the items are intact. */
+static void test_stamp_wraps_apart_from_capacity(void **state) {
+    (void)state;
+    rc_runtime *rt = new_rt();
+    rc_obj *l = rc_list(rt), *a = rc_int(rt, 1001), *b = rc_int(rt, 1002);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(rc_list_append(rt, l, a), 0);
+    size_t size = rc_sizeof(l);
+    size_t n = rct_scaled((size_t)1 << 24, 1 << 16) + 3;
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(rc_list_set(rt, l, i % 3, (i & 1) ? b : a), 0);
+    assert_int_equal(rc_sizeof(l), size);
+    assert_int_equal(rc_list_len(l), 3);
+    assert_true(rc_list_get(rt, l, 0) == a || rc_list_get(rt, l, 0) == b);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(rc_list_append(rt, l, a), 0);
+    assert_int_equal(rc_list_len(l), 103);
+    rc_obj *item = NULL;
+    rc_iter it;
+    rc_iter_init(&it, l);
+    size_t seen = 0;
+    while (rc_iter_next(rt, &it, &item) == 1)
+        seen++;
+    assert_int_equal(seen, 103);
+    rc_decref(l);
+    rc_decref(a);
+    rc_decref(b);
+    rc_runtime_free(rt);
+}
+
 /* ---- out of memory: the list is unchanged ------------------------------ */
 
 static void check_ints(rc_runtime *rt, rc_obj *l, size_t n) {
@@ -1079,6 +1250,9 @@ int main(void) {
         cmocka_unit_test(test_index_and_equal),
         cmocka_unit_test(test_repr),
         cmocka_unit_test(test_sizeof),
+        cmocka_unit_test(test_sizes_match_cpython),
+        cmocka_unit_test(test_iter_detects_mutation),
+        cmocka_unit_test(test_stamp_wraps_apart_from_capacity),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_use_after_free_debug),
         cmocka_unit_test(test_cycle_left_to_teardown),
