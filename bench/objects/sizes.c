@@ -114,6 +114,7 @@ int main(void) {
     show("str-nonascii-5", must(rc_str(rt, "h\xc3\xa9llo"), "str"));
     show("bytes-empty", bytes_of(0));
     show("bytes-3", bytes_of(3));
+    show("bytes-100", bytes_of(100));
     show("bytes-10000", bytes_of(10000));
     show("int-0", must(rc_int(rt, 0), "int"));
     show("int-1000", must(rc_int(rt, 1000), "int"));
@@ -126,6 +127,7 @@ int main(void) {
     show("list-3", list_of(3));
     show("list-100", list_of(100));
     show("list-10000", list_of(10000));
+    show("list-1000000", list_of(1000000));
     show("dict-empty", dict_of(0));
     show("dict-3", dict_of(3));
     show("dict-100", dict_of(100));
@@ -137,6 +139,7 @@ int main(void) {
     show("array-q-empty", array_of(0));
     show("array-q-100", array_of(100));
     show("array-q-10000", array_of(10000));
+    show("array-q-1000000", array_of(1000000));
     rc_runtime_free(rt);
     return 0;
 }

@@ -25,6 +25,7 @@ def main():
         ('str-nonascii-5', 'h\u00e9llo'),
         ('bytes-empty', bytes(0)),
         ('bytes-3', bytes(3)),
+        ('bytes-100', bytes(100)),
         ('bytes-10000', bytes(10000)),
         ('int-0', 0),
         ('int-1000', 1000),
@@ -37,6 +38,7 @@ def main():
         ('list-3', grown(list, list.append, 3)),
         ('list-100', grown(list, list.append, 100)),
         ('list-10000', grown(list, list.append, 10000)),
+        ('list-1000000', grown(list, list.append, 1000000)),
         ('dict-empty', grown(dict, lambda d, i: d.__setitem__('key%d' % i, i), 0)),
         ('dict-3', grown(dict, lambda d, i: d.__setitem__('key%d' % i, i), 3)),
         ('dict-100', grown(dict, lambda d, i: d.__setitem__('key%d' % i, i), 100)),
@@ -48,6 +50,7 @@ def main():
         ('array-q-empty', grown(lambda: array.array('q'), array.array.append, 0)),
         ('array-q-100', grown(lambda: array.array('q'), array.array.append, 100)),
         ('array-q-10000', grown(lambda: array.array('q'), array.array.append, 10000)),
+        ('array-q-1000000', grown(lambda: array.array('q'), array.array.append, 1000000)),
     ]
     for name, o in objs:
         print(name, sys.getsizeof(o))

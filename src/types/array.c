@@ -34,9 +34,14 @@
  *   - A failed call leaves the array unchanged: values are converted and
  *     memory reserved before anything is written.
  *
- * Growth policy: the list's (list.c), counted in items: n + n/8 + 6 rounded
- * down to a multiple of 4 - amortised O(1) appends with at most ~12.5%
- * slack. Arrays only grow (there is no removal).
+ * Growth policy: CPython's array_resize, counted in items: to hold n items
+ * when the buffer is full, allocate n + n/16 + (len < 8 ? 3 : 7), so the
+ * capacities of a run of appends are 0, 4, 8, 16, 25, 34, 44, 54, 65, ... -
+ * amortised O(1) appends with at most ~6% slack (half the list's: arrays
+ * are the container programs choose to save memory). The extra reallocations
+ * cost little: a buffer above the heap's span size (1 MiB) grows by
+ * remapping its pages, not by copying them. Arrays only grow (there is no
+ * removal).
  *
  * Equality: same kind and same items; integer kinds compare bytes, float
  * kinds compare items with C's == (so NaN != NaN and 0.0 == -0.0, as
@@ -268,7 +273,7 @@ RCI_INLINE int array_grow(rc_runtime *rt, rct_array *a) {
     size_t n = a->len + 1;
     if (n > ARRAY_MAX_ITEMS)
         return rco_err(rt, RC_ENOMEM, "array: %zu items do not fit in memory", n);
-    size_t cap = (n + (n >> 3) + 6) & ~(size_t)3;
+    size_t cap = n + (n >> 4) + (a->len < 8 ? 3 : 7);
     unsigned char *p = a->data ? rco_realloc(rt, a->data, cap * a->itemsize)
                                : rco_alloc(rt, cap * a->itemsize);
     if (!p)
