@@ -89,7 +89,8 @@ BASE_REV=$(git -C "$ROOT" rev-parse --verify --quiet "$BASE^{commit}") ||
     die "'$BASE' is not a git revision"
 BASE_SHORT=$(git -C "$ROOT" rev-parse --short "$BASE_REV")
 CUR_SHORT=$(git -C "$ROOT" rev-parse --short HEAD)
-CUR_DESC="$CUR_SHORT$( ((GIT_DIRTY)) && echo " plus $GIT_DIRTY uncommitted changes in src/ include/")"
+CUR_DESC=$CUR_SHORT
+((GIT_DIRTY == 0)) || CUR_DESC+=" plus $GIT_DIRTY uncommitted changes in src/ include/"
 
 bench_install_deps gcc cmake make git
 
