@@ -1,6 +1,6 @@
-# bench/lib.sh - pieces shared by bench/heap/run.sh, bench/objects/run.sh
-# and bench/gc/run.sh. Sourced; the caller defines log, warn, die (and, for
-# bench_build_lib, run_logged and rel).
+# bench/lib.sh - pieces shared by the benchmark scripts under bench/.
+# Sourced (it only defines functions); the caller then runs bench_log_as to
+# get log, warn and die, and defines run_logged and rel for bench_build_lib.
 
 # Is Debian package $1 installed?
 bench_pkg_ok() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
@@ -96,4 +96,13 @@ bench_section_paths() {
     mkdir -p "$BIN"
     rel() { local p=$1; printf '%s' "${p#"$ROOT"/}"; }
     run_logged() { "$@"; }
+}
+
+# bench_log_as TAG: define log, warn and die, which print "[TAG] message"
+# (warn and die with "warning:" / "error:") on stderr; die exits 1.
+bench_log_as() {
+    BENCH_TAG=$1
+    log()  { printf '[%s] %s\n' "$BENCH_TAG" "$*" >&2; }
+    warn() { printf '[%s] warning: %s\n' "$BENCH_TAG" "$*" >&2; }
+    die()  { printf '[%s] error: %s\n' "$BENCH_TAG" "$*" >&2; exit 1; }
 }

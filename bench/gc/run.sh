@@ -66,9 +66,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
 
-log()  { printf '[bench-gc] %s\n' "$*" >&2; }
-warn() { printf '[bench-gc] warning: %s\n' "$*" >&2; }
-die()  { printf '[bench-gc] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+bench_log_as bench-gc
 
 QUICK=${BENCH_QUICK:-0}
 if [[ $QUICK == 1 ]]; then
@@ -134,8 +134,6 @@ meta load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
 # ---------------------------------------------------------------------------
 # 1. Debian packages
 # ---------------------------------------------------------------------------
-# shellcheck source=../lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 bench_install_deps gcc cmake make python3 libgc-dev
 
 bench_find_python

@@ -38,9 +38,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
 
-log()  { printf '[bench] %s\n' "$*" >&2; }
-warn() { printf '[bench] warning: %s\n' "$*" >&2; }
-die()  { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib.sh
+source "$HERE/../lib.sh"
+bench_log_as bench
 
 QUICK=${BENCH_QUICK:-0}
 if [[ $QUICK == 1 ]]; then def_ops=2000000; def_rep=1; else def_ops=20000000; def_rep=5; fi
@@ -94,8 +94,6 @@ START_TS=$(date +%s)
 # ---------------------------------------------------------------------------
 # 1. Debian packages
 # ---------------------------------------------------------------------------
-# shellcheck source=../lib.sh
-source "$HERE/../lib.sh"
 bench_install_deps gcc cmake make libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev
 
 # ---------------------------------------------------------------------------

@@ -21,14 +21,12 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
 
-log()  { printf '[bench-census] %s\n' "$*" >&2; }
-warn() { printf '[bench-census] warning: %s\n' "$*" >&2; }
-die()  { printf '[bench-census] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib.sh
+source "$HERE/../lib.sh"
+bench_log_as bench-census
 
 REPEATS=${REPEATS:-5}
 N=${CENSUS_N:-1000000}
-# shellcheck source=../lib.sh
-source "$HERE/../lib.sh"
 bench_section_paths census
 
 bench_install_deps gcc cmake make python3 python3-objgraph

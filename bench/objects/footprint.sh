@@ -36,12 +36,10 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
 
-log()  { printf '[bench-footprint] %s\n' "$*" >&2; }
-warn() { printf '[bench-footprint] warning: %s\n' "$*" >&2; }
-die()  { printf '[bench-footprint] error: %s\n' "$*" >&2; exit 1; }
-
 # shellcheck source=../lib.sh
 source "$HERE/../lib.sh"
+bench_log_as bench-footprint
+
 bench_section_paths footprint
 
 FOOTPRINT_N=${FOOTPRINT_N:-1000000}

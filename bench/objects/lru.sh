@@ -25,15 +25,13 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
 
-log()  { printf '[bench-lru] %s\n' "$*" >&2; }
-warn() { printf '[bench-lru] warning: %s\n' "$*" >&2; }
-die()  { printf '[bench-lru] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib.sh
+source "$HERE/../lib.sh"
+bench_log_as bench-lru
 
 REPEATS=${REPEATS:-5}
 N=${LRU_N:-1000000}
 PASSES=${LRU_PASSES:-10}
-# shellcheck source=../lib.sh
-source "$HERE/../lib.sh"
 bench_section_paths lru
 CMDLOG=()
 run_logged() {

@@ -47,9 +47,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
 
-log()  { printf '[bench-objects] %s\n' "$*" >&2; }
-warn() { printf '[bench-objects] warning: %s\n' "$*" >&2; }
-die()  { printf '[bench-objects] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+bench_log_as bench-objects
 
 QUICK=${BENCH_QUICK:-0}
 if [[ $QUICK == 1 ]]; then
@@ -90,8 +90,6 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 # ---------------------------------------------------------------------------
 # 1. Debian packages (gcc, cmake, make, python3)
 # ---------------------------------------------------------------------------
-# shellcheck source=../lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 bench_install_deps gcc cmake make python3
 
 bench_find_python

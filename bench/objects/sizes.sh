@@ -21,11 +21,10 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
 
-log()  { printf '[bench-sizes] %s\n' "$*" >&2; }
-die()  { printf '[bench-sizes] error: %s\n' "$*" >&2; exit 1; }
-
 # shellcheck source=../lib.sh
 source "$HERE/../lib.sh"
+bench_log_as bench-sizes
+
 bench_section_paths sizes
 
 bench_install_deps gcc cmake make python3

@@ -59,12 +59,10 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
 
-log()  { printf '[bench-versus] %s\n' "$*" >&2; }
-warn() { printf '[bench-versus] warning: %s\n' "$*" >&2; }
-die()  { printf '[bench-versus] error: %s\n' "$*" >&2; exit 1; }
-
 # shellcheck source=../lib.sh
 source "$HERE/../lib.sh"
+bench_log_as bench-versus
+
 bench_section_paths versus
 
 if [[ ${VERSUS_QUICK:-0} == 1 ]]; then

@@ -36,9 +36,9 @@ export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
-log()  { printf '[bench-pictures] %s\n' "$*" >&2; }
-warn() { printf '[bench-pictures] warning: %s\n' "$*" >&2; }
-die()  { printf '[bench-pictures] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib.sh
+source "$HERE/../lib.sh"
+bench_log_as bench-pictures
 CMDLOG=()
 rel() { local p=$1; printf '%s' "${p#"$ROOT"/}"; }
 run_logged() { local s="" a; for a in "$@"; do s+="$(rel "$a") "; done; CMDLOG+=("${s% }"); "$@"; }
@@ -62,8 +62,6 @@ BIN=${PIC_BIN:-$BUILD/bench-profile}; mkdir -p "$BIN"
 WORK=$BIN/pictures; rm -rf "$WORK"; mkdir -p "$WORK"
 PRES=$WORK/results.txt; : >"$PRES"   # capture output rep time_s maxrss_kb bytes exit cpu_s
 
-# shellcheck source=../lib.sh
-source "$HERE/../lib.sh"
 if [[ -n ${RECYCLE:-} ]]; then
     [[ -x $RECYCLE ]] || die "RECYCLE=$RECYCLE is not an executable"
     RECYCLE=$(cd "$(dirname "$RECYCLE")" && pwd)/$(basename "$RECYCLE")

@@ -21,9 +21,9 @@ export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
-log()  { printf '[bench-profile] %s\n' "$*" >&2; }
-warn() { printf '[bench-profile] warning: %s\n' "$*" >&2; }
-die()  { printf '[bench-profile] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib.sh
+source "$HERE/../lib.sh"
+bench_log_as bench-profile
 CMDLOG=()
 rel() { local p=$1; printf '%s' "${p#"$ROOT"/}"; }
 run_logged() { local s="" a; for a in "$@"; do s+="$(rel "$a") "; done; CMDLOG+=("${s% }"); "$@"; }
@@ -41,8 +41,6 @@ BIN=$BUILD/bench-profile; mkdir -p "$BIN"
 WORK=$BIN/work; rm -rf "$WORK"; mkdir -p "$WORK"
 RES=$BIN/results.txt; : >"$RES"   # rep program tool time_s maxrss_kb capture_bytes
 
-# shellcheck source=../lib.sh
-source "$HERE/../lib.sh"
 bench_install_deps gcc cmake make time heaptrack valgrind libzstd-dev libdw-dev
 GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit")
 

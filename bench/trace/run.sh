@@ -16,9 +16,9 @@ export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
-log()  { printf '[bench-trace] %s\n' "$*" >&2; }
-warn() { printf '[bench-trace] warning: %s\n' "$*" >&2; }
-die()  { printf '[bench-trace] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib.sh
+source "$HERE/../lib.sh"
+bench_log_as bench-trace
 CMDLOG=()
 rel() { local p=$1; printf '%s' "${p#"$ROOT"/}"; }
 run_logged() { local s="" a; for a in "$@"; do s+="$(rel "$a") "; done; CMDLOG+=("${s% }"); "$@"; }
@@ -34,8 +34,6 @@ CC=${CC:-gcc}
 BIN=$BUILD/bench-trace; mkdir -p "$BIN"
 RES=$BIN/results.txt; : >"$RES"   # rep impl time_s
 
-# shellcheck source=../lib.sh
-source "$HERE/../lib.sh"
 bench_install_deps gcc cmake make python3 libdw-dev libunwind-dev   # libunwind: capture.c only
 bench_find_python
 PY_VERSION=$("$PY" -c 'import sys, platform; print(platform.python_implementation(), sys.version.split()[0])')
