@@ -511,6 +511,22 @@ static void test_entry_layouts(void **state) {
         rc_decref(k);
     }
     size_t left = rc_dict_len(d);
+    /* out of memory for the rebuild: nothing changes, iterators included */
+    size_t strsize = rc_sizeof(d);
+    rc_iter before;
+    rc_iter_init(&before, d);
+    rc_obj *seven = rc_int(rt, 7);
+    rc_runtime_fail_after(rt, 0);
+    assert_int_equal(rc_dict_set(rt, d, seven, seven), RC_ENOMEM);
+    rc_runtime_fail_after(rt, -1);
+    rc_error_clear(rt);
+    assert_int_equal(rc_dict_len(d), left);
+    assert_int_equal(rc_sizeof(d), strsize);
+    assert_int_equal(rc_refcount(seven), 1);
+    rc_obj *first;
+    assert_int_equal(rc_iter_next(rt, &before, &first), 1);
+    assert_string_equal(rc_str_data(first), "key1");
+    rc_decref(seven);
     put_ii(rt, d, 7, 7);
     assert_int_equal(rc_dict_len(d), left + 1);
     assert_int_equal(rc_sizeof(d), DICT_OBJ + table_bytes(14, 2, ENTRY_ANY));
