@@ -173,6 +173,7 @@ rci_pool *rci_arena_take_pools(rci_heap *h, unsigned npools, bool span) {
     }
     uint64_t bits = (npools == 64 ? ~(uint64_t)0 : (((uint64_t)1 << npools) - 1)) << idx;
     a->free_mask &= ~bits;
+    a->decommitted &= ~bits;      /* in use again: their pages come back zeroed on touch */
     a->nfree -= npools;
     usable_reposition(h, a);
     return &a->pools[idx];
@@ -210,6 +211,37 @@ void rci_arena_give_pools(rci_heap *h, rci_pool *first) {
         return;
     }
     usable_reposition(h, a);
+}
+
+/* Free pools whose pages the OS still holds for us are decommitted in runs
+ * of adjacent pools, one madvise per run. A failed madvise leaves the pages
+ * resident and the bits clear: harmless, tried again next time. */
+static size_t arena_decommit_free(rci_arena *a) {
+    uint64_t todo = a->free_mask & ~a->decommitted & ~(uint64_t)1;
+    size_t n = 0;
+    while (todo) {
+        unsigned first = (unsigned)__builtin_ctzll(todo), end = first;
+        while (end < RC_POOLS_PER_ARENA && (todo >> end) & 1)
+            end++;
+        uint64_t run = (end - first == 64 ? ~(uint64_t)0 : ((uint64_t)1 << (end - first)) - 1)
+                       << first;
+        todo &= ~run;
+        if (rci_os_decommit(rci_pool_base(a, &a->pools[first]),
+                            (size_t)(end - first) << RC_POOL_SHIFT) == 0) {
+            a->decommitted |= run;
+            n += end - first;
+        }
+    }
+    return n;
+}
+
+size_t rci_heap_decommit_free_pools(rci_heap *h) {
+    size_t n = 0;
+    for (rci_arena *a = h->all; a; a = a->all_next)
+        n += arena_decommit_free(a);
+    if (h->cached_empty)
+        n += arena_decommit_free(h->cached_empty);
+    return n;
 }
 
 /* ---- huge blocks: one mapping each ---- */

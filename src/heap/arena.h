@@ -39,6 +39,8 @@ struct rci_arena {
     size_t map_size;              /* bytes mapped (HUGE: whole mapping) */
     char *huge_block;             /* HUGE: the block's address */
     size_t huge_size;             /* HUGE: usable bytes from huge_block */
+    uint64_t decommitted;         /* bit i: free pool i's pages were handed back to the OS
+                                   * (a subset of free_mask; rci_os_decommit) */
     rci_pool pools[RC_POOLS_PER_ARENA];
 };
 _Static_assert(offsetof(rci_arena, client) == 0, "rci_arena_client_at reads the first word");
@@ -68,6 +70,10 @@ RCI_INLINE char *rci_pool_base(rci_arena *a, const rci_pool *pool) {
 size_t rci_arena_header_size(void);
 rci_arena *rci_arena_new(rci_heap *h);                 /* NULL on ENOMEM */
 void rci_arena_release(rci_arena *a);                  /* back to the OS */
+/* Hand the pages of every free pool of h's arenas back to the OS (not pool
+ * 0, which holds the arena's header); the pools stay free and are taken
+ * again as they are. Caller holds h->lock. Returns the pools decommitted. */
+size_t rci_heap_decommit_free_pools(rci_heap *h);
 /* npools free pools in a row (span: never pool 0, which holds the header). */
 rci_pool *rci_arena_take_pools(rci_heap *h, unsigned npools, bool span); /* NULL on ENOMEM */
 void rci_arena_give_pools(rci_heap *h, rci_pool *first);      /* state SMALL or SPAN */

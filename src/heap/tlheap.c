@@ -190,12 +190,20 @@ void rci_heap_collect_heap(rci_heap *h, bool force) {
     }
 }
 
+/* The pages of h's free pools back to the OS (see rci_heap_decommit_free_pools). */
+static void heap_decommit(rci_heap *h) {
+    pthread_mutex_lock(&h->lock);
+    rci_heap_decommit_free_pools(h);
+    pthread_mutex_unlock(&h->lock);
+}
+
 static void heap_abandon(void *arg) {
     rci_heap *h = arg;
     if (!h || h == &rci_heap_empty)
         return;
     h->abandoned = true;
     rci_heap_collect_heap(h, true);
+    heap_decommit(h);            /* an exited thread's free pools hold no one's data */
     rci_stat_flush(h);
     pthread_mutex_lock(&rci_g_lock);
     h->thread_id = 0;
@@ -232,8 +240,10 @@ static void heap_release(rci_heap *h) {
 
 void rc_heap_collect(int force) {
     rci_heap *h = rci_tl_heap;
-    if (h != &rci_heap_empty)
+    if (h != &rci_heap_empty) {
         rci_heap_collect_heap(h, force != 0);
+        heap_decommit(h);
+    }
     if (force && atomic_load(&rci_debug_on))
         rci_debug_quarantine_flush();
     /* Abandoned heaps: take each off the stack while we work on it so that
@@ -250,6 +260,7 @@ void rc_heap_collect(int force) {
             heap_release(a);
             continue;
         }
+        heap_decommit(a);
         a->abandoned_next = NULL;
         if (last) last->abandoned_next = a; else keep = a;
         last = a;

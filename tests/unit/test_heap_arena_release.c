@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <recycle/heap.h>
@@ -184,6 +186,84 @@ static void test_cycles_do_not_grow(void **state)
     }
 }
 
+/* Resident pages of [p, p + size) (mincore; p page-aligned). */
+static size_t resident_pages(void *p, size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), n = (size + page - 1) / page, count = 0;
+    unsigned char *vec = malloc(n);
+    assert_non_null(vec);
+    assert_int_equal(mincore(p, size, vec), 0);
+    for (size_t i = 0; i < n; i++)
+        count += vec[i] & 1;
+    free(vec);
+    return count;
+}
+
+/* Free pools inside an arena that stays in use (a small block pins it) give
+ * their pages back at rc_heap_collect, and work as before when taken again:
+ * large blocks (spans of whole pools) and then small classes in them. */
+static void test_free_pools_decommitted(void **state)
+{
+    (void)state;
+    enum { NSPAN = 8, SPAN = 256 * 1024 };
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    char *pin = rc_malloc(32);
+    assert_non_null(pin);
+    char *span[NSPAN];
+    for (int i = 0; i < NSPAN; i++) {
+        span[i] = rc_malloc(SPAN);
+        assert_non_null(span[i]);
+        assert_int_equal((uintptr_t)span[i] % page, 0);
+        memset(span[i], 0x6B, SPAN);
+        assert_int_equal(resident_pages(span[i], SPAN), SPAN / page);
+    }
+    rc_heap_stats before;
+    assert_int_equal(rct_stats(&before), 0);
+    for (int i = 0; i < NSPAN; i++)
+        rc_free(span[i]);
+    rc_heap_collect(0);
+    rc_heap_stats after;
+    assert_int_equal(rct_stats(&after), 0);
+    /* the arenas are kept (the pin), their freed pools' pages are not */
+    assert_true(after.arenas_current >= 1);
+    for (int i = 0; i < NSPAN; i++)
+        assert_int_equal(resident_pages(span[i], SPAN), 0);
+    /* taken again: large blocks, then every small class, read back intact */
+    for (int i = 0; i < NSPAN; i++) {
+        span[i] = rc_malloc(SPAN);
+        assert_non_null(span[i]);
+        memset(span[i], i, SPAN);
+    }
+    for (int i = 0; i < NSPAN; i++) {
+        for (size_t j = 0; j < SPAN; j += 4093)
+            assert_int_equal((unsigned char)span[i][j], i);
+        rc_free(span[i]);
+    }
+    rc_heap_collect(0);
+    /* small blocks: the link, then the class index in every other byte */
+    chain *small = NULL;
+    size_t ncls = rc_heap_size_class_count();
+    for (size_t c = 1; c < ncls; c++) {
+        size_t size = rc_heap_size_class_size(c);
+        for (int k = 0; k < 64; k++) {
+            chain *b = rc_malloc(size);
+            assert_non_null(b);
+            memset(b, (int)c, size);
+            b->next = small;
+            small = b;
+        }
+    }
+    for (chain *b = small; b; b = b->next) {
+        const unsigned char *bytes = (const unsigned char *)b;
+        size_t c = bytes[sizeof(chain)], size = rc_heap_size_class_size(c);
+        assert_true(c >= 1 && c < ncls);
+        for (size_t j = sizeof(chain); j < size; j++)
+            assert_int_equal(bytes[j], c);
+    }
+    free_chain(small);
+    rc_free(pin);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -197,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_small_blocks_release),
         cmocka_unit_test(test_large_blocks_release),
         cmocka_unit_test(test_cycles_do_not_grow),
+        cmocka_unit_test(test_free_pools_decommitted),
     };
     return rct_run_tests(tests, setup, NULL);
 }
