@@ -58,12 +58,13 @@ RC_API void *rc_reallocarray(void *ptr, size_t count, size_t size);
 /* 1 if ptr points into memory managed by this heap (any block or header), else 0.
  * Cheap: one lookup in the arena map. */
 RC_API int rc_heap_contains(const void *ptr);
-/* Return free memory to the OS now, for the calling thread's heap and the
- * abandoned heaps (of exited threads): fold in pending frees from other
- * threads, release empty arenas, and hand back the pages of free pools in the
- * arenas still in use (they stay mapped and are reused as they are). force != 0
- * also releases the per-thread cache of empty arenas. A thread's heap does the
- * same when the thread exits. */
+/* Return free memory to the OS now: for the calling thread's heap and the
+ * abandoned heaps (of exited threads), fold in pending frees from other
+ * threads and release empty arenas; then, in every heap (other threads' and
+ * the runtimes' object heaps too), hand back the pages of free pools in the
+ * arenas still in use (they stay mapped and are reused as they are). force
+ * != 0 also releases the per-thread cache of empty arenas. A thread's heap
+ * hands back its free pools' pages when the thread exits. */
 RC_API void rc_heap_collect(int force);
 
 /* ---------------------------------------------------------------------------

@@ -240,10 +240,8 @@ static void heap_release(rci_heap *h) {
 
 void rc_heap_collect(int force) {
     rci_heap *h = rci_tl_heap;
-    if (h != &rci_heap_empty) {
+    if (h != &rci_heap_empty)
         rci_heap_collect_heap(h, force != 0);
-        heap_decommit(h);
-    }
     if (force && atomic_load(&rci_debug_on))
         rci_debug_quarantine_flush();
     /* Abandoned heaps: take each off the stack while we work on it so that
@@ -260,7 +258,6 @@ void rc_heap_collect(int force) {
             heap_release(a);
             continue;
         }
-        heap_decommit(a);
         a->abandoned_next = NULL;
         if (last) last->abandoned_next = a; else keep = a;
         last = a;
@@ -271,5 +268,12 @@ void rc_heap_collect(int force) {
         g_abandoned = keep;
         pthread_mutex_unlock(&rci_g_lock);
     }
+    /* Last, the pages of free pools in every heap: thread heaps, abandoned
+     * ones and the runtimes' private heaps. Each heap's arenas change only
+     * under its lock, so this is safe while their owners allocate. */
+    pthread_mutex_lock(&rci_g_lock);
+    for (rci_heap *any = rci_g_heaps; any; any = any->all_next)
+        heap_decommit(any);
+    pthread_mutex_unlock(&rci_g_lock);
 }
 
