@@ -2,8 +2,8 @@
  * __slots__ habit. A point stored as a struct with three fields costs one
  * small block; the same point as a dict {"x":..,"y":..,"z":..} costs a dict
  * with its table plus the boxed values. Each size is printed beside CPython
- * 3.11's for the same Python object, to compare (never checked: recycle's
- * layouts change, CPython's figures here are fixed). */
+ * 3.11's for the same Python object, not checked against it
+ * (bench/objects/sizes.sh holds every built-in to CPython's size). */
 #include <recycle.h>
 #include <stdio.h>
 

@@ -1,9 +1,9 @@
 /* tuple_vs_list.c - an immutable tuple is a single block sized exactly for
  * its items; a list keeps a separate, over-allocated item array so that it
  * can grow. Prefer tuples for fixed records. Each size is printed beside
- * CPython 3.11's for the same Python object, to compare (never checked:
- * recycle's layouts change, CPython's figures here are fixed). The time to
- * build each is printed as python -m timeit prints it (never checked: it
+ * CPython 3.11's for the same Python object, not checked against it
+ * (bench/objects/sizes.sh holds every built-in to CPython's size). The time
+ * to build each is printed as python -m timeit prints it (never checked: it
  * depends on the machine). */
 #include <recycle.h>
 #include <stdio.h>
