@@ -637,6 +637,8 @@ static int dict_equal(rc_obj *a, rc_obj *b) {
     if (!rco_is(b, &rc_dict_type))
         return 0;
     rct_dict *da = (rct_dict *)a, *db = (rct_dict *)b;
+    rct_dtable_ready(&da->t);
+    rct_dtable_ready(&db->t);
     if (da->t.used != db->t.used)
         return 0;
     rc_runtime *rt = rco_runtime(a);
@@ -668,6 +670,7 @@ static int dict_equal(rc_obj *a, rc_obj *b) {
 
 static int dict_repr(rc_obj *self, char *buf, size_t len) {
     rct_dict *d = (rct_dict *)self;
+    rct_dtable_ready(&d->t);
     rct_writer w;
     rct_writer_init(&w, buf, len);
     rc_runtime *rt = rco_runtime(self);
@@ -834,7 +837,7 @@ RCI_ALLOC_FRAME int rc_dict_set(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_ob
     int r = dict_prepare(rt, dict, key, value, DICT_STORE, &hash, "rc_dict_set");
     if (r < 0)
         return r;
-    return dict_store(rt, &((rct_dict *)dict)->t, key, hash, value);
+    return dict_store(rt, rct_dtable_ready(&((rct_dict *)dict)->t), key, hash, value);
 }
 
 /* Look key up: 1 with *value (borrowed), 0 if absent (nothing recorded),
@@ -844,7 +847,7 @@ static int dict_find(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj **value, 
     int r = dict_prepare(rt, dict, key, NULL, DICT_READ, &hash, fn);
     if (r < 0)
         return r;
-    rct_dtable *t = &((rct_dict *)dict)->t;
+    rct_dtable *t = rct_dtable_ready(&((rct_dict *)dict)->t);
     size_t ix;
     r = rct_dtable_lookup(rt, t, key, hash, &ix);
     if (r > 0)
@@ -890,7 +893,7 @@ RCI_ALLOC_FRAME int rc_dict_setdefault(rc_runtime *rt, rc_obj *dict, rc_obj *key
     int r = dict_prepare(rt, dict, key, dflt, DICT_STORE, &hash, fn);
     if (r < 0)
         return r;
-    rct_dtable *t = &((rct_dict *)dict)->t;
+    rct_dtable *t = rct_dtable_ready(&((rct_dict *)dict)->t);
     size_t ix;
     r = rct_dtable_lookup(rt, t, key, hash, &ix);
     if (r < 0)
@@ -917,7 +920,7 @@ RCI_ALLOC_FRAME int rc_dict_incr(rc_runtime *rt, rc_obj *dict, rc_obj *key, int6
     int r = dict_prepare(rt, dict, key, NULL, DICT_STORE, &hash, fn);
     if (r < 0)
         return r;
-    rct_dtable *t = &((rct_dict *)dict)->t;
+    rct_dtable *t = rct_dtable_ready(&((rct_dict *)dict)->t);
     for (int tries = 0; tries <= LOOKUP_MAX_RESTARTS; tries++) {
         size_t ix;
         r = rct_dtable_lookup(rt, t, key, hash, &ix);
@@ -977,7 +980,7 @@ RCI_ALLOC_FRAME int rc_dict_modify(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc
         r = rco_err(rt, RC_EINVAL, "%s: NULL callback", name);
     if (r < 0)
         return r;
-    rct_dtable *t = &((rct_dict *)dict)->t;
+    rct_dtable *t = rct_dtable_ready(&((rct_dict *)dict)->t);
     size_t ix;
     r = rct_dtable_lookup(rt, t, key, hash, &ix);
     if (r < 0)
@@ -1029,7 +1032,7 @@ RCI_INLINE int dict_take(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj **val
     int r = dict_prepare(rt, dict, key, NULL, DICT_WRITE, &hash, fn);
     if (r < 0)
         return r;
-    r = dict_remove_hashed(rt, &((rct_dict *)dict)->t, key, hash, value);
+    r = dict_remove_hashed(rt, rct_dtable_ready(&((rct_dict *)dict)->t), key, hash, value);
     if (r == 0)
         return rct_key_error(rt, key);
     return r < 0 ? r : 0;
@@ -1096,7 +1099,7 @@ static int dict_find_bytes(rc_runtime *rt, rc_obj *dict, const char *key, size_t
     int r = rct_check_arg(rt, dict, &rc_dict_type, fn);
     if (r < 0)
         return r;
-    const rct_dtable *t = &((const rct_dict *)dict)->t;
+    const rct_dtable *t = rct_dtable_ready(&((rct_dict *)dict)->t);
     size_t ix;
     r = dict_lookup_bytes(t, key, len, rco_hash_bytes(key, len), &ix);
     if (r > 0)
@@ -1143,7 +1146,7 @@ RCI_ALLOC_FRAME int rc_dict_set_str(rc_runtime *rt, rc_obj *dict, const char *ke
         r = dict_check_value(rt, dict, value, fn);
     if (r < 0)
         return r;
-    rct_dtable *t = &((rct_dict *)dict)->t;
+    rct_dtable *t = rct_dtable_ready(&((rct_dict *)dict)->t);
     size_t len = strlen(key), ix;
     if (dict_lookup_bytes(t, key, len, rco_hash_bytes(key, len), &ix)) {
         dict_replace(t, ix, value);
@@ -1167,7 +1170,7 @@ uint64_t rct_dict_stamp(const rc_obj *d) {
 }
 
 int rct_dict_iter(rc_runtime *rt, rc_iter *it, rc_obj **key, rc_obj **value) {
-    const rct_dtable *t = &((const rct_dict *)it->container)->t;
+    const rct_dtable *t = rct_dtable_ready(&((rct_dict *)it->container)->t);
     if (t->stamp != it->stamp)
         return rco_err(rt, RC_ESTATE, "dict changed size during iteration");
     while (it->pos < t->keys->nentries) {

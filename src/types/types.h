@@ -277,6 +277,15 @@ static inline bool rct_dtable_has_block(const rct_dtable *t) {
     return t->keys != NULL && t->keys != &rct_dkeys_empty.k;
 }
 
+/* t, given the shared empty table first if it has none: a dict made by
+ * rc_new(rt, &rc_dict_type) rather than rc_dict is an empty dict too. Every
+ * public entry point that reads the table goes through this. */
+static inline rct_dtable *rct_dtable_ready(rct_dtable *t) {
+    if (rci_unlikely(t->keys == NULL))
+        rct_dtable_init(t);
+    return t;
+}
+
 static inline char *rct_dk_entries(const rct_dkeys *k) {
     return (char *)k + sizeof(rct_dkeys) + (((size_t)1 << k->log2_size) << k->ix_shift);
 }

@@ -199,6 +199,7 @@ RCI_ALLOC_FRAME int rc_weakvaluedict_set(rc_runtime *rt, rc_obj *dict, rc_obj *k
     if (r < 0)
         return r;
     rct_wvdict *d = (rct_wvdict *)dict;
+    rct_dtable_ready(&d->t);
     rc_obj *ref = rc_weakref_new(rt, value, wvd_value_died, d);
     if (!ref)
         return rc_error(rt);                      /* nothing changed, not even a purge */
@@ -244,6 +245,7 @@ rc_obj *rc_weakvaluedict_get(rc_runtime *rt, rc_obj *dict, rc_obj *key) {
     if (wvd_prepare(rt, dict, key, false, false, &hash, "rc_weakvaluedict_get") < 0)
         return NULL;
     rct_wvdict *d = (rct_wvdict *)dict;
+    rct_dtable_ready(&d->t);
     size_t ix;
     int r = rct_dtable_lookup(rt, &d->t, key, hash, &ix);
     if (r < 0)
@@ -262,6 +264,7 @@ RCI_ALLOC_FRAME int rc_weakvaluedict_del(rc_runtime *rt, rc_obj *dict, rc_obj *k
     if (r < 0)
         return r;
     rct_wvdict *d = (rct_wvdict *)dict;
+    rct_dtable_ready(&d->t);
     wvd_maybe_purge(rt, d);
     size_t ix;
     r = rct_dtable_lookup(rt, &d->t, key, hash, &ix);
@@ -288,6 +291,7 @@ size_t rc_weakvaluedict_len(rc_obj *dict) {
     if (!rco_is(dict, &rc_weakvaluedict_type))
         return 0;
     rct_wvdict *d = (rct_wvdict *)dict;
+    rct_dtable_ready(&d->t);
     if (d->stale) {
         d->nlive = wvd_count_live(d);
         d->stale = false;
@@ -304,7 +308,7 @@ uint64_t rct_weakvaluedict_stamp(const rc_obj *d) {
 }
 
 int rct_weakvaluedict_iter(rc_runtime *rt, rc_iter *it, rc_obj **key) {
-    const rct_dtable *t = &((const rct_wvdict *)it->container)->t;
+    const rct_dtable *t = rct_dtable_ready(&((rct_wvdict *)it->container)->t);
     if (t->stamp != it->stamp)
         return rco_err(rt, RC_ESTATE, "WeakValueDictionary changed size during iteration");
     while (it->pos < rct_dtable_nentries(t)) {

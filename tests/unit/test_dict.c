@@ -559,6 +559,50 @@ static void test_entry_layouts(void **state) {
     rc_runtime_free(rt);
 }
 
+/* A dict made by rc_new rather than rc_dict is an empty dict all the same,
+ * whichever call reaches it first. */
+static void test_made_by_rc_new(void **state) {
+    (void)state;
+    rc_runtime *rt = new_rt();
+    size_t base = rc_runtime_object_count(rt);
+    for (int first = 0; first < 6; first++) {
+        rc_obj *d = rc_new(rt, &rc_dict_type), *other = rc_dict(rt);
+        assert_non_null(d);
+        assert_int_equal(rc_dict_len(d), 0);
+        assert_int_equal(rc_sizeof(d), DICT_OBJ);
+        rc_iter it;
+        rc_obj *k, *v;
+        char buf[16];
+        switch (first) {
+        case 0: assert_null(rc_dict_get_str(rt, d, "a")); rc_error_clear(rt); break;
+        case 1: rc_iter_init(&it, d); assert_int_equal(rc_dict_next(rt, &it, &k, &v), 0); break;
+        case 2: assert_int_equal(rc_equal(rt, d, other), 1); break;
+        case 3: assert_int_equal(rc_repr(rt, d, buf, sizeof buf), 2); assert_string_equal(buf, "{}"); break;
+        case 4: assert_int_equal(get_i(rt, d, 1), -1); break;
+        default: assert_int_equal(rc_gc_collect(rt, 2) >= 0, 1); break;
+        }
+        put(rt, d, rc_str(rt, "a"), rc_int(rt, 1));
+        put_ii(rt, d, 2, 2);
+        assert_int_equal(rc_dict_len(d), 2);
+        assert_int_equal(get_i(rt, d, 2), 2);
+        assert_int_equal(rc_int_value(rc_dict_get_str(rt, d, "a")), 1);
+        rc_decref(d);
+        rc_decref(other);
+    }
+    rc_obj *w = rc_new(rt, &rc_weakvaluedict_type);
+    assert_non_null(w);
+    assert_int_equal(rc_weakvaluedict_len(w), 0);
+    rc_obj *key = rc_str(rt, "k"), *val = rc_list(rt);
+    assert_int_equal(rc_weakvaluedict_set(rt, w, key, val), 0);
+    assert_ptr_equal(rc_weakvaluedict_get(rt, w, key), val);
+    rc_decref(val);
+    assert_int_equal(rc_weakvaluedict_len(w), 0);
+    rc_decref(key);
+    rc_decref(w);
+    assert_int_equal(rc_runtime_object_count(rt), base);
+    rc_runtime_free(rt);
+}
+
 /* A key type equal to the str with the same text (and hashing as it does):
  * found among str keys whichever layout the table has. */
 typedef struct textkey {
@@ -1072,6 +1116,7 @@ int main(void) {
         cmocka_unit_test(test_shrink),
         cmocka_unit_test(test_entry_layouts),
         cmocka_unit_test(test_foreign_key_among_strs),
+        cmocka_unit_test(test_made_by_rc_new),
         cmocka_unit_test(test_iteration),
         cmocka_unit_test(test_repr_equal),
         cmocka_unit_test(test_oom),
