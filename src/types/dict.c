@@ -424,24 +424,24 @@ RCI_ALLOC_FRAME int rct_dtable_filter(rc_runtime *rt, rct_dtable *t,
 
 /* A str key in a block whose keys are all strs: no comparison runs user
  * code, so no restart. One loop per index width (shift is a constant in
- * each copy). */
-RCI_INLINE int dk_lookup_str_w(const rct_dkeys *k, const rc_obj *key, uint64_t hash, size_t *ixp,
-                               unsigned shift) {
+ * each copy). The key slot of the entry found (its value slot follows), with
+ * its position in *ixp, or NULL. */
+RCI_INLINE rc_obj **dk_lookup_str_w(const rct_dkeys *k, const rc_obj *key, uint64_t hash,
+                                    size_t *ixp, unsigned shift) {
     size_t mask = dk_mask(k), i = (size_t)hash & mask;
     uint64_t perturb = hash, tag = dk_tag(k, hash);
     const void *index = dk_index(k);
-    rc_obj *const *entries =
-        (rc_obj *const *)(const void *)((const char *)index + ((mask + 1) << shift));
+    rc_obj **entries = (rc_obj **)(void *)((char *)(uintptr_t)index + ((mask + 1) << shift));
     for (;;) {
         int64_t v = ix_load(index, shift, i);
         if (v == DKIX_EMPTY)
-            return 0;
+            return NULL;
         if (((uint64_t)v ^ tag) <= mask) {          /* an entry, and its tag is hash's */
             size_t ix = (size_t)v & mask;
-            const rc_obj *ek = entries[2 * ix];
-            if (ek == key || (rct_str_cached_hash(ek) == hash && rct_str_equal(ek, key))) {
+            rc_obj **kv = &entries[2 * ix];
+            if (kv[0] == key || (rct_str_cached_hash(kv[0]) == hash && rct_str_equal(kv[0], key))) {
                 *ixp = ix;
-                return 1;
+                return kv;
             }
         }
         perturb >>= PERTURB_SHIFT;
@@ -449,13 +449,18 @@ RCI_INLINE int dk_lookup_str_w(const rct_dkeys *k, const rc_obj *key, uint64_t h
     }
 }
 
-static int dk_lookup_str(const rct_dkeys *k, const rc_obj *key, uint64_t hash, size_t *ixp) {
+/* dk_lookup_str_w for k's index width, inlined where it is called. */
+RCI_INLINE rc_obj **dk_find_str(const rct_dkeys *k, const rc_obj *key, uint64_t hash, size_t *ixp) {
     switch (k->ix_shift) {
     case 0: return dk_lookup_str_w(k, key, hash, ixp, 0);
     case 1: return dk_lookup_str_w(k, key, hash, ixp, 1);
     case 2: return dk_lookup_str_w(k, key, hash, ixp, 2);
     default: return dk_lookup_str_w(k, key, hash, ixp, 3);
     }
+}
+
+static int dk_lookup_str(const rct_dkeys *k, const rc_obj *key, uint64_t hash, size_t *ixp) {
+    return dk_find_str(k, key, hash, ixp) != NULL;
 }
 
 int rct_dtable_lookup(rc_runtime *rt, rct_dtable *t, rc_obj *key, uint64_t hash, size_t *ixp) {
@@ -849,6 +854,14 @@ static int dict_find(rc_runtime *rt, rc_obj *dict, rc_obj *key, rc_obj **value, 
         return r;
     rct_dtable *t = rct_dtable_ready(&((rct_dict *)dict)->t);
     size_t ix;
+    if (t->keys->esize == RCT_DK_STR && key->rc_type_ == &rc_str_type) {
+        /* the commonest lookup, inlined: a str among strs */
+        rc_obj **kv = dk_find_str(t->keys, key, hash, &ix);
+        if (!kv)
+            return 0;
+        *value = kv[1];
+        return 1;
+    }
     r = rct_dtable_lookup(rt, t, key, hash, &ix);
     if (r > 0)
         *value = *rct_dtable_value_slot(t, ix);
