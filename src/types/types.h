@@ -270,9 +270,11 @@ static inline void rct_dtable_init(rct_dtable *t) {
     t->used = 0;
 }
 
-/* Whether t has a table block of its own (keys is NULL only between rc_new
- * and the constructor's rct_dtable_init, which a collection started by that
- * allocation may see: traverse, release and bytes accept it). */
+/* Whether t has a table block of its own. keys is NULL only between rc_new
+ * and the constructor's rct_dtable_init (a collection started by that
+ * allocation may see it), or, in a dict made by rc_new directly, until its
+ * first public call (rct_dtable_ready): traverse, release and bytes accept
+ * it. */
 static inline bool rct_dtable_has_block(const rct_dtable *t) {
     return t->keys != NULL && t->keys != &rct_dkeys_empty.k;
 }
