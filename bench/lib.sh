@@ -1,6 +1,6 @@
 # bench/lib.sh - pieces shared by the benchmark scripts under bench/.
-# Sourced (it only defines functions); the caller then runs bench_log_as to
-# get log, warn and die, and defines run_logged and rel for bench_build_lib.
+# Sourced (it only defines functions); the caller then runs bench_prelude,
+# and defines run_logged and rel for bench_build_lib.
 
 # Is Debian package $1 installed?
 bench_pkg_ok() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
@@ -105,4 +105,15 @@ bench_log_as() {
     log()  { printf '[%s] %s\n' "$BENCH_TAG" "$*" >&2; }
     warn() { printf '[%s] warning: %s\n' "$BENCH_TAG" "$*" >&2; }
     die()  { printf '[%s] error: %s\n' "$BENCH_TAG" "$*" >&2; exit 1; }
+}
+
+# bench_prelude TAG: what every benchmark script does first: the C locale,
+# HERE (the calling script's directory) and ROOT (the repository, two levels
+# up), ROOT as the working directory, and log, warn and die (bench_log_as).
+bench_prelude() {
+    export LC_ALL=C
+    HERE=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
+    ROOT=$(cd "$HERE/../.." && pwd)
+    cd "$ROOT"
+    bench_log_as "$1"
 }

@@ -60,15 +60,9 @@
 #   RC_LIB=path/to/librecycle.a   use this library, build nothing
 #   CC=gcc BENCH_CFLAGS="-O2 -g"
 set -euo pipefail
-export LC_ALL=C
-
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-cd "$ROOT"
-
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-bench_log_as bench-gc
+bench_prelude bench-gc    # LC_ALL=C; HERE, ROOT; cd "$ROOT"; log, warn, die
 
 QUICK=${BENCH_QUICK:-0}
 if [[ $QUICK == 1 ]]; then

@@ -32,15 +32,9 @@
 #                        (besides its pkg-config Libs.private)
 #   CC=gcc BENCH_CFLAGS="-O2 -g"
 set -euo pipefail
-export LC_ALL=C
-
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-cd "$ROOT"
-
 # shellcheck source=../lib.sh
-source "$HERE/../lib.sh"
-bench_log_as bench
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+bench_prelude bench    # LC_ALL=C; HERE, ROOT; cd "$ROOT"; log, warn, die
 
 QUICK=${BENCH_QUICK:-0}
 if [[ $QUICK == 1 ]]; then def_ops=2000000; def_rep=1; else def_ops=20000000; def_rep=5; fi

@@ -15,15 +15,9 @@
 #   RC_LIB=... BENCH_BUILD_DIR=build-bench-objects BENCH_OUT=docs/BENCHMARKS-objects.md
 #   CC=gcc BENCH_CFLAGS="-O2 -g" BENCH_NO_INSTALL=1
 set -euo pipefail
-export LC_ALL=C
-
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-cd "$ROOT"
-
 # shellcheck source=../lib.sh
-source "$HERE/../lib.sh"
-bench_log_as bench-census
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+bench_prelude bench-census    # LC_ALL=C; HERE, ROOT; cd "$ROOT"; log, warn, die
 
 REPEATS=${REPEATS:-5}
 N=${CENSUS_N:-1000000}

@@ -19,15 +19,9 @@
 #   BENCH_BUILD_DIR=build-bench-objects  BENCH_OUT=docs/BENCHMARKS-objects.md
 #   CC=gcc BENCH_CFLAGS="-O2 -g"  BENCH_NO_INSTALL=1
 set -euo pipefail
-export LC_ALL=C
-
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-cd "$ROOT"
-
 # shellcheck source=../lib.sh
-source "$HERE/../lib.sh"
-bench_log_as bench-lru
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+bench_prelude bench-lru    # LC_ALL=C; HERE, ROOT; cd "$ROOT"; log, warn, die
 
 REPEATS=${REPEATS:-5}
 N=${LRU_N:-1000000}

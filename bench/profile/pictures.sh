@@ -32,13 +32,9 @@
 #   RECYCLE=...   a recycle command to measure instead of building one
 #   RECYCLE_REV=...   the commit it was built from, for the report (default HEAD)
 set -euo pipefail
-export LC_ALL=C
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-cd "$ROOT"
 # shellcheck source=../lib.sh
-source "$HERE/../lib.sh"
-bench_log_as bench-pictures
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+bench_prelude bench-pictures    # LC_ALL=C; HERE, ROOT; cd "$ROOT"; log, warn, die
 CMDLOG=()
 rel() { local p=$1; printf '%s' "${p#"$ROOT"/}"; }
 run_logged() { local s="" a; for a in "$@"; do s+="$(rel "$a") "; done; CMDLOG+=("${s% }"); "$@"; }

@@ -17,13 +17,9 @@
 #   BENCH_PICTURES=0   leave out bench/profile/pictures.sh (the pictures and
 #                      exports of 10M-event captures; runnable alone)
 set -euo pipefail
-export LC_ALL=C
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-cd "$ROOT"
 # shellcheck source=../lib.sh
-source "$HERE/../lib.sh"
-bench_log_as bench-profile
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+bench_prelude bench-profile    # LC_ALL=C; HERE, ROOT; cd "$ROOT"; log, warn, die
 CMDLOG=()
 rel() { local p=$1; printf '%s' "${p#"$ROOT"/}"; }
 run_logged() { local s="" a; for a in "$@"; do s+="$(rel "$a") "; done; CMDLOG+=("${s% }"); "$@"; }

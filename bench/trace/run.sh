@@ -12,13 +12,9 @@
 #   PYTHON=/path/python3   BENCH_NO_INSTALL=1   RC_LIB=path/librecycle.a
 #   BENCH_BUILD_DIR=build-bench-trace   BENCH_OUT=docs/BENCHMARKS-trace.md
 set -euo pipefail
-export LC_ALL=C
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-cd "$ROOT"
 # shellcheck source=../lib.sh
-source "$HERE/../lib.sh"
-bench_log_as bench-trace
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+bench_prelude bench-trace    # LC_ALL=C; HERE, ROOT; cd "$ROOT"; log, warn, die
 CMDLOG=()
 rel() { local p=$1; printf '%s' "${p#"$ROOT"/}"; }
 run_logged() { local s="" a; for a in "$@"; do s+="$(rel "$a") "; done; CMDLOG+=("${s% }"); "$@"; }
