@@ -27,6 +27,9 @@ static int g_destroyed_now;            /* destroys since the counter was reset *
 static rc_obj *g_keep;                 /* where resurrecting finalizers put their node */
 static int g_resurrect_mod;            /* nodes with id % g_resurrect_mod == 0 resurrect */
 static int g_touch_peer;               /* finalizers take and drop a reference to the peer */
+static rc_obj *g_keep_dict;            /* when set, resurrecting finalizers store their node
+                                        * there instead: under "n<id>" for an even id, under
+                                        * the int id for an odd one */
 
 static int pn_traverse(rc_obj *self, rc_visitfn visit, void *arg) {
     pnode *n = (pnode *)self;
@@ -52,8 +55,17 @@ static void pn_finalize(rc_obj *self) {
     pnode *n = (pnode *)self;
     assert_int_equal(g_destroyed[n->id], 0);
     g_finalized[n->id]++;
-    if (g_resurrect_mod && n->id % g_resurrect_mod == 0)
+    if (g_resurrect_mod && n->id % g_resurrect_mod == 0 && g_keep_dict) {
+        rc_runtime *rt = rc_runtime_of(self);
+        char name[16];
+        snprintf(name, sizeof name, "n%d", n->id);
+        rc_obj *key = n->id % 2 ? rc_int(rt, n->id) : rc_str(rt, name);
+        assert_non_null(key);
+        assert_int_equal(rc_dict_set(rt, g_keep_dict, key, self), 0);
+        rc_decref(key);
+    } else if (g_resurrect_mod && n->id % g_resurrect_mod == 0) {
         assert_int_equal(rc_list_append(rc_runtime_of(self), g_keep, self), 0);
+    }
     if (g_touch_peer && n->peer) {
         rc_incref(n->peer);
         rc_decref(n->peer);
@@ -84,6 +96,7 @@ static void reset(void) {
     g_destroyed_now = 0;
     g_resurrect_mod = 0;
     g_touch_peer = 0;
+    g_keep_dict = NULL;
 }
 
 static rc_runtime *new_rt(size_t step) {
@@ -501,6 +514,98 @@ static void test_mode_turned_off_by_a_finalizer(void **state) {
     rc_runtime_free(rt);
 }
 
+/* Finalizers resurrect their nodes into a dict whose keys were all strs
+ * (their int keys rebuild its table with hashed entries, from inside a
+ * step), while the program grows, shrinks and rebuilds the same dict between
+ * the steps and moves live nodes in and out of it: the dict's table changes
+ * under a scan that already passed it. */
+static void test_dict_reshaped_between_garbage_steps(void **state) {
+    (void)state;
+    reset();
+    rct_rng rng;
+    rct_rng_init(&rng, rct_seed(15));
+    enum { LIVE = 300, PAIRS = 1500 };
+    rc_runtime *rt = new_rt(8);
+    g_keep_dict = rc_dict(rt);
+    assert_non_null(g_keep_dict);
+    /* live nodes, held only by the dict, under str keys */
+    for (int i = 0; i < LIVE; i++) {
+        rc_obj *v = rc_new(rt, &pnode_type);
+        ((pnode *)v)->id = i;
+        char name[16];
+        snprintf(name, sizeof name, "live%d", i);
+        assert_int_equal(rc_dict_set_str(rt, g_keep_dict, name, v), 0);
+        rc_decref(v);
+    }
+    g_resurrect_mod = 7;
+    make_pairs(rt, &fnode_type, LIVE, PAIRS, NULL);
+    int steps = 0, filler = 0;
+    for (int more = rc_gc_collect_incremental(rt); more; more = rc_gc_step(rt), steps++) {
+        char name[24];
+        /* grow by str keys, and drop some: rebuilds and shrinks */
+        for (int k = 0; k < 3; k++) {
+            snprintf(name, sizeof name, "fill%d", filler++);
+            rc_obj *v = rc_int(rt, filler);
+            assert_int_equal(rc_dict_set_str(rt, g_keep_dict, name, v), 0);
+            rc_decref(v);
+        }
+        if (filler > 40 && rct_rng_range(&rng, 0, 1)) {
+            snprintf(name, sizeof name, "fill%d", filler - 40);
+            rc_obj *k = rc_str(rt, name);
+            assert_int_equal(rc_dict_del(rt, g_keep_dict, k), 0);
+            rc_decref(k);
+        }
+        /* move a live node from one key to another */
+        int i = (int)rct_rng_range(&rng, 0, LIVE - 1);
+        snprintf(name, sizeof name, "live%d", i);
+        rc_obj *v = rc_dict_get_str(rt, g_keep_dict, name);
+        if (v) {
+            rc_incref(v);
+            rc_obj *k = rc_str(rt, name);
+            assert_int_equal(rc_dict_del(rt, g_keep_dict, k), 0);
+            rc_decref(k);
+            snprintf(name, sizeof name, "moved%d", i);
+            assert_int_equal(rc_dict_set_str(rt, g_keep_dict, name, v), 0);
+            rc_decref(v);
+        } else {
+            rc_error_clear(rt);
+        }
+    }
+    assert_true(steps > 10);
+    for (int i = 0; i < LIVE; i++)
+        assert_int_equal(g_destroyed[i], 0);
+    for (int i = LIVE; i < LIVE + 2 * PAIRS; i++) {
+        bool resurrected = i % 7 == 0 || (i ^ 1) % 7 == 0;   /* it or its peer */
+        assert_true(g_finalized[i] <= 1);
+        assert_int_equal(g_destroyed[i], resurrected ? 0 : 1);
+        if (i % 7 == 0) {
+            char name[16];
+            snprintf(name, sizeof name, "n%d", i);
+            rc_obj *found;
+            if (i % 2) {
+                rc_obj *key = rc_int(rt, i);
+                found = rc_dict_get(rt, g_keep_dict, key);
+                rc_decref(key);
+            } else {
+                found = rc_dict_get_str(rt, g_keep_dict, name);
+            }
+            assert_non_null(found);
+            assert_int_equal(((pnode *)found)->id, i);
+        }
+    }
+    /* dropping the dict frees everything, and no finalizer runs twice */
+    g_resurrect_mod = 0;
+    rc_decref(g_keep_dict);
+    g_keep_dict = NULL;
+    if (rc_gc_collect_incremental(rt))
+        finish(rt, NULL);
+    for (int i = 0; i < LIVE + 2 * PAIRS; i++) {
+        assert_int_equal(g_destroyed[i], 1);
+        assert_true(g_finalized[i] <= 1);
+    }
+    rc_runtime_free(rt);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_garbage_freed_in_bounded_steps),
@@ -514,6 +619,7 @@ int main(void) {
         cmocka_unit_test(test_uncollectable_and_saveall_in_steps),
         cmocka_unit_test(test_program_runs_between_garbage_steps),
         cmocka_unit_test(test_mode_turned_off_by_a_finalizer),
+        cmocka_unit_test(test_dict_reshaped_between_garbage_steps),
     };
     return rct_run_tests(tests, NULL, NULL);
 }
