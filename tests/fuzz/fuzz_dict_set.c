@@ -9,8 +9,10 @@
  * Keys are small ints (around the cached -5..256), large ints, floats equal
  * to ints (1.0 is the key 1; float(2**53 + 1) is 2**53, not 2**53 + 1),
  * other floats (-0.0 is 0, inf, 2**63), strs (plain and interned, with equal
- * contents), tuples of these (nested once), and unhashable keys (a list, a
- * tuple holding a list). The model keeps each entry's key as a canonical
+ * contents), text keys (a user type equal to the str of its text and hashing
+ * as it does, so a dict whose keys were all strs meets a foreign key that
+ * finds, replaces and removes its str entries), tuples of these (nested
+ * once), and unhashable keys (a list, a tuple holding a list). The model keeps each entry's key as a canonical
  * byte string, in which two keys are equal exactly when Python says so, and
  * the key object first inserted. Checked:
  *
@@ -107,6 +109,30 @@ typedef struct state {
 
 /* ---- keys --------------------------------------------------------------- */
 
+/* A user key type equal to the str of g_pool[ix] (and to another text key
+ * of the same ix), with that str's hash, as Python's str subclasses are. */
+typedef struct textkey {
+    rc_obj ob;
+    uint64_t hash;
+    unsigned ix;
+} textkey;
+
+static int textkey_hash(rc_obj *self, uint64_t *out) {
+    *out = ((textkey *)self)->hash;
+    return 0;
+}
+
+static int textkey_equal(rc_obj *a, rc_obj *b) {
+    unsigned ix = ((textkey *)a)->ix;
+    if (rc_is_str(b))
+        return rc_str_len(b) == g_pool_len[ix] && memcmp(rc_str_data(b), g_pool[ix], g_pool_len[ix]) == 0;
+    return rc_typeof(b) == rc_typeof(a) && ((textkey *)b)->ix == ix;
+}
+
+static const rc_type textkey_type = {
+    .name = "textkey", .size = sizeof(textkey), .hash = textkey_hash, .equal = textkey_equal,
+};
+
 static void canon_put(ckey *k, uint8_t tag, const void *bytes, size_t n) {
     FZ_CHECK(k->n + 1 + n <= CANON, "canonical key too long");
     k->b[k->n++] = tag;
@@ -171,6 +197,12 @@ static rc_obj *make_key(state *st, fz_in *in, int depth, ckey *k) {
         canon_put(k, 's', &ix, 1);
         if (a % 8 == 6)
             return st->interned[ix];   /* immortal: the extra reference is harmless */
+        if (a & 0x10) {                /* a text key: equal to the str, its hash */
+            textkey *t = (textkey *)checked(st, rc_new(rt, &textkey_type), "rc_new");
+            t->ix = ix;
+            FZ_CHECK(rc_hash(rt, st->interned[ix], &t->hash) == 0, "hash of a str failed");
+            return &t->ob;
+        }
         return checked(st, rc_str_n(rt, g_pool[ix], g_pool_len[ix]), "rc_str_n");
     }
     default: {
