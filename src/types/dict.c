@@ -229,11 +229,7 @@ static inline uint64_t dk_tag(const rct_dkeys *k, uint64_t hash) {
     return ((hash >> (63 - k->tagbits)) >> 1) << k->log2_size;   /* 0 when tagbits is 0 */
 }
 
-/* Entry ix's key slot (the value slot follows it) and hash. */
-static inline rc_obj **dk_key_slot(const rct_dkeys *k, size_t ix) {
-    return (rc_obj **)(void *)(rct_dk_entries(k) + ix * k->esize + (k->esize - 16));
-}
-
+/* Entry ix's hash (its key slot: rct_dk_key_slot, types.h). */
 static inline uint64_t dk_hash(const rct_dkeys *k, size_t ix) {
     const char *e = rct_dk_entries(k) + ix * k->esize;
     if (k->esize == RCT_DK_GENERAL)
@@ -327,7 +323,7 @@ static RCI_ALLOC_FRAME int dt_resize(rc_runtime *rt, rct_dtable *t, size_t minsi
     if (!nk)
         return rc_error(rt);
     for (size_t ix = 0; ix < old->nentries; ix++) {
-        rc_obj **kv = dk_key_slot(old, ix);
+        rc_obj **kv = rct_dk_key_slot(old, ix);
         if (kv[0])
             dk_append(nk, dk_hash(old, ix), kv[0], kv[1]);
     }
@@ -370,7 +366,7 @@ void rct_dtable_release(rc_runtime *rt, rct_dtable *old) {
      * it, so reading it between decrefs is safe. */
     rct_dkeys *k = old->keys;
     for (size_t ix = 0; !dk_is_empty(k) && ix < k->nentries; ix++) {
-        rc_obj **kv = dk_key_slot(k, ix);
+        rc_obj **kv = rct_dk_key_slot(k, ix);
         rc_obj *key = kv[0], *value = kv[1];
         if (!key)
             continue;
@@ -389,7 +385,7 @@ RCI_ALLOC_FRAME int rct_dtable_filter(rc_runtime *rt, rct_dtable *t,
     rct_dkeys *k = t->keys;
     size_t kept = 0;
     for (size_t ix = 0; ix < k->nentries; ix++) {
-        rc_obj **kv = dk_key_slot(k, ix);
+        rc_obj **kv = rct_dk_key_slot(k, ix);
         if (kv[0] && keep(kv[0], kv[1]))
             kept++;
     }
@@ -403,7 +399,7 @@ RCI_ALLOC_FRAME int rct_dtable_filter(rc_runtime *rt, rct_dtable *t,
         if (!(nk = dk_alloc(rt, log2, k->esize)))
             return rc_error(rt);
         for (size_t ix = 0; ix < k->nentries; ix++) {
-            rc_obj **kv = dk_key_slot(k, ix);
+            rc_obj **kv = rct_dk_key_slot(k, ix);
             if (kv[0] && keep(kv[0], kv[1])) {
                 dk_append(nk, dk_hash(k, ix), kv[0], kv[1]);
                 kv[0] = kv[1] = NULL;           /* moved: the old block keeps the rest */
@@ -477,7 +473,7 @@ int rct_dtable_lookup(rc_runtime *rt, rct_dtable *t, rc_obj *key, uint64_t hash,
                 return 0;
             if (((uint64_t)v ^ tag) <= mask) {
                 size_t ix = (size_t)v & mask;
-                rc_obj *ek = *dk_key_slot(k, ix);
+                rc_obj *ek = *rct_dk_key_slot(k, ix);
                 if (ek == key) {
                     *ixp = ix;
                     return 1;
@@ -538,7 +534,7 @@ RCI_ALLOC_FRAME int rct_dtable_insert(rc_runtime *rt, rct_dtable *t, uint64_t ha
 
 void rct_dtable_remove(rct_dtable *t, size_t ix) {
     rct_dkeys *k = t->keys;
-    rc_obj **kv = dk_key_slot(k, ix);
+    rc_obj **kv = rct_dk_key_slot(k, ix);
     ix_set(k, dk_slot_of(k, dk_hash(k, ix), ix), DKIX_DUMMY);
     kv[0] = kv[1] = NULL;
     t->used--;
@@ -548,7 +544,7 @@ void rct_dtable_remove(rct_dtable *t, size_t ix) {
 int rct_dtable_traverse(const rct_dtable *t, rc_visitfn visit, void *arg, bool values) {
     const rct_dkeys *k = t->keys;
     for (size_t ix = 0; !dk_is_empty(k) && ix < k->nentries; ix++) {
-        rc_obj **kv = dk_key_slot(k, ix);
+        rc_obj **kv = rct_dk_key_slot(k, ix);
         if (!kv[0])
             continue;
         int r = visit(kv[0], arg);
@@ -650,7 +646,7 @@ static int dict_equal(rc_obj *a, rc_obj *b) {
     /* As CPython's dict_equal: walk a's entries, re-reading the table after
      * each comparison (user code may change either dict). */
     for (size_t ix = 0; ix < da->t.keys->nentries; ix++) {
-        rc_obj **kv = dk_key_slot(da->t.keys, ix);
+        rc_obj **kv = rct_dk_key_slot(da->t.keys, ix);
         if (!kv[0])
             continue;
         rc_obj *key = kv[0], *av = kv[1];
@@ -688,7 +684,7 @@ static int dict_repr(rc_obj *self, char *buf, size_t len) {
     int r = 0;
     bool first = true;
     for (size_t ix = 0; r == 0 && ix < d->t.keys->nentries; ix++) {
-        rc_obj **kv = dk_key_slot(d->t.keys, ix);
+        rc_obj **kv = rct_dk_key_slot(d->t.keys, ix);
         if (!kv[0])
             continue;
         rc_obj *key = kv[0], *value = kv[1];
@@ -1093,7 +1089,7 @@ static int dict_lookup_bytes(const rct_dtable *t, const char *s, size_t len, uin
             return 0;
         if (((uint64_t)v ^ tag) <= mask) {
             size_t ix = (size_t)v & mask;
-            const rc_obj *ek = *dk_key_slot(k, ix);
+            const rc_obj *ek = *rct_dk_key_slot(k, ix);
             if (dk_hash(k, ix) == hash && ek->rc_type_ == &rc_str_type &&
                 rc_str_len(ek) == len && memcmp(rc_str_data(ek), s, len) == 0) {
                 *ixp = ix;
@@ -1187,7 +1183,7 @@ int rct_dict_iter(rc_runtime *rt, rc_iter *it, rc_obj **key, rc_obj **value) {
     if (t->stamp != it->stamp)
         return rco_err(rt, RC_ESTATE, "dict changed size during iteration");
     while (it->pos < t->keys->nentries) {
-        rc_obj *const *kv = dk_key_slot(t->keys, it->pos++);
+        rc_obj *const *kv = rct_dk_key_slot(t->keys, it->pos++);
         if (kv[0]) {
             if (key)
                 *key = kv[0];

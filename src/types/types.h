@@ -298,9 +298,11 @@ static inline char *rct_dk_entries(const rct_dkeys *k) {
 static inline size_t rct_dtable_nentries(const rct_dtable *t) {
     return t->keys->nentries;
 }
-static inline rc_obj **rct_dtable_key_slot(const rct_dtable *t, size_t ix) {
-    const rct_dkeys *k = t->keys;
+static inline rc_obj **rct_dk_key_slot(const rct_dkeys *k, size_t ix) {
     return (rc_obj **)(void *)(rct_dk_entries(k) + ix * k->esize + (k->esize - 16));
+}
+static inline rc_obj **rct_dtable_key_slot(const rct_dtable *t, size_t ix) {
+    return rct_dk_key_slot(t->keys, ix);
 }
 static inline rc_obj **rct_dtable_value_slot(const rct_dtable *t, size_t ix) {
     return rct_dtable_key_slot(t, ix) + 1;
